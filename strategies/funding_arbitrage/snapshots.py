@@ -1,0 +1,123 @@
+"""Frozen market snapshots: the only way venue data enters the core (no hummingbot import).
+
+The adapter (`adapter.py`) copies Hummingbot's mutable FundingInfo, order books, trading rules, fees and
+positions into these once per tick. Prices and sizes are Decimal; timestamps are seconds (`_ts`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Optional
+
+
+class MarketKind(str, Enum):
+    PERP = "perp"
+    SPOT = "spot"
+
+
+@dataclass(frozen=True)
+class FundingSnapshot:
+    """Funding as the venue reports it: `rate` is for ONE settlement interval (not annualised)."""
+
+    connector: str
+    trading_pair: str
+    rate: Decimal
+    next_funding_ts: int
+    mark_price: Decimal
+    index_price: Decimal
+    observed_ts: float
+
+
+@dataclass(frozen=True)
+class BookSnapshot:
+    """Top levels of an order book; bids descending, asks ascending, (price, size in base)."""
+
+    connector: str
+    trading_pair: str
+    bids: tuple[tuple[Decimal, Decimal], ...]
+    asks: tuple[tuple[Decimal, Decimal], ...]
+    observed_ts: float
+
+    @property
+    def best_bid(self) -> Optional[Decimal]:
+        return self.bids[0][0] if self.bids else None
+
+    @property
+    def best_ask(self) -> Optional[Decimal]:
+        return self.asks[0][0] if self.asks else None
+
+    @property
+    def mid(self) -> Optional[Decimal]:
+        if not self.bids or not self.asks:
+            return None
+        return (self.bids[0][0] + self.asks[0][0]) / 2
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    """Fee rates (fractions) for one market from the connector's schedule, per order kind."""
+
+    taker_open: Decimal
+    taker_close: Decimal
+    maker_open: Decimal
+    maker_close: Decimal
+    source: str  # "connector" or "venue-spec"
+
+
+@dataclass(frozen=True)
+class MarketRules:
+    """Lot and tick sizes of one market (Hummingbot TradingRule)."""
+
+    min_order_size: Decimal
+    lot_size: Decimal
+    tick_size: Decimal
+    min_notional: Decimal
+
+
+@dataclass(frozen=True)
+class PositionSnapshot:
+    """A perp position; `amount` signed (negative = short), as Hummingbot's Position."""
+
+    connector: str
+    trading_pair: str
+    amount: Decimal
+    entry_price: Decimal
+    unrealized_pnl: Decimal
+    leverage: Decimal
+
+
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """Everything known about one (connector, token) market at one tick."""
+
+    connector: str
+    token: str
+    trading_pair: str
+    kind: MarketKind
+    book: Optional[BookSnapshot]
+    funding: Optional[FundingSnapshot]  # None for spot, or a perp whose funding is not initialised
+    fees: FeeSchedule
+    rules: MarketRules
+    leverage: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True)
+class BorrowQuote:
+    """Borrow rate for one asset on one venue; `source` is "venue" or "configured"."""
+
+    asset: str
+    connector: str
+    apr: Decimal  # fraction per year
+    source: str
+
+
+@dataclass(frozen=True)
+class TickSnapshot:
+    """One tick's view of every configured market, balances and positions."""
+
+    ts: float
+    markets: tuple[MarketSnapshot, ...]
+    positions: tuple[PositionSnapshot, ...] = ()
+    balances_quote: dict[str, Decimal] = field(default_factory=dict)  # connector -> quote balance
+    ready: dict[str, bool] = field(default_factory=dict)  # connector -> connector.ready
