@@ -1,0 +1,190 @@
+"""Hummingbot connectors -> frozen snapshots (the only core-facing module that imports hummingbot).
+
+Staleness: Hummingbot exposes no receive time for books or funding, so the builder remembers when each
+market's top of book and funding last *changed* and stamps that as `observed_ts`. A funding snapshot whose
+`next_funding_ts` lies in the past (the venue did not roll it after the settlement) keeps its old stamp too.
+"""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any, Mapping, Optional
+
+from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
+
+from .config import FundingArbSettings
+from .snapshots import (
+    BookSnapshot,
+    FeeSchedule,
+    FundingSnapshot,
+    MarketKind,
+    MarketRules,
+    MarketSnapshot,
+    PositionSnapshot,
+    TickSnapshot,
+)
+from .venues import is_perp_connector, venue_spec
+
+log = logging.getLogger(__name__)
+BOOK_LEVELS = 20
+
+
+class SnapshotBuilder:
+    """Copies connector state into a TickSnapshot once per tick; remembers when data last changed."""
+
+    def __init__(self, settings: FundingArbSettings) -> None:
+        self._settings = settings
+        self._book_seen: dict[tuple[str, str], tuple[Any, float]] = {}
+        self._funding_seen: dict[tuple[str, str], tuple[Any, float]] = {}
+        self.errors: dict[str, int] = {}
+
+    def build(self, ts: float, connectors: Mapping[str, Any]) -> TickSnapshot:
+        markets = []
+        for connector_name in self._settings.all_connectors:
+            connector = connectors.get(connector_name)
+            if connector is None:
+                continue
+            for token in self._settings.tokens:
+                snap = self._market(ts, connector_name, connector, token)
+                if snap is not None:
+                    markets.append(snap)
+        return TickSnapshot(
+            ts=ts,
+            markets=tuple(markets),
+            positions=tuple(self._positions(connectors)),
+            balances_quote=self._balances(connectors),
+            ready={name: bool(getattr(c, "ready", False)) for name, c in connectors.items()},
+        )
+
+    def _count(self, reason: str) -> None:
+        self.errors[reason] = self.errors.get(reason, 0) + 1
+
+    def _market(self, ts: float, name: str, connector: Any, token: str) -> Optional[MarketSnapshot]:
+        pair = self._settings.trading_pair(name, token)
+        kind = MarketKind.PERP if is_perp_connector(name) else MarketKind.SPOT
+        try:
+            rules = _rules(connector, pair)
+            if rules is None:
+                self._count("no_trading_rule")
+                return None
+            book = self._book(ts, name, connector, pair)
+            funding = self._funding(ts, name, connector, pair) if kind is MarketKind.PERP else None
+            fees = _fees(connector, name, token, self._settings.quote_assets[name], kind, book)
+            leverage = Decimal(self._settings.leverage.get(name, 1))
+        except Exception as e:  # a venue returned something we cannot read: skip the market, keep ticking
+            self._count("adapter_error")
+            log.warning("market=%s/%s skipped: adapter could not read connector state: %r", name, pair, e)
+            return None
+        return MarketSnapshot(name, token, pair, kind, book, funding, fees, rules, leverage)
+
+    def _book(self, ts: float, name: str, connector: Any, pair: str) -> Optional[BookSnapshot]:
+        try:
+            ob = connector.get_order_book(pair)
+        except (KeyError, ValueError):
+            return None
+        bids = tuple(_levels(ob.bid_entries()))
+        asks = tuple(_levels(ob.ask_entries()))
+        key = (name, pair)
+        fingerprint = (bids[:1], asks[:1], getattr(ob, "snapshot_uid", None), getattr(ob, "last_diff_uid", None))
+        seen = self._book_seen.get(key)
+        observed = ts if seen is None or seen[0] != fingerprint else seen[1]
+        self._book_seen[key] = (fingerprint, observed)
+        return BookSnapshot(name, pair, bids, asks, observed)
+
+    def _funding(self, ts: float, name: str, connector: Any, pair: str) -> Optional[FundingSnapshot]:
+        try:
+            info = connector.get_funding_info(pair)
+        except KeyError:
+            return None
+        key = (name, pair)
+        fingerprint = (info.rate, int(info.next_funding_utc_timestamp), info.mark_price)
+        seen = self._funding_seen.get(key)
+        rolled = int(info.next_funding_utc_timestamp) >= ts
+        changed = seen is None or (seen[0] != fingerprint and rolled)
+        observed = ts if changed else seen[1]  # type: ignore[index]
+        self._funding_seen[key] = (fingerprint, observed)
+        return FundingSnapshot(
+            name, pair, Decimal(info.rate), int(info.next_funding_utc_timestamp), Decimal(info.mark_price),
+            Decimal(info.index_price), observed,
+        )
+
+    def _positions(self, connectors: Mapping[str, Any]) -> list[PositionSnapshot]:
+        out = []
+        for name in self._settings.perp_connectors:
+            connector = connectors.get(name)
+            if connector is None:
+                continue
+            try:
+                positions = dict(connector.account_positions)
+            except Exception as e:
+                self._count("positions_unreadable")
+                log.warning("connector=%s positions unreadable: %r", name, e)
+                continue
+            for p in positions.values():
+                out.append(PositionSnapshot(
+                    name, p.trading_pair, Decimal(p.amount), Decimal(p.entry_price),
+                    Decimal(p.unrealized_pnl), Decimal(p.leverage),
+                ))
+        return out
+
+    def _balances(self, connectors: Mapping[str, Any]) -> dict[str, Decimal]:
+        out = {}
+        for name in self._settings.all_connectors:
+            connector = connectors.get(name)
+            if connector is None:
+                continue
+            try:
+                out[name] = Decimal(connector.get_balance(self._settings.quote_assets[name]))
+            except Exception as e:
+                self._count("balance_unreadable")
+                log.warning("connector=%s balance unreadable: %r", name, e)
+        return out
+
+
+def _levels(entries: Any) -> list[tuple[Decimal, Decimal]]:
+    out = []
+    for row in entries:
+        out.append((Decimal(str(row.price)), Decimal(str(row.amount))))
+        if len(out) >= BOOK_LEVELS:
+            break
+    return out
+
+
+def _rules(connector: Any, pair: str) -> Optional[MarketRules]:
+    rule = getattr(connector, "trading_rules", {}).get(pair)
+    if rule is None:
+        return None
+    return MarketRules(
+        min_order_size=Decimal(rule.min_order_size),
+        lot_size=Decimal(rule.min_base_amount_increment),
+        tick_size=Decimal(rule.min_price_increment),
+        min_notional=Decimal(rule.min_notional_size),
+    )
+
+
+def _fees(connector: Any, name: str, token: str, quote: str, kind: MarketKind,
+          book: Optional[BookSnapshot]) -> FeeSchedule:
+    """Taker/maker rates for open and close from the connector's own fee schedule (keywords: the perp and
+    spot `get_fee` signatures differ)."""
+    price = book.mid if book is not None and book.mid is not None else Decimal("1")
+    rates = {}
+    for maker in (False, True):
+        for action in (PositionAction.OPEN, PositionAction.CLOSE):
+            kwargs: dict[str, Any] = dict(
+                base_currency=token, quote_currency=quote, order_type=OrderType.MARKET if not maker
+                else OrderType.LIMIT_MAKER, order_side=TradeType.BUY, amount=Decimal("1"), price=price,
+                is_maker=maker,
+            )
+            if kind is MarketKind.PERP:
+                kwargs["position_action"] = action
+            rates[(maker, action)] = Decimal(connector.get_fee(**kwargs).percent)
+    spec = venue_spec(name)
+    source = "connector"
+    if spec is not None and all(r == 0 for r in rates.values()) and spec.taker_fee > 0:
+        # A schedule of zeros where the venue charges fees means the schedule is not loaded: do not under-cost.
+        source = "venue-spec"
+        return FeeSchedule(spec.taker_fee, spec.taker_fee, spec.maker_fee, spec.maker_fee, source)
+    return FeeSchedule(
+        rates[(False, PositionAction.OPEN)], rates[(False, PositionAction.CLOSE)],
+        rates[(True, PositionAction.OPEN)], rates[(True, PositionAction.CLOSE)], source,
+    )

@@ -1,0 +1,154 @@
+"""Host Hummingbot's own application (interactive client or headless engine) rooted at the project.
+
+Replaces the registry release's broken `bin/hummingbot_quickstart.py`. `home.use_project_home()` must have
+run before this module is imported (the launcher does it).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from typing import Optional
+
+from hummingbot.client.config.config_crypt import ETHKeyFileSecretManger, store_password_verification
+from hummingbot.client.config.config_helpers import load_client_config_map_from_file
+from hummingbot.client.config.security import Security
+from hummingbot.client.hummingbot_application import HummingbotApplication
+from hummingbot.client.runner import bootstrap_application, load_and_start_strategy
+
+from .launcher import EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """`run --sim`: trade simulated venues replaying recorded data in real time."""
+
+    data_dir: Optional[str]
+    speed: float
+    start: Optional[str]
+
+
+def _password_from_env() -> Optional[str]:
+    """Read the keystore password from the environment and scrub it so child processes never inherit it."""
+    password = os.environ.get(PASSWORD_ENV) or os.environ.get("CONFIG_PASSWORD")
+    os.environ.pop(PASSWORD_ENV, None)
+    os.environ.pop("CONFIG_PASSWORD", None)
+    return password or None
+
+
+def _secrets_manager(password: str) -> Optional[ETHKeyFileSecretManger]:
+    """A secrets manager for `password`; creates the keystore's verification file on first use."""
+    manager = ETHKeyFileSecretManger(password)
+    if Security.new_password_required():
+        store_password_verification(manager)
+        log.info("created a new keystore password verification file under conf/")
+    return manager
+
+
+def run_client(v2_conf: Optional[str] = None) -> int:
+    """Hummingbot's interactive client; password from $FUNDING_ARB_PASSWORD or the login dialog."""
+    from hummingbot.client.ui import login_prompt
+    from hummingbot.client.ui.style import load_style
+
+    client_config_map = load_client_config_map_from_file()
+    password = _password_from_env()
+    if password is not None:
+        secrets_manager = _secrets_manager(password)
+    else:
+        secrets_manager = login_prompt(ETHKeyFileSecretManger, style=load_style(client_config_map))
+        if not secrets_manager:
+            return EXIT_PASSWORD
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop.run_until_complete(_client_main(client_config_map, secrets_manager, v2_conf))
+
+
+async def _client_main(client_config_map, secrets_manager, v2_conf: Optional[str]) -> int:
+    hb = await bootstrap_application(client_config_map, secrets_manager, headless=False)
+    if hb is None:
+        print("Invalid password.")
+        return EXIT_PASSWORD
+    if v2_conf:
+        async def _start_when_ready() -> None:
+            await asyncio.sleep(1.0)
+            hb._handle_command(f"start --v2 {v2_conf}")
+
+        asyncio.get_running_loop().create_task(_start_when_ready())
+    await hb.run()
+    return EXIT_OK
+
+
+def run_headless(v2_conf: str, sim: Optional[SimOptions] = None) -> int:
+    """Run a strategy headless until SIGTERM/SIGINT; returns a process exit code."""
+    password = _password_from_env()
+    if password is None:
+        print(f"${PASSWORD_ENV} is not set: the engine cannot unlock the keystore "
+              "(set it, or create one with `funding-arb cli` first)")
+        return EXIT_PASSWORD
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(_headless_main(v2_conf, password, sim))
+    except Exception:
+        log.exception("engine crashed")
+        return EXIT_FAILED
+
+
+async def _headless_main(v2_conf: str, password: str, sim: Optional[SimOptions]) -> int:
+    client_config_map = load_client_config_map_from_file()
+    hb = await bootstrap_application(
+        client_config_map, _secrets_manager(password), strategy_file_name=v2_conf.rsplit(".", 1)[0],
+        override_log_level=client_config_map.log_level, headless=True,
+    )
+    if hb is None:
+        print("Invalid password for the keystore under conf/.")
+        return EXIT_PASSWORD
+    sim_env = None
+    if sim is not None:
+        from .sim.live import install_sim_connectors
+
+        sim_env = await install_sim_connectors(hb, v2_conf, sim)
+    if not await load_and_start_strategy(hb, v2_conf=v2_conf, headless=True):
+        print(f"Strategy failed to start; see logs/logs_{v2_conf.rsplit('.', 1)[0]}.log")
+        return EXIT_FAILED
+    return await _serve(hb, sim_env)
+
+
+async def _serve(hb: HummingbotApplication, sim_env: object | None) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    rc = EXIT_OK
+    log.info("funding-arb running headless; send SIGTERM or SIGINT to stop")
+    print("funding-arb running headless; stop with Ctrl-C or SIGTERM", flush=True)
+    while not stop.is_set():
+        if sim_env is not None:
+            await sim_env.step_realtime()  # type: ignore[attr-defined]
+        strategy = hb.trading_core.strategy
+        fatal = getattr(strategy, "fatal_error", None)
+        if fatal:
+            log.error("stopping: %s", fatal)
+            print(f"stopping: {fatal}", flush=True)
+            rc = EXIT_FAILED
+            break
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=0.5)
+        except asyncio.TimeoutError:
+            pass
+    log.info("stop requested: winding down (open orders cancelled, hedged positions kept and recorded)")
+    print("stopping...", flush=True)
+    try:
+        await hb.stop_loop()
+    except Exception:
+        log.exception("error during graceful stop")
+        rc = EXIT_FAILED
+    try:
+        await hb.trading_core.shutdown()
+    except Exception:
+        log.exception("error during shutdown")
+    return rc

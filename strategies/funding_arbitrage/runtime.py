@@ -1,0 +1,350 @@
+"""The strategy shell: one tick = snapshot -> risk -> edge engine -> execution -> metrics.
+
+Runs inside the Hummingbot script (`scripts/funding_arbitrage.py`) live, headless and in replay alike.
+Nothing here may raise out of `on_tick`: every failure is counted, logged and, past the error-burst limit,
+halts trading (risk gate).
+"""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Optional
+
+from hummingbot.core.data_type.common import PositionMode, TradeType
+
+from . import status as status_view
+from .adapter import SnapshotBuilder
+from .config import ConfigError, FundingArbSettings
+from .decisions import EdgeEngine, HeldPair
+from .execution import LegExecutor
+from .home import project_root
+from .metrics import JsonExporter, MetricsRegistry, PrometheusServer
+from .risk import LegRisk, RiskGate, TradingState
+from .snapshots import MarketKind, TickSnapshot
+from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
+
+log = logging.getLogger(__name__)
+PLACEHOLDER_VALUES = {"", "none", "null", "xxx", "changeme", "your_api_key", "your_api_secret", "api_key",
+                      "secret", "placeholder", "test", "dummy"}
+
+
+def require_credentials(settings: FundingArbSettings) -> None:
+    """Fail fast when a real venue has no keys, or placeholder keys, in Hummingbot's keystore.
+
+    Raises:
+        ConfigError: naming the connector and what to run (`connect <connector>`); never the key values.
+    """
+    from hummingbot.client.config.security import Security
+
+    for connector in settings.all_connectors:
+        if connector.startswith("sim_"):
+            continue
+        keys = Security.api_keys(connector)
+        if not keys:
+            raise ConfigError(f"{connector}: no API keys in the keystore; run `connect {connector}` in the client")
+        bad = sorted(k for k, v in keys.items() if v is None or str(v).strip().lower() in PLACEHOLDER_VALUES
+                     or set(str(v).strip()) <= {"x", "X", "*", "0"})
+        if bad:
+            raise ConfigError(f"{connector}: keystore entries {bad} are empty or placeholders; "
+                              f"run `connect {connector}` with the real keys")
+
+
+class FundingArbRuntime:
+    """Owns the strategy's state for one run; called by the script's hooks."""
+
+    def __init__(self, strategy: Any, settings: FundingArbSettings) -> None:
+        self.strategy = strategy
+        self.settings = settings
+        root = project_root()
+        self.store = PairStore(root / settings.state_file)
+        self.metrics = MetricsRegistry()
+        self.risk = RiskGate(settings)
+        self.engine = EdgeEngine(settings)
+        self.snapshots = SnapshotBuilder(settings)
+        self.executor = LegExecutor(strategy, self.store, self._record_error)
+        self.exporter = (JsonExporter(root / settings.metrics_export_path, settings.metrics_export_interval_s)
+                         if settings.metrics_export_path else None)
+        self.prometheus: Optional[PrometheusServer] = None
+        self.fatal_error: Optional[str] = None
+        self.last_decision: Any = None
+        self.last_tick: Optional[TickSnapshot] = None
+        self.unmanaged: dict[tuple[str, str], Decimal] = {}
+        self._initialised = False
+        self._state_loaded = False
+        self._load_state()
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    def _load_state(self) -> None:
+        try:
+            records = self.store.load()
+        except StateError as e:
+            self.fatal_error = str(e)
+            log.error("state_load_failed %s", e)
+            return
+        self._state_loaded = True
+        if records:
+            log.info("state_loaded pairs=%d open=%d", len(records), len(self.store.open_records()))
+
+    def _first_ready_tick(self, ts: float) -> None:
+        """Set position mode and leverage per venue, start metrics, reconcile recorded pairs with venues."""
+        mode = PositionMode[self.settings.position_mode]
+        for name in self.settings.perp_connectors:
+            self.strategy.set_position_mode(name, mode)
+            for token in self.settings.tokens:
+                self.strategy.set_leverage(name, self.settings.trading_pair(name, token), self.settings.leverage[name])
+        if self.settings.prometheus_port:
+            self.prometheus = PrometheusServer(self.metrics, self.settings.prometheus_port)
+            self.prometheus.start()
+        self._reconcile(ts)
+        self._initialised = True
+
+    def _reconcile(self, ts: float) -> None:
+        """Compare recorded legs with venue positions: mismatches are flagged, unknown positions not traded over."""
+        tick = self.snapshots.build(ts, self.strategy.connectors)
+        expected = net_exposure(self.store.records.values())
+        actual = {(p.connector, p.trading_pair): p.amount for p in tick.positions if p.amount != 0}
+        for key in sorted(set(expected) | set(actual)):
+            if key[0] not in self.settings.perp_connectors:
+                continue  # spot balances cannot be attributed to positions
+            exp, act = expected.get(key, Decimal(0)), actual.get(key, Decimal(0))
+            if exp == act:
+                continue
+            if exp == 0:
+                self.unmanaged[key] = act
+                self.metrics.alert("unmanaged_position", "warning",
+                                   f"{key[0]} {key[1]} holds {act} not opened by this strategy; token blocked", ts)
+            else:
+                for r in self.store.open_records():
+                    if any((leg.connector, leg.trading_pair) == key for leg in r.legs()):
+                        if r.state is PairState.HEDGED:
+                            r.transition(PairState.IMBALANCED, ts, "restart: venue position differs")
+                self.metrics.alert("reconcile_mismatch", "critical",
+                                   f"{key[0]} {key[1]}: recorded {exp}, venue {act}", ts)
+        self.store.save()
+
+    def on_stop(self) -> None:
+        """Stop serving metrics and persist state; hedged positions stay open and are reloaded at restart."""
+        self.store.save()
+        if self.prometheus is not None:
+            self.prometheus.stop()
+
+    # --- tick ----------------------------------------------------------------------------------------
+    def on_tick(self, ts: float) -> None:
+        try:
+            self._tick(ts)
+        except Exception as e:  # the tick loop must survive anything; the risk gate halts on bursts
+            log.exception("tick_failed ts=%s", ts)
+            self._record_error(ts, "tick_exception", repr(e))
+
+    def _tick(self, ts: float) -> None:
+        if self.fatal_error or not self._state_loaded:
+            return
+        if not self._initialised:
+            self._first_ready_tick(ts)
+        tick = self.snapshots.build(ts, self.strategy.connectors)
+        self.last_tick = tick
+        self._update_risk(ts, tick)
+        self.executor.check_timeouts(ts, self.settings.single_leg_timeout_s)
+        decision = self.engine.evaluate(tick, self._held())
+        self.last_decision = decision
+        for reason, n in decision.skipped.items():
+            self.metrics.gauge("skipped_markets", n, reason=str(reason))
+        self._apply_exits(ts, decision)
+        self._apply_entries(ts, decision)
+        self._publish(ts, tick, decision)
+
+    def _held(self) -> list[HeldPair]:
+        out = []
+        for r in self.store.open_records():
+            if r.state is not PairState.HEDGED:
+                continue
+            out.append(HeldPair(
+                pair_id=r.pair_id, token=r.token, long_connector=r.long.connector, long_pair=r.long.trading_pair,
+                long_kind=MarketKind(r.long.kind), short_connector=r.short.connector, short_pair=r.short.trading_pair,
+                amount_base=abs(r.long.filled_base), entry_ts=r.opened_ts,
+                entry_notional_quote=r.long.cost_quote, funding_received_quote=r.funding_received_quote,
+                unrealized_pnl_quote=self._legs_pnl(r),
+            ))
+        return out
+
+    def _legs_pnl(self, r: PairRecord) -> Optional[Decimal]:
+        """Mark-to-mid PnL of both legs; None when a price is unknown."""
+        total = Decimal(0)
+        for leg in r.legs():
+            mid = self._mid(leg.connector, leg.trading_pair)
+            entry = leg.avg_entry_price
+            if mid is None or entry is None:
+                return None
+            total += (mid - entry) * leg.filled_base
+        return total
+
+    def _mid(self, connector: str, pair: str) -> Optional[Decimal]:
+        if self.last_tick is None:
+            return None
+        for m in self.last_tick.markets:
+            if m.connector == connector and m.trading_pair == pair and m.book is not None:
+                return m.book.mid
+        return None
+
+    def _update_risk(self, ts: float, tick: TickSnapshot) -> None:
+        equity = self._equity(tick)
+        if equity is not None:
+            self.risk.update_equity(ts, equity)
+        last_update = {}
+        for m in tick.markets:
+            stamps = [x.observed_ts for x in (m.book, m.funding) if x is not None]
+            if stamps and tick.ready.get(m.connector, False):
+                last_update[m.connector] = max(last_update.get(m.connector, 0.0), min(stamps))
+            else:
+                last_update.setdefault(m.connector, 0.0)
+        for name in self.settings.all_connectors:
+            last_update.setdefault(name, 0.0)
+        self.risk.check_staleness(ts, last_update)
+        for action in self.risk.check_positions(ts, self._leg_risks(tick)):
+            record = self.store.records.get(action.pair_id)
+            if record is not None and record.state is PairState.HEDGED:
+                self.metrics.inc("leverage_reductions", reason="liquidation_distance")
+                self.metrics.event(ts, "leverage_reduction", f"{record.pair_id}: {action.reason}")
+                self.executor.close_pair(record, ts, action.reason, fraction=action.fraction)
+
+    def _equity(self, tick: TickSnapshot) -> Optional[Decimal]:
+        """Quote balances plus legs' unrealised PnL; None while a venue's balance is unknown."""
+        if any(name not in tick.balances_quote for name in self.settings.all_connectors):
+            return None
+        total = sum(tick.balances_quote.values(), Decimal(0))
+        for p in tick.positions:
+            total += p.unrealized_pnl
+        for r in self.store.open_records():
+            if r.long.kind == "spot":
+                mid = self._mid(r.long.connector, r.long.trading_pair)
+                if mid is None:
+                    return None
+                total += mid * r.long.filled_base
+        return total
+
+    def _leg_risks(self, tick: TickSnapshot) -> list[LegRisk]:
+        margins = {}
+        for name, connector in self.strategy.connectors.items():
+            margin_info = getattr(connector, "margin_info", None)
+            if callable(margin_info):
+                margins[name] = margin_info
+        out = []
+        for r in self.store.open_records():
+            for leg in r.legs():
+                if leg.kind != "perp" or leg.filled_base == 0:
+                    continue
+                mark = self._mark(tick, leg.connector, leg.trading_pair)
+                wallet = None
+                if leg.connector in margins:
+                    wallet = margins[leg.connector](leg.trading_pair).get("position_margin_quote")
+                out.append(LegRisk(
+                    pair_id=r.pair_id, connector=leg.connector, token=r.token, amount=leg.filled_base,
+                    entry_price=leg.avg_entry_price or Decimal(0), mark_price=mark,
+                    leverage=Decimal(self.settings.leverage[leg.connector]), wallet_margin_quote=wallet,
+                ))
+        return out
+
+    @staticmethod
+    def _mark(tick: TickSnapshot, connector: str, pair: str) -> Optional[Decimal]:
+        for m in tick.markets:
+            if m.connector == connector and m.trading_pair == pair:
+                if m.funding is not None:
+                    return m.funding.mark_price
+                return m.book.mid if m.book is not None else None
+        return None
+
+    # --- acting on decisions -------------------------------------------------------------------------
+    def _apply_exits(self, ts: float, decision: Any) -> None:
+        for action in decision.exits:
+            record = self.store.records.get(action.pair_id)
+            if record is None or record.state is not PairState.HEDGED:
+                continue
+            log.info("exit pair=%s reason=%s detail=%s", record.pair_id, action.reason, action.detail)
+            self.metrics.inc("exits", reason=str(action.reason))
+            self.executor.close_pair(record, ts, str(action.reason))
+
+    def _apply_entries(self, ts: float, decision: Any) -> None:
+        busy_tokens = {r.token for r in self.store.open_records()}
+        busy_tokens |= {self._token_of(pair) for (_, pair) in self.unmanaged}
+        for action in decision.enters:
+            if action.token in busy_tokens:
+                continue
+            denial = self.risk.allow_entry(ts, [action.long_connector, action.short_connector])
+            if denial is not None:
+                self.metrics.inc("entries_denied", reason=denial)
+                log.info("entry_denied token=%s reason=%s", action.token, denial)
+                continue
+            record = PairRecord(
+                pair_id=self.store.new_id(action.token, ts), token=action.token,
+                long=Leg(action.long_connector, action.long_pair, action.long_kind.value, "long"),
+                short=Leg(action.short_connector, action.short_pair, "perp", "short"),
+                target_base=action.amount_base, state=PairState.OPENING, opened_ts=ts, updated_ts=ts,
+                entry_edge_pct=action.edge.net_edge_pct,
+            )
+            log.info("enter pair=%s token=%s long=%s short=%s amount=%s net_edge_pct=%s", record.pair_id,
+                     action.token, action.long_connector, action.short_connector, action.amount_base,
+                     action.edge.net_edge_pct)
+            self.metrics.inc("entries", token=action.token)
+            self.executor.open_pair(record, ts)
+            busy_tokens.add(action.token)
+
+    @staticmethod
+    def _token_of(trading_pair: str) -> str:
+        return trading_pair.split("-", 1)[0]
+
+    # --- events --------------------------------------------------------------------------------------
+    def on_fill(self, event: Any) -> None:
+        try:
+            fee = Decimal(event.trade_fee.fee_amount_in_token(
+                event.trading_pair, event.price, event.amount, event.trading_pair.split("-")[1]))
+        except Exception as e:
+            log.warning("fee of fill %s could not be valued: %r", event.order_id, e)
+            fee = Decimal(0)
+        record = self.executor.on_fill(event.order_id, event.trade_type, Decimal(event.price),
+                                       Decimal(event.amount), fee, float(event.timestamp))
+        if record is not None:
+            self.metrics.inc("fills", connector=str(getattr(event, "market", "")) or record.token)
+            self.metrics.add("fees_quote", fee)
+
+    def on_failure(self, event: Any) -> None:
+        self.executor.on_failure(event.order_id, float(event.timestamp), str(event.error_message))
+
+    def on_cancel(self, event: Any) -> None:
+        self.executor.on_failure(event.order_id, float(event.timestamp), "cancelled")
+
+    def on_complete(self, event: Any) -> None:
+        self.executor.on_order_done(event.order_id, float(event.timestamp))
+
+    def on_funding(self, event: Any) -> None:
+        amount = Decimal(event.amount)
+        holders = [r for r in self.store.open_records()
+                   if any(leg.connector == event.market and leg.trading_pair == event.trading_pair
+                          for leg in r.legs())]
+        self.metrics.add("funding_quote", amount)
+        if not holders:
+            log.info("funding_unattributed connector=%s pair=%s amount=%s", event.market, event.trading_pair, amount)
+            return
+        total = sum((abs(r.long.filled_base) for r in holders), Decimal(0)) or Decimal(len(holders))
+        for r in holders:
+            share = (abs(r.long.filled_base) / total) if total else Decimal(1) / len(holders)
+            r.funding_received_quote += amount * share
+        self.store.save()
+
+    # --- errors, metrics, status ---------------------------------------------------------------------
+    def _record_error(self, ts: float, kind: str, detail: str) -> None:
+        self.metrics.inc("errors", kind=kind)
+        self.risk.record_error(ts, kind, detail)
+        log.warning("error kind=%s detail=%s", kind, detail)
+
+    def _publish(self, ts: float, tick: TickSnapshot, decision: Any) -> None:
+        status_view.update_metrics(self.metrics, self, tick, decision)
+        if self.exporter is not None:
+            self.exporter.maybe_export(ts, self.metrics.snapshot())
+
+    def format_status(self) -> str:
+        return status_view.render(self)
+
+    @property
+    def state_path(self) -> Path:
+        return project_root() / self.settings.state_file
