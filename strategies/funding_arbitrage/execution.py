@@ -31,7 +31,7 @@ class LegExecutor:
     def open_pair(self, record: PairRecord, ts: float) -> None:
         self._store.add(record)
         for leg in record.legs():
-            self._place(record, leg, record.target_base, opening=True, ts=ts)
+            self._place(record, leg, leg.target_base, opening=True, ts=ts)
         self._store.save()
 
     def close_pair(self, record: PairRecord, ts: float, reason: str, fraction: Decimal = Decimal(1)) -> None:
@@ -43,7 +43,8 @@ class LegExecutor:
             if amount > 0:
                 self._place(record, leg, amount, opening=False, ts=ts)
         if fraction < 1:
-            record.target_base = abs(record.long.filled_base) * (1 - fraction)
+            for leg in record.legs():
+                leg.target_base = abs(leg.filled_base) * (1 - fraction)
         self._store.save()
 
     def unwind_leg(self, record: PairRecord, side: str, ts: float, reason: str) -> None:
@@ -129,29 +130,26 @@ class LegExecutor:
         return any(pid == record.pair_id and s == side for pid, s, _ in self._pending.values())
 
     def _advance(self, record: PairRecord, ts: float) -> None:
-        dust = record.target_base * DUST_FRACTION if record.target_base else Decimal(0)
-        long_abs, short_abs = abs(record.long.filled_base), abs(record.short.filled_base)
-        if record.state is PairState.OPENING:
-            if long_abs >= record.target_base - dust and short_abs >= record.target_base - dust:
-                record.transition(PairState.HEDGED, ts)
-        elif record.state is PairState.UNWINDING:
-            if long_abs <= dust and short_abs <= dust and not self._has_pending(record, "long") \
-                    and not self._has_pending(record, "short"):
-                record.transition(PairState.CLOSED, ts)
+        def done(leg: Leg) -> bool:
+            return abs(leg.filled_base) >= leg.target_base * (1 - DUST_FRACTION)
 
-    def check_timeouts(self, ts: float, timeout_s: float) -> list[PairRecord]:
-        """Unwind pairs stuck OPENING with one leg filled for longer than `timeout_s`."""
-        unwound = []
-        for record in self._store.open_records():
-            if record.state is not PairState.OPENING or ts - record.opened_ts < timeout_s:
-                continue
-            self._on_error(ts, "single_leg_timeout", f"pair={record.pair_id} not hedged after {timeout_s}s")
-            record.transition(PairState.UNWINDING, ts, "single-leg timeout")
-            for side in ("long", "short"):
-                if abs(record.leg(side).filled_base) > 0:
-                    self._place(record, record.leg(side), abs(record.leg(side).filled_base), opening=False, ts=ts)
-            self._advance(record, ts)
-            unwound.append(record)
-        if unwound:
-            self._store.save()
-        return unwound
+        def flat(leg: Leg) -> bool:
+            return abs(leg.filled_base) <= leg.target_base * DUST_FRACTION
+
+        idle = not self._has_pending(record, "long") and not self._has_pending(record, "short")
+        if record.state is PairState.OPENING and done(record.long) and done(record.short):
+            record.transition(PairState.HEDGED, ts)
+        elif record.state is PairState.UNWINDING and idle and flat(record.long) and flat(record.short):
+            record.transition(PairState.CLOSED, ts)
+
+    def abort_opening(self, record: PairRecord, ts: float, reason: str) -> None:
+        """Single-leg timeout: the pair never got hedged; close whatever each leg holds."""
+        if record.state is not PairState.OPENING:
+            return
+        self._on_error(ts, "single_leg_timeout", f"pair={record.pair_id}: {reason}")
+        record.transition(PairState.UNWINDING, ts, "single-leg timeout")
+        for leg in record.legs():
+            if abs(leg.filled_base) > 0:
+                self._place(record, leg, abs(leg.filled_base), opening=False, ts=ts)
+        self._advance(record, ts)
+        self._store.save()

@@ -19,8 +19,9 @@ from .config import ConfigError, FundingArbSettings
 from .decisions import EdgeEngine, HeldPair
 from .execution import LegExecutor
 from .home import project_root
-from .metrics import JsonExporter, MetricsRegistry, PrometheusServer
-from .risk import LegRisk, RiskGate, TradingState
+from .metrics import MetricsRegistry
+from .metrics_export import JsonExporter, PrometheusServer
+from .risk import LegRisk, RiskGate, RiskReport
 from .snapshots import MarketKind, TickSnapshot
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
@@ -69,6 +70,8 @@ class FundingArbRuntime:
         self.fatal_error: Optional[str] = None
         self.last_decision: Any = None
         self.last_tick: Optional[TickSnapshot] = None
+        self.last_risk: Optional[RiskReport] = None
+        self.last_ts: Optional[float] = None
         self.unmanaged: dict[tuple[str, str], Decimal] = {}
         self._initialised = False
         self._state_loaded = False
@@ -143,9 +146,8 @@ class FundingArbRuntime:
         if not self._initialised:
             self._first_ready_tick(ts)
         tick = self.snapshots.build(ts, self.strategy.connectors)
-        self.last_tick = tick
+        self.last_tick, self.last_ts = tick, ts
         self._update_risk(ts, tick)
-        self.executor.check_timeouts(ts, self.settings.single_leg_timeout_s)
         decision = self.engine.evaluate(tick, self._held())
         self.last_decision = decision
         for reason, n in decision.skipped.items():
@@ -188,25 +190,34 @@ class FundingArbRuntime:
         return None
 
     def _update_risk(self, ts: float, tick: TickSnapshot) -> None:
-        equity = self._equity(tick)
-        if equity is not None:
-            self.risk.update_equity(ts, equity)
-        last_update = {}
-        for m in tick.markets:
-            stamps = [x.observed_ts for x in (m.book, m.funding) if x is not None]
-            if stamps and tick.ready.get(m.connector, False):
-                last_update[m.connector] = max(last_update.get(m.connector, 0.0), min(stamps))
-            else:
-                last_update.setdefault(m.connector, 0.0)
-        for name in self.settings.all_connectors:
-            last_update.setdefault(name, 0.0)
-        self.risk.check_staleness(ts, last_update)
-        for action in self.risk.check_positions(ts, self._leg_risks(tick)):
+        """Run the risk gate; reduce pairs near liquidation and unwind pairs that never got hedged."""
+        opening = [(r.pair_id, r.opened_ts) for r in self.store.open_records() if r.state is PairState.OPENING]
+        report = self.risk.evaluate(ts, equity_quote=self._equity(tick), last_update_ts_by_venue=self._freshness(tick),
+                                    legs=self._leg_risks(tick), unpaired_legs=opening)
+        self.last_risk = report
+        for action in report.reduce_actions:
             record = self.store.records.get(action.pair_id)
             if record is not None and record.state is PairState.HEDGED:
                 self.metrics.inc("leverage_reductions", reason="liquidation_distance")
                 self.metrics.event(ts, "leverage_reduction", f"{record.pair_id}: {action.reason}")
                 self.executor.close_pair(record, ts, action.reason, fraction=action.fraction)
+        for unwind in report.unwind_actions:
+            record = self.store.records.get(unwind.pair_id)
+            if record is not None:
+                self.metrics.event(ts, "single_leg_timeout", f"{unwind.pair_id}: {unwind.reason}")
+                self.executor.abort_opening(record, ts, unwind.reason)
+
+    def _freshness(self, tick: TickSnapshot) -> dict[str, Optional[float]]:
+        """Latest data change per venue (None: not ready or nothing received)."""
+        out: dict[str, Optional[float]] = {name: None for name in self.settings.all_connectors}
+        for m in tick.markets:
+            if not tick.ready.get(m.connector, False):
+                continue
+            for part in (m.book, m.funding):
+                if part is not None:
+                    prev = out.get(m.connector)
+                    out[m.connector] = part.observed_ts if prev is None else max(prev, part.observed_ts)
+        return out
 
     def _equity(self, tick: TickSnapshot) -> Optional[Decimal]:
         """Quote balances plus legs' unrealised PnL; None while a venue's balance is unknown."""
@@ -224,24 +235,20 @@ class FundingArbRuntime:
         return total
 
     def _leg_risks(self, tick: TickSnapshot) -> list[LegRisk]:
-        margins = {}
-        for name, connector in self.strategy.connectors.items():
-            margin_info = getattr(connector, "margin_info", None)
-            if callable(margin_info):
-                margins[name] = margin_info
+        """Perp legs for the liquidation check. No connector reports margin or liquidation price, so each leg
+        is estimated as isolated margin (notional / configured leverage) against the maintenance brackets."""
+        lots = {(m.connector, m.trading_pair): m.rules.lot_size for m in tick.markets}
         out = []
         for r in self.store.open_records():
             for leg in r.legs():
                 if leg.kind != "perp" or leg.filled_base == 0:
                     continue
-                mark = self._mark(tick, leg.connector, leg.trading_pair)
-                wallet = None
-                if leg.connector in margins:
-                    wallet = margins[leg.connector](leg.trading_pair).get("position_margin_quote")
                 out.append(LegRisk(
                     pair_id=r.pair_id, connector=leg.connector, token=r.token, amount=leg.filled_base,
-                    entry_price=leg.avg_entry_price or Decimal(0), mark_price=mark,
-                    leverage=Decimal(self.settings.leverage[leg.connector]), wallet_margin_quote=wallet,
+                    entry_price=leg.avg_entry_price or Decimal(0),
+                    mark_price=self._mark(tick, leg.connector, leg.trading_pair),
+                    leverage=Decimal(self.settings.leverage[leg.connector]),
+                    lot_size_base=lots.get((leg.connector, leg.trading_pair)),
                 ))
         return out
 
@@ -277,9 +284,11 @@ class FundingArbRuntime:
                 continue
             record = PairRecord(
                 pair_id=self.store.new_id(action.token, ts), token=action.token,
-                long=Leg(action.long_connector, action.long_pair, action.long_kind.value, "long"),
-                short=Leg(action.short_connector, action.short_pair, "perp", "short"),
-                target_base=action.amount_base, state=PairState.OPENING, opened_ts=ts, updated_ts=ts,
+                long=Leg(action.long_connector, action.long_pair, action.long_kind.value, "long",
+                         target_base=action.long_amount_base),
+                short=Leg(action.short_connector, action.short_pair, "perp", "short",
+                          target_base=action.short_amount_base),
+                state=PairState.OPENING, opened_ts=ts, updated_ts=ts,
                 entry_edge_pct=action.edge.net_edge_pct,
             )
             log.info("enter pair=%s token=%s long=%s short=%s amount=%s net_edge_pct=%s", record.pair_id,

@@ -54,6 +54,7 @@ class Leg:
     filled_base: Decimal = Decimal(0)  # signed: + long, - short
     cost_quote: Decimal = Decimal(0)  # sum(price * amount) of opening fills (absolute)
     fees_quote: Decimal = Decimal(0)
+    target_base: Decimal = Decimal(0)  # absolute amount this leg should hold once hedged
 
     @property
     def avg_entry_price(self) -> Optional[Decimal]:
@@ -66,7 +67,6 @@ class PairRecord:
     token: str
     long: Leg
     short: Leg
-    target_base: Decimal
     state: PairState
     opened_ts: float
     updated_ts: float
@@ -115,13 +115,13 @@ def _encode(obj: Any) -> Any:
 
 def _leg_from(d: dict[str, Any]) -> Leg:
     return Leg(d["connector"], d["trading_pair"], d["kind"], d["side"], Decimal(d["filled_base"]),
-               Decimal(d["cost_quote"]), Decimal(d["fees_quote"]))
+               Decimal(d["cost_quote"]), Decimal(d["fees_quote"]), Decimal(d["target_base"]))
 
 
 def _record_from(d: dict[str, Any]) -> PairRecord:
     return PairRecord(
         pair_id=d["pair_id"], token=d["token"], long=_leg_from(d["long"]), short=_leg_from(d["short"]),
-        target_base=Decimal(d["target_base"]), state=PairState(d["state"]), opened_ts=float(d["opened_ts"]),
+        state=PairState(d["state"]), opened_ts=float(d["opened_ts"]),
         updated_ts=float(d["updated_ts"]), funding_received_quote=Decimal(d["funding_received_quote"]),
         close_reason=d.get("close_reason"), closed_ts=d.get("closed_ts"), orders=dict(d.get("orders", {})),
         entry_edge_pct=Decimal(d["entry_edge_pct"]) if d.get("entry_edge_pct") is not None else None,

@@ -1,0 +1,301 @@
+"""Decisions: `EdgeEngine`, one call per tick from market snapshots to enter/exit actions (pure core).
+
+    engine = EdgeEngine(settings, borrow_providers={"binance": BinanceBorrow(...)})
+    decision = engine.evaluate(tick, held)   # held: every pair the shell holds OR is opening
+
+Per tick: (1) `MarketIntake` checks every market and derives funding intervals; (2) per token every
+candidate (perp-perp across venues, long spot/short perp carry) is screened by an optimistic bound (zero
+slippage) and only survivors are sized, costed on their books and judged (`edge.verdict`); (3) persistence;
+(4) held pairs are reviewed for exits; (5) persistent candidates are allocated by net edge % within the
+exposure caps, at most one entry per token. The engine keeps only bounded state: interval schedules and
+price samples per configured market, streak counters, and the EdgeTracker history.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
+
+from .actions import (
+    EnterAction,
+    ExitAction,
+    ExitMonitor,
+    HeldPair,
+    HoldReview,
+    Streaks,
+    TickDecision,
+    exit_decision,
+    held_hours,
+    take_profit_reached,
+)
+from .candidates import EngineParams, TickScratch, coarse_bound, evaluate_pair, pair_bound
+from .config import FundingArbSettings
+from .costs import BorrowProvider, Infeasible, exit_cost
+from .edge import EdgeResult, EdgeTracker, OpportunityKind, PairKey, ScreenedPair
+from .funding import FundingView, IntervalTracker, apr_pct
+from .market_data import MarketIntake, MarketKey, MarketQuote
+from .orderbook import BookDataError, check_book
+from .reasons import REVERSE_CARRY_UNSUPPORTED, ExitReason, Reason, SkipReason
+from .sizing import ExposureBook, VolatilityTracker
+from .snapshots import MarketKind, TickSnapshot
+
+__all__ = [
+    "REVERSE_CARRY_UNSUPPORTED", "EdgeEngine", "EnterAction", "ExitAction", "ExitReason", "HeldPair", "HoldReview",
+    "Reason", "SkipReason", "TickDecision",
+]
+
+logger = logging.getLogger(__name__)
+
+_Candidate = tuple[EdgeResult, MarketQuote, MarketQuote]
+_PASSING = (Reason.ACCEPTED, Reason.AWAITING_PERSISTENCE)
+
+
+class EdgeEngine:
+    """Stateful edge engine. Settings are read at construction (`reconfigure` to change them)."""
+
+    def __init__(self, settings: FundingArbSettings,
+                 borrow_providers: Mapping[str, BorrowProvider] | None = None, history_per_pair: int = 1000) -> None:
+        self.intervals = IntervalTracker()
+        self.volatility = VolatilityTracker()
+        self.tracker = EdgeTracker(history_per_pair)
+        self._providers = dict(borrow_providers or {})
+        self._streaks: Streaks[PairKey] = Streaks()
+        self._exit_monitor = ExitMonitor()
+        self.reconfigure(settings)
+
+    def reconfigure(self, settings: FundingArbSettings) -> None:
+        """Adopt new settings; interval schedules, price history, streaks and history are kept."""
+        self.settings = settings
+        self._p = EngineParams.from_settings(settings)
+        self._intake = MarketIntake(settings, self.intervals, self.volatility)
+
+    def funding_views(self) -> tuple[FundingView, ...]:
+        """Latest normalised funding per perp market (rate, interval and its source, per hour, APR)."""
+        return self._intake.funding_views()
+
+    # --- the tick --------------------------------------------------------------------------------------------
+    def evaluate(self, tick: TickSnapshot, held: Sequence[HeldPair] = ()) -> TickDecision:
+        """Decide this tick. Never raises on bad market data: such markets are counted in `skipped`."""
+        t = TickScratch(tick.ts, self._providers, self._p, self.volatility.hourly_vol_pct)
+        by_token, by_key = self._intake.intake(tick, t.skipped)
+        candidates: list[_Candidate] = []
+        screened: list[ScreenedPair] = []
+        screened_out = 0
+        for token, quotes in by_token.items():
+            try:
+                found, best_screened, n_screened = self._evaluate_token(t, token, quotes)
+            except Exception:  # last line: logged, counted, the other tokens still evaluated
+                logger.exception("token_skip reason=internal_error token=%s", token)
+                t.skipped[SkipReason.INTERNAL_ERROR] += 1
+                continue
+            candidates += found
+            screened_out += n_screened
+            if best_screened is not None:
+                screened.append(best_screened)
+        self._update_streaks(candidates)
+        exits, holds = self._review_holds(t, held, by_key)
+        results, enters = self._allocate(t, candidates, held)
+        self.tracker.record(results)
+        decision = TickDecision(tick.ts, tuple(results), tuple(screened), tuple(enters), tuple(exits),
+                                tuple(holds), dict(t.skipped), screened_out)
+        _log_decision(decision)
+        return decision
+
+    # --- candidates ------------------------------------------------------------------------------------------
+    def _evaluate_token(self, t: TickScratch, token: str, quotes: list[MarketQuote]
+                        ) -> tuple[list[_Candidate], ScreenedPair | None, int]:
+        """Best pair of one token by branch and bound: candidates in order of their optimistic bound, costed
+        until the next bound cannot beat the best passing net edge (a bound is never below its net edge)."""
+        perps = [q for q in quotes if q.is_perp and q.rate_per_hour is not None]
+        spots = [q for q in quotes if not q.is_perp]
+        n_pairs = len(perps) * (len(perps) - 1) // 2 + len(perps) * len(spots)
+        if n_pairs == 0:
+            return [], None, 0
+        floor = self._p.min_edge_frac
+        screen = coarse_bound(self._p, perps, spots)
+        if screen.bound < floor:
+            return [], _screened(token, screen.long, screen.short, screen.bound), n_pairs
+        bounded = sorted(((pair_bound(t, self._p, lg, sh), lg, sh) for lg, sh in _pairs(perps, spots)),
+                         key=lambda b: b[0], reverse=True)
+        found: list[_Candidate] = []
+        for bound, long, short in bounded:
+            if bound < floor:
+                break
+            result = evaluate_pair(t, self._p, token, long, short, self._p.order_quote, self._streaks.count(
+                (token, long.key[0], short.key[0])))
+            found.append((result, long, short))
+            if result.reason in _PASSING and result.net_edge_pct is not None:
+                floor = max(floor, result.net_edge_pct / 100)  # later candidates must beat this one
+        n_screened = len(bounded) - len(found)
+        best_screened = next((b for b in bounded[len(found):]), None)
+        screened = None if best_screened is None else _screened(token, best_screened[1], best_screened[2],
+                                                                best_screened[0])
+        return found, screened, n_screened
+
+    def _update_streaks(self, candidates: list[_Candidate]) -> None:
+        self._streaks.update(c[0].key for c in candidates if c[0].reason in _PASSING)
+
+    # --- exits -----------------------------------------------------------------------------------------------
+    def _review_holds(self, t: TickScratch, held: Sequence[HeldPair], by_key: dict[MarketKey, MarketQuote]
+                      ) -> tuple[list[ExitAction], list[HoldReview]]:
+        exits: list[ExitAction] = []
+        reviews: list[HoldReview] = []
+        for pair in held:
+            try:
+                action, review = self._review_hold(t, pair, by_key)
+            except Exception:
+                logger.exception("hold_review reason=internal_error pair_id=%s", pair.pair_id)
+                t.skipped[SkipReason.INTERNAL_ERROR] += 1
+                continue
+            reviews.append(review)
+            if action is not None:
+                exits.append(action)
+        self._exit_monitor.retain(p.pair_id for p in held)
+        return exits, reviews
+
+    def _review_hold(self, t: TickScratch, pair: HeldPair, by_key: dict[MarketKey, MarketQuote]
+                     ) -> tuple[ExitAction | None, HoldReview]:
+        p = self._p
+        long = by_key.get((pair.long_connector, pair.long_pair))
+        short = by_key.get((pair.short_connector, pair.short_pair))
+        forward = None
+        if short is not None and short.rate_per_hour is not None:
+            if pair.long_kind == MarketKind.SPOT and long is not None:
+                forward = apr_pct(short.rate_per_hour)
+            elif long is not None and long.rate_per_hour is not None:
+                forward = apr_pct(short.rate_per_hour - long.rate_per_hour)
+        below = self._exit_monitor.update(pair.pair_id, forward, p.exit_apr_pct)
+        cost, note = None, ""
+        if long is None or short is None:
+            note = "a leg's market is not usable this tick"
+        else:
+            cost, note = self._exit_cost(t, pair, long, short)
+        tp_hit, tp_value = take_profit_reached(pair, cost, p.take_profit_pct)
+        hours = held_hours(pair, t.ts)
+        action = exit_decision(pair, hours, below, tp_hit, tp_value, p.max_holding_hours, p.exit_confirmations,
+                               forward)
+        return action, HoldReview(pair.pair_id, hours, forward, below, cost, tp_value, note)
+
+    @staticmethod
+    def _exit_cost(t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote) -> tuple[Decimal | None, str]:
+        """Fees and slippage of closing both legs now on the current books; None with a note when unknown."""
+        if t.bad_book(long) or t.bad_book(short):
+            return None, "a leg's book failed validation"
+        try:
+            closing = exit_cost(t.leg(long), t.leg(short), pair.amount_base)
+        except BookDataError as e:
+            t.mark_bad_book(long if check_book(t.leg(long).book) else short, e.reason)
+            return None, f"a leg's book failed validation: {e}"
+        if isinstance(closing, Infeasible):
+            return None, closing.detail
+        return sum((c.fee_quote + c.slippage_quote for c in closing), Decimal(0)), ""
+
+    # --- allocation ------------------------------------------------------------------------------------------
+    def _allocate(self, t: TickScratch, candidates: list[_Candidate], held: Sequence[HeldPair]
+                  ) -> tuple[list[EdgeResult], list[EnterAction]]:
+        """Best net edge % first, one entry per token, within caps counting held pairs and this tick's entries."""
+        p = self._p
+        book = ExposureBook(p.token_cap, p.venue_cap, p.total_cap)
+        sides: dict[MarketKey, set[str]] = {}
+        for h in held:
+            book.add(h.token, h.long_connector, h.short_connector, h.entry_notional_quote)
+            sides.setdefault((h.long_connector, h.long_pair), set()).add("long")
+            sides.setdefault((h.short_connector, h.short_pair), set()).add("short")
+        results = [c[0] for c in candidates]
+        order = sorted((i for i, c in enumerate(candidates) if c[0].reason is Reason.ACCEPTED),
+                       key=lambda i: results[i].net_edge_pct, reverse=True)  # type: ignore[arg-type,return-value]
+        entered: set[str] = set()
+        enters: list[EnterAction] = []
+        for i in order:
+            result, long, short = candidates[i]
+            blocked = _blocked(result, entered, sides)
+            if blocked is None:
+                result, blocked = self._fit_caps(t, result, long, short, book)
+            if blocked is not None:
+                results[i] = replace(result, reason=blocked[0], detail=blocked[1])
+                continue
+            results[i] = result
+            enters.append(_enter_action(result))
+            entered.add(result.token)
+            book.add(result.token, result.long_connector, result.short_connector, result.notional_quote)  # type: ignore[arg-type]
+            sides.setdefault((result.long_connector, result.long_pair), set()).add("long")
+            sides.setdefault((result.short_connector, result.short_pair), set()).add("short")
+            self._streaks.reset(result.key)  # the next entry of this pair needs a fresh streak
+        return results, enters
+
+    def _fit_caps(self, t: TickScratch, result: EdgeResult, long: MarketQuote, short: MarketQuote,
+                  book: ExposureBook) -> tuple[EdgeResult, tuple[Reason, str] | None]:
+        room, cap = book.headroom(result.token, result.long_connector, result.short_connector)
+        notional = result.notional_quote
+        assert notional is not None
+        if room >= notional:
+            return result, None
+        if room <= self._p.zero:
+            return result, (cap, f"no room under the {cap.value} (headroom {room})")
+        streak = self._streaks.count(result.key) - 1  # already counted for this tick
+        smaller = evaluate_pair(t, self._p, result.token, long, short, room, streak)
+        if smaller.reason is not Reason.ACCEPTED:
+            return result, (cap, f"resized to headroom {room}: {smaller.reason.value} {smaller.detail}")
+        return replace(smaller, detail=f"resized to {cap.value} headroom {room}; " + smaller.detail), None
+
+
+def _pairs(perps: list[MarketQuote], spots: list[MarketQuote]) -> list[tuple[MarketQuote, MarketQuote]]:
+    """(long, short) per candidate: perp-perp shorts the higher hourly funding; carry is long spot, short perp."""
+    out = []
+    for i, a in enumerate(perps):
+        for b in perps[i + 1:]:
+            out.append((a, b) if a.rate_per_hour <= b.rate_per_hour else (b, a))  # type: ignore[operator]
+    out += [(s, p) for s in spots for p in perps]
+    return out
+
+
+def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: object) -> ScreenedPair:
+    kind = OpportunityKind.PERP_PERP if long.is_perp else OpportunityKind.CARRY
+    assert short.rate_per_hour is not None
+    spread = short.rate_per_hour - (long.rate_per_hour if long.rate_per_hour is not None else 0)
+    return ScreenedPair(token, kind, long.key[0], short.key[0], apr_pct(spread), bound * 100)  # type: ignore[operator]
+
+
+def _blocked(result: EdgeResult, entered: set[str], sides: dict[MarketKey, set[str]]) -> tuple[Reason, str] | None:
+    if result.token in entered:
+        return Reason.NOT_BEST_FOR_TOKEN, "a better pair of this token enters this tick"
+    if "short" in sides.get((result.long_connector, result.long_pair), ()):
+        return Reason.CONFLICTS_WITH_HELD, f"{result.long_connector} {result.long_pair} is held short"
+    if "long" in sides.get((result.short_connector, result.short_pair), ()):
+        return Reason.CONFLICTS_WITH_HELD, f"{result.short_connector} {result.short_pair} is held long"
+    return None
+
+
+def _enter_action(r: EdgeResult) -> EnterAction:
+    assert r.size is not None
+    return EnterAction(r.token, r.kind, r.long_connector, r.long_pair, r.long_kind, r.short_connector, r.short_pair,
+                       r.size.amount_base, r.size.long_amount_base, r.size.short_amount_base, r.size.notional_quote, r)
+
+
+def _log_decision(d: TickDecision) -> None:
+    for e in d.enters:
+        r = e.edge
+        logger.info("decision=enter token=%s kind=%s long=%s:%s short=%s:%s amount_base=%s notional_quote=%s "
+                    "net_edge_pct=%s break_even_h=%s spread_apr_pct=%s reason=%s",
+                    e.token, e.kind.value, e.long_connector, e.long_pair, e.short_connector, e.short_pair,
+                    e.amount_base, e.notional_quote, _fmt(r.net_edge_pct), _fmt(r.break_even_hours),
+                    _fmt(r.funding_spread_apr_pct), r.reason.value)
+    for x in d.exits:
+        logger.info("decision=exit pair_id=%s reason=%s detail=%r", x.pair_id, x.reason.value, x.detail)
+    if logger.isEnabledFor(logging.DEBUG):
+        for r in d.candidates:
+            logger.debug("decision=candidate token=%s kind=%s long=%s short=%s net_edge_pct=%s break_even_h=%s "
+                         "reason=%s detail=%r", r.token, r.kind.value, r.long_connector, r.short_connector,
+                         _fmt(r.net_edge_pct), _fmt(r.break_even_hours), r.reason.value, r.detail)
+        for s in d.screened:
+            logger.debug("decision=screened token=%s long=%s short=%s spread_apr_pct=%s bound_pct=%s reason=%s",
+                         s.token, s.long_connector, s.short_connector, _fmt(s.funding_spread_apr_pct),
+                         _fmt(s.upper_bound_pct), s.reason.value)
+        logger.debug("decision=tick ts=%s candidates=%d screened_out=%d enters=%d exits=%d skipped=%s", d.ts,
+                     len(d.candidates), d.screened_out, len(d.enters), len(d.exits),
+                     ",".join(f"{k.value}:{v}" for k, v in sorted(d.skipped.items())) or "none")
+
+
+def _fmt(x: object) -> str:
+    return "na" if x is None else f"{x:.4f}"

@@ -1,0 +1,328 @@
+"""In-process metrics, alerts and events; JSON snapshot and Prometheus export (no hummingbot import).
+
+The strategy thread writes; the Prometheus thread reads at scrape time; one lock guards both. Metrics are
+created on first use (`inc`, `add`, `gauge`, `observe`); the label names of the first use are fixed for that
+metric and a later call with other labels raises `MetricsError` (Prometheus needs one label set per family).
+
+Decisions, stated once:
+  * **Unknown is not zero.** `gauge(name, None)` records *unknown*: the sample is absent from Prometheus and
+    `null` in JSON. Nothing here substitutes 0.
+  * **Numbers in the JSON snapshot are JSON floats** (`float(Decimal)`): it feeds dashboards, and
+    Prometheus is float too; exact Decimal accounting lives in the state file, not in metrics. ±Infinity
+    (a margin ratio with equity <= 0) is written as the strings "+Inf" / "-Inf" (Prometheus spelling) so
+    the file stays strict JSON; NaN is rejected.
+  * **Names** get the `funding_arb_` prefix; counters are exported as `<name>_total`.
+  * **Secrets never leave**: every label value, alert message and event passes through `redact()`.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Protocol
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
+
+from .metrics_export import JsonExporter, MetricsServerError, PrometheusServer, write_json
+from .redaction import redact
+
+__all__ = ["Alert", "JsonExporter", "MetricsError", "MetricsRegistry", "MetricsServerError",
+           "PrometheusServer", "Severity", "redact", "write_json"]
+
+PREFIX = "funding_arb_"
+SCHEMA_VERSION = 1
+Number = Decimal | int | float
+_LabelKey = tuple[str, ...]
+_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+class MetricsError(ValueError):
+    """A metric misused: labels differ from the first use, kind clash, negative counter step, NaN."""
+
+
+class Severity(str, Enum):  # noqa: UP042 - same str-Enum idiom as snapshots.MarketKind
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass
+class Alert:
+    """A condition an operator should see; times in seconds. Inactive alerts are kept `alert_retention_s`."""
+
+    name: str
+    severity: Severity
+    message: str
+    first_ts: float
+    last_ts: float
+    active: bool = True
+
+
+class AlertLike(Protocol):
+    name: str
+    severity: Severity
+    message: str
+
+
+@dataclass
+class _Family:
+    kind: str  # "counter" | "gauge" | "histogram"
+    labelnames: tuple[str, ...]
+    help: str = ""
+    buckets: tuple[float, ...] = ()
+    values: dict[_LabelKey, Any] = field(default_factory=dict)  # histogram: [per-bucket counts..., +Inf], sum
+
+
+def _checked(value: Any, what: str) -> Number:
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float)):
+        raise MetricsError(f"{what} ({value!r}) must be a Decimal, int or float")
+    if isinstance(value, (Decimal, float)) and math.isnan(value):
+        raise MetricsError(f"{what} is NaN; use None for unknown")
+    return value
+
+
+def _json_number(v: Number | None) -> float | str | None:
+    if v is None:
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else ("+Inf" if f > 0 else "-Inf")
+
+
+class MetricsRegistry:
+    """Counters, gauges, histograms, alerts and recent events of one strategy instance."""
+
+    def __init__(self, alert_retention_s: float = 86400.0, max_events: int = 200) -> None:
+        self._lock = threading.RLock()
+        self._families: dict[str, _Family] = {}
+        self._help: dict[str, str] = {}
+        self._alerts: dict[str, Alert] = {}
+        self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
+        self.alert_retention_s = alert_retention_s
+
+    # --- declaring and writing -------------------------------------------------------------------
+    @staticmethod
+    def full_name(name: str, kind: str = "gauge") -> str:
+        base = name.removeprefix(PREFIX)
+        if kind == "counter":
+            base = base.removesuffix("_total")
+        if not _NAME_RE.match(base):
+            raise MetricsError(f"metric name {name!r} is not a valid Prometheus name")
+        return PREFIX + base
+
+    def describe(self, name: str, help_text: str) -> None:
+        """Help text shown by Prometheus for `name` (any kind)."""
+        with self._lock:
+            self._help[name.removeprefix(PREFIX).removesuffix("_total")] = help_text
+
+    def define_histogram(self, name: str, buckets: Iterable[float], help_text: str = "") -> None:
+        """Declare a histogram's fixed upper bounds (finite, strictly increasing); +Inf is implicit."""
+        b = tuple(float(x) for x in buckets)
+        if not b or list(b) != sorted(set(b)) or not all(math.isfinite(x) for x in b):
+            raise MetricsError(f"{name} buckets ({b}) must be finite, strictly increasing and non-empty")
+        with self._lock:
+            full = self.full_name(name)
+            if full in self._families:
+                raise MetricsError(f"{full} is already defined")
+            self._families[full] = _Family("histogram", (), help_text, b)
+
+    def _slot(self, name: str, kind: str, labels: dict[str, Any]) -> tuple[_Family, _LabelKey]:
+        full = self.full_name(name, kind)
+        names = tuple(sorted(labels))
+        if not all(_NAME_RE.match(n) and not n.startswith("__") and n != "le" for n in names):
+            raise MetricsError(f"{full}: label names {list(names)} are not valid ('le' is reserved)")
+        fam = self._families.get(full)
+        if fam is None:
+            if kind == "histogram":
+                raise MetricsError(f"{full}: call define_histogram() first (buckets are fixed)")
+            fam = self._families[full] = _Family(kind, names)
+        elif fam.kind == "histogram" and not fam.values and not fam.labelnames:
+            fam.labelnames = names  # a defined histogram takes the labels of its first observation
+        if fam.kind != kind:
+            raise MetricsError(f"{full} is a {fam.kind}, not a {kind}")
+        if fam.labelnames != names:
+            raise MetricsError(f"{full} has labels {list(fam.labelnames)}, got {list(names)}")
+        return fam, tuple(redact(str(labels[n])) for n in names)
+
+    def inc(self, name: str, amount: Number = 1, **labels: Any) -> None:
+        """Add a non-negative `amount` to a monotonic counter.
+
+        Raises:
+            MetricsError: negative or non-numeric amount; labels differ from the first use.
+        """
+        amount = _checked(amount, f"{name} increment")
+        if amount < 0:
+            raise MetricsError(f"{name} increment ({amount}) must not be negative: counters are monotonic; "
+                               "use gauge_add() for signed running totals (funding, PnL)")
+        with self._lock:
+            fam, key = self._slot(name, "counter", labels)
+            fam.values[key] = fam.values.get(key, 0) + amount
+
+    def add(self, name: str, amount: Number, **labels: Any) -> None:
+        """`inc` by an amount (quote volumes, fees). Same rules: never negative."""
+        self.inc(name, amount, **labels)
+
+    def gauge(self, name: str, value: Number | None, **labels: Any) -> None:
+        """Set a gauge; None = unknown (absent in Prometheus, null in JSON)."""
+        checked = None if value is None else _checked(value, f"{name} value")
+        with self._lock:
+            fam, key = self._slot(name, "gauge", labels)
+            fam.values[key] = checked
+
+    def gauge_add(self, name: str, amount: Number, **labels: Any) -> None:
+        """Add a signed `amount` to a gauge (a running total that may fall: net funding, PnL, in quote).
+        An unknown (None) gauge stays unknown."""
+        amount = _checked(amount, f"{name} amount")
+        with self._lock:
+            fam, key = self._slot(name, "gauge", labels)
+            current = fam.values.get(key, 0)
+            fam.values[key] = None if current is None else current + amount
+
+    def remove_gauge(self, name: str, **labels: Any) -> None:
+        """Forget one label set (a closed pair) so its series does not linger."""
+        with self._lock:
+            fam, key = self._slot(name, "gauge", labels)
+            fam.values.pop(key, None)
+
+    def clear_gauge(self, name: str) -> None:
+        """Forget every series of one gauge, e.g. before re-publishing per-pair gauges for the open pairs."""
+        with self._lock:
+            fam = self._families.get(self.full_name(name))
+            if fam is not None and fam.kind == "gauge":
+                fam.values.clear()
+
+    def observe(self, name: str, value: Number, **labels: Any) -> None:
+        v = float(_checked(value, f"{name} observation"))
+        with self._lock:
+            fam, key = self._slot(name, "histogram", labels)
+            counts, total = fam.values.get(key, ([0] * (len(fam.buckets) + 1), 0.0))
+            counts[next((i for i, b in enumerate(fam.buckets) if v <= b), len(fam.buckets))] += 1
+            fam.values[key] = (counts, total + v)
+
+    def value(self, name: str, **labels: Any) -> Number | None:
+        """Current counter or gauge value (None: never set, or unknown)."""
+        with self._lock:
+            base = name.removeprefix(PREFIX).removesuffix("_total")
+            fam = self._families.get(PREFIX + base)
+            if fam is None or fam.kind == "histogram":
+                return None
+            value: Number | None = fam.values.get(tuple(redact(str(labels[n])) for n in sorted(labels)))
+            return value
+
+    # --- alerts and events -----------------------------------------------------------------------
+    def alert(self, name: str, severity: Severity | str, message: str, ts: float) -> Alert:
+        """Activate (or refresh) an alert; `first_ts` is kept while it stays active."""
+        sev = Severity(severity)
+        with self._lock:
+            a = self._alerts.get(name)
+            if a is None or not a.active:
+                a = self._alerts[name] = Alert(name, sev, redact(message), ts, ts)
+            else:
+                a.severity, a.message, a.last_ts = sev, redact(message), ts
+            self._prune(ts)
+            return Alert(**asdict(a))
+
+    def clear_alert(self, name: str, ts: float) -> None:
+        with self._lock:
+            a = self._alerts.get(name)
+            if a is not None and a.active:
+                a.active, a.last_ts = False, ts
+            self._prune(ts)
+
+    def sync_alerts(self, ts: float, active: Iterable[AlertLike], prefix: str) -> None:
+        """Make exactly `active` the active alerts among names starting with `prefix` (level-triggered,
+        once per tick), e.g. `sync_alerts(ts, gate.alerts(), "risk.")`."""
+        names = set()
+        for a in active:
+            if not a.name.startswith(prefix):
+                raise MetricsError(f"alert {a.name!r} is outside the synced prefix {prefix!r}")
+            names.add(a.name)
+            self.alert(a.name, a.severity, a.message, ts)
+        with self._lock:
+            gone = [n for n, a in self._alerts.items()
+                    if a.active and n.startswith(prefix) and n not in names]
+            for n in gone:
+                self.clear_alert(n, ts)
+
+    def alerts(self, active_only: bool = False) -> list[Alert]:
+        with self._lock:
+            return [Alert(**asdict(a)) for a in self._alerts.values() if a.active or not active_only]
+
+    def _prune(self, ts: float) -> None:
+        expired = [n for n, a in self._alerts.items()
+                   if not a.active and ts - a.last_ts > self.alert_retention_s]
+        for n in expired:
+            del self._alerts[n]
+
+    def event(self, ts: float, name: str, message: str) -> None:
+        """Remember a notable action (a reduction, a halt) in a bounded ring shown in the JSON snapshot."""
+        with self._lock:
+            self._events.append({"ts": ts, "name": name, "message": redact(message)})
+
+    # --- export ----------------------------------------------------------------------------------
+    def snapshot(self, ts: float | None = None) -> dict[str, Any]:
+        """JSON-safe view for dashboards (number format: see the module docstring)."""
+        with self._lock:
+            metrics = {}
+            for full, fam in self._families.items():
+                key = full + ("_total" if fam.kind == "counter" else "")
+                samples = [self._sample_json(fam, k, v) for k, v in fam.values.items()]
+                metrics[key] = {"type": fam.kind, "help": self._help_of(full, fam), "samples": samples}
+            alerts = [{**asdict(a), "severity": a.severity.value} for a in self._alerts.values()]
+            return {"schema_version": SCHEMA_VERSION, "ts": ts, "metrics": metrics, "alerts": alerts,
+                    "events": list(self._events)}
+
+    def _help_of(self, full: str, fam: _Family) -> str:
+        base = full.removeprefix(PREFIX)
+        return self._help.get(base, fam.help) or base.replace("_", " ")
+
+    @staticmethod
+    def _cumulative(fam: _Family, key: _LabelKey) -> tuple[list[tuple[str, int]], float, int]:
+        counts, total = fam.values[key]
+        running, out = 0, []
+        for bound, c in zip([*fam.buckets, math.inf], counts, strict=True):
+            running += c
+            out.append((floatToGoString(bound), running))  # type: ignore[no-untyped-call]
+        return out, total, running
+
+    def _sample_json(self, fam: _Family, key: _LabelKey, v: Any) -> dict[str, Any]:
+        labels = dict(zip(fam.labelnames, key, strict=True))
+        if fam.kind != "histogram":
+            return {"labels": labels, "value": _json_number(v)}
+        buckets, total, count = self._cumulative(fam, key)
+        return {"labels": labels, "buckets": dict(buckets), "sum": total, "count": count}
+
+    def collect(self) -> Iterator[Metric]:
+        """Prometheus metric families rendered now (called from the scrape thread)."""
+        with self._lock:
+            out = [self._family(full, fam) for full, fam in self._families.items()]
+            alert_family = GaugeMetricFamily(PREFIX + "alert_active", "1 while the alert is active, else 0",
+                                             labels=["alert", "severity"])
+            for a in self._alerts.values():
+                alert_family.add_metric([redact(a.name), a.severity.value], 1.0 if a.active else 0.0)
+            out.append(alert_family)
+        return iter(out)
+
+    def _family(self, full: str, fam: _Family) -> Metric:
+        labels, doc = list(fam.labelnames), self._help_of(full, fam)
+        if fam.kind == "counter":
+            counter = CounterMetricFamily(full, doc, labels=labels)
+            for k, v in fam.values.items():
+                counter.add_metric(list(k), float(v))
+            return counter
+        if fam.kind == "gauge":
+            gauge = GaugeMetricFamily(full, doc, labels=labels)
+            for k, v in fam.values.items():
+                if v is not None:  # unknown: no sample at all, never 0
+                    gauge.add_metric(list(k), float(v))
+            return gauge
+        hist = HistogramMetricFamily(full, doc, labels=labels)
+        for k in fam.values:
+            buckets, total, _ = self._cumulative(fam, k)
+            hist.add_metric(list(k), [(b, float(c)) for b, c in buckets], total)
+        return hist

@@ -1,0 +1,153 @@
+"""Export of a `MetricsRegistry`: atomic JSON snapshot file and a Prometheus endpoint (no hummingbot import).
+
+Re-exported by `metrics.py`; import from there. Nothing here imports `metrics.py` at run time (the
+registry is duck-typed: `snapshot(ts)`, `collect()`, `alert(...)`, `clear_alert(...)`), so no import cycle.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import Metric
+
+from .redaction import redact
+
+if TYPE_CHECKING:
+    from .metrics import MetricsRegistry
+
+logger = logging.getLogger(__name__)
+
+
+class MetricsServerError(RuntimeError):
+    """The Prometheus endpoint could not start (port in use, bad address): fix `prometheus_port`."""
+
+
+# --- JSON file ----------------------------------------------------------------------------------
+def write_json(path: Path, snapshot: dict[str, Any]) -> None:
+    """Write `snapshot` atomically: temp file in the same directory, fsync, `os.replace`. A reader sees
+    the old or the new file, never part of one.
+
+    Raises:
+        OSError: directory not writable or disk full (the old file is left intact, no temp file).
+        ValueError: the snapshot is not strict JSON (NaN).
+    """
+    path = Path(path)
+    text = json.dumps(snapshot, allow_nan=False, sort_keys=True, indent=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError as e:  # some filesystems refuse to open directories; the rename itself is done
+        logger.debug("metrics_dir_fsync_skipped dir=%s error=%s", path.parent, e)
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class JsonExporter:
+    """Writes a metrics snapshot to `path` at most every `interval_s` seconds of the supplied clock."""
+
+    ALERT = "metrics.export_failed"
+
+    def __init__(self, path: Path, interval_s: float, registry: MetricsRegistry | None = None) -> None:
+        if interval_s <= 0:
+            raise ValueError(f"interval_s ({interval_s}) must be positive")
+        self.path, self.interval_s, self.registry = Path(path), interval_s, registry
+        self.last_export_ts: float | None = None
+        self.last_error: str | None = None
+
+    def due(self, ts: float) -> bool:
+        return self.last_export_ts is None or ts - self.last_export_ts >= self.interval_s
+
+    def maybe_export(self, ts: float, snapshot: dict[str, Any] | None = None) -> bool:
+        """Write `snapshot` (default: the registry's, taken now) if the interval elapsed; True if written.
+
+        A failed write is logged, kept in `last_error`, raised as the `metrics.export_failed` alert on the
+        registry (if any) and retried on the next call.
+        """
+        if not self.due(ts):
+            return False
+        if snapshot is None:
+            if self.registry is None:
+                raise ValueError("maybe_export needs a snapshot or a registry")
+            snapshot = self.registry.snapshot(ts)
+        try:
+            write_json(self.path, snapshot)
+        except (OSError, ValueError) as e:
+            self.last_error = redact(f"cannot write {self.path}: {e}")
+            logger.warning("metrics_export_failed path=%s error=%s", self.path, self.last_error)
+            if self.registry is not None:
+                self.registry.alert(self.ALERT, "warning", self.last_error, ts)
+            return False
+        self.last_export_ts, self.last_error = ts, None
+        if self.registry is not None:
+            self.registry.clear_alert(self.ALERT, ts)
+        return True
+
+
+# --- Prometheus ---------------------------------------------------------------------------------
+class _Collector:
+    def __init__(self, registry: MetricsRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        return self._registry.collect()
+
+    def describe(self) -> list[Metric]:
+        return []  # names are dynamic; rendered at scrape time
+
+
+class PrometheusServer:
+    """Serves `registry` on http://addr:port/metrics from a daemon thread; port 0 binds a free port."""
+
+    def __init__(self, registry: MetricsRegistry, port: int, addr: str = "127.0.0.1") -> None:
+        self.registry, self.addr, self._requested_port = registry, addr, port
+        self._prom = CollectorRegistry()
+        self._prom.register(_Collector(registry))
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int | None:
+        return int(self._server.server_port) if self._server is not None else None
+
+    def start(self) -> None:
+        """Idempotent. Raises: MetricsServerError when the address cannot be bound."""
+        if self._server is not None:
+            return
+        try:
+            self._server, self._thread = start_http_server(self._requested_port, addr=self.addr,
+                                                           registry=self._prom)
+        except OSError as e:
+            raise MetricsServerError(f"prometheus_port ({self._requested_port}) on {self.addr} cannot be "
+                                     f"bound: {e}") from e
+        logger.info("prometheus_started addr=%s port=%s", self.addr, self.port)
+
+    def stop(self) -> None:
+        """Idempotent: shut the server down, close the socket, join the thread."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server, self._thread = None, None
+        logger.info("prometheus_stopped addr=%s", self.addr)

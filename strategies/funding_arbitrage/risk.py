@@ -1,0 +1,433 @@
+"""Risk gate between decision and execution (no hummingbot import; time is passed in, in seconds).
+
+Trading state (NautilusTrader's `TradingState`):
+  * ACTIVE   - entries allowed on venues whose data is fresh.
+  * REDUCING - a pair is nearer to liquidation than `min_liquidation_distance_pct` and its `ReduceAction`
+               is pending; new entries are denied everywhere until every leg is back beyond the threshold.
+  * HALTED   - latched by an error burst, a drawdown of `max_drawdown_quote`, or every venue going stale.
+               A halt means: **no new entries, cancel working entry orders, keep hedged positions.** It
+               does not close positions (closing both legs in a hurry is how one-legged losses start);
+               reduce-only actions (`ReduceAction`, `UnwindAction`) are still produced and must still be
+               executed. Only `resume()` (an operator) clears it; `halt_reason` says why it happened.
+
+Each check is a small function returning a reason string or None; the gate applies them to its state.
+Actions are level-triggered: recomputed from the current amounts every tick while the condition holds,
+so the shell must not stack a second reduction on a pair whose reduction is still in flight.
+Per tick the shell calls `evaluate(...)` (or the checks in the same order), executes the actions,
+syncs `alerts()` into metrics, and asks `allow_entry(ts, venues)` before every entry.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+from .config import FundingArbSettings
+from .home import project_root
+from .margin import (
+    BracketTable,
+    MarginBrackets,
+    estimate_liquidation_price,
+    liquidation_distance_pct,
+    locate_brackets,
+    margin_ratio,
+    reduce_fraction_for_distance,
+)
+from .metrics import Severity
+from .redaction import redact
+from .venues import venue_spec
+
+logger = logging.getLogger(__name__)
+ALERT_PREFIX = "risk."
+
+
+class TradingState(str, Enum):  # noqa: UP042 - same str-Enum idiom as snapshots.MarketKind
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+@dataclass(frozen=True)
+class LegRisk:
+    """One open leg as the shell sees it this tick: amount in base, signed (negative = short); quote prices.
+
+    `mark_price` None (no data) or a non-positive entry price make the liquidation *unknown* (N/A and an
+    alert, never assumed safe). `wallet_margin_quote`: the leg's isolated margin; None = |amount| × entry /
+    leverage. `quote_asset` None = the connector's `quote_assets` entry in the settings. `lot_size_base`
+    makes reduce fractions land on whole lots; None = no rounding.
+    """
+
+    pair_id: str
+    connector: str
+    token: str
+    amount: Decimal
+    entry_price: Decimal
+    mark_price: Decimal | None
+    leverage: Decimal
+    wallet_margin_quote: Decimal | None = None
+    quote_asset: str | None = None
+    lot_size_base: Decimal | None = None
+
+    def problem(self) -> str | None:
+        """Why this leg's liquidation cannot be estimated, or None."""
+        if self.mark_price is None or self.mark_price <= 0:
+            return f"mark price unknown ({self.mark_price})"
+        if self.entry_price <= 0:
+            return f"entry price unknown ({self.entry_price})"
+        if self.wallet_margin_quote is None and self.leverage < 1:
+            return f"leverage ({self.leverage}) below 1 and no wallet margin"
+        return None
+
+    @property
+    def margin_quote(self) -> Decimal:
+        if self.wallet_margin_quote is not None:
+            return self.wallet_margin_quote
+        return abs(self.amount) * self.entry_price / self.leverage
+
+    @property
+    def equity_quote(self) -> Decimal:
+        """Margin plus unrealised PnL at mark (quote); only for legs without a `problem()`."""
+        assert self.mark_price is not None
+        return self.margin_quote + self.amount * (self.mark_price - self.entry_price)
+
+
+@dataclass(frozen=True)
+class LegReport:
+    """Liquidation view of one leg; prices in quote, distance in % of mark, margin ratio as a fraction.
+
+    `status`: ok | near_liquidation | unknown (N/A, never "safe") | spot. `bracket_source`: "binance" or
+    "proxy:binance". `note` says why values are N/A.
+    """
+
+    pair_id: str
+    connector: str
+    token: str
+    amount: Decimal
+    mark_price: Decimal | None
+    liquidation_price: Decimal | None
+    distance_pct: Decimal | None
+    margin_ratio: Decimal | None
+    bracket_source: str | None
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReduceAction:
+    """Reduce BOTH legs of `pair_id` by `fraction` (0 < f <= 1) of their amounts, reduce-only.
+
+    The shell rounds the at-risk leg's cut up to its lot and the partner's to the nearest lot.
+    """
+
+    pair_id: str
+    fraction: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class UnwindAction:
+    """Close the filled leg of `pair_id` whose partner never filled (reduce-only)."""
+
+    pair_id: str
+    age_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class RiskAlert:
+    name: str
+    severity: Severity
+    message: str
+
+
+@dataclass(frozen=True)
+class RiskReport:
+    """What one tick of the gate decided; `cancel_entry_orders` is True while HALTED."""
+
+    state: TradingState
+    halt_reason: str | None
+    reduce_actions: tuple[ReduceAction, ...]
+    unwind_actions: tuple[UnwindAction, ...]
+    cancel_entry_orders: bool
+    legs: tuple[LegReport, ...]
+    alerts: tuple[RiskAlert, ...]
+
+
+# --- checks: each returns a reason or None ---------------------------------------------------------
+def error_burst_reason(error_count: int, max_errors: int, window_s: int) -> str | None:
+    if error_count >= max_errors:
+        return f"error burst: {error_count} errors within {window_s}s (max_errors_per_window={max_errors})"
+    return None
+
+
+def drawdown_reason(peak_quote: Decimal, equity_quote: Decimal, max_drawdown_quote: Decimal) -> str | None:
+    drawdown = peak_quote - equity_quote
+    if drawdown >= max_drawdown_quote:
+        return (f"drawdown {drawdown} quote from peak {peak_quote} to {equity_quote} "
+                f"(max_drawdown_quote={max_drawdown_quote})")
+    return None
+
+
+def stale_reason(ts: float, last_update_ts: float | None, stale_data_s: int) -> str | None:
+    if last_update_ts is None:
+        return "no funding/book data received"
+    age = ts - last_update_ts
+    return f"data {age:.0f}s old (stale_data_s={stale_data_s})" if age > stale_data_s else None
+
+
+def liquidation_reason(report: LegReport, min_distance_pct: Decimal) -> str | None:
+    if report.distance_pct is None or report.distance_pct >= min_distance_pct:
+        return None
+    return (f"{report.connector} {report.token} liquidation at {report.liquidation_price:.8g}, "
+            f"{report.distance_pct:.2f}% from mark {report.mark_price} "
+            f"(min_liquidation_distance_pct={min_distance_pct})")
+
+
+def single_leg_reason(ts: float, opened_ts: float, timeout_s: int) -> str | None:
+    age = ts - opened_ts
+    if age > timeout_s:
+        return f"single leg open {age:.0f}s without its partner (single_leg_timeout_s={timeout_s})"
+    return None
+
+
+class RiskGate:
+    """Applies the checks above to one strategy's state (see the module docstring for the states)."""
+
+    def __init__(self, settings: FundingArbSettings, brackets: MarginBrackets | None = None) -> None:
+        """`brackets` None loads the shared Binance table (`margin.BRACKETS_RELPATH`) beside the project
+        home, else beside this checkout; `MarginBrackets({})` runs without any (every leg reports N/A).
+
+        Raises:
+            MarginDataError: the bracket file is missing or malformed (a configuration stop).
+        """
+        self.settings = settings
+        if brackets is None:
+            brackets = MarginBrackets.load(locate_brackets(project_root()))
+        self.brackets = brackets
+        self.halt_reason: str | None = None
+        self.halted_ts: float | None = None
+        self.peak_equity_quote: Decimal | None = None
+        self.last_equity_quote: Decimal | None = None
+        self.stale_venues: dict[str, str] = {}
+        self.leg_reports: tuple[LegReport, ...] = ()
+        self._errors: deque[tuple[float, str, str]] = deque()  # (ts, kind, redacted detail)
+        self._staleness_checked_ts: float | None = None
+        self._known_venues: set[str] = set()
+        self._pending_reduce: set[str] = set()
+        self._timed_out: set[str] = set()
+        self._alerts: dict[str, list[RiskAlert]] = {}  # fixed domains, each replaced by its own check
+
+    @property
+    def state(self) -> TradingState:
+        if self.halt_reason is not None:
+            return TradingState.HALTED
+        return TradingState.REDUCING if self._pending_reduce else TradingState.ACTIVE
+
+    def _halt(self, ts: float, reason: str) -> None:
+        if self.halt_reason is None:
+            self.halt_reason, self.halted_ts = redact(reason), ts
+            logger.warning("risk_halt ts=%s reason=%r", ts, self.halt_reason)
+        self._alerts["halt"] = [RiskAlert(ALERT_PREFIX + "halted", Severity.CRITICAL,
+                                          f"trading halted: {self.halt_reason}")]
+
+    def resume(self, ts: float) -> None:
+        """Operator action: clear the halt, forget counted errors, restart the drawdown peak at equity."""
+        logger.warning("risk_resume ts=%s cleared_reason=%r", ts, self.halt_reason)
+        self.halt_reason = self.halted_ts = None
+        self._errors.clear()
+        self.peak_equity_quote = self.last_equity_quote
+        self._alerts.pop("halt", None)
+
+    # --- errors -----------------------------------------------------------------------------------
+    def error_count(self, ts: float) -> int:
+        """Errors within the last `error_window_s` seconds; older ones are dropped."""
+        horizon = ts - self.settings.error_window_s
+        while self._errors and self._errors[0][0] <= horizon:
+            self._errors.popleft()
+        return len(self._errors)
+
+    def record_error(self, ts: float, kind: str, detail: str) -> str | None:
+        """Count an order reject / venue error; returns the halt reason if this one completes a burst."""
+        detail = redact(detail)
+        self._errors.append((ts, kind, detail))
+        logger.info("risk_error ts=%s kind=%s detail=%r", ts, kind, detail)
+        reason = error_burst_reason(self.error_count(ts), self.settings.max_errors_per_window,
+                                    self.settings.error_window_s)
+        if reason:
+            self._halt(ts, f"{reason}; last: {kind}: {detail}")
+        return reason
+
+    # --- equity -----------------------------------------------------------------------------------
+    def update_equity(self, ts: float, equity_quote: Decimal | None) -> str | None:
+        """Track peak equity (quote); halt `max_drawdown_quote` below it. None = unknown: alert only."""
+        if equity_quote is None:
+            self._alerts["equity"] = [RiskAlert(ALERT_PREFIX + "equity_unknown", Severity.WARNING,
+                                                "account equity unknown: drawdown limit not evaluated")]
+            return None
+        self._alerts["equity"] = []
+        self.last_equity_quote = equity_quote
+        if self.peak_equity_quote is None or equity_quote > self.peak_equity_quote:
+            self.peak_equity_quote = equity_quote
+        reason = drawdown_reason(self.peak_equity_quote, equity_quote, self.settings.max_drawdown_quote)
+        if reason:
+            self._halt(ts, reason)
+        return reason
+
+    @property
+    def drawdown_quote(self) -> Decimal | None:
+        if self.peak_equity_quote is None or self.last_equity_quote is None:
+            return None
+        return self.peak_equity_quote - self.last_equity_quote
+
+    # --- staleness --------------------------------------------------------------------------------
+    def check_staleness(self, ts: float,
+                        last_update_ts_by_venue: Mapping[str, float | None]) -> dict[str, str]:
+        """Block entries on venues whose funding/book data is older than `stale_data_s`; {venue: reason}.
+
+        Configured venues absent from the mapping (or None) count as stale; all stale -> HALTED. A stale
+        venue holding open legs raises a critical alert, otherwise a warning.
+        """
+        venues = set(self.settings.all_connectors) | set(last_update_ts_by_venue)
+        stale = {}
+        for v in sorted(venues):
+            reason = stale_reason(ts, last_update_ts_by_venue.get(v), self.settings.stale_data_s)
+            if reason:
+                stale[v] = reason
+        self.stale_venues, self._known_venues, self._staleness_checked_ts = stale, venues, ts
+        with_legs = {r.connector for r in self.leg_reports}
+        self._alerts["staleness"] = [
+            RiskAlert(f"{ALERT_PREFIX}stale_data.{v}",
+                      Severity.CRITICAL if v in with_legs else Severity.WARNING,
+                      f"{v}: {r}; entries blocked" + (" (open legs here)" if v in with_legs else ""))
+            for v, r in stale.items()
+        ]
+        if venues and len(stale) == len(venues):
+            self._halt(ts, "all venues stale: " + ", ".join(f"{v} ({r})" for v, r in stale.items()))
+        return stale
+
+    # --- positions --------------------------------------------------------------------------------
+    def _table(self, leg: LegRisk) -> BracketTable | None:
+        quote = leg.quote_asset or self.settings.quote_assets.get(leg.connector)
+        return self.brackets.resolve(leg.connector, leg.token, quote) if quote else None
+
+    def _report(self, leg: LegRisk) -> LegReport:
+        def na(status: str, note: str) -> LegReport:
+            return LegReport(leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price,
+                             None, None, None, None, status, note)
+
+        spec = venue_spec(leg.connector)
+        if spec is not None and spec.kind == "spot" and leg.leverage <= 1:
+            return na("spot", "unleveraged spot leg: no liquidation")
+        problem, table = leg.problem(), self._table(leg)
+        if problem is not None or table is None:
+            return na("unknown", problem or f"no margin brackets for {leg.token}, not even a Binance proxy")
+        assert leg.mark_price is not None
+        liq = estimate_liquidation_price(leg.amount, leg.entry_price, leg.margin_quote, table)
+        assert liq is not None  # a table was given
+        dist = liquidation_distance_pct(leg.mark_price, liq, is_long=leg.amount > 0)
+        ratio = margin_ratio(table.maintenance_margin(abs(leg.amount) * leg.mark_price), leg.equity_quote)
+        status = "ok" if dist >= self.settings.min_liquidation_distance_pct else "near_liquidation"
+        return LegReport(leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price, liq, dist,
+                         ratio, table.source, status)
+
+    def check_positions(self, ts: float, legs: Sequence[LegRisk]) -> list[ReduceAction]:
+        """Estimate each leg's liquidation; reduce pairs nearer than `min_liquidation_distance_pct`.
+
+        A pair's fraction is the largest any of its legs needs (`margin.reduce_fraction_for_distance`: the
+        rest liquidates at least the threshold away). State is REDUCING while any is pending. Legs with an
+        unknown liquidation price get status "unknown" and an alert; they are not treated as safe.
+        """
+        min_pct = self.settings.min_liquidation_distance_pct
+        reports, alerts = [], []
+        fractions: dict[str, Decimal] = {}
+        reasons: dict[str, str] = {}
+        for leg in legs:
+            if leg.amount == 0:
+                continue
+            report = self._report(leg)
+            reports.append(report)
+            if report.status == "unknown":
+                alerts.append(RiskAlert(
+                    f"{ALERT_PREFIX}liquidation_unknown.{leg.pair_id}.{leg.connector}", Severity.WARNING,
+                    f"{leg.connector} {leg.token}: liquidation price N/A ({report.note}); "
+                    "not protected by the liquidation check"))
+            reason = liquidation_reason(report, min_pct)
+            table = self._table(leg)
+            if reason is None or table is None or leg.mark_price is None:
+                continue
+            fraction = reduce_fraction_for_distance(leg.amount, leg.equity_quote, leg.mark_price, min_pct,
+                                                    table, leg.lot_size_base)
+            if fraction > fractions.get(leg.pair_id, Decimal(0)):
+                fractions[leg.pair_id], reasons[leg.pair_id] = fraction, reason
+            alerts.append(RiskAlert(f"{ALERT_PREFIX}liquidation_near.{leg.pair_id}.{leg.connector}",
+                                    Severity.CRITICAL, reason))
+        self.leg_reports = tuple(reports)
+        self._alerts["positions"] = alerts
+        actions = [ReduceAction(p, f, reasons[p]) for p, f in fractions.items() if f > 0]
+        self._pending_reduce = {a.pair_id for a in actions}
+        for a in actions:
+            logger.warning("risk_reduce ts=%s pair=%s fraction=%.6f reason=%r",
+                           ts, a.pair_id, a.fraction, a.reason)
+        return actions
+
+    # --- single legs ------------------------------------------------------------------------------
+    def check_single_leg(self, ts: float,
+                         open_legs_without_partner: Sequence[tuple[str, float]]) -> list[UnwindAction]:
+        """`UnwindAction` for each (pair_id, opened_ts) older than `single_leg_timeout_s`, every tick until
+        the leg is gone. Each timeout counts once as an error ("single_leg_timeout"), so repeats halt."""
+        actions, overdue = [], set()
+        for pair_id, opened_ts in open_legs_without_partner:
+            reason = single_leg_reason(ts, opened_ts, self.settings.single_leg_timeout_s)
+            if reason is None:
+                continue
+            overdue.add(pair_id)
+            actions.append(UnwindAction(pair_id, ts - opened_ts, reason))
+            if pair_id not in self._timed_out:
+                logger.warning("risk_unwind ts=%s pair=%s reason=%r", ts, pair_id, reason)
+                self.record_error(ts, "single_leg_timeout", f"{pair_id}: {reason}")
+        self._timed_out = overdue
+        self._alerts["single_leg"] = [
+            RiskAlert(f"{ALERT_PREFIX}single_leg.{a.pair_id}", Severity.CRITICAL, f"{a.pair_id}: {a.reason}")
+            for a in actions]
+        return actions
+
+    # --- entry gate -------------------------------------------------------------------------------
+    def allow_entry(self, ts: float, venues: Iterable[str]) -> str | None:
+        """None if a new pair may be opened on `venues` now, else the denial reason.
+
+        The text before the first ":" is a bounded code (halted, reducing, unchecked, stale,
+        unknown_venue), fit for a metric label; the rest is for people.
+        """
+        if self.halt_reason is not None:
+            return f"halted: {self.halt_reason}"
+        if self._pending_reduce:
+            return f"reducing: pairs {sorted(self._pending_reduce)} are near liquidation"
+        checked = self._staleness_checked_ts
+        if checked is None or ts - checked > self.settings.stale_data_s:
+            return "unchecked: data freshness not checked within stale_data_s (call check_staleness)"
+        for v in venues:
+            if v not in self._known_venues:
+                return f"unknown_venue: {v} was not in the last staleness check"
+            if v in self.stale_venues:
+                return f"stale: {v}: {self.stale_venues[v]}"
+        return None
+
+    def alerts(self) -> list[RiskAlert]:
+        """Active risk alerts (named `risk.…`): `MetricsRegistry.sync_alerts(ts, gate.alerts(), "risk.")`."""
+        return [a for domain in self._alerts.values() for a in domain]
+
+    # --- one tick ---------------------------------------------------------------------------------
+    def evaluate(self, ts: float, *, equity_quote: Decimal | None,
+                 last_update_ts_by_venue: Mapping[str, float | None], legs: Sequence[LegRisk],
+                 unpaired_legs: Sequence[tuple[str, float]]) -> RiskReport:
+        """Run every check in order and return what the shell must do this tick."""
+        reduces = self.check_positions(ts, legs)
+        self.check_staleness(ts, last_update_ts_by_venue)
+        self.update_equity(ts, equity_quote)
+        unwinds = self.check_single_leg(ts, unpaired_legs)
+        halted = self.state is TradingState.HALTED
+        return RiskReport(self.state, self.halt_reason, tuple(reduces), tuple(unwinds), halted,
+                          self.leg_reports, tuple(self.alerts()))

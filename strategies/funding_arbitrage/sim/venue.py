@@ -1,0 +1,312 @@
+"""Replay, order matching and event delivery shared by the simulated spot and perp connectors.
+
+A connector class mixes `SimVenueMixin` in front of a real Hummingbot base (`PerpetualDerivativePyBase` or
+`ExchangePyBase`); plumbing.py supplies the offline stand-ins for the network parts.
+
+Every state change reaches Hummingbot through its own machinery: fills through
+`_order_tracker.process_trade_update` / `process_order_update` (which fire OrderFilled, Buy/SellOrderCompleted,
+OrderCancelled and MarketOrderFailure events), other events through `trigger_event`. Deliveries run in order in one
+task chain; during a disconnect window they are held back and released at the first connected tick.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bidict import bidict
+from hummingbot.connector.trading_rule import TradingRule
+from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
+from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState, OrderUpdate, TradeUpdate
+from hummingbot.core.data_type.order_book_row import OrderBookRow
+from hummingbot.core.data_type.trade_fee import TradeFeeBase
+from hummingbot.core.utils.async_utils import safe_ensure_future
+
+from .book import BookShape, Level, synthesize
+from .data import CandleSeries
+from .faults import FaultInjector
+from .matching import FillPlan, SimOrder, is_marketable, plan_fill
+from .plumbing import (
+    OFFLINE,
+    SimNetworkError,
+    SimOfflineMixin,
+    SimOrderBookDataSource,
+    SimOrderBookTracker,
+    SimOrderNotFound,
+    SimOrderRejected,
+)
+
+__all__ = [
+    "OFFLINE",
+    "MarketState",
+    "SimNetworkError",
+    "SimOrderBookDataSource",
+    "SimOrderNotFound",
+    "SimOrderRejected",
+    "SimVenueMixin",
+]
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MarketState:
+    """One replayed market: its price source, book shape and the book currently shown."""
+
+    trading_pair: str
+    coin: str
+    candles: CandleSeries
+    shape: BookShape
+    tick: Decimal
+    mid: Decimal | None = None
+    last_mid: Decimal | None = None
+    bids: list[Level] = field(default_factory=list)
+    asks: list[Level] = field(default_factory=list)
+
+
+class SimVenueMixin(SimOfflineMixin, ABC):
+    """Replay + matching + delivery for a simulated connector. Subclasses implement the venue hooks below."""
+
+    _sim_name: str
+    _markets: dict[str, MarketState]
+    _faults: FaultInjector
+    _rules: dict[str, TradingRule]
+
+    # --- venue hooks ----------------------------------------------------------------------------------
+    @abstractmethod
+    def _validate_order(self, order: SimOrder) -> None:
+        """Accept `order` (set its reservation) or raise SimOrderRejected with the venue's reason."""
+
+    def _clip_fill(self, order: SimOrder, amount: Decimal, price: Decimal) -> Decimal:
+        return amount
+
+    @abstractmethod
+    def _apply_fill(self, order: SimOrder, amount: Decimal, price: Decimal, fee_quote: Decimal) -> None:
+        """Book a fill in the account (balances, positions)."""
+
+    @abstractmethod
+    def _fee_for(self, order: SimOrder, amount: Decimal, price: Decimal, is_maker: bool) -> TradeFeeBase:
+        """The Hummingbot fee object for a fill (through the connector's own get_fee)."""
+
+    def _venue_events(self, prev_ts: float | None, ts: float) -> None:
+        return None
+
+    @abstractmethod
+    def _refresh_account(self) -> None:
+        """Publish balances (and positions) to Hummingbot's account state."""
+
+    def _venue_price(self, state: MarketState, price: Decimal | None, ts: float) -> Decimal | None:
+        return price
+
+    # --- construction (call before the Hummingbot base __init__, then _sim_finish_init after it) ------------
+    def _sim_init(self, name: str, markets: dict[str, MarketState], faults: FaultInjector,
+                  rules: dict[str, TradingRule], price_path: str, max_staleness_s: int) -> None:
+        self._sim_name, self._markets, self._faults, self._rules = name, markets, faults, rules
+        self._price_path, self._max_staleness_s = price_path, max_staleness_s
+        self._open_orders: dict[str, SimOrder] = {}
+        self._closed_orders: dict[str, OrderState] = {}
+        self._trades: dict[str, list[TradeUpdate]] = {}
+        self._outbox: list[tuple[TradeUpdate | None, OrderUpdate | None, tuple[Any, Any] | None]] = []
+        self._delivery: asyncio.Task | None = None
+        self._ids = itertools.count(1)
+        self._sim_ts: float | None = None
+        self.book_update_id = 0
+
+    def _sim_finish_init(self) -> None:
+        tracker = SimOrderBookTracker(data_source=self._orderbook_ds, trading_pairs=self.trading_pairs)
+        tracker.install(self.trading_pairs)
+        self._set_order_book_tracker(tracker)
+        self._set_trading_pair_symbol_map(bidict({p: p for p in self.trading_pairs}))
+        self._trading_rules.update(self._rules)
+        self.real_time_balance_update = True
+
+    # --- replay -----------------------------------------------------------------------------------------
+    def market(self, trading_pair: str) -> MarketState:
+        return self._markets[trading_pair]
+
+    def mid_price(self, trading_pair: str) -> Decimal | None:
+        """Sim-only: the replayed mid (None inside a data gap)."""
+        return self._markets[trading_pair].mid
+
+    def start(self, clock: Any, timestamp: float) -> None:
+        super().start(clock, timestamp)  # type: ignore[misc]
+        self._advance(timestamp)
+
+    def tick(self, timestamp: float) -> None:
+        super().tick(timestamp)  # type: ignore[misc]
+        self._advance(timestamp)
+
+    def advance(self, timestamp: float) -> None:
+        """Sim-only: move the replay to `timestamp` without a Clock (tests); a Clock calls tick() itself."""
+        self._set_current_timestamp(timestamp)
+        self.tick(timestamp)
+
+    def _advance(self, ts: float) -> None:
+        prev, self._sim_ts = self._sim_ts, ts
+        self._refresh_markets(ts)
+        self._venue_events(prev, ts)
+        self._match_orders(ts)
+        self._refresh_account()
+        if self._outbox and not self._disconnected():
+            self._flush()
+
+    def _refresh_markets(self, ts: float) -> None:
+        self.book_update_id += 1
+        for pair, state in self._markets.items():
+            price = self._venue_price(state, state.candles.price_at(ts, self._max_staleness_s, self._price_path), ts)
+            state.mid = price
+            if price is None:
+                state.bids, state.asks = [], []
+            else:
+                state.last_mid = price
+                state.bids, state.asks = synthesize(price, state.shape, state.tick)
+            self.order_books[pair].apply_snapshot(
+                [OrderBookRow(float(p), float(s), self.book_update_id) for p, s in state.bids],
+                [OrderBookRow(float(p), float(s), self.book_update_id) for p, s in state.asks], self.book_update_id)
+
+    # --- orders -----------------------------------------------------------------------------------------
+    async def _create_order(self, trade_type: TradeType, order_id: str, trading_pair: str, amount: Decimal,
+                            order_type: OrderType, price: Decimal | None = None, **kwargs: Any) -> None:
+        state = self._markets.get(trading_pair)
+        if state is not None and state.mid is None and (price is None or price.is_nan()):
+            # Hummingbot would price a MARKET order off the empty book (NaN) and crash comparing it; fail it the
+            # way Hummingbot fails an order that breaks a trading rule instead.
+            self.start_tracking_order(order_id=order_id, exchange_order_id=None, trading_pair=trading_pair,
+                                      trade_type=trade_type, price=price, amount=amount, order_type=order_type, **kwargs)
+            self._update_order_after_failure(order_id, trading_pair, SimOrderRejected(
+                f"{self.name}: no market data for {trading_pair} at {self.current_timestamp}"))
+            return
+        await super()._create_order(trade_type, order_id, trading_pair, amount, order_type, price, **kwargs)  # type: ignore[misc]
+
+    async def _place_order(self, order_id: str, trading_pair: str, amount: Decimal, trade_type: TradeType,
+                           order_type: OrderType, price: Decimal, **kwargs: Any) -> tuple[str, float]:
+        now = self.current_timestamp
+        if self._disconnected():
+            raise SimNetworkError(f"{self.name}: network unavailable (disconnect window) at {now}")
+        if self._faults.reject():
+            raise SimOrderRejected(f"{self.name}: order rejected by the venue (injected fault)")
+        state = self._markets[trading_pair]
+        if state.mid is None:
+            raise SimOrderRejected(f"{self.name}: no market data for {trading_pair} at {now}")
+        limit = None if order_type is OrderType.MARKET or price is None or price.is_nan() else price
+        order = SimOrder(order_id, f"{self.name}-{next(self._ids)}", trading_pair, trade_type, order_type, amount,
+                         limit, kwargs.get("position_action", PositionAction.NIL), now,
+                         now + self._faults.config.fill_delay_s)
+        marketable = is_marketable(order_type, order.is_buy, limit, state.bids, state.asks)
+        if order_type is OrderType.LIMIT_MAKER and marketable:
+            raise SimOrderRejected(f"{self.name}: LIMIT_MAKER order would immediately match and take")
+        if order_type is not OrderType.MARKET and limit is None:
+            raise SimOrderRejected(f"{self.name}: {order_type.name} order needs a price")
+        order.resting = not marketable
+        self._validate_order(order)
+        self._open_orders[order_id] = order
+        return order.exchange_order_id, now
+
+    async def _place_cancel(self, order_id: str, tracked_order: InFlightOrder) -> bool:
+        if self._disconnected():
+            raise SimNetworkError(f"{self.name}: network unavailable (disconnect window), cancel not sent")
+        order = self._open_orders.pop(order_id, None)
+        if order is None:
+            raise SimOrderNotFound(f"{self.name}: order {order_id} is not open")
+        self._closed_orders[order_id] = OrderState.CANCELED
+        self._refresh_account()
+        return True
+
+    async def _request_order_status(self, tracked_order: InFlightOrder) -> OrderUpdate:
+        oid = tracked_order.client_order_id
+        if oid in self._open_orders:
+            state = OrderState.PARTIALLY_FILLED if self._open_orders[oid].filled > 0 else OrderState.OPEN
+        elif oid in self._closed_orders:
+            state = self._closed_orders[oid]
+        else:
+            raise SimOrderNotFound(f"{self.name}: order {oid} unknown")
+        return OrderUpdate(tracked_order.trading_pair, self.current_timestamp, state, oid, tracked_order.exchange_order_id)
+
+    async def _all_trade_updates_for_order(self, order: InFlightOrder) -> list[TradeUpdate]:
+        return list(self._trades.get(order.client_order_id, []))
+
+    def _match_orders(self, ts: float) -> None:
+        for order in list(self._open_orders.values()):
+            state = self._markets[order.trading_pair]
+            if order.eligible_ts > ts or state.mid is None:
+                continue
+            plan = plan_fill(order, order.remaining, state.bids, state.asks)
+            if plan is not None and not order.partial_drawn:
+                order.partial_drawn = True  # one draw per order, at its first fill
+                if self._faults.partial():
+                    part = self.quantize_order_amount(order.trading_pair,
+                                                      order.remaining * self._faults.config.partial_fill_fraction)
+                    if 0 < part < plan.amount:
+                        plan = plan_fill(order, part, state.bids, state.asks)
+            order.resting = order.order_type is not OrderType.MARKET
+            if plan is not None:
+                self._execute(order, plan)
+
+    def _execute(self, order: SimOrder, plan: FillPlan) -> None:
+        amount = self.quantize_order_amount(order.trading_pair, self._clip_fill(order, plan.amount, plan.price))
+        cancel_rest = plan.cancel_rest or amount < plan.amount
+        if amount > 0:
+            self.fill_order(order, amount, plan.price, plan.is_maker)
+        if order.remaining <= 0:
+            self._close(order, OrderState.FILLED)
+        elif cancel_rest:
+            self._close(order, OrderState.CANCELED)
+
+    def fill_order(self, order: SimOrder, amount: Decimal, price: Decimal, is_maker: bool,
+                   fee: TradeFeeBase | None = None) -> TradeUpdate:
+        """Book a fill in the venue's accounts and queue its TradeUpdate (plus PARTIALLY_FILLED if incomplete)."""
+        fee = fee or self._fee_for(order, amount, price, is_maker)
+        quote = order.trading_pair.split("-")[1]
+        fee_quote = fee.fee_amount_in_token(order.trading_pair, price, amount, quote)
+        self._apply_fill(order, amount, price, fee_quote)
+        order.filled += amount
+        trade = TradeUpdate(f"{order.exchange_order_id}-t{len(self._trades.get(order.client_order_id, [])) + 1}",
+                            order.client_order_id, order.exchange_order_id, order.trading_pair,
+                            self.current_timestamp, price, amount, amount * price, fee, is_taker=not is_maker)
+        self._trades.setdefault(order.client_order_id, []).append(trade)
+        partial = None
+        if order.remaining > 0:
+            partial = OrderUpdate(order.trading_pair, self.current_timestamp, OrderState.PARTIALLY_FILLED,
+                                  order.client_order_id, order.exchange_order_id)
+        self._outbox.append((trade, partial, None))
+        self._refresh_account()
+        return trade
+
+    def _close(self, order: SimOrder, state: OrderState) -> None:
+        self._open_orders.pop(order.client_order_id, None)
+        self._closed_orders[order.client_order_id] = state
+        self._outbox.append((None, OrderUpdate(order.trading_pair, self.current_timestamp, state,
+                                               order.client_order_id, order.exchange_order_id), None))
+
+    # --- delivery -----------------------------------------------------------------------------------------
+    def _emit(self, event_tag: Any, event: Any) -> None:
+        """Queue a venue event (funding payment...) behind the fills already queued."""
+        self._outbox.append((None, None, (event_tag, event)))
+
+    def _flush(self) -> None:
+        items, self._outbox = self._outbox, []
+        previous = self._delivery
+
+        async def deliver() -> None:
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])
+            for trade, update, event in items:
+                if trade is not None:
+                    self._order_tracker.process_trade_update(trade)
+                if update is not None:
+                    await self._order_tracker.process_order_update(update)
+                if event is not None:
+                    self.trigger_event(*event)
+
+        self._delivery = safe_ensure_future(deliver())
+
+    def sim_open_orders(self) -> list[SimOrder]:
+        """Sim-only: orders the venue holds (accepted, not yet filled or cancelled)."""
+        return list(self._open_orders.values())
+
+    def _reserved(self, asset: str, exclude: str | None = None) -> Decimal:
+        return sum((o.reserved_now() for o in self._open_orders.values()
+                    if o.reserved_asset == asset and o.client_order_id != exclude), Decimal(0))

@@ -1,0 +1,221 @@
+"""Position size of a hedge and the exposure caps it must fit (pure core).
+
+Size = order_amount_quote, scaled down by volatility (min(1, reference / realised hourly vol)) and liquidity
+(at most max_book_depth_share_pct of the visible depth on each leg's taking side), then rounded DOWN to the
+coarser of the two venues' lot sizes so both legs match within one lot; each leg must still meet its
+venue's min order size and min notional.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+
+from .costs import Infeasible
+from .orderbook import Levels, depth_up_to
+from .reasons import Reason
+from .snapshots import MarketRules
+from .venues import venue_name
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_HUNDRED = Decimal(100)
+
+
+def floor_to_step(amount: Decimal, step: Decimal) -> Decimal:
+    """Largest multiple of `step` not above `amount` (step > 0)."""
+    return (amount / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
+def matched_amounts(amount_base: Decimal, long_lot: Decimal, short_lot: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """(common, long, short): common floored to the coarser lot, each leg floored to its own lot.
+
+    Both legs lie in (common - own lot, common], so they differ by less than the coarser lot.
+    Example: 1.2345 with lots 0.01 and 0.001 -> (1.23, 1.230, 1.23).
+    """
+    common = floor_to_step(amount_base, max(long_lot, short_lot))
+    return common, floor_to_step(common, long_lot), floor_to_step(common, short_lot)
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeSize:
+    """How a hedge's size was reached, multiplier by multiplier."""
+
+    target_quote: Decimal
+    target_base: Decimal
+    volatility_pct: Decimal | None  # realised hourly vol used (the larger leg's), None when unknown
+    volatility_multiplier: Decimal
+    volatility_note: str
+    depth_cap_base: Decimal | None  # share of the thinner taking side; None when depth did not bind
+    liquidity_multiplier: Decimal
+    lot_step: Decimal
+    amount_base: Decimal  # common amount
+    long_amount_base: Decimal
+    short_amount_base: Decimal
+    notional_quote: Decimal  # common amount at the reference mid
+
+
+@dataclass(frozen=True, slots=True)
+class LegLimits:
+    """What sizing needs of one leg: the book side its entry takes, its rules and price."""
+
+    taking_levels: Levels  # asks for the long leg, bids for the short leg
+    descending: bool  # True for bids
+    rules: MarketRules
+    price: Decimal
+    label: str
+
+
+def volatility_multiplier(vol_pct: Decimal | None, reference_pct: Decimal) -> tuple[Decimal, str]:
+    """min(1, reference / vol); 1 with a note when the volatility is unknown."""
+    if vol_pct is None:
+        return _ONE, "volatility unknown: no scaling"
+    if vol_pct <= reference_pct:
+        return _ONE, f"hourly vol {vol_pct:.4f}% <= reference {reference_pct}%"
+    return reference_pct / vol_pct, f"hourly vol {vol_pct:.4f}% > reference {reference_pct}%"
+
+
+def depth_cap(wanted_base: Decimal, long: LegLimits, short: LegLimits, share_pct: Decimal) -> Decimal | None:
+    """share_pct % of the thinner taking side when that is below `wanted_base`, else None (does not bind).
+
+    Raises:
+        BookDataError: a level read on the way failed validation.
+    """
+    needed = wanted_base * _HUNDRED / share_pct
+    caps = []
+    for leg in (long, short):
+        depth, reached = depth_up_to(leg.taking_levels, needed, leg.descending)
+        if not reached:
+            caps.append(depth * share_pct / _HUNDRED)
+    return min(caps) if caps else None
+
+
+def size_hedge(target_quote: Decimal, ref_mid: Decimal, long: LegLimits, short: LegLimits,
+               depth_share_pct: Decimal, vol_pct: Decimal | None, vol_reference_pct: Decimal) -> HedgeSize | Infeasible:
+    """Size one hedge; Infeasible when it rounds to nothing or breaks a venue minimum.
+
+    Raises:
+        BookDataError: a book level read for the depth check failed validation.
+    """
+    target_base = target_quote / ref_mid
+    vol_mult, vol_note = volatility_multiplier(vol_pct, vol_reference_pct)
+    wanted = target_base * vol_mult
+    cap = depth_cap(wanted, long, short, depth_share_pct)
+    liq_mult = _ONE if cap is None else cap / wanted
+    amount = wanted if cap is None else cap
+    lot = max(long.rules.lot_size, short.rules.lot_size)
+    common, long_amt, short_amt = matched_amounts(amount, long.rules.lot_size, short.rules.lot_size)
+    if common <= _ZERO or long_amt <= _ZERO or short_amt <= _ZERO:
+        return Infeasible(Reason.SIZE_ROUNDS_TO_ZERO, f"{amount} base rounds to 0 at lot {lot}")
+    for leg, amt in ((long, long_amt), (short, short_amt)):
+        if amt < leg.rules.min_order_size:
+            return Infeasible(Reason.BELOW_MIN_ORDER_SIZE, f"{leg.label} {amt} < min order {leg.rules.min_order_size}")
+        if amt * leg.price < leg.rules.min_notional:
+            return Infeasible(Reason.BELOW_MIN_NOTIONAL,
+                              f"{leg.label} {amt * leg.price} < min notional {leg.rules.min_notional}")
+    return HedgeSize(target_quote, target_base, vol_pct, vol_mult, vol_note, cap, liq_mult, lot, common, long_amt,
+                     short_amt, common * ref_mid)
+
+
+class VolatilityTracker:
+    """Bounded per-market price history, sampled at most once per `sample_interval_s`; realised hourly vol.
+
+    Returns between samples further apart than `max_gap_s` are dropped (no filling across gaps); the others
+    are scaled to one hour by sqrt(3600 / dt). Vol = sample stdev of those hourly returns, in %.
+    """
+
+    def __init__(self, sample_interval_s: int = 3600, max_samples: int = 169, min_returns: int = 6,
+                 max_gap_s: int = 3 * 3600) -> None:
+        self._min_spacing_s = sample_interval_s * 0.9  # "hour-ish": tolerate tick jitter
+        self._max_samples = max_samples
+        self._min_returns = min_returns
+        self._max_gap_s = max_gap_s
+        self._series: dict[tuple[str, str], deque[tuple[float, Decimal]]] = {}
+        self._cache: dict[tuple[str, str], Decimal | None] = {}
+
+    def observe(self, key: tuple[str, str], ts: float, price: Decimal) -> None:
+        """Offer one price; kept only if the last sample is at least ~one interval old."""
+        series = self._series.get(key)
+        if series is None:
+            self._series[key] = deque([(ts, price)], maxlen=self._max_samples)
+            return
+        last_ts = series[-1][0]
+        if ts < last_ts:  # clock went backwards (a replay restarted): start over
+            series.clear()
+        elif ts - last_ts < self._min_spacing_s:
+            return
+        series.append((ts, price))
+        self._cache.pop(key, None)
+
+    def samples(self, key: tuple[str, str]) -> int:
+        series = self._series.get(key)
+        return len(series) if series else 0
+
+    def hourly_vol_pct(self, key: tuple[str, str]) -> Decimal | None:
+        """Realised hourly volatility in %, None with fewer than `min_returns` usable returns."""
+        if key in self._cache:
+            return self._cache[key]
+        series = self._series.get(key)
+        vol = None if series is None else self._compute(series)
+        self._cache[key] = vol
+        return vol
+
+    def _compute(self, series: deque[tuple[float, Decimal]]) -> Decimal | None:
+        returns: list[Decimal] = []
+        for (t0, p0), (t1, p1) in zip(series, list(series)[1:]):
+            dt = t1 - t0
+            if dt > self._max_gap_s:
+                continue
+            scale = (Decimal(3600) / Decimal(str(dt))).sqrt()
+            returns.append((p1 / p0 - _ONE) * scale)
+        if len(returns) < self._min_returns:
+            return None
+        mean = sum(returns, _ZERO) / len(returns)
+        var = sum(((r - mean) ** 2 for r in returns), _ZERO) / (len(returns) - 1)
+        return var.sqrt() * _HUNDRED
+
+    def forget(self, key: tuple[str, str]) -> None:
+        self._series.pop(key, None)
+        self._cache.pop(key, None)
+
+
+class ExposureBook:
+    """Notional per token, per venue and in total (per side), counting held pairs and this tick's entries.
+
+    Venues are counted by venue name (`binance` and `binance_perpetual` are one venue: one counterparty).
+    """
+
+    def __init__(self, token_cap: Decimal, venue_cap: Decimal, total_cap: Decimal) -> None:
+        self._caps = (token_cap, venue_cap, total_cap)
+        self._token: dict[str, Decimal] = {}
+        self._venue: dict[str, Decimal] = {}
+        self._total = _ZERO
+
+    def add(self, token: str, long_connector: str, short_connector: str, notional_quote: Decimal) -> None:
+        self._token[token] = self._token.get(token, _ZERO) + notional_quote
+        for c in (long_connector, short_connector):
+            v = venue_name(c)
+            self._venue[v] = self._venue.get(v, _ZERO) + notional_quote
+        self._total += notional_quote
+
+    def headroom(self, token: str, long_connector: str, short_connector: str) -> tuple[Decimal, Reason]:
+        """Largest notional this hedge may still add, and the cap that binds."""
+        token_cap, venue_cap, total_cap = self._caps
+        room = [(token_cap - self._token.get(token, _ZERO), Reason.TOKEN_CAP)]
+        long_v, short_v = venue_name(long_connector), venue_name(short_connector)
+        if long_v == short_v:  # e.g. binance spot + binance_perpetual: both legs on one venue
+            room.append(((venue_cap - self._venue.get(long_v, _ZERO)) / 2, Reason.VENUE_CAP))
+        else:
+            room += [(venue_cap - self._venue.get(v, _ZERO), Reason.VENUE_CAP) for v in (long_v, short_v)]
+        room.append((total_cap - self._total, Reason.TOTAL_CAP))
+        return min(room, key=lambda r: r[0])
+
+    @property
+    def total_quote(self) -> Decimal:
+        return self._total
+
+    def token_quote(self, token: str) -> Decimal:
+        return self._token.get(token, _ZERO)
+
+    def venue_quote(self, connector_or_venue: str) -> Decimal:
+        return self._venue.get(venue_name(connector_or_venue), _ZERO)

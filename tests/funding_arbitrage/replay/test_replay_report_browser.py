@@ -1,0 +1,77 @@
+"""report.html in a real headless browser: the charts draw, no script error, nothing fetched from outside.
+
+Needs Debian's `chromium` package (`apt-get install -y chromium`); skipped with that reason when it is absent.
+"""
+from __future__ import annotations
+
+import html as htmllib
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from replay_samples import sample_report
+
+from strategies.funding_arbitrage.replay.report import write_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None,
+                                reason="chromium not installed (apt-get install -y chromium)")
+
+
+def _dump_dom(page: Path, profile: Path) -> tuple[str, str]:
+    cmd = [CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-dev-shm-usage",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
+           "--dump-dom", page.resolve().as_uri()]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, done.stderr
+
+
+def _body_attrs(dom: str) -> dict[str, str]:
+    body = re.search(r"<body([^>]*)>", dom)
+    assert body is not None, dom[:500]
+    return {k: htmllib.unescape(v) for k, v in re.findall(r'([\w-]+)="([^"]*)"', body.group(1))}
+
+
+def test_report_charts_draw_without_script_errors(tmp_path: Path) -> None:
+    paths = write_report(sample_report(), tmp_path / "report")
+
+    dom, stderr = _dump_dom(paths["report.html"], tmp_path / "profile")
+
+    attrs = _body_attrs(dom)
+    assert "data-js-errors" not in attrs, attrs.get("data-js-errors")
+    assert attrs.get("data-charts-drawn") == "4"  # equity, decomposition, margin ratio, liquidation distance
+    assert "Uncaught" not in stderr
+    assert "data-pwned" not in attrs  # the hostile text in notes, events and reasons stayed text
+    assert dom.count('data-drawn="1"') == 4
+    assert "Net PnL (quote)" in dom
+
+
+def test_a_script_error_is_caught_by_the_page_hook(tmp_path: Path) -> None:
+    page = write_report(sample_report(), tmp_path / "report")["report.html"]
+    broken = tmp_path / "broken.html"
+    broken.write_text(page.read_text().replace("var drawn = 0;", "var drawn = 0; undefinedFunction();"))
+
+    dom, stderr = _dump_dom(broken, tmp_path / "profile")
+
+    assert "undefinedFunction" in _body_attrs(dom).get("data-js-errors", "")
+    assert "Uncaught" in stderr
+
+
+def test_report_without_series_draws_only_what_has_data(tmp_path: Path) -> None:
+    report = sample_report()
+    bare = {name: replace(run, equity=(), margin=(), trades=(), pairs=(), events=())
+            for name, run in report.runs.items()}
+    paths = write_report(replace(report, runs=bare), tmp_path / "report")
+
+    dom, stderr = _dump_dom(paths["report.html"], tmp_path / "profile")
+
+    attrs = _body_attrs(dom)
+    assert "data-js-errors" not in attrs, attrs.get("data-js-errors")
+    assert attrs.get("data-charts-drawn") == "1"  # only the PnL decomposition has data
+    assert "Uncaught" not in stderr
