@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .funding import HOURS_PER_YEAR
 from .orderbook import Side, slippage_quote, walk
@@ -58,8 +58,7 @@ def resolve_borrow_rate(asset: str, connector: str, ts: float, providers: Mappin
     return BorrowQuote(asset, connector, pct / _HUNDRED, BorrowSource.CONFIGURED.value)
 
 
-@dataclass(frozen=True, slots=True)
-class BorrowCharge:
+class BorrowCharge(NamedTuple):
     """Interest on borrowed quote over the horizon; charged per started hour (Binance margin style)."""
 
     asset: str
@@ -78,8 +77,7 @@ class BorrowCharge:
         return cls(rate.asset, rate.connector, borrowed_quote, rate.apr, hours, cost, rate.source)
 
 
-@dataclass(frozen=True, slots=True)
-class TradeCost:
+class TradeCost(NamedTuple):
     """One taker order: its fee for the side/position action and its slippage against mid at its real size."""
 
     side: Side
@@ -103,8 +101,7 @@ def taker_cost(book: BookSnapshot, mid: Decimal, amount_base: Decimal, side: Sid
                      rate * fill.notional_quote, slippage_quote(fill, mid))
 
 
-@dataclass(frozen=True, slots=True)
-class LegCost:
+class LegCost(NamedTuple):
     """Entry and exit of one leg, and its borrow (None: this leg does not borrow)."""
 
     connector: str
@@ -116,8 +113,7 @@ class LegCost:
     fee_source: str
 
 
-@dataclass(frozen=True, slots=True)
-class LegMarket:
+class LegMarket(NamedTuple):
     """What costing needs of one leg's market."""
 
     connector: str
@@ -144,8 +140,7 @@ def leg_cost(leg: LegMarket, amount_base: Decimal, is_long: bool, borrow: Borrow
     return LegCost(leg.connector, leg.trading_pair, leg.kind, entry, exit_, charge, leg.fees.source)
 
 
-@dataclass(frozen=True, slots=True)
-class PairCosts:
+class PairCosts(NamedTuple):
     """All costs of one hedge over its life, in quote (each a cost: positive means paid)."""
 
     long: LegCost

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
 
 from .actions import (
@@ -213,7 +212,7 @@ class EdgeEngine:
             if blocked is None:
                 result, blocked = self._fit_caps(t, result, long, short, book)
             if blocked is not None:
-                results[i] = replace(result, reason=blocked[0], detail=blocked[1])
+                results[i] = result._replace(reason=blocked[0], detail=blocked[1])
                 continue
             results[i] = result
             enters.append(_enter_action(result))
@@ -237,7 +236,7 @@ class EdgeEngine:
         smaller = evaluate_pair(t, self._p, result.token, long, short, room, streak)
         if smaller.reason is not Reason.ACCEPTED:
             return result, (cap, f"resized to headroom {room}: {smaller.reason.value} {smaller.detail}")
-        return replace(smaller, detail=f"resized to {cap.value} headroom {room}; " + smaller.detail), None
+        return smaller._replace(detail=f"resized to {cap.value} headroom {room}; " + smaller.detail), None
 
 
 def _pairs(perps: list[MarketQuote], spots: list[MarketQuote]) -> list[tuple[MarketQuote, MarketQuote]]:

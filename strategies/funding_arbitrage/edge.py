@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from .costs import BorrowCharge, PairCosts
 from .funding import IntervalInfo, apr_pct
@@ -37,8 +38,7 @@ class OpportunityKind(StrEnum):
     CARRY = "carry"  # long spot, short perp: earns the whole perp funding rate
 
 
-@dataclass(frozen=True, slots=True)
-class LegFunding:
+class LegFunding(NamedTuple):
     """Funding of one perp leg as used for the edge."""
 
     connector: str
@@ -54,8 +54,7 @@ class LegFunding:
         return apr_pct(self.rate_per_hour)
 
 
-@dataclass(frozen=True, slots=True)
-class EdgeComponents:
+class EdgeComponents(NamedTuple):
     """Each part of the edge over the horizon, in quote. Costs are positive when paid; funding and basis are gains."""
 
     funding_quote: Decimal
@@ -84,8 +83,7 @@ COMPONENT_NAMES = ("funding_quote", "borrow_quote", "entry_fees_quote", "exit_fe
                    "entry_slippage_quote", "exit_slippage_quote", "basis_quote")
 
 
-@dataclass(frozen=True, slots=True)
-class EdgeResult:
+class EdgeResult(NamedTuple):
     """One candidate hedge at one tick: its legs, size, every edge component and the verdict.
 
     Figures that could not be computed (an infeasible size, a book too thin) are None, never 0.
@@ -135,8 +133,7 @@ class EdgeResult:
         return "none" if self.borrow is None else self.borrow.source
 
 
-@dataclass(frozen=True, slots=True)
-class ScreenedPair:
+class ScreenedPair(NamedTuple):
     """A candidate rejected before any book walk: its optimistic edge (zero slippage) is below the minimum."""
 
     token: str

@@ -91,6 +91,8 @@ class LegExecutor:
             leg.cost_quote -= leg.cost_quote * min(Decimal(1), amount / abs(leg.filled_base))
         leg.filled_base += signed
         leg.fees_quote += fee_quote
+        if record.first_fill_ts is None:
+            record.first_fill_ts = ts
         record.updated_ts = ts
         self._advance(record, ts)
         self._store.save()
@@ -125,6 +127,16 @@ class LegExecutor:
                 self._advance(record, ts)
         elif record.state is PairState.UNWINDING:
             record.transition(PairState.FAILED, ts, f"unwind order on {side} leg failed")
+
+    def working_entry_orders(self) -> dict[str, tuple[str, str]]:
+        """Opening orders not yet completed: order_id -> (connector, trading_pair)."""
+        out = {}
+        for order_id, (pair_id, side, action) in self._pending.items():
+            record = self._store.records.get(pair_id)
+            if record is not None and action == PositionAction.OPEN.name:
+                leg = record.leg(side)
+                out[order_id] = (leg.connector, leg.trading_pair)
+        return out
 
     def _has_pending(self, record: PairRecord, side: str) -> bool:
         return any(pid == record.pair_id and s == side for pid, s, _ in self._pending.values())

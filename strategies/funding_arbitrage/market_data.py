@@ -22,10 +22,11 @@ logger = logging.getLogger(__name__)
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_TWO = Decimal(2)
+_HALF = Decimal("0.5")
 _SECONDS_PER_HOUR = Decimal(3600)
 
 MarketKey = tuple[str, str]  # (connector, trading pair)
+_new_quote = tuple.__new__  # builds a MarketQuote without the Python-level NamedTuple constructor (hot path)
 
 
 class MarketQuote(NamedTuple):
@@ -50,16 +51,13 @@ class MarketQuote(NamedTuple):
         return not self.is_perp or self.rate_per_hour is not None
 
 
-def check_rules(rules: MarketRules) -> SkipReason | None:
+def check_terms(rules: MarketRules, fees: FeeSchedule) -> SkipReason | None:
+    """Lot size, minimums and taker fees usable: finite, lot > 0, minimums >= 0, fees in [0, 1)."""
     lot, min_size, min_notional = rules.lot_size, rules.min_order_size, rules.min_notional
     if not (lot.is_finite() and min_size.is_finite() and min_notional.is_finite()):
         return SkipReason.BAD_RULES
     if lot <= _ZERO or min_size < _ZERO or min_notional < _ZERO:
         return SkipReason.BAD_RULES
-    return None
-
-
-def check_fees(fees: FeeSchedule) -> SkipReason | None:
     taker_open, taker_close = fees.taker_open, fees.taker_close
     if not (taker_open.is_finite() and taker_close.is_finite()):
         return SkipReason.BAD_FEES
@@ -98,22 +96,26 @@ class MarketIntake:
         by_token: dict[str, list[MarketQuote]] = {}
         by_key: dict[MarketKey, MarketQuote] = {}
         seen: set[tuple[str, str]] = set()
+        ts, ready = tick.ts, tick.ready
+        sampling = self._volatility.round_open(ts)
         for market in tick.markets:
             try:
-                result = self._quote(market, tick, seen)
+                result = self._quote(market, ts, ready, seen)
             except Exception:  # last line: a snapshot shape no check foresaw
                 logger.exception("market_skip reason=internal_error market=%r", market)
                 result = SkipReason.INTERNAL_ERROR
-            if type(result) is MarketQuote:
-                quotes = by_token.get(market.token)
-                if quotes is None:
-                    quotes = by_token[market.token] = []
-                quotes.append(result)
-                by_key[result.key] = result
-                if result.is_perp and result.rate_per_hour is None:
-                    skipped[SkipReason.INTERVAL_UNKNOWN] += 1  # kept for held pairs' exits, never traded
-            else:
+            if type(result) is not MarketQuote:
                 skipped[result] += 1  # type: ignore[index]
+                continue
+            quotes = by_token.get(market.token)
+            if quotes is None:
+                quotes = by_token[market.token] = []
+            quotes.append(result)
+            by_key[result.key] = result
+            if result.is_perp and result.rate_per_hour is None:
+                skipped[SkipReason.INTERVAL_UNKNOWN] += 1  # kept for held pairs' exits, never traded
+            if sampling:
+                self._volatility.observe(result.key, ts, result.mark)
         missing = len(self._static) - len(seen)
         if missing > 0:
             skipped[SkipReason.MISSING_SNAPSHOT] += missing
@@ -123,8 +125,9 @@ class MarketIntake:
         """Latest usable funding of every perp market seen, normalised (for status)."""
         return tuple(FundingView.build(f, i) for f, i in self._last_funding.values())
 
-    def _quote(self, market: MarketSnapshot | None, tick: TickSnapshot, seen: set[tuple[str, str]]
+    def _quote(self, market: MarketSnapshot | None, ts: float, ready: dict[str, bool], seen: set[tuple[str, str]]
                ) -> MarketQuote | SkipReason:
+        """One market's checks in order; the first failure is its reason."""
         if market is None:
             return SkipReason.MISSING_SNAPSHOT
         ck = (market.connector, market.token)
@@ -132,35 +135,30 @@ class MarketIntake:
         if static is None or static.kind != market.kind:
             return SkipReason.UNCONFIGURED_MARKET
         seen.add(ck)
-        if tick.ready.get(market.connector) is False:
+        if ready.get(market.connector) is False:
             return SkipReason.VENUE_NOT_READY
         book = market.book
-        problem = check_top(book, tick.ts, self._stale_s) or check_rules(market.rules) or check_fees(market.fees)
+        problem = check_top(book, ts, self._stale_s) or check_terms(market.rules, market.fees)
         if problem is not None:
             return problem
         assert book is not None
-        mid = (book.bids[0][0] + book.asks[0][0]) / _TWO
-        fee_floor = market.fees.taker_open + market.fees.taker_close
+        mid = (book.bids[0][0] + book.asks[0][0]) * _HALF
+        fees = market.fees
         key = (market.connector, market.trading_pair)
         if static.kind is MarketKind.SPOT:
-            self._volatility.observe(key, tick.ts, mid)
-            return MarketQuote(market, key, False, mid, None, None, mid, fee_floor)
-        return self._perp_quote(market, static, key, mid, fee_floor, tick.ts)
-
-    def _perp_quote(self, market: MarketSnapshot, static: _Static, key: MarketKey, mid: Decimal, fee_floor: Decimal,
-                    ts: float) -> MarketQuote | SkipReason:
+            return _new_quote(MarketQuote, (market, key, False, mid, None, None, mid, fees.taker_open + fees.taker_close))
         funding = market.funding
         problem = check_funding(funding, ts, self._stale_s, static.bound)
         if problem is not None:
             return problem
         assert funding is not None
-        interval = self._intervals.observe(key[0], key[1], funding.next_funding_ts, funding.observed_ts,
-                                           static.hint_s)
+        interval = self._intervals.observe(key[0], key[1], funding.next_funding_ts, funding.observed_ts, static.hint_s)
         self._last_funding[key] = (funding, interval)
-        self._volatility.observe(key, ts, funding.mark_price)
-        if interval.interval_s is None:
-            return MarketQuote(market, key, True, mid, interval, None, funding.mark_price, fee_floor)
-        factor = self._hour_factor.get(interval.interval_s)
-        if factor is None:
-            factor = self._hour_factor[interval.interval_s] = _SECONDS_PER_HOUR / interval.interval_s
-        return MarketQuote(market, key, True, mid, interval, funding.rate * factor, funding.mark_price, fee_floor)
+        hourly = None
+        if interval.interval_s is not None:
+            factor = self._hour_factor.get(interval.interval_s)
+            if factor is None:
+                factor = self._hour_factor[interval.interval_s] = _SECONDS_PER_HOUR / interval.interval_s
+            hourly = funding.rate * factor
+        return _new_quote(MarketQuote, (market, key, True, mid, interval, hourly, funding.mark_price,
+                                        fees.taker_open + fees.taker_close))

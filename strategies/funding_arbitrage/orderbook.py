@@ -11,9 +11,9 @@ VWAP 100.5, slippage (100.5 - 99.5) * 2 = 2 quote.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from .reasons import SkipReason
 from .snapshots import BookSnapshot
@@ -130,8 +130,7 @@ def visible_depth_base(levels: Levels) -> Decimal:
     return total
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(NamedTuple):
     """A taker order walked through one side of a book."""
 
     side: Side

@@ -26,6 +26,7 @@ from .snapshots import MarketKind, TickSnapshot
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
 log = logging.getLogger(__name__)
+STUCK_FACTOR = 10
 PLACEHOLDER_VALUES = {"", "none", "null", "xxx", "changeme", "your_api_key", "your_api_secret", "api_key",
                       "secret", "placeholder", "test", "dummy"}
 
@@ -64,8 +65,8 @@ class FundingArbRuntime:
         self.engine = EdgeEngine(settings)
         self.snapshots = SnapshotBuilder(settings)
         self.executor = LegExecutor(strategy, self.store, self._record_error)
-        self.exporter = (JsonExporter(root / settings.metrics_export_path, settings.metrics_export_interval_s)
-                         if settings.metrics_export_path else None)
+        self.exporter = (JsonExporter(root / settings.metrics_export_path, settings.metrics_export_interval_s,
+                                      registry=self.metrics) if settings.metrics_export_path else None)
         self.prometheus: Optional[PrometheusServer] = None
         self.fatal_error: Optional[str] = None
         self.last_decision: Any = None
@@ -191,10 +192,14 @@ class FundingArbRuntime:
 
     def _update_risk(self, ts: float, tick: TickSnapshot) -> None:
         """Run the risk gate; reduce pairs near liquidation and unwind pairs that never got hedged."""
-        opening = [(r.pair_id, r.opened_ts) for r in self.store.open_records() if r.state is PairState.OPENING]
+        opening = self._unpaired(ts)
         report = self.risk.evaluate(ts, equity_quote=self._equity(tick), last_update_ts_by_venue=self._freshness(tick),
                                     legs=self._leg_risks(tick), unpaired_legs=opening)
         self.last_risk = report
+        if report.cancel_entry_orders:
+            for order_id, (connector, pair) in self.executor.working_entry_orders().items():
+                log.warning("halt: cancelling entry order %s on %s %s", order_id, connector, pair)
+                self.strategy.cancel(connector, pair, order_id)
         for action in report.reduce_actions:
             record = self.store.records.get(action.pair_id)
             if record is not None and record.state is PairState.HEDGED:
@@ -206,6 +211,20 @@ class FundingArbRuntime:
             if record is not None:
                 self.metrics.event(ts, "single_leg_timeout", f"{unwind.pair_id}: {unwind.reason}")
                 self.executor.abort_opening(record, ts, unwind.reason)
+
+    def _unpaired(self, ts: float) -> list[tuple[str, float]]:
+        """OPENING pairs for the single-leg timer, timed from their first fill. A pair whose orders neither
+        filled nor failed is timed from its opening once STUCK_FACTOR timeouts have passed."""
+        out = []
+        limit = STUCK_FACTOR * self.settings.single_leg_timeout_s
+        for r in self.store.open_records():
+            if r.state is not PairState.OPENING:
+                continue
+            if r.first_fill_ts is not None:
+                out.append((r.pair_id, r.first_fill_ts))
+            elif ts - r.opened_ts > limit:
+                out.append((r.pair_id, r.opened_ts))
+        return out
 
     def _freshness(self, tick: TickSnapshot) -> dict[str, Optional[float]]:
         """Latest data change per venue (None: not ready or nothing received)."""
@@ -279,7 +298,7 @@ class FundingArbRuntime:
                 continue
             denial = self.risk.allow_entry(ts, [action.long_connector, action.short_connector])
             if denial is not None:
-                self.metrics.inc("entries_denied", reason=denial)
+                self.metrics.inc("entries_denied", reason=denial.split(":", 1)[0])
                 log.info("entry_denied token=%s reason=%s", action.token, denial)
                 continue
             record = PairRecord(
@@ -314,7 +333,7 @@ class FundingArbRuntime:
                                        Decimal(event.amount), fee, float(event.timestamp))
         if record is not None:
             self.metrics.inc("fills", connector=str(getattr(event, "market", "")) or record.token)
-            self.metrics.add("fees_quote", fee)
+            self.metrics.gauge_add("fees_paid_quote", fee)
 
     def on_failure(self, event: Any) -> None:
         self.executor.on_failure(event.order_id, float(event.timestamp), str(event.error_message))
@@ -330,7 +349,7 @@ class FundingArbRuntime:
         holders = [r for r in self.store.open_records()
                    if any(leg.connector == event.market and leg.trading_pair == event.trading_pair
                           for leg in r.legs())]
-        self.metrics.add("funding_quote", amount)
+        self.metrics.gauge_add("funding_net_quote", amount)
         if not holders:
             log.info("funding_unattributed connector=%s pair=%s amount=%s", event.market, event.trading_pair, amount)
             return
@@ -349,7 +368,7 @@ class FundingArbRuntime:
     def _publish(self, ts: float, tick: TickSnapshot, decision: Any) -> None:
         status_view.update_metrics(self.metrics, self, tick, decision)
         if self.exporter is not None:
-            self.exporter.maybe_export(ts, self.metrics.snapshot())
+            self.exporter.maybe_export(ts)
 
     def format_status(self) -> str:
         return status_view.render(self)

@@ -8,8 +8,8 @@ venue's min order size and min notional.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
+from typing import NamedTuple
 
 from .costs import Infeasible
 from .orderbook import Levels, depth_up_to
@@ -37,8 +37,7 @@ def matched_amounts(amount_base: Decimal, long_lot: Decimal, short_lot: Decimal)
     return common, floor_to_step(common, long_lot), floor_to_step(common, short_lot)
 
 
-@dataclass(frozen=True, slots=True)
-class HedgeSize:
+class HedgeSize(NamedTuple):
     """How a hedge's size was reached, multiplier by multiplier."""
 
     target_quote: Decimal
@@ -55,8 +54,7 @@ class HedgeSize:
     notional_quote: Decimal  # common amount at the reference mid
 
 
-@dataclass(frozen=True, slots=True)
-class LegLimits:
+class LegLimits(NamedTuple):
     """What sizing needs of one leg: the book side its entry takes, its rules and price."""
 
     taking_levels: Levels  # asks for the long leg, bids for the short leg
@@ -125,13 +123,27 @@ class VolatilityTracker:
     """
 
     def __init__(self, sample_interval_s: int = 3600, max_samples: int = 169, min_returns: int = 6,
-                 max_gap_s: int = 3 * 3600) -> None:
+                 max_gap_s: int = 3 * 3600, round_window_s: int = 60) -> None:
         self._min_spacing_s = sample_interval_s * 0.9  # "hour-ish": tolerate tick jitter
+        self._round_window_s = round_window_s
+        self._round_start: float | None = None
         self._max_samples = max_samples
         self._min_returns = min_returns
         self._max_gap_s = max_gap_s
         self._series: dict[tuple[str, str], deque[tuple[float, Decimal]]] = {}
         self._cache: dict[tuple[str, str], Decimal | None] = {}
+
+    def round_open(self, ts: float) -> bool:
+        """Whether prices should be offered at `ts`: rounds open ~hourly and stay open `round_window_s`.
+
+        The intake offers every market's price only while a round is open (a market skipped for bad data
+        through a whole round misses that hour), instead of on every tick.
+        """
+        start = self._round_start
+        if start is None or ts - start >= self._min_spacing_s or ts < start:
+            self._round_start = ts
+            return True
+        return ts - start < self._round_window_s
 
     def observe(self, key: tuple[str, str], ts: float, price: Decimal) -> None:
         """Offer one price; kept only if the last sample is at least ~one interval old."""

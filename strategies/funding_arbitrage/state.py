@@ -75,6 +75,7 @@ class PairRecord:
     closed_ts: Optional[float] = None
     orders: dict[str, str] = field(default_factory=dict)  # order_id -> "long"/"short"
     entry_edge_pct: Optional[Decimal] = None
+    first_fill_ts: Optional[float] = None  # when the first leg filled: starts the single-leg timer
 
     def legs(self) -> tuple[Leg, Leg]:
         return self.long, self.short
@@ -125,6 +126,7 @@ def _record_from(d: dict[str, Any]) -> PairRecord:
         updated_ts=float(d["updated_ts"]), funding_received_quote=Decimal(d["funding_received_quote"]),
         close_reason=d.get("close_reason"), closed_ts=d.get("closed_ts"), orders=dict(d.get("orders", {})),
         entry_edge_pct=Decimal(d["entry_edge_pct"]) if d.get("entry_edge_pct") is not None else None,
+        first_fill_ts=d.get("first_fill_ts"),
     )
 
 

@@ -165,6 +165,9 @@ def update_metrics(m: Any, rt: Any, tick: Any, decision: Any) -> None:
     for v in rt.engine.funding_views():
         m.gauge("funding_apr_pct", v.apr_pct, connector=v.connector, pair=v.trading_pair)
         m.gauge("funding_interval_hours", v.interval.hours, connector=v.connector, pair=v.trading_pair)
+    for name in ("candidate_net_edge_pct", "candidate_break_even_hours", "candidate_borrow_quote",
+                 "hedge_gap_base", "pair_funding_received_quote", "liquidation_distance_pct", "margin_ratio"):
+        m.clear_gauge(name)  # closed pairs and vanished candidates must not linger
     for c in decision.candidates:
         labels = dict(token=c.token, long=c.long_connector, short=c.short_connector)
         m.gauge("candidate_net_edge_pct", c.net_edge_pct, **labels)

@@ -11,6 +11,9 @@ Usage (inside a running event loop: Hummingbot strategies and the MarketsRecorde
         env.close()
     asyncio.run(main())
 
+`faults`, `quote_asset` and `initial_balance_quote` take one value for every connector or a mapping by connector
+name (`{"sim_hyperliquid_perpetual": "USD"}`; a connector missing from a mapping gets no faults, USDT, 0 quote).
+
 What it sets up (docs/hummingbot-notes section 4 shims): the connectors (registered in AllConnectorSettings and the
 RateOracle), a `Clock(ClockMode.BACKTEST)` with the connectors added first (so they move before the strategy
 reads them), a `MarketsRecorder` on a SQLite file (a temporary one unless `db_path` is given), and, when a strategy
@@ -59,7 +62,8 @@ class SimEnvironment:
                  spot_venues: Sequence[str] = ("binance",), coins: Sequence[str] = ("BTC",),
                  start_ts: float | None = None, end_ts: float | None = None, tick_s: float = 60.0,
                  faults: FaultConfig | Mapping[str, FaultConfig] | None = None,
-                 initial_balance_quote: Decimal = Decimal(10000), quote_asset: str = "USDT",
+                 initial_balance_quote: Decimal | Mapping[str, Decimal] = Decimal(10000),
+                 quote_asset: str | Mapping[str, str] = "USDT",
                  market_data: MarketData | None = None, basis: BasisModel | None = None,
                  db_path: Path | str | None = None, record: bool = True, yields_per_tick: int = 5,
                  config_name: str = "sim_replay.yml", strategy_name: str = "sim_replay") -> None:
@@ -68,12 +72,16 @@ class SimEnvironment:
         self.perps: dict[str, SimPerpetualDerivative] = {}
         self.spots: dict[str, SimSpotExchange] = {}
         for venue in perp_venues:
-            c = SimPerpetualDerivative(venue, self.market_data, self.coins, quote_asset, initial_balance_quote,
-                                       faults=_faults_for(faults, f"sim_{venue}_perpetual"))
+            name = f"sim_{venue}_perpetual"
+            c = SimPerpetualDerivative(venue, self.market_data, self.coins, _pick(quote_asset, name, "USDT"),
+                                       _pick(initial_balance_quote, name, Decimal(0)),
+                                       faults=_pick(faults, name, NO_FAULTS))
             self.perps[c.name] = c
         for venue in spot_venues:
-            s = SimSpotExchange(venue, self.market_data, self.coins, quote_asset, initial_balance_quote,
-                                faults=_faults_for(faults, f"sim_{venue}"), basis=basis or BasisModel())
+            name = f"sim_{venue}"
+            s = SimSpotExchange(venue, self.market_data, self.coins, _pick(quote_asset, name, "USDT"),
+                                _pick(initial_balance_quote, name, Decimal(0)), faults=_pick(faults, name, NO_FAULTS),
+                                basis=basis or BasisModel())
             self.spots[s.name] = s
         self.connectors: dict[str, ConnectorBase] = {**self.perps, **self.spots}
         for connector in self.connectors.values():
@@ -196,12 +204,13 @@ class SimEnvironment:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
 
 
-def _faults_for(faults: FaultConfig | Mapping[str, FaultConfig] | None, name: str) -> FaultConfig:
-    if faults is None:
-        return NO_FAULTS
-    if isinstance(faults, FaultConfig):
-        return faults
-    return faults.get(name, NO_FAULTS)
+def _pick(value: Any, name: str, missing: Any) -> Any:
+    """A per-connector setting: one value for every connector, or a mapping by connector name (`missing` if absent)."""
+    if value is None:
+        return missing
+    if isinstance(value, Mapping):
+        return value.get(name, missing)
+    return value
 
 
 class EventRecorder:

@@ -351,9 +351,11 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         margin = sum((r["margin_quote"] for r in rows.values()), Decimal(0))
         maintenance = sum((r["maintenance_margin_quote"] for r in rows.values()), Decimal(0))
         equity = margin + upnl
+        ratio: Decimal | None = None  # no position: no ratio
+        if rows:
+            ratio = maintenance / equity if equity > 0 else Decimal("Infinity")
+        single = next(iter(rows.values()))["liquidation_price"] if len(rows) == 1 else None  # HEDGE: see positions
         return {"wallet_balance_quote": self._wallet, "available_balance_quote": self._available(),
                 "unrealized_pnl_quote": upnl, "position_margin_quote": margin,
-                "maintenance_margin_quote": maintenance,
-                "margin_ratio": maintenance / equity if rows and equity > 0 else (None if not rows else Decimal("Infinity")),
-                "liquidation_price": next(iter(rows.values()))["liquidation_price"] if len(rows) == 1 else None,
+                "maintenance_margin_quote": maintenance, "margin_ratio": ratio, "liquidation_price": single,
                 "positions": rows}

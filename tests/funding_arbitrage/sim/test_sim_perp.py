@@ -242,3 +242,20 @@ def test_budget_checker_and_rate_oracle_accept_the_sim_connector(market_data: Ma
         env.close()
 
     asyncio.run(body())
+
+
+def test_order_book_data_source_serves_the_replayed_book_offline(market_data: MarketData) -> None:
+    async def body() -> None:
+        env = _env(market_data)
+        perp = env.perps[BINANCE]
+        await env.start()
+
+        snapshot = await perp.order_book_tracker.data_source.get_new_order_book(PAIR)
+        last = await perp.get_last_traded_prices([PAIR])
+
+        assert snapshot.get_price(True) == perp.get_order_book(PAIR).get_price(True)
+        assert last == {PAIR: float(perp.mid_price(PAIR))}  # type: ignore[arg-type]
+        assert len(list(snapshot.ask_entries())) == len(perp.market(PAIR).asks)
+        env.close()
+
+    asyncio.run(body())

@@ -1,0 +1,73 @@
+"""`funding-arb replay` arguments (the launcher adds this subcommand)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..home import project_root
+
+DEFAULT_DATA = "../shared/data/cross_venue_2025"
+
+
+def _ts(value: Optional[str]) -> Optional[float]:
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not an ISO date/time: {value!r}") from e
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def add_replay_parser(sub: Any, func: Callable[[argparse.Namespace], int]) -> None:
+    p = sub.add_parser("replay", help="replay recorded market history through the strategy (offline)")
+    p.add_argument("--data", default=None, help=f"data directory (default {DEFAULT_DATA}, relative to the project)")
+    p.add_argument("--venues", type=_csv, default=("binance", "bybit"), help="perp venues, comma separated")
+    p.add_argument("--coins", type=_csv, default=("BTC", "ETH", "SOL", "DOGE", "HYPE"))
+    p.add_argument("--spot", type=_csv, default=("binance",), help="spot venues for carry ('' for none)")
+    p.add_argument("--start", type=_ts, default=None, help="ISO start (default: first common data)")
+    p.add_argument("--end", type=_ts, default=None, help="ISO end (default: last common data)")
+    p.add_argument("--config", type=Path, default=None, help="strategy config (default: the sample config)")
+    p.add_argument("--tick", type=float, default=60.0, help="clock tick in seconds")
+    p.add_argument("--out", type=Path, default=Path("out/replay"), help="report directory")
+    p.add_argument("--runs", type=_csv, default=("funding_arbitrage", "baseline", "oracle"))
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (default when not a terminal)")
+    p.set_defaults(func=func)
+
+
+def run_replay_command(args: argparse.Namespace) -> int:
+    from .runner import ReplayOptions, run_replay
+
+    data = Path(args.data) if args.data else project_root() / DEFAULT_DATA
+    if not data.exists():
+        print(f"replay: data directory {data} does not exist", file=sys.stderr)
+        return 1
+    unknown = set(args.runs) - {"funding_arbitrage", "baseline", "oracle"}
+    if unknown:
+        print(f"replay: --runs names unknown runs {sorted(unknown)}", file=sys.stderr)
+        return 1
+    opts = ReplayOptions(
+        data_dir=data, venues=args.venues, coins=args.coins, spot=args.spot, start_ts=args.start,
+        end_ts=args.end, config_path=args.config, tick_s=args.tick, out_dir=args.out,
+        progress=not args.no_progress and sys.stderr.isatty(), runs=tuple(args.runs),
+    )
+    try:
+        report, files = run_replay(opts)
+    except (ValueError, KeyError) as e:
+        print(f"replay: {e}", file=sys.stderr)
+        return 1
+    for name, run in report.runs.items():
+        print(f"{name:<18} net {run.net_pnl_quote:>12.2f}  funding {run.funding_pnl_quote:>10.2f}  fees "
+              f"{run.fees_quote:>9.2f}  slippage {run.slippage_quote:>8.2f}  APR "
+              f"{'N/A' if run.apr_pct is None else f'{run.apr_pct:.2f}%'}  pairs {run.pairs_opened}")
+    print(f"report: {files['report.html']}")
+    return 0

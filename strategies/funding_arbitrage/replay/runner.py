@@ -1,0 +1,295 @@
+"""`funding-arb replay`: recorded market history through the very strategy class of `scripts/funding_arbitrage.py`
+on Hummingbot's BACKTEST clock and simulated venues, next to the `baseline` and `oracle` runs.
+
+Deterministic: the same data, options and config give the same report (faults are seeded; no wall clock is read
+except to report `wall_seconds`).
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..config import HUMMINGBOT_KEYS, check_settings, load_settings_dict
+from ..home import project_root
+from ..sim.data import MarketData, load_market_data
+from ..sim.harness import SimEnvironment
+from ..sim.spot import BasisModel
+from .baseline import BaselineConfig
+from .oracle import OracleCosts, run_oracle, taker_round_trip
+from .results import RUN_NAMES, EventKind, PairRow, ReplayReport, RunEvent, RunResult, build_run_result, pair_key
+from .report import write_report
+
+log = logging.getLogger(__name__)
+QUOTE = "USDT"
+SAMPLE_S = 3600.0  # equity / margin sampling period
+SPOT_APPROXIMATION = ("spot prices are not in the data: a simulated spot venue follows the same venue's perp "
+                      "candles with basis model {basis}; carry results depend on that approximation")
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    data_dir: Path
+    venues: tuple[str, ...] = ("binance", "bybit")
+    coins: tuple[str, ...] = ("BTC", "ETH", "SOL", "DOGE", "HYPE")
+    spot: tuple[str, ...] = ("binance",)
+    start_ts: Optional[float] = None
+    end_ts: Optional[float] = None
+    config_path: Optional[Path] = None
+    tick_s: float = 60.0
+    out_dir: Path = Path("out/replay")
+    progress: bool = False
+    runs: tuple[str, ...] = RUN_NAMES
+    basis: BasisModel = field(default_factory=BasisModel)
+
+
+def sim_settings(opts: ReplayOptions) -> dict[str, Any]:
+    """The strategy config for the run: the operator's (or the sample) config, re-pointed at sim venues.
+
+    Raises:
+        ValueError: the resulting config is invalid (every problem listed).
+    """
+    path = opts.config_path or project_root() / "conf" / "scripts" / "conf_funding_arbitrage.yml"
+    base = {k: v for k, v in load_settings_dict(path).items() if k not in HUMMINGBOT_KEYS}
+    perps = [f"sim_{v}_perpetual" for v in opts.venues]
+    spots = [f"sim_{s}" for s in opts.spot]
+    leverage = base.get("leverage", {})
+    default_lev = min(leverage.values()) if leverage else 3
+    hints = base.get("funding_interval_hints_hours", {})
+    data = {
+        **base,
+        "perp_connectors": perps, "spot_connectors": spots, "tokens": list(opts.coins),
+        "quote_assets": {c: QUOTE for c in perps + spots},
+        "leverage": {f"sim_{v}_perpetual": leverage.get(f"{v}_perpetual", default_lev) for v in opts.venues},
+        "funding_interval_hints_hours": {_sim_key(k): h for k, h in hints.items() if _sim_key(k).split(":")[0]
+                                         in perps},
+        "prometheus_port": 0, "metrics_export_path": "",
+    }
+    settings, problems = check_settings(data)
+    if settings is None:
+        raise ValueError("replay config is invalid:\n  " + "\n  ".join(problems))
+    return data
+
+
+def _sim_key(key: str) -> str:
+    connector, _, token = key.partition(":")
+    sim = connector if connector.startswith("sim_") else f"sim_{connector}"
+    return f"{sim}:{token}" if token else sim
+
+
+async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], state_dir: Path,
+                        progress: Callable[[str, float], None]) -> RunResult:
+    script = _script_module()
+    capital = Decimal(str(settings["total_capital_quote"]))
+    env = _environment(opts, md, capital)
+    state = state_dir / "funding_arbitrage_state.json"
+    state.unlink(missing_ok=True)
+    config = script.FundingArbitrageConfig(**{**settings, "state_file": str(state)})
+    script.FundingArbitrage.init_markets(config)
+    strategy = script.FundingArbitrage(env.connectors, config)
+    env.add_strategy(strategy)
+    store = strategy.runtime.store
+
+    def reason_of(order_id: str) -> str:
+        found = store.by_order(order_id)
+        if found is None:
+            return "liquidation" if order_id.startswith("sim-liquidation") else "unknown"
+        record, side = found
+        return f"pair {record.pair_id} {side} leg"
+
+    ledger = await _drive(env, opts, "funding_arbitrage", reason_of, progress)
+    rows = [_pair_row(r, ledger) for r in store.records.values()]
+    events = [RunEvent(float(e["ts"]), EventKind.LEVERAGE_REDUCTION if e["name"] == "leverage_reduction"
+                       else EventKind.NOTE, f"{e['name']}: {e['message']}")
+              for e in strategy.runtime.metrics.snapshot().get("events", [])]
+    return _finish("funding_arbitrage", env, ledger, capital, len(store.records), rows, events, opts)
+
+
+def _script_module() -> Any:
+    """The live script module, imported as Hummingbot imports it (`scripts.funding_arbitrage`)."""
+    root = str(project_root())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return importlib.import_module("scripts.funding_arbitrage")
+
+
+async def _run_baseline(opts: ReplayOptions, md: MarketData, settings: dict[str, Any],
+                        progress: Callable[[str, float], None]) -> RunResult:
+    from .baseline_strategy import BaselineStrategy, BaselineStrategyConfig
+
+    capital = Decimal(str(settings["total_capital_quote"]))
+    env = _environment(opts, md, capital, spot=False)
+    perps = [c for c in env.connectors if c.endswith("_perpetual")]
+    markets = {c: [f"{t}-{QUOTE}" for t in opts.coins] for c in perps}
+    config = BaselineStrategyConfig(baseline_markets=markets)
+    BaselineStrategy.init_markets(config)
+    rules = BaselineConfig(tuple(perps), tuple(opts.coins),
+                           position_size_quote=Decimal(str(settings["order_amount_quote"])))
+    strategy = BaselineStrategy(env.connectors, config, rules, QUOTE)
+    env.add_strategy(strategy)
+    ledger = await _drive(env, opts, "baseline", lambda oid: strategy.order_reason.get(oid, "liquidation"), progress)
+    return _finish("baseline", env, ledger, capital, strategy.pairs_opened, [], [], opts)
+
+
+def _environment(opts: ReplayOptions, md: MarketData, capital: Decimal, spot: bool = True) -> SimEnvironment:
+    spots = opts.spot if spot else ()
+    per_venue = (capital / (len(opts.venues) + len(spots))).quantize(Decimal("0.01"))
+    return SimEnvironment(market_data=md, perp_venues=list(opts.venues), spot_venues=list(spots),
+                          coins=list(opts.coins), start_ts=opts.start_ts, end_ts=opts.end_ts, tick_s=opts.tick_s,
+                          initial_balance_quote=per_venue, quote_asset=QUOTE, basis=opts.basis, record=False)
+
+
+async def _drive(env: SimEnvironment, opts: ReplayOptions, name: str, reason_of: Callable[[str], str],
+                 progress: Callable[[str, float], None]):
+    from .ledger import RunLedger
+
+    ledger = RunLedger(env.connectors, QUOTE, reason_of)
+    lots = {(n, p): Decimal(c.trading_rules[p].min_base_amount_increment)
+            for n, c in env.connectors.items() for p in c.trading_rules}
+    await env.start()
+    ledger.sample(env.start_ts, 0.0, lambda n, p: lots[(n, p)])
+    last = env.start_ts
+    span = max(env.end_ts - env.start_ts, 1.0)
+
+    def on_step(ts: float) -> None:
+        nonlocal last
+        if ts - last >= SAMPLE_S or ts + env.tick_s > env.end_ts:
+            ledger.sample(ts, ts - last, lambda n, p: lots[(n, p)])
+            last = ts
+            progress(name, (ts - env.start_ts) / span)
+
+    await env.run(until_ts=env.end_ts, on_step=on_step)
+    ledger.detach()
+    return ledger
+
+
+def _finish(name: str, env: SimEnvironment, ledger: Any, capital: Decimal, pairs_opened: int,
+            rows: list[PairRow], events: list[RunEvent], opts: ReplayOptions) -> RunResult:
+    liquidations = [liq for items in env.liquidations().values() for liq in items]
+    events = events + [RunEvent(float(liq.ts), EventKind.LIQUIDATION,
+                                f"{liq.trading_pair} {liq.position_amount} at {liq.fill_price}") for liq in liquidations]
+    funding = sum((p.amount_quote for c in env.perps.values() for p in c.funding_payments), Decimal(0))
+    notes = [SPOT_APPROXIMATION.format(basis=opts.basis)] if opts.spot and name == "funding_arbitrage" else []
+    result = build_run_result(
+        name, capital_quote=capital, equity=ledger.equity, trades=ledger.trades, funding_pnl_quote=funding,
+        borrow_quote=Decimal(0), final_mids=ledger.final_mids(), period_s=env.end_ts - env.start_ts,
+        pairs_opened=pairs_opened, liquidations=len(liquidations), max_hedge_gap_pct=ledger.max_hedge_gap_pct,
+        unhedged_seconds=ledger.unhedged_seconds, pairs=rows, margin=ledger.margin, events=events, notes=notes,
+    )
+    env.close()
+    return result
+
+
+def _pair_row(record: Any, ledger: Any) -> PairRow:
+    """One hedged pair's figures from its own fills (funding as the strategy attributed it)."""
+    trades = ledger.trades_of(set(record.orders))
+    fees = sum((t.fee_quote for t in trades), Decimal(0))
+    slippage = sum((t.slippage_quote for t in trades), Decimal(0))
+    basis = sum((-t.signed_base * t.mid_price for t in trades), Decimal(0))
+    mids = ledger.final_mids()
+    for leg in record.legs():
+        mid = mids.get((leg.connector, leg.trading_pair))
+        if leg.filled_base and mid is not None:
+            basis += leg.filled_base * mid
+    net = record.funding_received_quote + basis - fees - slippage
+    return PairRow(pair_key(record.token, record.long.connector, record.short.connector), record.token,
+                   record.opened_ts, record.closed_ts, record.funding_received_quote, fees, slippage, basis, net,
+                   record.close_reason)
+
+
+def _oracle(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], start: float, end: float) -> RunResult:
+    from ..venues import venue_spec
+
+    perps = [f"sim_{v}_perpetual" for v in opts.venues]
+    spots = [f"sim_{s}" for s in opts.spot]
+    series = {}
+    for v, c in zip(opts.venues, perps):
+        for coin in opts.coins:
+            fs = md.funding_series(v, coin)
+            series[(c, coin)] = [(t, r) for t, r in zip(fs.times, fs.rates) if start <= t <= end]
+    taker = [venue_spec(c).taker_fee for c in perps]  # type: ignore[union-attr]
+    spot_taker = [venue_spec(c).taker_fee for c in spots] or [Decimal("0.001")]  # type: ignore[union-attr]
+    costs = OracleCosts(perp_perp=taker_round_trip(min(taker), sorted(taker)[1] if len(taker) > 1 else taker[0]),
+                        carry=taker_round_trip(min(spot_taker), min(taker)))
+    return run_oracle(series, perp_connectors=perps, spot_connectors=spots,
+                      capital_quote=Decimal(str(settings["total_capital_quote"])), costs=costs,
+                      start_ts=int(start), end_ts=int(end),
+                      notional_quote=Decimal(str(settings["order_amount_quote"])))
+
+
+def _progress_printer(enabled: bool) -> Callable[[str, float], None]:
+    def show(name: str, fraction: float) -> None:
+        if enabled:
+            filled = int(fraction * 30)
+            sys.stderr.write(f"\r{name:<18} [{'#' * filled}{'.' * (30 - filled)}] {fraction * 100:5.1f}%")
+            if fraction >= 1:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+    return show
+
+
+def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
+    """Run every requested run and write the report into `opts.out_dir`."""
+    wall0 = time.monotonic()
+    md = load_market_data(opts.data_dir)
+    settings = sim_settings(opts)
+    progress = _progress_printer(opts.progress)
+    state_dir = Path(tempfile.mkdtemp(prefix="replay_state_"))
+    runs: dict[str, RunResult] = {}
+    try:
+        if "funding_arbitrage" in opts.runs:
+            runs["funding_arbitrage"] = asyncio.run(_run_strategy(opts, md, settings, state_dir, progress))
+        if "baseline" in opts.runs:
+            runs["baseline"] = asyncio.run(_run_baseline(opts, md, settings, progress))
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+    start, end = _period(md, opts)
+    if "oracle" in opts.runs:
+        runs["oracle"] = _oracle(opts, md, settings, start, end)
+    report = ReplayReport(
+        data={"dir": _shown_path(opts.data_dir), "venues": list(opts.venues), "coins": list(opts.coins),
+              "spot_venues": list(opts.spot),
+              "approximations": [SPOT_APPROXIMATION.format(basis=opts.basis)] if opts.spot else []},
+        period={"start": _iso(start), "end": _iso(end)}, runs=runs, sim_seconds=end - start,
+        wall_seconds=round(time.monotonic() - wall0, 3), config=settings,
+    )
+    return report, write_report(report, opts.out_dir)
+
+
+def _period(md: MarketData, opts: ReplayOptions) -> tuple[float, float]:
+    """The replayed span, as SimEnvironment chooses it: where every selected market has data."""
+    firsts, lasts = [], []
+    for venue in {*opts.venues, *opts.spot}:
+        for coin in opts.coins:
+            candles = md.candle_series(venue, coin)
+            firsts.append(candles.first_ts)
+            lasts.append(candles.end_ts)
+            if venue in opts.venues:
+                funding = md.funding_series(venue, coin)
+                firsts.append(funding.times[0])
+                lasts.append(funding.times[-1])
+    start = float(opts.start_ts if opts.start_ts is not None else max(firsts))
+    end = float(opts.end_ts if opts.end_ts is not None else min(lasts))
+    if not start < end:
+        raise ValueError(f"--start ({_iso(start)}) must be before --end ({_iso(end)}) within the data")
+    return start, end
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(project_root().parent))
+    except ValueError:
+        return str(path)
