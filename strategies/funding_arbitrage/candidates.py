@@ -145,14 +145,16 @@ class TokenScreen(NamedTuple):
     bound: Decimal  # net edge fraction no candidate of the token can exceed
     long: MarketQuote
     short: MarketQuote
+    min_spread_per_hour: Decimal  # a pair whose short - long rate/h is below this cannot reach the minimum
 
 
 def coarse_bound(p: EngineParams, perps: list[MarketQuote], spots: list[MarketQuote]) -> TokenScreen:
     """Upper bound of any candidate's net edge fraction for one token, in one pass over its legs.
 
     With h the legs' funding rate per hour (spot: 0) and b = (max - min) / min over every mid and mark,
-    any pair's funding fraction per hour is at most (h_max - h_min) + b * (|h_max| + |h_min|), its basis
-    at most b, and its fees at least the two smallest round trips * (1 - b).
+    any pair's funding fraction per hour is at most (h_short - h_long) + b * (|h_max| + |h_min|), its basis
+    at most b, and its fees at least the two smallest round trips * (1 - b). Solving that bound for the
+    minimum net edge gives the smallest hourly spread (h_short - h_long) a pair needs to be worth pricing.
     """
     rates: list[Decimal] = [q.rate_per_hour for q in perps]  # type: ignore[misc]
     h_max, h_min = max(rates), min(rates)
@@ -168,9 +170,12 @@ def coarse_bound(p: EngineParams, perps: list[MarketQuote], spots: list[MarketQu
     fees.sort()
     fee1, fee2 = fees[0], fees[1]
     b = (hi_price - lo_price) / lo_price
-    spread = (h_max - h_min) + b * (abs(h_max) + abs(h_min))
-    bound = spread * p.horizon_hours * _SLACK_UP - (fee1 + fee2) * (1 - b) + b - p.exit_basis_frac
-    return TokenScreen(bound, low, high)
+    rescaling = b * (abs(h_max) + abs(h_min))
+    fixed = (fee1 + fee2) * (1 - b) - b + p.exit_basis_frac  # fees net of the best basis, as a fraction
+    horizon = p.horizon_hours * _SLACK_UP
+    bound = (h_max - h_min + rescaling) * horizon - fixed
+    pair_rescaling = 2 * b * max(abs(h_max), abs(h_min))  # b * (|h_short| + |h_long|) for any one pair
+    return TokenScreen(bound, low, high, (p.min_edge_frac + fixed) / horizon - pair_rescaling)
 
 
 def pair_bound(t: TickScratch, p: EngineParams, long: MarketQuote, short: MarketQuote) -> Decimal:

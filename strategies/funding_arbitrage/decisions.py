@@ -115,8 +115,9 @@ class EdgeEngine:
         screen = coarse_bound(self._p, perps, spots)
         if screen.bound < floor:
             return [], _screened(token, screen.long, screen.short, screen.bound), n_pairs
-        bounded = sorted(((pair_bound(t, self._p, lg, sh), lg, sh) for lg, sh in _pairs(perps, spots)),
-                         key=lambda b: b[0], reverse=True)
+        pairs = _pairs(perps, spots, screen.min_spread_per_hour)
+        bounded = sorted(((pair_bound(t, self._p, lg, sh), lg, sh) for lg, sh in pairs), key=lambda b: b[0],
+                         reverse=True)
         found: list[_Candidate] = []
         for bound, long, short in bounded:
             if bound < floor:
@@ -126,11 +127,10 @@ class EdgeEngine:
             found.append((result, long, short))
             if result.reason in _PASSING and result.net_edge_pct is not None:
                 floor = max(floor, result.net_edge_pct / 100)  # later candidates must beat this one
-        n_screened = len(bounded) - len(found)
-        best_screened = next((b for b in bounded[len(found):]), None)
-        screened = None if best_screened is None else _screened(token, best_screened[1], best_screened[2],
-                                                                best_screened[0])
-        return found, screened, n_screened
+        n_screened = n_pairs - len(found)
+        rest = bounded[len(found):]
+        best = rest[0] if rest else (screen.bound, screen.long, screen.short)
+        return found, (_screened(token, best[1], best[2], best[0]) if n_screened else None), n_screened
 
     def _update_streaks(self, candidates: list[_Candidate]) -> None:
         self._streaks.update(c[0].key for c in candidates if c[0].reason in _PASSING)
@@ -239,13 +239,17 @@ class EdgeEngine:
         return smaller._replace(detail=f"resized to {cap.value} headroom {room}; " + smaller.detail), None
 
 
-def _pairs(perps: list[MarketQuote], spots: list[MarketQuote]) -> list[tuple[MarketQuote, MarketQuote]]:
-    """(long, short) per candidate: perp-perp shorts the higher hourly funding; carry is long spot, short perp."""
+def _pairs(perps: list[MarketQuote], spots: list[MarketQuote], min_spread: Decimal
+           ) -> list[tuple[MarketQuote, MarketQuote]]:
+    """(long, short) candidates whose hourly funding spread reaches `min_spread`: perp-perp shorts the higher
+    hourly rate, carry is long spot / short perp (the spot leg's rate is 0)."""
     out = []
     for i, a in enumerate(perps):
         for b in perps[i + 1:]:
-            out.append((a, b) if a.rate_per_hour <= b.rate_per_hour else (b, a))  # type: ignore[operator]
-    out += [(s, p) for s in spots for p in perps]
+            long, short = (a, b) if a.rate_per_hour <= b.rate_per_hour else (b, a)  # type: ignore[operator]
+            if short.rate_per_hour - long.rate_per_hour >= min_spread:  # type: ignore[operator]
+                out.append((long, short))
+    out += [(s, p) for p in perps if p.rate_per_hour >= min_spread for s in spots]  # type: ignore[operator]
     return out
 
 

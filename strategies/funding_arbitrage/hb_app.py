@@ -18,18 +18,37 @@ from hummingbot.client.config.security import Security
 from hummingbot.client.hummingbot_application import HummingbotApplication
 from hummingbot.client.runner import bootstrap_application, load_and_start_strategy
 
-from .launcher import EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
+from .launcher import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
 
 log = logging.getLogger(__name__)
 
 
+LOOP_STEP_S = 0.5
+
+
 @dataclass(frozen=True)
 class SimOptions:
-    """`run --sim`: trade simulated venues replaying recorded data in real time."""
+    """`run --sim` / `cli --sim`: trade simulated venues replaying recorded data in real time (sim/live.py)."""
 
     data_dir: Optional[str]
     speed: float
     start: Optional[str]
+
+
+async def _install_sim(hb: HummingbotApplication, v2_conf: str, sim: SimOptions) -> Optional[object]:
+    """The sim venues installed into `hb`'s engine, or None after printing why they cannot be."""
+    from .config import ConfigError
+    from .sim.data import DataError
+    from .sim.live import SimSetupError, install_sim_connectors
+
+    try:
+        sim_env = await install_sim_connectors(hb, v2_conf, sim)
+    except (ConfigError, SimSetupError, DataError) as e:
+        log.error("sim setup failed: %s", e)
+        print(f"--sim cannot start: {e}", flush=True)
+        return None
+    print(sim_env.banner(), flush=True)
+    return sim_env
 
 
 def _password_from_env() -> Optional[str]:
@@ -49,8 +68,9 @@ def _secrets_manager(password: str) -> Optional[ETHKeyFileSecretManger]:
     return manager
 
 
-def run_client(v2_conf: Optional[str] = None) -> int:
-    """Hummingbot's interactive client; password from $FUNDING_ARB_PASSWORD or the login dialog."""
+def run_client(v2_conf: Optional[str] = None, sim: Optional[SimOptions] = None) -> int:
+    """Hummingbot's interactive client; password from $FUNDING_ARB_PASSWORD or the login dialog. With `sim`, the
+    simulated venues of `v2_conf` are installed and the strategy is started on them right after login."""
     from hummingbot.client.ui import login_prompt
     from hummingbot.client.ui.style import load_style
 
@@ -64,14 +84,23 @@ def run_client(v2_conf: Optional[str] = None) -> int:
             return EXIT_PASSWORD
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    return loop.run_until_complete(_client_main(client_config_map, secrets_manager, v2_conf))
+    return loop.run_until_complete(_client_main(client_config_map, secrets_manager, v2_conf, sim))
 
 
-async def _client_main(client_config_map, secrets_manager, v2_conf: Optional[str]) -> int:
+async def _client_main(client_config_map, secrets_manager, v2_conf: Optional[str],
+                       sim: Optional[SimOptions] = None) -> int:
     hb = await bootstrap_application(client_config_map, secrets_manager, headless=False)
     if hb is None:
         print("Invalid password.")
         return EXIT_PASSWORD
+    if sim is not None:
+        if not v2_conf:
+            print("--sim needs a sim config (--v2 CONF)")
+            return EXIT_CONFIG
+        sim_env = await _install_sim(hb, v2_conf, sim)
+        if sim_env is None:
+            return EXIT_CONFIG
+        asyncio.get_running_loop().create_task(_client_sim_loop(hb, sim_env))
     if v2_conf:
         async def _start_when_ready() -> None:
             await asyncio.sleep(1.0)
@@ -80,6 +109,25 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: Optional[str
         asyncio.get_running_loop().create_task(_start_when_ready())
     await hb.run()
     return EXIT_OK
+
+
+async def _client_sim_loop(hb: HummingbotApplication, sim_env: object) -> None:
+    """Step the sim while the client runs; at the end of the data, say so and stop the strategy."""
+    detached_said = False
+    while True:
+        try:
+            await sim_env.step_realtime()  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("sim step failed")
+        if sim_env.finished:  # type: ignore[attr-defined]
+            hb.notify(sim_env.finish_message)  # type: ignore[attr-defined]
+            hb._handle_command("stop")
+            return
+        message = sim_env.detached_message  # type: ignore[attr-defined]
+        if message and not detached_said:
+            hb.notify(message)
+            detached_said = True
+        await asyncio.sleep(LOOP_STEP_S)
 
 
 def run_headless(v2_conf: str, sim: Optional[SimOptions] = None) -> int:
@@ -109,9 +157,9 @@ async def _headless_main(v2_conf: str, password: str, sim: Optional[SimOptions])
         return EXIT_PASSWORD
     sim_env = None
     if sim is not None:
-        from .sim.live import install_sim_connectors
-
-        sim_env = await install_sim_connectors(hb, v2_conf, sim)
+        sim_env = await _install_sim(hb, v2_conf, sim)
+        if sim_env is None:
+            return EXIT_CONFIG
     if not await load_and_start_strategy(hb, v2_conf=v2_conf, headless=True):
         print(f"Strategy failed to start; see logs/logs_{v2_conf.rsplit('.', 1)[0]}.log")
         return EXIT_FAILED
@@ -129,6 +177,10 @@ async def _serve(hb: HummingbotApplication, sim_env: object | None) -> int:
     while not stop.is_set():
         if sim_env is not None:
             await sim_env.step_realtime()  # type: ignore[attr-defined]
+            if sim_env.finished:  # type: ignore[attr-defined]
+                log.info("%s", sim_env.finish_message)  # type: ignore[attr-defined]
+                print(sim_env.finish_message, flush=True)  # type: ignore[attr-defined]
+                break
         strategy = hb.trading_core.strategy
         fatal = getattr(strategy, "fatal_error", None)
         if fatal:
@@ -137,7 +189,7 @@ async def _serve(hb: HummingbotApplication, sim_env: object | None) -> int:
             rc = EXIT_FAILED
             break
         try:
-            await asyncio.wait_for(stop.wait(), timeout=0.5)
+            await asyncio.wait_for(stop.wait(), timeout=LOOP_STEP_S)
         except asyncio.TimeoutError:
             pass
     log.info("stop requested: winding down (open orders cancelled, hedged positions kept and recorded)")
@@ -151,4 +203,6 @@ async def _serve(hb: HummingbotApplication, sim_env: object | None) -> int:
         await hb.trading_core.shutdown()
     except Exception:
         log.exception("error during shutdown")
+    if sim_env is not None:
+        sim_env.close()  # type: ignore[attr-defined]
     return rc

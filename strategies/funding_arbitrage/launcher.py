@@ -1,7 +1,8 @@
 """`funding-arb`: the operator's command line.
 
-    funding-arb cli [--v2 CONF]                 Hummingbot's interactive client rooted at the project
+    funding-arb cli [--v2 CONF] [--sim ...]     Hummingbot's interactive client rooted at the project
     funding-arb run --conf CONF [--sim ...]     the strategy headless on Hummingbot's engine
+        --sim [--speed S] [--start ISO] [--data DIR]: on simulated venues replaying recorded data (sim/live.py)
     funding-arb check-config FILE               validate a strategy config, print every problem
     funding-arb replay [...]                    replay recorded history through the strategy (see replay)
 
@@ -21,6 +22,7 @@ EXIT_CONFIG = 2
 EXIT_PASSWORD = 4
 PASSWORD_ENV = "FUNDING_ARB_PASSWORD"
 DEFAULT_CONF = "conf_funding_arbitrage.yml"
+DEFAULT_SIM_CONF = "conf_funding_arbitrage_sim.yml"
 
 
 def _resolve_conf(conf: str, root: Path) -> Path:
@@ -50,19 +52,56 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_sim(args: argparse.Namespace, conf_path: Path) -> str | None:
+    """Why `--sim` cannot run this config with these options (None: it can). Reads the config, not the data."""
+    from .config import ConfigError, load_settings
+    from .sim.live import SimSetupError, check_speed, parse_start, plan_from_settings
+
+    try:
+        plan_from_settings(load_settings(conf_path))
+        check_speed(args.speed)
+        if args.start is not None:
+            parse_start(args.start)
+    except (ConfigError, SimSetupError) as e:
+        return str(e)
+    return None
+
+
+def _sim_options(args: argparse.Namespace):  # -> hb_app.SimOptions (imported after use_project_home)
+    from .hb_app import SimOptions
+
+    return SimOptions(data_dir=args.data, speed=args.speed, start=args.start)
+
+
+def _absolute_data_dir(args: argparse.Namespace) -> None:
+    """Resolve --data against the caller's working directory (use_project_home() changes it)."""
+    if getattr(args, "data", None):
+        args.data = str(Path(args.data).expanduser().resolve())
+
+
 def cmd_cli(args: argparse.Namespace) -> int:
     from .home import use_project_home
 
-    use_project_home()
+    _absolute_data_dir(args)
+    root = use_project_home()
+    sim = None
+    if args.sim:
+        args.v2 = args.v2 or DEFAULT_SIM_CONF
+        problem = _check_sim(args, root / "conf" / "scripts" / args.v2)
+        if problem:
+            print(f"--sim cannot start: {problem}", file=sys.stderr)
+            return EXIT_CONFIG
+        sim = _sim_options(args)
     from .hb_app import run_client
 
-    return run_client(v2_conf=args.v2)
+    return run_client(v2_conf=args.v2, sim=sim)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import ConfigError, load_settings
     from .home import use_project_home
 
+    _absolute_data_dir(args)
     root = use_project_home()
     conf_path = root / "conf" / "scripts" / args.conf
     try:
@@ -70,13 +109,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"invalid configuration: {e}", file=sys.stderr)
         return EXIT_CONFIG
-    from .hb_app import run_headless
-
     sim = None
     if args.sim:
-        from .hb_app import SimOptions
+        problem = _check_sim(args, conf_path)
+        if problem:
+            print(f"--sim cannot start: {problem}", file=sys.stderr)
+            return EXIT_CONFIG
+        sim = _sim_options(args)
+    from .hb_app import run_headless
 
-        sim = SimOptions(data_dir=args.data, speed=args.speed, start=args.start)
     return run_headless(args.conf, sim=sim)
 
 
@@ -91,15 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_cli = sub.add_parser("cli", help="Hummingbot's interactive client with this project as its home")
-    p_cli.add_argument("--v2", default=None, help="start this conf/scripts/ config right after login")
+    p_cli.add_argument("--v2", default=None, help="start this conf/scripts/ config right after login "
+                       f"(with --sim default {DEFAULT_SIM_CONF})")
+    _add_sim_arguments(p_cli)
     p_cli.set_defaults(func=cmd_cli)
 
     p_run = sub.add_parser("run", help="run the strategy headless (password from $" + PASSWORD_ENV + ")")
     p_run.add_argument("--conf", default=DEFAULT_CONF, help="config file name under conf/scripts/")
-    p_run.add_argument("--sim", action="store_true", help="trade simulated venues replaying recorded data")
-    p_run.add_argument("--data", default=None, help="(--sim) market data directory")
-    p_run.add_argument("--speed", type=float, default=60.0, help="(--sim) simulated seconds per wall second")
-    p_run.add_argument("--start", default=None, help="(--sim) ISO start time of the replayed data")
+    _add_sim_arguments(p_run)
     p_run.set_defaults(func=cmd_run)
 
     p_check = sub.add_parser("check-config", help="validate a strategy config file")
@@ -114,6 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_replay_parser(sub, cmd_replay)
     return parser
+
+
+def _add_sim_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sim", action="store_true", help="trade simulated venues replaying recorded data in real "
+                        f"time (needs a sim config, e.g. {DEFAULT_SIM_CONF})")
+    parser.add_argument("--data", default=None, help="(--sim) market data directory (default: the shared "
+                        "cross_venue_2025 data)")
+    parser.add_argument("--speed", type=float, default=60.0, help="(--sim) data seconds per wall second; at a "
+                        "speed other than 1 funding comes that much faster: for watching, not for judging returns")
+    parser.add_argument("--start", default=None, help="(--sim) ISO date/time (UTC) in the data to start from "
+                        "(default: where every market has data)")
 
 
 def _fail(msg: str) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from .config import FundingArbSettings
@@ -16,13 +16,14 @@ from .funding import FundingView, IntervalInfo, IntervalTracker, check_funding, 
 from .orderbook import check_top
 from .reasons import SkipReason
 from .sizing import VolatilityTracker
-from .snapshots import FeeSchedule, FundingSnapshot, MarketKind, MarketRules, MarketSnapshot, TickSnapshot
+from .snapshots import FeeSchedule, MarketKind, MarketRules, MarketSnapshot, TickSnapshot
 
 logger = logging.getLogger(__name__)
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _HALF = Decimal("0.5")
+_INF = Decimal("Infinity")
 _SECONDS_PER_HOUR = Decimal(3600)
 
 MarketKey = tuple[str, str]  # (connector, trading pair)
@@ -87,7 +88,7 @@ class MarketIntake:
                 self._static[(c, token)] = _Static(MarketKind.PERP, settings.interval_hint_s(c, token), rate_bound(c))
             for c in settings.spot_connectors:
                 self._static[(c, token)] = _Static(MarketKind.SPOT, None, _ZERO)
-        self._last_funding: dict[MarketKey, tuple[FundingSnapshot, IntervalInfo]] = {}
+        self._last_quotes: dict[MarketKey, MarketQuote] = {}
         self._hour_factor: dict[int, Decimal] = {}  # interval_s -> 3600 / interval_s
 
     def intake(self, tick: TickSnapshot, skipped: Counter[SkipReason]
@@ -119,15 +120,17 @@ class MarketIntake:
         missing = len(self._static) - len(seen)
         if missing > 0:
             skipped[SkipReason.MISSING_SNAPSHOT] += missing
+        self._last_quotes = by_key
         return by_token, by_key
 
     def funding_views(self) -> tuple[FundingView, ...]:
-        """Latest usable funding of every perp market seen, normalised (for status)."""
-        return tuple(FundingView.build(f, i) for f, i in self._last_funding.values())
+        """Funding of every perp market usable at the last tick, normalised (for status)."""
+        return tuple(FundingView.build(q.market.funding, q.interval) for q in self._last_quotes.values()
+                     if q.is_perp and q.market.funding is not None and q.interval is not None)
 
     def _quote(self, market: MarketSnapshot | None, ts: float, ready: dict[str, bool], seen: set[tuple[str, str]]
                ) -> MarketQuote | SkipReason:
-        """One market's checks in order; the first failure is its reason."""
+        """One market's checks; a market failing any is reported under the first failing explicit check."""
         if market is None:
             return SkipReason.MISSING_SNAPSHOT
         ck = (market.connector, market.token)
@@ -137,28 +140,55 @@ class MarketIntake:
         seen.add(ck)
         if ready.get(market.connector) is False:
             return SkipReason.VENUE_NOT_READY
-        book = market.book
-        problem = check_top(book, ts, self._stale_s) or check_terms(market.rules, market.fees)
-        if problem is not None:
-            return problem
+        book, funding, fees = market.book, market.funding, market.fees
+        perp = static.kind is MarketKind.PERP
+        if not _sound(market, static, ts, self._stale_s):
+            return self._first_problem(market, static, ts)
         assert book is not None
         mid = (book.bids[0][0] + book.asks[0][0]) * _HALF
-        fees = market.fees
         key = (market.connector, market.trading_pair)
-        if static.kind is MarketKind.SPOT:
-            return _new_quote(MarketQuote, (market, key, False, mid, None, None, mid, fees.taker_open + fees.taker_close))
-        funding = market.funding
-        problem = check_funding(funding, ts, self._stale_s, static.bound)
-        if problem is not None:
-            return problem
+        fee_floor = fees.taker_open + fees.taker_close
+        if not perp:
+            return _new_quote(MarketQuote, (market, key, False, mid, None, None, mid, fee_floor))
         assert funding is not None
         interval = self._intervals.observe(key[0], key[1], funding.next_funding_ts, funding.observed_ts, static.hint_s)
-        self._last_funding[key] = (funding, interval)
         hourly = None
         if interval.interval_s is not None:
             factor = self._hour_factor.get(interval.interval_s)
             if factor is None:
                 factor = self._hour_factor[interval.interval_s] = _SECONDS_PER_HOUR / interval.interval_s
             hourly = funding.rate * factor
-        return _new_quote(MarketQuote, (market, key, True, mid, interval, hourly, funding.mark_price,
-                                        fees.taker_open + fees.taker_close))
+        return _new_quote(MarketQuote, (market, key, True, mid, interval, hourly, funding.mark_price, fee_floor))
+
+    def _first_problem(self, market: MarketSnapshot, static: _Static, ts: float) -> SkipReason:
+        """The explicit checks, in order; they name what `_sound` rejected."""
+        problem = check_top(market.book, ts, self._stale_s) or check_terms(market.rules, market.fees)
+        if problem is None and static.kind is MarketKind.PERP:
+            problem = check_funding(market.funding, ts, self._stale_s, static.bound)
+        if problem is None:  # _sound and the explicit checks disagree: a bug, not bad data
+            logger.error("market_skip reason=internal_error market=%s:%s detail=fast check rejected a market the "
+                         "explicit checks accept", market.connector, market.trading_pair)
+            return SkipReason.INTERNAL_ERROR
+        return problem
+
+
+def _sound(market: MarketSnapshot, static: _Static, ts: float, stale_s: int) -> bool:
+    """Fast path of the explicit checks (`check_top`, `check_terms`, `check_funding`): True only when every one
+    of them would pass. Chained comparisons reject NaN (they raise) and infinity (bounded by _INF)."""
+    book, rules, fees = market.book, market.rules, market.fees
+    if book is None or not book.bids or not book.asks or ts - book.observed_ts > stale_s:
+        return False
+    (bid, bid_size), (ask, ask_size) = book.bids[0], book.asks[0]
+    try:
+        if not (_ZERO < bid < ask < _INF and _ZERO < bid_size < _INF and _ZERO < ask_size < _INF
+                and _ZERO < rules.lot_size < _INF and _ZERO <= rules.min_order_size < _INF
+                and _ZERO <= rules.min_notional < _INF
+                and _ZERO <= fees.taker_open < _ONE and _ZERO <= fees.taker_close < _ONE):
+            return False
+        if static.kind is MarketKind.SPOT:
+            return True
+        f = market.funding
+        return (f is not None and -static.bound <= f.rate <= static.bound and _ZERO < f.mark_price < _INF
+                and ts - f.observed_ts <= stale_s and f.next_funding_ts >= ts - stale_s)
+    except InvalidOperation:  # a NaN somewhere: let the explicit checks name it
+        return False

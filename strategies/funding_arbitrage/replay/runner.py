@@ -7,6 +7,7 @@ except to report `wall_seconds`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import logging
 import shutil
@@ -242,6 +243,8 @@ def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
     wall0 = time.monotonic()
     md = load_market_data(opts.data_dir)
     settings = sim_settings(opts)
+    start, end = _period(md, opts)
+    opts = dataclasses.replace(opts, start_ts=start, end_ts=end)
     progress = _progress_printer(opts.progress)
     state_dir = Path(tempfile.mkdtemp(prefix="replay_state_"))
     runs: dict[str, RunResult] = {}
@@ -252,7 +255,6 @@ def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
             runs["baseline"] = asyncio.run(_run_baseline(opts, md, settings, progress))
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
-    start, end = _period(md, opts)
     if "oracle" in opts.runs:
         runs["oracle"] = _oracle(opts, md, settings, start, end)
     report = ReplayReport(
@@ -266,21 +268,27 @@ def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
 
 
 def _period(md: MarketData, opts: ReplayOptions) -> tuple[float, float]:
-    """The replayed span, as SimEnvironment chooses it: where every selected market has data."""
-    firsts, lasts = [], []
-    for venue in {*opts.venues, *opts.spot}:
+    """The replayed span: by default where every selected market has data; an explicit start or end outside a
+    market's data is an error naming the market (a venue without prices could never become ready)."""
+    spans: list[tuple[str, float, float]] = []
+    for venue in sorted({*opts.venues, *opts.spot}):
         for coin in opts.coins:
             candles = md.candle_series(venue, coin)
-            firsts.append(candles.first_ts)
-            lasts.append(candles.end_ts)
+            first, last = float(candles.first_ts), float(candles.end_ts)
             if venue in opts.venues:
                 funding = md.funding_series(venue, coin)
-                firsts.append(funding.times[0])
-                lasts.append(funding.times[-1])
-    start = float(opts.start_ts if opts.start_ts is not None else max(firsts))
-    end = float(opts.end_ts if opts.end_ts is not None else min(lasts))
+                first, last = max(first, float(funding.times[0])), min(last, float(funding.times[-1]))
+            spans.append((f"{venue} {coin}", first, last))
+    start = float(opts.start_ts) if opts.start_ts is not None else max(f for _, f, _ in spans)
+    end = float(opts.end_ts) if opts.end_ts is not None else min(lst for _, _, lst in spans)
+    for market, first, last in spans:
+        if start < first:
+            raise ValueError(f"--start {_iso(start)} is before the data of {market} (from {_iso(first)}): "
+                             "choose a later start or leave that coin out")
+        if end > last:
+            raise ValueError(f"--end {_iso(end)} is after the data of {market} (until {_iso(last)})")
     if not start < end:
-        raise ValueError(f"--start ({_iso(start)}) must be before --end ({_iso(end)}) within the data")
+        raise ValueError(f"--start ({_iso(start)}) must be before --end ({_iso(end)})")
     return start, end
 
 

@@ -81,8 +81,8 @@ def fingerprint(d: TickDecision) -> tuple[Any, ...]:
 THIN = book(BYBIT, "BTC-USDT", size="0.005")
 SPREAD_FALLS = [perp(BINANCE, "0.0001"), perp(BYBIT, "0.0003")]  # 21.9 % APR held spread
 SPREAD_NEGATIVE = [perp(BINANCE, "0.001"), perp(BYBIT, "0.0001")]
-THREE_VENUES = dict(perp_connectors=[BINANCE, BYBIT, HYPER], quote_assets={BINANCE: "USDT", BYBIT: "USDT", HYPER: "USDT"},
-                    leverage={BINANCE: 3, BYBIT: 3, HYPER: 3})
+THREE_VENUES = {"perp_connectors": [BINANCE, BYBIT, HYPER], "quote_assets": {BINANCE: "USDT", BYBIT: "USDT", HYPER: "USDT"},
+                "leverage": {BINANCE: 3, BYBIT: 3, HYPER: 3}}
 
 ROWS: list[tuple[str, Callable[..., FundingArbSettings], dict[str, Any], Scenario]] = [
     ("order_amount_quote", base, {"order_amount_quote": D("500")}, once(*wide())),
