@@ -4,19 +4,27 @@ Pure core. `EdgeEngine.evaluate` (decisions.py, which re-exports these types) re
 `TickDecision`; the strategy shell executes its `enters` and `exits` and passes every pair it holds back in
 as `HeldPair`s.
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from .edge import EdgeResult, OpportunityKind, ScreenedPair
 from .reasons import ExitReason, Reason, SkipReason
 from .snapshots import MarketKind
 
 __all__ = [
-    "EnterAction", "ExitAction", "ExitMonitor", "HeldPair", "HoldReview", "Streaks",
-    "TickDecision", "take_profit_reached",
+    "EnterAction",
+    "ExitAction",
+    "ExitMonitor",
+    "HeldPair",
+    "HoldReview",
+    "Streaks",
+    "TickDecision",
+    "take_profit_reached",
 ]
 
 _ZERO = Decimal(0)
@@ -48,7 +56,7 @@ class HeldPair:
 
 @dataclass(frozen=True, slots=True)
 class EnterAction:
-    """Open a hedge: buy `long_amount_base` on the long leg, sell `short_amount_base` on the short leg (taker)."""
+    """Open a hedge with taker orders: buy `long_amount_base` on the long leg, sell `short_amount_base`."""
 
     token: str
     kind: OpportunityKind
@@ -71,9 +79,8 @@ class ExitAction:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class HoldReview:
-    """How a held pair looked at this tick (for status): forward edge, hysteresis count, take-profit figures."""
+class HoldReview(NamedTuple):
+    """A held pair at this tick (for status): forward edge, hysteresis count, take-profit figures."""
 
     pair_id: str
     held_hours: Decimal
@@ -86,7 +93,7 @@ class HoldReview:
 
 @dataclass(frozen=True, slots=True)
 class TickDecision:
-    """Everything one evaluation decided. `skipped` counts markets (and candidates' markets) left out by reason."""
+    """Everything one evaluation decided; `skipped` counts markets left out, by reason."""
 
     ts: float
     candidates: tuple[EdgeResult, ...]
@@ -103,7 +110,7 @@ class TickDecision:
 
 
 class Streaks[K: Hashable]:
-    """Consecutive passing evaluations per key; a key that does not pass (or is not evaluated) restarts at 0."""
+    """Consecutive passing evaluations per key; a key not passing (or not evaluated) restarts at 0."""
 
     def __init__(self) -> None:
         self._counts: dict[K, int] = {}
@@ -148,25 +155,38 @@ def held_hours(pair: HeldPair, ts: float) -> Decimal:
     return Decimal(str(ts - pair.entry_ts)) / _SECONDS_PER_HOUR
 
 
-def take_profit_reached(pair: HeldPair, exit_cost_quote: Decimal | None,
-                        take_profit_pct: Decimal) -> tuple[bool, Decimal | None]:
-    """funding received + leg PnL - exit cost >= take_profit_pct % of entry notional; (False, None) when unknown."""
+def take_profit_reached(
+    pair: HeldPair, exit_cost_quote: Decimal | None, take_profit_pct: Decimal
+) -> tuple[bool, Decimal | None]:
+    """funding + leg PnL - exit cost >= take_profit_pct % of entry notional; (False, None) when unknown."""
     if pair.unrealized_pnl_quote is None or exit_cost_quote is None:
         return False, None
     value = pair.funding_received_quote + pair.unrealized_pnl_quote - exit_cost_quote
     return value >= take_profit_pct / _HUNDRED * pair.entry_notional_quote, value
 
 
-def exit_decision(pair: HeldPair, hours: Decimal, below_count: int, tp_hit: bool, tp_value: Decimal | None,
-                  max_holding_hours: Decimal, exit_confirmations: int,
-                  forward_apr: Decimal | None) -> ExitAction | None:
+def exit_decision(
+    pair: HeldPair,
+    hours: Decimal,
+    below_count: int,
+    tp_hit: bool,
+    tp_value: Decimal | None,
+    max_holding_hours: Decimal,
+    exit_confirmations: int,
+    forward_apr: Decimal | None,
+) -> ExitAction | None:
     """Max holding first (needs no market data), then take profit, then the decayed edge."""
     if hours >= max_holding_hours:
-        return ExitAction(pair.pair_id, ExitReason.MAX_HOLDING, f"held {hours:.2f}h >= max {max_holding_hours}h")
+        return ExitAction(
+            pair.pair_id, ExitReason.MAX_HOLDING, f"held {hours:.2f}h >= max {max_holding_hours}h"
+        )
     if tp_hit:
         return ExitAction(pair.pair_id, ExitReason.TAKE_PROFIT, f"funding+pnl-exit cost {tp_value:.4f} quote")
     if below_count >= exit_confirmations:
         shown = "unknown now" if forward_apr is None else f"{forward_apr:.4f}%"
-        return ExitAction(pair.pair_id, ExitReason.EDGE_DECAYED,
-                          f"forward APR below threshold for {below_count} ticks (last {shown})")
+        return ExitAction(
+            pair.pair_id,
+            ExitReason.EDGE_DECAYED,
+            f"forward APR below threshold for {below_count} ticks (last {shown})",
+        )
     return None

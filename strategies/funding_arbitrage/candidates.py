@@ -1,17 +1,20 @@
 """Pricing candidate hedges: the optimistic screen and the full sized-and-costed evaluation (pure core).
 
-The screen keeps the engine fast: a candidate's best conceivable net edge (funding with a 2 % allowance for
-lot rounding, fees at mid, no slippage, borrow at mid, the exact mid basis) is computed from top-of-book
-data; only candidates whose bound reaches `min_net_edge_pct` are sized and walked through their books.
+The screen keeps the engine fast. Per token, a bound from the extremes of its legs (`coarse_bound`) rejects
+tokens no pair of which can reach `min_net_edge_pct`; for the others each pair's best conceivable net edge
+(exact funding, fees at mid, no slippage, borrow at mid, the exact mid basis; `pair_bound`) decides
+whether it is sized and walked through its books.
 Fees at mid are a true floor: a buy pays fee on a VWAP >= mid, and a sell's lower fee is more than
 offset by its slippage (fee * (mid - vwap) <= mid - vwap).
 """
+
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from .config import FundingArbSettings
@@ -26,7 +29,7 @@ from .edge import (
     verdict,
 )
 from .funding import HOURS_PER_YEAR
-from .market_data import MarketKey, MarketQuote
+from .market_data import MarketKey, MarketQuote, check_rules
 from .orderbook import BookDataError, check_book
 from .reasons import Reason, SkipReason
 from .sizing import LegLimits, size_hedge
@@ -36,6 +39,7 @@ _ZERO = Decimal(0)
 _TWO = Decimal(2)
 _HUNDRED = Decimal(100)
 SCREEN_SLACK = Decimal("0.02")
+_RATE = attrgetter("rate_per_hour")
 _SLACK_UP = 1 + SCREEN_SLACK
 _SLACK_DOWN = 1 - SCREEN_SLACK
 
@@ -66,38 +70,82 @@ class EngineParams:
     venue_cap: Decimal
     total_cap: Decimal
     borrow_year_share: Decimal  # ceil(horizon hours) / 8760
+    horizon_slack: Decimal  # horizon hours * (1 + SCREEN_SLACK), for the coarse screen
 
     @classmethod
     def from_settings(cls, s: FundingArbSettings) -> EngineParams:
         return cls(
-            _ZERO, s.holding_horizon_hours, s.min_net_edge_pct, s.min_net_edge_pct / _HUNDRED, s.max_break_even_hours,
-            s.exit_basis_pct, s.exit_basis_pct / _HUNDRED, s.order_amount_quote, s.max_book_depth_share_pct,
-            s.volatility_reference_pct, s.persistence_observations, s.exit_edge_apr_pct, s.exit_confirmations,
-            s.take_profit_pct, s.max_holding_hours, s.spot_leg_borrows_quote, dict(s.borrow_rates_apr_pct),
-            dict(s.quote_assets), s.max_token_exposure_quote, s.max_venue_exposure_quote, s.max_total_exposure_quote,
+            _ZERO,
+            s.holding_horizon_hours,
+            s.min_net_edge_pct,
+            s.min_net_edge_pct / _HUNDRED,
+            s.max_break_even_hours,
+            s.exit_basis_pct,
+            s.exit_basis_pct / _HUNDRED,
+            s.order_amount_quote,
+            s.max_book_depth_share_pct,
+            s.volatility_reference_pct,
+            s.persistence_observations,
+            s.exit_edge_apr_pct,
+            s.exit_confirmations,
+            s.take_profit_pct,
+            s.max_holding_hours,
+            s.spot_leg_borrows_quote,
+            dict(s.borrow_rates_apr_pct),
+            dict(s.quote_assets),
+            s.max_token_exposure_quote,
+            s.max_venue_exposure_quote,
+            s.max_total_exposure_quote,
             s.holding_horizon_hours.to_integral_value(rounding=ROUND_CEILING) / HOURS_PER_YEAR,
+            s.holding_horizon_hours * _SLACK_UP,
         )
 
 
 class TickScratch:
     """Per-tick caches shared by the candidates of one evaluation (legs, funding, borrow rates, bad books)."""
 
-    __slots__ = ("_bad_books", "_borrow", "_funding", "_legs", "_p", "_providers", "skipped", "ts", "volatility")
+    __slots__ = (
+        "_bad_books",
+        "_borrow",
+        "_funding",
+        "_legs",
+        "_p",
+        "_providers",
+        "_rules_checked",
+        "skipped",
+        "ts",
+        "volatility",
+    )
 
-    def __init__(self, ts: float, providers: Mapping[str, BorrowProvider], params: EngineParams,
-                 volatility: Callable[[MarketKey], Decimal | None]) -> None:
+    def __init__(
+        self,
+        ts: float,
+        providers: Mapping[str, BorrowProvider],
+        params: EngineParams,
+        volatility: Callable[[MarketKey], Decimal | None],
+    ) -> None:
         self.ts = ts
         self.volatility = volatility  # realised hourly vol % of a market, None when unknown
         self.skipped: Counter[SkipReason] = Counter()
         self._providers = providers
         self._p = params
-        self._bad_books: dict[MarketKey, SkipReason] = {}
+        self._bad_books: dict[MarketKey, SkipReason] = {}  # books (or rules) found bad on a deeper check
+        self._rules_checked: set[MarketKey] = set()
         self._legs: dict[MarketKey, LegMarket] = {}
         self._funding: dict[MarketKey, LegFunding] = {}
         self._borrow: dict[str, BorrowQuote | None] = {}
 
     def bad_book(self, q: MarketQuote) -> SkipReason | None:
         """Why this market's book failed a deeper check earlier this tick, if it did."""
+        return self._bad_books.get(q.key)
+
+    def bad_rules(self, q: MarketQuote) -> SkipReason | None:
+        """Lot size and minimums, checked where sizing first uses them; counted once per market per tick."""
+        if q.key not in self._rules_checked:
+            self._rules_checked.add(q.key)
+            problem = check_rules(q.market.rules)
+            if problem is not None:
+                self.mark_bad_book(q, problem)
         return self._bad_books.get(q.key)
 
     def mark_bad_book(self, q: MarketQuote, reason: SkipReason) -> None:
@@ -121,8 +169,9 @@ class TickScratch:
         if lf is None:
             f = q.market.funding
             assert f is not None and q.interval is not None and q.rate_per_hour is not None
-            lf = self._funding[q.key] = LegFunding(q.key[0], q.key[1], f.rate, q.interval, q.rate_per_hour,
-                                                   f.next_funding_ts, f.mark_price)
+            lf = self._funding[q.key] = LegFunding(
+                q.key[0], q.key[1], f.rate, q.interval, q.rate_per_hour, f.next_funding_ts, f.mark_price
+            )
         return lf
 
     def borrow_rate(self, q: MarketQuote) -> BorrowQuote | None:
@@ -130,8 +179,9 @@ class TickScratch:
         connector = q.key[0]
         if connector not in self._borrow:
             asset = self._p.quote_assets.get(connector, q.key[1].rsplit("-", 1)[-1])
-            self._borrow[connector] = resolve_borrow_rate(asset, connector, self.ts, self._providers,
-                                                          self._p.borrow_table_apr_pct)
+            self._borrow[connector] = resolve_borrow_rate(
+                asset, connector, self.ts, self._providers, self._p.borrow_table_apr_pct
+            )
         return self._borrow[connector]
 
     def borrows(self, long: MarketQuote) -> bool:
@@ -145,46 +195,54 @@ class TokenScreen(NamedTuple):
     bound: Decimal  # net edge fraction no candidate of the token can exceed
     long: MarketQuote
     short: MarketQuote
-    min_spread_per_hour: Decimal  # a pair whose short - long rate/h is below this cannot reach the minimum
+    fixed: Decimal  # fees net of the best basis, as a fraction: the least any pair pays once
+    b: Decimal  # relative price range of the token's legs (mids and marks)
+    h_abs: Decimal  # largest |funding rate per hour| among the legs
 
 
 def coarse_bound(p: EngineParams, perps: list[MarketQuote], spots: list[MarketQuote]) -> TokenScreen:
-    """Upper bound of any candidate's net edge fraction for one token, in one pass over its legs.
+    """Upper bound of any candidate's net edge fraction for one token, from the extremes of its legs.
 
     With h the legs' funding rate per hour (spot: 0) and b = (max - min) / min over every mid and mark,
-    any pair's funding fraction per hour is at most (h_short - h_long) + b * (|h_max| + |h_min|), its basis
-    at most b, and its fees at least the two smallest round trips * (1 - b). Solving that bound for the
-    minimum net edge gives the smallest hourly spread (h_short - h_long) a pair needs to be worth pricing.
+    any pair's funding fraction per hour is at most (h_max - h_min) + b * (|h_max| + |h_min|), its basis
+    at most b, and its fees at least twice the cheapest round trip * (1 - b).
     """
-    rates: list[Decimal] = [q.rate_per_hour for q in perps]  # type: ignore[misc]
-    h_max, h_min = max(rates), min(rates)
-    high, low = perps[rates.index(h_max)], perps[rates.index(h_min)]
+    high, low = max(perps, key=_RATE), min(perps, key=_RATE)
+    h_max, h_min = high.rate_per_hour, low.rate_per_hour
+    assert h_max is not None and h_min is not None
     if spots and (len(perps) < 2 or h_min > _ZERO):
         low, h_min = spots[0], _ZERO  # the spot long (rate 0) is the lowest, or the only, long leg
     prices = [q.mid for q in perps]
     prices += [q.mark for q in perps]
     prices += [q.mid for q in spots]
-    lo_price, hi_price = min(prices), max(prices)
+    lo_price = min(prices)
+    b = (max(prices) - lo_price) / lo_price
     fees = [q.fee_floor for q in perps]
     fees += [q.fee_floor for q in spots]
-    fees.sort()
-    fee1, fee2 = fees[0], fees[1]
-    b = (hi_price - lo_price) / lo_price
-    rescaling = b * (abs(h_max) + abs(h_min))
-    fixed = (fee1 + fee2) * (1 - b) - b + p.exit_basis_frac  # fees net of the best basis, as a fraction
-    horizon = p.horizon_hours * _SLACK_UP
-    bound = (h_max - h_min + rescaling) * horizon - fixed
-    pair_rescaling = 2 * b * max(abs(h_max), abs(h_min))  # b * (|h_short| + |h_long|) for any one pair
-    return TokenScreen(bound, low, high, (p.min_edge_frac + fixed) / horizon - pair_rescaling)
+    h_abs = max(abs(h_max), abs(h_min))
+    fixed = 2 * min(fees) * (1 - b) - b + p.exit_basis_frac
+    bound = (h_max - h_min + 2 * b * h_abs) * p.horizon_slack - fixed
+    return TokenScreen(bound, low, high, fixed, b, h_abs)
+
+
+def min_pair_spread(p: EngineParams, screen: TokenScreen, floor: Decimal) -> Decimal:
+    """The hourly funding spread (short - long rate/h) below which no pair of the token can reach `floor`:
+    the coarse bound solved for the spread, with b * (|h_short| + |h_long|) <= 2 * b * h_abs."""
+    return (floor + screen.fixed) / p.horizon_slack - 2 * screen.b * screen.h_abs
 
 
 def pair_bound(t: TickScratch, p: EngineParams, long: MarketQuote, short: MarketQuote) -> Decimal:
-    """Optimistic net edge fraction of one candidate: no slippage, fees and borrow at mid, exact mid basis."""
+    """Optimistic net edge fraction of one candidate: no slippage, fees and borrow at mid, exact mid basis.
+
+    The only approximation is lot rounding: when neither lot size divides the other, the legs' amounts may
+    differ by up to one lot, which SCREEN_SLACK covers.
+    """
     ref = (long.mid + short.mid) / _TWO
     funding = (short.funding_per_hour_quote - long.funding_per_hour_quote) * p.horizon_hours / ref
-    if funding > _ZERO:
-        funding *= _SLACK_UP
-    fees = (long.fee_floor * long.mid + short.fee_floor * short.mid) / ref * _SLACK_DOWN
+    fees = (long.fee_floor * long.mid + short.fee_floor * short.mid) / ref
+    if not _lots_nested(t, long, short):
+        funding = funding * _SLACK_UP if funding > _ZERO else funding
+        fees *= _SLACK_DOWN
     basis = (short.mid - long.mid) / ref - p.exit_basis_frac
     borrow = _ZERO
     if t.borrows(long):
@@ -194,8 +252,23 @@ def pair_bound(t: TickScratch, p: EngineParams, long: MarketQuote, short: Market
     return funding - fees - borrow + basis
 
 
-def evaluate_pair(t: TickScratch, p: EngineParams, token: str, long: MarketQuote, short: MarketQuote,
-                  target_quote: Decimal, streak_before: int) -> EdgeResult:
+def _lots_nested(t: TickScratch, long: MarketQuote, short: MarketQuote) -> bool:
+    """True when one lot size divides the other (then both legs round to the same amount)."""
+    if t.bad_rules(long) or t.bad_rules(short):
+        return False  # the evaluation rejects the pair; the bound just must not fail on a bad lot
+    lot_l, lot_s = long.market.rules.lot_size, short.market.rules.lot_size
+    return lot_l == lot_s or max(lot_l, lot_s) % min(lot_l, lot_s) == _ZERO
+
+
+def evaluate_pair(
+    t: TickScratch,
+    p: EngineParams,
+    token: str,
+    long: MarketQuote,
+    short: MarketQuote,
+    target_quote: Decimal,
+    streak_before: int,
+) -> EdgeResult:
     """Size, cost and judge one candidate (long `long`, short `short`) aiming at `target_quote` notional.
 
     `streak_before` is the candidate's count of consecutive passing evaluations before this one: a passing
@@ -208,15 +281,33 @@ def evaluate_pair(t: TickScratch, p: EngineParams, token: str, long: MarketQuote
     kind = OpportunityKind.PERP_PERP if long.is_perp else OpportunityKind.CARRY
 
     def result(reason: Reason, detail: str, **figures: Any) -> EdgeResult:
-        return EdgeResult(t.ts, token, kind, lm.connector, lm.trading_pair, lm.kind, sm.connector, sm.trading_pair,
-                          lf, sf, spread_apr, p.horizon_hours, p.min_edge_pct, reason, detail, **figures)
+        return EdgeResult(
+            t.ts,
+            token,
+            kind,
+            lm.connector,
+            lm.trading_pair,
+            lm.kind,
+            sm.connector,
+            sm.trading_pair,
+            lf,
+            sf,
+            spread_apr,
+            p.horizon_hours,
+            p.min_edge_pct,
+            reason,
+            detail,
+            **figures,
+        )
 
-    bad = t.bad_book(long) or t.bad_book(short)
+    bad = t.bad_book(long) or t.bad_book(short) or t.bad_rules(long) or t.bad_rules(short)
     if bad is not None:
-        return result(Reason.BAD_MARKET_DATA, f"book check failed: {bad.value}")
+        return result(Reason.BAD_MARKET_DATA, f"market check failed: {bad.value}")
     rate = t.borrow_rate(long) if t.borrows(long) else None
     if t.borrows(long) and rate is None:
-        return result(Reason.NO_BORROW_RATE, f"{lm.connector} publishes no borrow rate and none is configured")
+        return result(
+            Reason.NO_BORROW_RATE, f"{lm.connector} publishes no borrow rate and none is configured"
+        )
     try:
         return _size_and_cost(t, p, long, short, target_quote, rate, result, streak_before)
     except BookDataError as e:
@@ -224,25 +315,44 @@ def evaluate_pair(t: TickScratch, p: EngineParams, token: str, long: MarketQuote
         return result(Reason.BAD_MARKET_DATA, f"book check failed: {e}")
 
 
-def _size_and_cost(t: TickScratch, p: EngineParams, long: MarketQuote, short: MarketQuote, target_quote: Decimal,
-                   rate: BorrowQuote | None, result: Callable[..., EdgeResult], streak_before: int) -> EdgeResult:
+def _size_and_cost(
+    t: TickScratch,
+    p: EngineParams,
+    long: MarketQuote,
+    short: MarketQuote,
+    target_quote: Decimal,
+    rate: BorrowQuote | None,
+    result: Callable[..., EdgeResult],
+    streak_before: int,
+) -> EdgeResult:
     """The sized, costed verdict (see `evaluate_pair`). Raises BookDataError on a bad level read."""
     lm, sm = long.market, short.market
     assert lm.book is not None and sm.book is not None
     ref = (long.mid + short.mid) / _TWO
     size = size_hedge(
-        target_quote, ref, LegLimits(lm.book.asks, False, lm.rules, long.mid, f"{lm.connector} {lm.trading_pair}"),
-        LegLimits(sm.book.bids, True, sm.rules, short.mid, f"{sm.connector} {sm.trading_pair}"),
-        p.depth_share_pct, _pair_volatility(t, long, short), p.vol_reference_pct)
+        target_quote,
+        ref,
+        LegLimits(lm.book.asks, False, lm.rules, long.mid, lm.connector, lm.trading_pair),
+        LegLimits(sm.book.bids, True, sm.rules, short.mid, sm.connector, sm.trading_pair),
+        p.depth_share_pct,
+        _pair_volatility(t, long, short),
+        p.vol_reference_pct,
+    )
     if isinstance(size, Infeasible):
         return result(size.reason, size.detail)
-    costs = pair_costs(t.leg(long), t.leg(short), size.long_amount_base, size.short_amount_base, rate,
-                       p.horizon_hours)
+    costs = pair_costs(
+        t.leg(long), t.leg(short), size.long_amount_base, size.short_amount_base, rate, p.horizon_hours
+    )
     if isinstance(costs, Infeasible):
         return result(costs.reason, costs.detail, size=size)
     entry_basis = (short.mid - long.mid) / ref
-    funding = funding_over_horizon(t.leg_funding(long), t.leg_funding(short), size.long_amount_base,  # type: ignore[arg-type]
-                                   size.short_amount_base, p.horizon_hours)
+    funding = funding_over_horizon(
+        t.leg_funding(long),
+        t.leg_funding(short),
+        size.long_amount_base,  # type: ignore[arg-type]
+        size.short_amount_base,
+        p.horizon_hours,
+    )
     components = compose(costs, funding, (entry_basis - p.exit_basis_frac) * size.notional_quote)
     net = components.net_quote
     net_pct = net / size.notional_quote * _HUNDRED
@@ -251,11 +361,21 @@ def _size_and_cost(t: TickScratch, p: EngineParams, long: MarketQuote, short: Ma
     if reason is Reason.ACCEPTED and streak_before + 1 < p.persistence:
         reason = Reason.AWAITING_PERSISTENCE
         detail = f"{streak_before + 1}/{p.persistence} consecutive passing evaluations; {detail}"
-    return result(reason, detail, size=size, costs=costs, components=components, net_edge_quote=net,
-                  net_edge_pct=net_pct, edge_margin_pct=net_pct - p.min_edge_pct,
-                  edge_ratio=net_pct / p.min_edge_pct, break_even_hours=be_hours,
-                  entry_basis_pct=entry_basis * _HUNDRED, exit_basis_pct=p.exit_basis_pct,
-                  borrow=costs.long.borrow)
+    return result(
+        reason,
+        detail,
+        size=size,
+        costs=costs,
+        components=components,
+        net_edge_quote=net,
+        net_edge_pct=net_pct,
+        edge_margin_pct=net_pct - p.min_edge_pct,
+        edge_ratio=net_pct / p.min_edge_pct,
+        break_even_hours=be_hours,
+        entry_basis_pct=entry_basis * _HUNDRED,
+        exit_basis_pct=p.exit_basis_pct,
+        borrow=costs.long.borrow,
+    )
 
 
 def _book_has_problem(q: MarketQuote) -> bool:

@@ -6,6 +6,7 @@ exit the reverse closing it, estimated on the current book. Fees come from the m
 only on a leg that borrows; a leg that does not borrow carries `borrow=None`, not a zero rate.
 Every quote amount is in the leg's quote currency (USDT and USD treated at par).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -29,7 +30,7 @@ class BorrowSource(StrEnum):
 
 
 class BorrowProvider(Protocol):
-    """Venue-published borrow rates for one connector (the adapter implements it where a venue publishes any)."""
+    """Venue-published borrow rates for one connector (implemented by the adapter where a venue has any)."""
 
     def borrow_quote(self, asset: str, ts: float) -> BorrowQuote | None:
         """Current borrow APR (fraction per year) of `asset`, or None when the venue publishes none."""
@@ -44,8 +45,13 @@ class Infeasible:
     detail: str
 
 
-def resolve_borrow_rate(asset: str, connector: str, ts: float, providers: Mapping[str, BorrowProvider],
-                        configured_apr_pct: Mapping[str, Decimal]) -> BorrowQuote | None:
+def resolve_borrow_rate(
+    asset: str,
+    connector: str,
+    ts: float,
+    providers: Mapping[str, BorrowProvider],
+    configured_apr_pct: Mapping[str, Decimal],
+) -> BorrowQuote | None:
     """The venue's rate when its provider publishes a usable one, else the configured rate, else None."""
     provider = providers.get(connector)
     if provider is not None:
@@ -90,15 +96,24 @@ class TradeCost(NamedTuple):
     slippage_quote: Decimal
 
 
-def taker_cost(book: BookSnapshot, mid: Decimal, amount_base: Decimal, side: Side, opening: bool,
-               fees: FeeSchedule) -> TradeCost | None:
+def taker_cost(
+    book: BookSnapshot, mid: Decimal, amount_base: Decimal, side: Side, opening: bool, fees: FeeSchedule
+) -> TradeCost | None:
     """Fee and slippage of a taker order of `amount_base`; None when the visible book is too thin."""
     fill = walk(book.asks if side is Side.BUY else book.bids, amount_base, side)
     if fill is None:
         return None
     rate = fees.taker_open if opening else fees.taker_close
-    return TradeCost(side, "open" if opening else "close", amount_base, fill.vwap, mid, rate,
-                     rate * fill.notional_quote, slippage_quote(fill, mid))
+    return TradeCost(
+        side,
+        "open" if opening else "close",
+        amount_base,
+        fill.vwap,
+        mid,
+        rate,
+        rate * fill.notional_quote,
+        slippage_quote(fill, mid),
+    )
 
 
 class LegCost(NamedTuple):
@@ -124,16 +139,19 @@ class LegMarket(NamedTuple):
     fees: FeeSchedule
 
 
-def leg_cost(leg: LegMarket, amount_base: Decimal, is_long: bool, borrow: BorrowQuote | None,
-             horizon_hours: Decimal) -> LegCost | Infeasible:
+def leg_cost(
+    leg: LegMarket, amount_base: Decimal, is_long: bool, borrow: BorrowQuote | None, horizon_hours: Decimal
+) -> LegCost | Infeasible:
     """Entry (open) and exit (close) of one leg at `amount_base`; borrow charged on the entry notional."""
     entry_side, exit_side = (Side.BUY, Side.SELL) if is_long else (Side.SELL, Side.BUY)
     entry = taker_cost(leg.book, leg.mid, amount_base, entry_side, True, leg.fees)
     exit_ = taker_cost(leg.book, leg.mid, amount_base, exit_side, False, leg.fees) if entry else None
     if entry is None or exit_ is None:
         which = "entry" if entry is None else "exit"
-        return Infeasible(Reason.BOOK_TOO_THIN,
-                          f"{leg.connector} {leg.trading_pair} {which} {amount_base} exceeds the visible book")
+        return Infeasible(
+            Reason.BOOK_TOO_THIN,
+            f"{leg.connector} {leg.trading_pair} {which} {amount_base} exceeds the visible book",
+        )
     charge = None
     if borrow is not None:
         charge = BorrowCharge.over(borrow, entry.vwap * amount_base, horizon_hours)
@@ -168,13 +186,24 @@ class PairCosts(NamedTuple):
 
     @property
     def total_quote(self) -> Decimal:
-        return (self.entry_fees_quote + self.exit_fees_quote + self.entry_slippage_quote
-                + self.exit_slippage_quote + self.borrow_quote)
+        return (
+            self.entry_fees_quote
+            + self.exit_fees_quote
+            + self.entry_slippage_quote
+            + self.exit_slippage_quote
+            + self.borrow_quote
+        )
 
 
-def pair_costs(long: LegMarket, short: LegMarket, long_amount_base: Decimal, short_amount_base: Decimal,
-               long_borrow: BorrowQuote | None, horizon_hours: Decimal) -> PairCosts | Infeasible:
-    """Costs of buying `long_amount_base` on `long` and selling `short_amount_base` on `short`, then unwinding.
+def pair_costs(
+    long: LegMarket,
+    short: LegMarket,
+    long_amount_base: Decimal,
+    short_amount_base: Decimal,
+    long_borrow: BorrowQuote | None,
+    horizon_hours: Decimal,
+) -> PairCosts | Infeasible:
+    """Costs of buying `long_amount_base` on `long`, selling `short_amount_base` on `short`, then unwinding.
 
     `long_borrow` is the rate of the quote borrowed to buy a spot long leg, None when that leg does not borrow
     (perp legs never borrow in this product).
@@ -188,12 +217,16 @@ def pair_costs(long: LegMarket, short: LegMarket, long_amount_base: Decimal, sho
     return PairCosts(long_cost, short_cost)
 
 
-def exit_cost(long: LegMarket, short: LegMarket, amount_base: Decimal) -> tuple[TradeCost, TradeCost] | Infeasible:
+def exit_cost(
+    long: LegMarket, short: LegMarket, amount_base: Decimal
+) -> tuple[TradeCost, TradeCost] | Infeasible:
     """Closing a held pair now: sell the long leg on its bids, buy the short leg back on its asks."""
     sell = taker_cost(long.book, long.mid, amount_base, Side.SELL, False, long.fees)
     buy = taker_cost(short.book, short.mid, amount_base, Side.BUY, False, short.fees)
     if sell is None or buy is None:
         leg = long if sell is None else short
-        return Infeasible(Reason.BOOK_TOO_THIN, f"{leg.connector} {leg.trading_pair} exit {amount_base} "
-                                                "exceeds the visible book")
+        return Infeasible(
+            Reason.BOOK_TOO_THIN,
+            f"{leg.connector} {leg.trading_pair} exit {amount_base} exceeds the visible book",
+        )
     return sell, buy

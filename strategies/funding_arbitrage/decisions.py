@@ -10,6 +10,7 @@ slippage) and only survivors are sized, costed on their books and judged (`edge.
 exposure caps, at most one entry per token. The engine keeps only bounded state: interval schedules and
 price samples per configured market, streak counters, and the EdgeTracker history.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,7 @@ from .actions import (
     held_hours,
     take_profit_reached,
 )
-from .candidates import EngineParams, TickScratch, coarse_bound, evaluate_pair, pair_bound
+from .candidates import EngineParams, TickScratch, coarse_bound, evaluate_pair, min_pair_spread, pair_bound
 from .config import FundingArbSettings
 from .costs import BorrowProvider, Infeasible, exit_cost
 from .edge import EdgeResult, EdgeTracker, OpportunityKind, PairKey, ScreenedPair
@@ -40,8 +41,16 @@ from .sizing import ExposureBook, VolatilityTracker
 from .snapshots import MarketKind, TickSnapshot
 
 __all__ = [
-    "REVERSE_CARRY_UNSUPPORTED", "EdgeEngine", "EnterAction", "ExitAction", "ExitReason", "HeldPair", "HoldReview",
-    "Reason", "SkipReason", "TickDecision",
+    "REVERSE_CARRY_UNSUPPORTED",
+    "EdgeEngine",
+    "EnterAction",
+    "ExitAction",
+    "ExitReason",
+    "HeldPair",
+    "HoldReview",
+    "Reason",
+    "SkipReason",
+    "TickDecision",
 ]
 
 logger = logging.getLogger(__name__)
@@ -53,8 +62,12 @@ _PASSING = (Reason.ACCEPTED, Reason.AWAITING_PERSISTENCE)
 class EdgeEngine:
     """Stateful edge engine. Settings are read at construction (`reconfigure` to change them)."""
 
-    def __init__(self, settings: FundingArbSettings,
-                 borrow_providers: Mapping[str, BorrowProvider] | None = None, history_per_pair: int = 1000) -> None:
+    def __init__(
+        self,
+        settings: FundingArbSettings,
+        borrow_providers: Mapping[str, BorrowProvider] | None = None,
+        history_per_pair: int = 1000,
+    ) -> None:
         self.intervals = IntervalTracker()
         self.volatility = VolatilityTracker()
         self.tracker = EdgeTracker(history_per_pair)
@@ -73,7 +86,7 @@ class EdgeEngine:
         """Latest normalised funding per perp market (rate, interval and its source, per hour, APR)."""
         return self._intake.funding_views()
 
-    # --- the tick --------------------------------------------------------------------------------------------
+    # --- the tick -------------------------------------------------------------------------------------------
     def evaluate(self, tick: TickSnapshot, held: Sequence[HeldPair] = ()) -> TickDecision:
         """Decide this tick. Never raises on bad market data: such markets are counted in `skipped`."""
         t = TickScratch(tick.ts, self._providers, self._p, self.volatility.hourly_vol_pct)
@@ -81,9 +94,9 @@ class EdgeEngine:
         candidates: list[_Candidate] = []
         screened: list[ScreenedPair] = []
         screened_out = 0
-        for token, quotes in by_token.items():
+        for token, (perps, spots) in by_token.items():
             try:
-                found, best_screened, n_screened = self._evaluate_token(t, token, quotes)
+                found, best_screened, n_screened = self._evaluate_token(t, token, perps, spots)
             except Exception:  # last line: logged, counted, the other tokens still evaluated
                 logger.exception("token_skip reason=internal_error token=%s", token)
                 t.skipped[SkipReason.INTERNAL_ERROR] += 1
@@ -96,18 +109,25 @@ class EdgeEngine:
         exits, holds = self._review_holds(t, held, by_key)
         results, enters = self._allocate(t, candidates, held)
         self.tracker.record(results)
-        decision = TickDecision(tick.ts, tuple(results), tuple(screened), tuple(enters), tuple(exits),
-                                tuple(holds), dict(t.skipped), screened_out)
+        decision = TickDecision(
+            tick.ts,
+            tuple(results),
+            tuple(screened),
+            tuple(enters),
+            tuple(exits),
+            tuple(holds),
+            dict(t.skipped),
+            screened_out,
+        )
         _log_decision(decision)
         return decision
 
-    # --- candidates ------------------------------------------------------------------------------------------
-    def _evaluate_token(self, t: TickScratch, token: str, quotes: list[MarketQuote]
-                        ) -> tuple[list[_Candidate], ScreenedPair | None, int]:
+    # --- candidates -----------------------------------------------------------------------------------------
+    def _evaluate_token(
+        self, t: TickScratch, token: str, perps: list[MarketQuote], spots: list[MarketQuote]
+    ) -> tuple[list[_Candidate], ScreenedPair | None, int]:
         """Best pair of one token by branch and bound: candidates in order of their optimistic bound, costed
         until the next bound cannot beat the best passing net edge (a bound is never below its net edge)."""
-        perps = [q for q in quotes if q.is_perp and q.rate_per_hour is not None]
-        spots = [q for q in quotes if not q.is_perp]
         n_pairs = len(perps) * (len(perps) - 1) // 2 + len(perps) * len(spots)
         if n_pairs == 0:
             return [], None, 0
@@ -115,29 +135,38 @@ class EdgeEngine:
         screen = coarse_bound(self._p, perps, spots)
         if screen.bound < floor:
             return [], _screened(token, screen.long, screen.short, screen.bound), n_pairs
-        pairs = _pairs(perps, spots, screen.min_spread_per_hour)
-        bounded = sorted(((pair_bound(t, self._p, lg, sh), lg, sh) for lg, sh in pairs), key=lambda b: b[0],
-                         reverse=True)
+        pairs = _pairs(perps, spots, min_pair_spread(self._p, screen, floor))
+        bounded = sorted(
+            ((pair_bound(t, self._p, lg, sh), lg, sh) for lg, sh in pairs), key=lambda b: b[0], reverse=True
+        )
         found: list[_Candidate] = []
         for bound, long, short in bounded:
             if bound < floor:
                 break
-            result = evaluate_pair(t, self._p, token, long, short, self._p.order_quote, self._streaks.count(
-                (token, long.key[0], short.key[0])))
+            result = evaluate_pair(
+                t,
+                self._p,
+                token,
+                long,
+                short,
+                self._p.order_quote,
+                self._streaks.count((token, long.key[0], short.key[0])),
+            )
             found.append((result, long, short))
             if result.reason in _PASSING and result.net_edge_pct is not None:
                 floor = max(floor, result.net_edge_pct / 100)  # later candidates must beat this one
         n_screened = n_pairs - len(found)
-        rest = bounded[len(found):]
+        rest = bounded[len(found) :]
         best = rest[0] if rest else (screen.bound, screen.long, screen.short)
         return found, (_screened(token, best[1], best[2], best[0]) if n_screened else None), n_screened
 
     def _update_streaks(self, candidates: list[_Candidate]) -> None:
         self._streaks.update(c[0].key for c in candidates if c[0].reason in _PASSING)
 
-    # --- exits -----------------------------------------------------------------------------------------------
-    def _review_holds(self, t: TickScratch, held: Sequence[HeldPair], by_key: dict[MarketKey, MarketQuote]
-                      ) -> tuple[list[ExitAction], list[HoldReview]]:
+    # --- exits ----------------------------------------------------------------------------------------------
+    def _review_holds(
+        self, t: TickScratch, held: Sequence[HeldPair], by_key: dict[MarketKey, MarketQuote]
+    ) -> tuple[list[ExitAction], list[HoldReview]]:
         exits: list[ExitAction] = []
         reviews: list[HoldReview] = []
         for pair in held:
@@ -153,8 +182,9 @@ class EdgeEngine:
         self._exit_monitor.retain(p.pair_id for p in held)
         return exits, reviews
 
-    def _review_hold(self, t: TickScratch, pair: HeldPair, by_key: dict[MarketKey, MarketQuote]
-                     ) -> tuple[ExitAction | None, HoldReview]:
+    def _review_hold(
+        self, t: TickScratch, pair: HeldPair, by_key: dict[MarketKey, MarketQuote]
+    ) -> tuple[ExitAction | None, HoldReview]:
         p = self._p
         long = by_key.get((pair.long_connector, pair.long_pair))
         short = by_key.get((pair.short_connector, pair.short_pair))
@@ -172,12 +202,15 @@ class EdgeEngine:
             cost, note = self._exit_cost(t, pair, long, short)
         tp_hit, tp_value = take_profit_reached(pair, cost, p.take_profit_pct)
         hours = held_hours(pair, t.ts)
-        action = exit_decision(pair, hours, below, tp_hit, tp_value, p.max_holding_hours, p.exit_confirmations,
-                               forward)
+        action = exit_decision(
+            pair, hours, below, tp_hit, tp_value, p.max_holding_hours, p.exit_confirmations, forward
+        )
         return action, HoldReview(pair.pair_id, hours, forward, below, cost, tp_value, note)
 
     @staticmethod
-    def _exit_cost(t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote) -> tuple[Decimal | None, str]:
+    def _exit_cost(
+        t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote
+    ) -> tuple[Decimal | None, str]:
         """Fees and slippage of closing both legs now on the current books; None with a note when unknown."""
         if t.bad_book(long) or t.bad_book(short):
             return None, "a leg's book failed validation"
@@ -190,10 +223,11 @@ class EdgeEngine:
             return None, closing.detail
         return sum((c.fee_quote + c.slippage_quote for c in closing), Decimal(0)), ""
 
-    # --- allocation ------------------------------------------------------------------------------------------
-    def _allocate(self, t: TickScratch, candidates: list[_Candidate], held: Sequence[HeldPair]
-                  ) -> tuple[list[EdgeResult], list[EnterAction]]:
-        """Best net edge % first, one entry per token, within caps counting held pairs and this tick's entries."""
+    # --- allocation -----------------------------------------------------------------------------------------
+    def _allocate(
+        self, t: TickScratch, candidates: list[_Candidate], held: Sequence[HeldPair]
+    ) -> tuple[list[EdgeResult], list[EnterAction]]:
+        """Best net edge % first, one entry per token, within caps counting held pairs and this tick's."""
         p = self._p
         book = ExposureBook(p.token_cap, p.venue_cap, p.total_cap)
         sides: dict[MarketKey, set[str]] = {}
@@ -202,8 +236,11 @@ class EdgeEngine:
             sides.setdefault((h.long_connector, h.long_pair), set()).add("long")
             sides.setdefault((h.short_connector, h.short_pair), set()).add("short")
         results = [c[0] for c in candidates]
-        order = sorted((i for i, c in enumerate(candidates) if c[0].reason is Reason.ACCEPTED),
-                       key=lambda i: results[i].net_edge_pct, reverse=True)  # type: ignore[arg-type,return-value]
+        order = sorted(
+            (i for i, c in enumerate(candidates) if c[0].reason is Reason.ACCEPTED),
+            key=lambda i: results[i].net_edge_pct,
+            reverse=True,
+        )  # type: ignore[arg-type,return-value]
         entered: set[str] = set()
         enters: list[EnterAction] = []
         for i in order:
@@ -223,8 +260,9 @@ class EdgeEngine:
             self._streaks.reset(result.key)  # the next entry of this pair needs a fresh streak
         return results, enters
 
-    def _fit_caps(self, t: TickScratch, result: EdgeResult, long: MarketQuote, short: MarketQuote,
-                  book: ExposureBook) -> tuple[EdgeResult, tuple[Reason, str] | None]:
+    def _fit_caps(
+        self, t: TickScratch, result: EdgeResult, long: MarketQuote, short: MarketQuote, book: ExposureBook
+    ) -> tuple[EdgeResult, tuple[Reason, str] | None]:
         room, cap = book.headroom(result.token, result.long_connector, result.short_connector)
         notional = result.notional_quote
         assert notional is not None
@@ -239,13 +277,14 @@ class EdgeEngine:
         return smaller._replace(detail=f"resized to {cap.value} headroom {room}; " + smaller.detail), None
 
 
-def _pairs(perps: list[MarketQuote], spots: list[MarketQuote], min_spread: Decimal
-           ) -> list[tuple[MarketQuote, MarketQuote]]:
+def _pairs(
+    perps: list[MarketQuote], spots: list[MarketQuote], min_spread: Decimal
+) -> list[tuple[MarketQuote, MarketQuote]]:
     """(long, short) candidates whose hourly funding spread reaches `min_spread`: perp-perp shorts the higher
     hourly rate, carry is long spot / short perp (the spot leg's rate is 0)."""
     out = []
     for i, a in enumerate(perps):
-        for b in perps[i + 1:]:
+        for b in perps[i + 1 :]:
             long, short = (a, b) if a.rate_per_hour <= b.rate_per_hour else (b, a)  # type: ignore[operator]
             if short.rate_per_hour - long.rate_per_hour >= min_spread:  # type: ignore[operator]
                 out.append((long, short))
@@ -260,7 +299,9 @@ def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: object) 
     return ScreenedPair(token, kind, long.key[0], short.key[0], apr_pct(spread), bound * 100)  # type: ignore[operator]
 
 
-def _blocked(result: EdgeResult, entered: set[str], sides: dict[MarketKey, set[str]]) -> tuple[Reason, str] | None:
+def _blocked(
+    result: EdgeResult, entered: set[str], sides: dict[MarketKey, set[str]]
+) -> tuple[Reason, str] | None:
     if result.token in entered:
         return Reason.NOT_BEST_FOR_TOKEN, "a better pair of this token enters this tick"
     if "short" in sides.get((result.long_connector, result.long_pair), ()):
@@ -272,32 +313,76 @@ def _blocked(result: EdgeResult, entered: set[str], sides: dict[MarketKey, set[s
 
 def _enter_action(r: EdgeResult) -> EnterAction:
     assert r.size is not None
-    return EnterAction(r.token, r.kind, r.long_connector, r.long_pair, r.long_kind, r.short_connector, r.short_pair,
-                       r.size.amount_base, r.size.long_amount_base, r.size.short_amount_base, r.size.notional_quote, r)
+    return EnterAction(
+        r.token,
+        r.kind,
+        r.long_connector,
+        r.long_pair,
+        r.long_kind,
+        r.short_connector,
+        r.short_pair,
+        r.size.amount_base,
+        r.size.long_amount_base,
+        r.size.short_amount_base,
+        r.size.notional_quote,
+        r,
+    )
 
 
 def _log_decision(d: TickDecision) -> None:
     for e in d.enters:
         r = e.edge
-        logger.info("decision=enter token=%s kind=%s long=%s:%s short=%s:%s amount_base=%s notional_quote=%s "
-                    "net_edge_pct=%s break_even_h=%s spread_apr_pct=%s reason=%s",
-                    e.token, e.kind.value, e.long_connector, e.long_pair, e.short_connector, e.short_pair,
-                    e.amount_base, e.notional_quote, _fmt(r.net_edge_pct), _fmt(r.break_even_hours),
-                    _fmt(r.funding_spread_apr_pct), r.reason.value)
+        logger.info(
+            "decision=enter token=%s kind=%s long=%s:%s short=%s:%s amount_base=%s notional_quote=%s "
+            "net_edge_pct=%s break_even_h=%s spread_apr_pct=%s reason=%s",
+            e.token,
+            e.kind.value,
+            e.long_connector,
+            e.long_pair,
+            e.short_connector,
+            e.short_pair,
+            e.amount_base,
+            e.notional_quote,
+            _fmt(r.net_edge_pct),
+            _fmt(r.break_even_hours),
+            _fmt(r.funding_spread_apr_pct),
+            r.reason.value,
+        )
     for x in d.exits:
         logger.info("decision=exit pair_id=%s reason=%s detail=%r", x.pair_id, x.reason.value, x.detail)
     if logger.isEnabledFor(logging.DEBUG):
         for r in d.candidates:
-            logger.debug("decision=candidate token=%s kind=%s long=%s short=%s net_edge_pct=%s break_even_h=%s "
-                         "reason=%s detail=%r", r.token, r.kind.value, r.long_connector, r.short_connector,
-                         _fmt(r.net_edge_pct), _fmt(r.break_even_hours), r.reason.value, r.detail)
+            logger.debug(
+                "decision=candidate token=%s kind=%s long=%s short=%s net_edge_pct=%s break_even_h=%s "
+                "reason=%s detail=%r",
+                r.token,
+                r.kind.value,
+                r.long_connector,
+                r.short_connector,
+                _fmt(r.net_edge_pct),
+                _fmt(r.break_even_hours),
+                r.reason.value,
+                r.detail,
+            )
         for s in d.screened:
-            logger.debug("decision=screened token=%s long=%s short=%s spread_apr_pct=%s bound_pct=%s reason=%s",
-                         s.token, s.long_connector, s.short_connector, _fmt(s.funding_spread_apr_pct),
-                         _fmt(s.upper_bound_pct), s.reason.value)
-        logger.debug("decision=tick ts=%s candidates=%d screened_out=%d enters=%d exits=%d skipped=%s", d.ts,
-                     len(d.candidates), d.screened_out, len(d.enters), len(d.exits),
-                     ",".join(f"{k.value}:{v}" for k, v in sorted(d.skipped.items())) or "none")
+            logger.debug(
+                "decision=screened token=%s long=%s short=%s spread_apr_pct=%s bound_pct=%s reason=%s",
+                s.token,
+                s.long_connector,
+                s.short_connector,
+                _fmt(s.funding_spread_apr_pct),
+                _fmt(s.upper_bound_pct),
+                s.reason.value,
+            )
+        logger.debug(
+            "decision=tick ts=%s candidates=%d screened_out=%d enters=%d exits=%d skipped=%s",
+            d.ts,
+            len(d.candidates),
+            d.screened_out,
+            len(d.enters),
+            len(d.exits),
+            ",".join(f"{k.value}:{v}" for k, v in sorted(d.skipped.items())) or "none",
+        )
 
 
 def _fmt(x: object) -> str:

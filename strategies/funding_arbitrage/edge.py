@@ -12,6 +12,7 @@
 Worked example: N = 1000, short 0.01 %/h, long 0.002 %/h, 72 h -> funding 5.76; fees 2.0, slippage 0.4,
 basis 0 -> net 3.36 = 0.336 % of N; break-even 2.4 / 0.08 = 30 h.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -55,7 +56,7 @@ class LegFunding(NamedTuple):
 
 
 class EdgeComponents(NamedTuple):
-    """Each part of the edge over the horizon, in quote. Costs are positive when paid; funding and basis are gains."""
+    """Each part of the edge over the horizon, in quote: costs positive when paid, funding and basis gains."""
 
     funding_quote: Decimal
     borrow_quote: Decimal
@@ -68,8 +69,13 @@ class EdgeComponents(NamedTuple):
     @property
     def fixed_costs_quote(self) -> Decimal:
         """Costs paid once, net of the basis gain."""
-        return (self.entry_fees_quote + self.exit_fees_quote + self.entry_slippage_quote
-                + self.exit_slippage_quote - self.basis_quote)
+        return (
+            self.entry_fees_quote
+            + self.exit_fees_quote
+            + self.entry_slippage_quote
+            + self.exit_slippage_quote
+            - self.basis_quote
+        )
 
     @property
     def net_quote(self) -> Decimal:
@@ -79,8 +85,15 @@ class EdgeComponents(NamedTuple):
         return {name: getattr(self, name) for name in COMPONENT_NAMES}
 
 
-COMPONENT_NAMES = ("funding_quote", "borrow_quote", "entry_fees_quote", "exit_fees_quote",
-                   "entry_slippage_quote", "exit_slippage_quote", "basis_quote")
+COMPONENT_NAMES = (
+    "funding_quote",
+    "borrow_quote",
+    "entry_fees_quote",
+    "exit_fees_quote",
+    "entry_slippage_quote",
+    "exit_slippage_quote",
+    "basis_quote",
+)
 
 
 class EdgeResult(NamedTuple):
@@ -145,8 +158,13 @@ class ScreenedPair(NamedTuple):
     reason: Reason = Reason.FUNDING_BELOW_COST_FLOOR
 
 
-def funding_over_horizon(long: LegFunding | None, short: LegFunding, long_amount_base: Decimal,
-                         short_amount_base: Decimal, horizon_hours: Decimal) -> Decimal:
+def funding_over_horizon(
+    long: LegFunding | None,
+    short: LegFunding,
+    long_amount_base: Decimal,
+    short_amount_base: Decimal,
+    horizon_hours: Decimal,
+) -> Decimal:
     """Funding received (short) minus paid (long) over the horizon, in quote, on mark-price notional."""
     received = short.rate_per_hour * short_amount_base * short.mark_price
     paid = _ZERO if long is None else long.rate_per_hour * long_amount_base * long.mark_price
@@ -165,12 +183,20 @@ def break_even_hours(components: EdgeComponents, horizon_hours: Decimal) -> Deci
 
 
 def compose(costs: PairCosts, funding_quote: Decimal, basis_quote: Decimal) -> EdgeComponents:
-    return EdgeComponents(funding_quote, costs.borrow_quote, costs.entry_fees_quote, costs.exit_fees_quote,
-                          costs.entry_slippage_quote, costs.exit_slippage_quote, basis_quote)
+    return EdgeComponents(
+        funding_quote,
+        costs.borrow_quote,
+        costs.entry_fees_quote,
+        costs.exit_fees_quote,
+        costs.entry_slippage_quote,
+        costs.exit_slippage_quote,
+        basis_quote,
+    )
 
 
-def verdict(net_pct: Decimal, be_hours: Decimal | None, min_net_edge_pct: Decimal,
-            max_break_even_hours: Decimal) -> tuple[Reason, str]:
+def verdict(
+    net_pct: Decimal, be_hours: Decimal | None, min_net_edge_pct: Decimal, max_break_even_hours: Decimal
+) -> tuple[Reason, str]:
     """Entry rule on the edge alone (persistence is judged by the engine)."""
     if be_hours is None:
         return Reason.NO_BREAK_EVEN, "funding net of borrow does not pay the costs at any horizon"
@@ -178,7 +204,7 @@ def verdict(net_pct: Decimal, be_hours: Decimal | None, min_net_edge_pct: Decima
         return Reason.EDGE_BELOW_MIN, f"net {net_pct:.4f}% < min {min_net_edge_pct}%"
     if be_hours > max_break_even_hours:
         return Reason.BREAK_EVEN_TOO_LONG, f"break-even {be_hours:.1f}h > max {max_break_even_hours}h"
-    return Reason.ACCEPTED, f"net {net_pct:.4f}% >= min {min_net_edge_pct}%, break-even {be_hours:.1f}h"
+    return Reason.ACCEPTED, "net edge and break-even within limits"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,8 +257,11 @@ class EdgeTracker:
         if not costed:
             return EdgeSummary(len(hist), 0, {}, None, None, Decimal(accepted) / len(hist))
         n = Decimal(len(costed))
-        averages = {name: sum((getattr(r.components, name) for r in costed), _ZERO) / n for name in COMPONENT_NAMES}
+        averages = {
+            name: sum((getattr(r.components, name) for r in costed), _ZERO) / n for name in COMPONENT_NAMES
+        }
         avg_net = sum((r.net_edge_pct for r in costed if r.net_edge_pct is not None), _ZERO) / n
         profitable = sum(1 for r in costed if r.net_edge_quote is not None and r.net_edge_quote > _ZERO)
-        return EdgeSummary(len(hist), len(costed), averages, avg_net, Decimal(profitable) / n,
-                           Decimal(accepted) / len(hist))
+        return EdgeSummary(
+            len(hist), len(costed), averages, avg_net, Decimal(profitable) / n, Decimal(accepted) / len(hist)
+        )

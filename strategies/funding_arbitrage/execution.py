@@ -7,8 +7,8 @@ not fill within `single_leg_timeout_s` is unwound, so no naked leg is kept.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
-from typing import Any, Callable, Optional
+from decimal import ROUND_CEILING, Decimal
+from typing import Any, Callable, Mapping, Optional
 
 from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
 
@@ -34,17 +34,21 @@ class LegExecutor:
             self._place(record, leg, leg.target_base, opening=True, ts=ts)
         self._store.save()
 
-    def close_pair(self, record: PairRecord, ts: float, reason: str, fraction: Decimal = Decimal(1)) -> None:
-        """Close `fraction` of both legs (1 = all). Marks the pair UNWINDING when closing fully."""
-        if fraction >= 1:
+    def close_pair(self, record: PairRecord, ts: float, reason: str, fraction: Decimal = Decimal(1),
+                   lots: Optional[Mapping[tuple[str, str], Decimal]] = None) -> None:
+        """Close `fraction` of both legs (1 = all); a partial cut is rounded up to the leg's lot
+        (`lots`: (connector, trading_pair) -> lot size), as venues reject amounts below one lot.
+        Marks the pair UNWINDING when closing fully (also when the rounded cuts take everything)."""
+        cuts = {leg.side: _cut(abs(leg.filled_base), fraction, (lots or {}).get((leg.connector, leg.trading_pair)))
+                for leg in record.legs()}
+        full = all(cuts[leg.side] >= abs(leg.filled_base) for leg in record.legs())
+        if full:
             record.transition(PairState.UNWINDING, ts, reason)
         for leg in record.legs():
-            amount = abs(leg.filled_base) * min(fraction, Decimal(1))
-            if amount > 0:
-                self._place(record, leg, amount, opening=False, ts=ts)
-        if fraction < 1:
-            for leg in record.legs():
-                leg.target_base = abs(leg.filled_base) * (1 - fraction)
+            if not full:
+                leg.target_base = abs(leg.filled_base) - cuts[leg.side]
+            if cuts[leg.side] > 0:
+                self._place(record, leg, cuts[leg.side], opening=False, ts=ts)
         self._store.save()
 
     def unwind_leg(self, record: PairRecord, side: str, ts: float, reason: str) -> None:
@@ -67,7 +71,7 @@ class LegExecutor:
                 order_id = fn(leg.connector, leg.trading_pair, amount, OrderType.MARKET)
         except Exception as e:  # the connector refused synchronously: count it, leave the record consistent
             self._on_error(ts, "order_place_failed", f"{leg.connector} {leg.trading_pair}: {e!r}")
-            self._mark_failed_leg(record, leg.side, ts)
+            self._mark_failed_leg(record, leg.side, ts, closing=not opening)
             return
         record.orders[order_id] = leg.side
         self._pending[order_id] = (record.pair_id, leg.side, action.name)
@@ -94,6 +98,9 @@ class LegExecutor:
         if record.first_fill_ts is None:
             record.first_fill_ts = ts
         record.updated_ts = ts
+        if opening and record.state is PairState.UNWINDING:
+            # an entry order filled after the pair was given up (partner rejected, single-leg timeout): close it too
+            self._place(record, leg, amount, opening=False, ts=ts)
         self._advance(record, ts)
         self._store.save()
         return record
@@ -107,17 +114,20 @@ class LegExecutor:
             self._store.save()
 
     def on_failure(self, order_id: str, ts: float, message: str) -> Optional[PairRecord]:
-        self._pending.pop(order_id, None)
+        pending = self._pending.pop(order_id, None)
         found = self._store.by_order(order_id)
         if found is None:
             return None
         record, side = found
         self._on_error(ts, "order_failed", f"pair={record.pair_id} leg={side}: {message}")
-        self._mark_failed_leg(record, side, ts)
+        closing = pending is None or pending[2] != PositionAction.OPEN.name  # unknown (restart): assume a close
+        self._mark_failed_leg(record, side, ts, closing)
         self._store.save()
         return record
 
-    def _mark_failed_leg(self, record: PairRecord, side: str, ts: float) -> None:
+    def _mark_failed_leg(self, record: PairRecord, side: str, ts: float, closing: bool) -> None:
+        """React to a leg's order that failed: unwind the partner of a failed entry; a failed close order of an
+        unwinding pair needs the operator (FAILED); a failed entry order of an unwinding pair only ends it."""
         if record.state is PairState.OPENING:
             other = "short" if side == "long" else "long"
             if abs(record.leg(other).filled_base) > 0 or self._has_pending(record, other):
@@ -125,8 +135,10 @@ class LegExecutor:
             else:
                 record.transition(PairState.UNWINDING, ts, f"{side} leg rejected")
                 self._advance(record, ts)
-        elif record.state is PairState.UNWINDING:
+        elif record.state is PairState.UNWINDING and closing:
             record.transition(PairState.FAILED, ts, f"unwind order on {side} leg failed")
+        elif record.state is PairState.UNWINDING:
+            self._advance(record, ts)
 
     def working_entry_orders(self) -> dict[str, tuple[str, str]]:
         """Opening orders not yet completed: order_id -> (connector, trading_pair)."""
@@ -137,6 +149,19 @@ class LegExecutor:
                 leg = record.leg(side)
                 out[order_id] = (leg.connector, leg.trading_pair)
         return out
+
+    def working_markets(self) -> set[tuple[str, str]]:
+        """(connector, trading_pair) of every order still working."""
+        out = set()
+        for pair_id, side, _ in self._pending.values():
+            record = self._store.records.get(pair_id)
+            if record is not None:
+                out.add((record.leg(side).connector, record.leg(side).trading_pair))
+        return out
+
+    def has_pending(self, record: PairRecord) -> bool:
+        """Any order of this pair still working (placed, not completed, failed or cancelled)."""
+        return any(pid == record.pair_id for pid, _, _ in self._pending.values())
 
     def _has_pending(self, record: PairRecord, side: str) -> bool:
         return any(pid == record.pair_id and s == side for pid, s, _ in self._pending.values())
@@ -165,3 +190,14 @@ class LegExecutor:
                 self._place(record, leg, abs(leg.filled_base), opening=False, ts=ts)
         self._advance(record, ts)
         self._store.save()
+
+
+def _cut(held: Decimal, fraction: Decimal, lot: Optional[Decimal]) -> Decimal:
+    """Base amount to close of a leg holding `held`: all at fraction >= 1, else `held * fraction` rounded up to
+    `lot` (None or 0: unrounded), at most `held`."""
+    if fraction >= 1:
+        return held
+    cut = held * fraction
+    if lot:
+        cut = (cut / lot).to_integral_value(rounding=ROUND_CEILING) * lot
+    return min(cut, held)

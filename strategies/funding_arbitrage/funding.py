@@ -1,14 +1,15 @@
 """Funding rates: settlement intervals, sanity checks and normalisation to per-hour and APR (pure core).
 
-A venue reports `rate` for ONE settlement interval. The interval differs per venue and per contract and changes
-over time (Binance/Bybit/OKX switch a contract to 1h when its rate hits the cap), so it is *observed*: when a
-market's `next_funding_ts` advances from T1 to T2, the interval is T2 - T1. Until then a declared hint
-(`FundingArbSettings.interval_hint_s`) is used, and without either the interval is UNKNOWN and the market is
-not traded. There is no default interval.
+A venue reports `rate` for ONE settlement interval. The interval differs per venue and per contract and
+changes over time (Binance/Bybit/OKX switch a contract to 1h when its rate hits the cap), so it is
+*observed*: when a market's `next_funding_ts` advances from T1 to T2, the interval is T2 - T1. Until then a
+declared hint (`FundingArbSettings.interval_hint_s`) is used, and without either the interval is UNKNOWN
+and the market is not traded. There is no default interval.
 
 Normalisation, worked example: Binance 4h rate 0.0001 -> 0.0001 * 3600 / 14400 = 0.000025 per hour
 -> 0.000025 * 8760 * 100 = 21.9 % APR; Hyperliquid 1h rate 0.000025 is the same APR.
 """
+
 from __future__ import annotations
 
 import logging
@@ -78,7 +79,9 @@ def rate_bound(connector: str) -> Decimal:
     return spec.funding_rate_cap
 
 
-def check_funding(funding: FundingSnapshot | None, ts: float, stale_data_s: int, bound: Decimal) -> SkipReason | None:
+def check_funding(
+    funding: FundingSnapshot | None, ts: float, stale_data_s: int, bound: Decimal
+) -> SkipReason | None:
     """Why a perp's funding snapshot cannot be used at `ts`, or None when it can."""
     if funding is None:
         return SkipReason.MISSING_FUNDING
@@ -99,7 +102,7 @@ def check_funding(funding: FundingSnapshot | None, ts: float, stale_data_s: int,
 
 @dataclass(frozen=True, slots=True)
 class FundingView:
-    """Funding of one perp market at one tick, normalised; per-hour and APR are None when the interval is unknown."""
+    """One perp market's funding at one tick, normalised; per-hour and APR None if the interval is unknown."""
 
     connector: str
     trading_pair: str
@@ -114,8 +117,14 @@ class FundingView:
     def build(cls, funding: FundingSnapshot, interval: IntervalInfo) -> FundingView:
         hourly = None if interval.interval_s is None else rate_per_hour(funding.rate, interval.interval_s)
         return cls(
-            funding.connector, funding.trading_pair, funding.rate, interval, funding.next_funding_ts,
-            funding.mark_price, hourly, None if hourly is None else apr_pct(hourly),
+            funding.connector,
+            funding.trading_pair,
+            funding.rate,
+            interval,
+            funding.next_funding_ts,
+            funding.mark_price,
+            hourly,
+            None if hourly is None else apr_pct(hourly),
         )
 
 
@@ -135,7 +144,7 @@ class _Schedule:
 
 
 class IntervalTracker:
-    """Derives each market's settlement interval from successive `next_funding_ts` values, re-checked every call.
+    """Each market's settlement interval from successive `next_funding_ts` values, re-checked every call.
 
     An advance T1 -> T2 is accepted as the interval only when it was seen in the first half of the new
     interval (observed_ts - T1 < (T2 - T1) / 2): a later first sighting could hide missed settlements
@@ -147,10 +156,16 @@ class IntervalTracker:
         self._schedules: dict[tuple[str, str], _Schedule] = {}
         self._hints: dict[int, IntervalInfo] = {}
 
-    def observe(self, connector: str, trading_pair: str, next_funding_ts: int, observed_ts: float,
-                hint_s: int | None) -> IntervalInfo:
+    def observe(
+        self, connector: str, trading_pair: str, next_funding_ts: int, observed_ts: float, hint_s: int | None
+    ) -> IntervalInfo:
         """Record one sighting of a market's next settlement time; returns its interval as known now."""
-        key = (connector, trading_pair)
+        return self.observe_key((connector, trading_pair), next_funding_ts, observed_ts, hint_s)
+
+    def observe_key(
+        self, key: tuple[str, str], next_funding_ts: int, observed_ts: float, hint_s: int | None
+    ) -> IntervalInfo:
+        """`observe` for a (connector, trading pair) key tuple the caller keeps (cheaper lookups)."""
         sched = self._schedules.get(key)
         if sched is None:
             self._schedules[key] = sched = _Schedule(next_funding_ts, observed_ts)
@@ -162,8 +177,11 @@ class IntervalTracker:
                 return sched.info  # unchanged schedule, still within one interval of the next settlement
         info = self._current(sched, next_funding_ts, observed_ts, hint_s)
         sched.hint_s, sched.info = hint_s, info
-        sched.valid_from_ts = (next_funding_ts - info.interval_s - SCHEDULE_TOLERANCE_S if info.interval_s is not None
-                               else float("inf"))
+        sched.valid_from_ts = (
+            next_funding_ts - info.interval_s - SCHEDULE_TOLERANCE_S
+            if info.interval_s is not None
+            else float("inf")
+        )
         return info
 
     def info(self, connector: str, trading_pair: str, hint_s: int | None) -> IntervalInfo:
@@ -180,29 +198,44 @@ class IntervalTracker:
         gap = next_ts - sched.last_next_ts
         if gap < 0:
             if sched.observed is not None:
-                logger.warning("funding_schedule=moved_earlier market=%s:%s from_ts=%s to_ts=%s interval=unknown",
-                               key[0], key[1], sched.last_next_ts, next_ts)
+                logger.warning(
+                    "funding_schedule=moved_earlier market=%s:%s from_ts=%s to_ts=%s interval=unknown",
+                    key[0],
+                    key[1],
+                    sched.last_next_ts,
+                    next_ts,
+                )
             sched.observed = None
         elif observed_ts - sched.last_next_ts < gap / 2 and MIN_INTERVAL_S <= gap <= MAX_INTERVAL_S:
             interval_s = round(gap / 60) * 60  # to the minute: venue clocks jitter
             if sched.observed is None or sched.observed.interval_s != interval_s:
-                logger.info("funding_interval=observed market=%s:%s interval_s=%s previous=%s",
-                            key[0], key[1], interval_s, sched.observed.interval_s if sched.observed else None)
+                logger.info(
+                    "funding_interval=observed market=%s:%s interval_s=%s previous=%s",
+                    key[0],
+                    key[1],
+                    interval_s,
+                    sched.observed.interval_s if sched.observed else None,
+                )
                 sched.observed = IntervalInfo(interval_s, IntervalSource.OBSERVED)
         sched.last_next_ts = next_ts
         sched.last_observed_ts = observed_ts
         sched.info = None
 
-    def _current(self, sched: _Schedule, next_ts: int, observed_ts: float, hint_s: int | None) -> IntervalInfo:
+    def _current(
+        self, sched: _Schedule, next_ts: int, observed_ts: float, hint_s: int | None
+    ) -> IntervalInfo:
         info = sched.observed if sched.observed is not None else (self._hint(hint_s) if hint_s else None)
         if info is None:
             return UNKNOWN_INTERVAL
         assert info.interval_s is not None
         if next_ts - observed_ts > info.interval_s + SCHEDULE_TOLERANCE_S:
             # The next settlement is further away than one interval: the interval we hold is wrong.
-            return IntervalInfo(None, IntervalSource.UNKNOWN,
-                                f"{info.source} interval {info.interval_s}s contradicted by next settlement in "
-                                f"{int(next_ts - observed_ts)}s")
+            return IntervalInfo(
+                None,
+                IntervalSource.UNKNOWN,
+                f"{info.source} interval {info.interval_s}s contradicted by next settlement in "
+                f"{int(next_ts - observed_ts)}s",
+            )
         return info
 
     def _hint(self, hint_s: int) -> IntervalInfo:

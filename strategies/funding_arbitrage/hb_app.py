@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING
 
 from hummingbot.client.config.config_crypt import ETHKeyFileSecretManger, store_password_verification
 from hummingbot.client.config.config_helpers import load_client_config_map_from_file
@@ -19,6 +19,9 @@ from hummingbot.client.hummingbot_application import HummingbotApplication
 from hummingbot.client.runner import bootstrap_application, load_and_start_strategy
 
 from .launcher import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
+
+if TYPE_CHECKING:
+    from .sim.live import LiveSimEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +33,12 @@ LOOP_STEP_S = 0.5
 class SimOptions:
     """`run --sim` / `cli --sim`: trade simulated venues replaying recorded data in real time (sim/live.py)."""
 
-    data_dir: Optional[str]
+    data_dir: str | None
     speed: float
-    start: Optional[str]
+    start: str | None
 
 
-async def _install_sim(hb: HummingbotApplication, v2_conf: str, sim: SimOptions) -> Optional[object]:
+async def _install_sim(hb: HummingbotApplication, v2_conf: str, sim: SimOptions) -> LiveSimEnvironment | None:
     """The sim venues installed into `hb`'s engine, or None after printing why they cannot be."""
     from .config import ConfigError
     from .sim.data import DataError
@@ -51,7 +54,15 @@ async def _install_sim(hb: HummingbotApplication, v2_conf: str, sim: SimOptions)
     return sim_env
 
 
-def _password_from_env() -> Optional[str]:
+def _enable_project_loggers() -> None:
+    """Hummingbot's `init_logging` (logging.config.dictConfig, disable_existing_loggers) disables every logger that
+    existed before it ran, including this package's modules the launcher imported first; turn those back on."""
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.startswith("strategies.funding_arbitrage") and isinstance(logger, logging.Logger):
+            logger.disabled = False
+
+
+def _password_from_env() -> str | None:
     """Read the keystore password from the environment and scrub it so child processes never inherit it."""
     password = os.environ.get(PASSWORD_ENV) or os.environ.get("CONFIG_PASSWORD")
     os.environ.pop(PASSWORD_ENV, None)
@@ -59,7 +70,7 @@ def _password_from_env() -> Optional[str]:
     return password or None
 
 
-def _secrets_manager(password: str) -> Optional[ETHKeyFileSecretManger]:
+def _secrets_manager(password: str) -> ETHKeyFileSecretManger | None:
     """A secrets manager for `password`; creates the keystore's verification file on first use."""
     manager = ETHKeyFileSecretManger(password)
     if Security.new_password_required():
@@ -68,7 +79,7 @@ def _secrets_manager(password: str) -> Optional[ETHKeyFileSecretManger]:
     return manager
 
 
-def run_client(v2_conf: Optional[str] = None, sim: Optional[SimOptions] = None) -> int:
+def run_client(v2_conf: str | None = None, sim: SimOptions | None = None) -> int:
     """Hummingbot's interactive client; password from $FUNDING_ARB_PASSWORD or the login dialog. With `sim`, the
     simulated venues of `v2_conf` are installed and the strategy is started on them right after login."""
     from hummingbot.client.ui import login_prompt
@@ -87,12 +98,14 @@ def run_client(v2_conf: Optional[str] = None, sim: Optional[SimOptions] = None) 
     return loop.run_until_complete(_client_main(client_config_map, secrets_manager, v2_conf, sim))
 
 
-async def _client_main(client_config_map, secrets_manager, v2_conf: Optional[str],
-                       sim: Optional[SimOptions] = None) -> int:
+async def _client_main(client_config_map, secrets_manager, v2_conf: str | None,
+                       sim: SimOptions | None = None) -> int:
     hb = await bootstrap_application(client_config_map, secrets_manager, headless=False)
     if hb is None:
         print("Invalid password.")
         return EXIT_PASSWORD
+    _enable_project_loggers()
+    sim_task: asyncio.Task | None = None
     if sim is not None:
         if not v2_conf:
             print("--sim needs a sim config (--v2 CONF)")
@@ -100,7 +113,7 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: Optional[str
         sim_env = await _install_sim(hb, v2_conf, sim)
         if sim_env is None:
             return EXIT_CONFIG
-        asyncio.get_running_loop().create_task(_client_sim_loop(hb, sim_env))
+        sim_task = asyncio.get_running_loop().create_task(_client_sim_loop(hb, sim_env))
     if v2_conf:
         async def _start_when_ready() -> None:
             await asyncio.sleep(1.0)
@@ -108,29 +121,32 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: Optional[str
 
         asyncio.get_running_loop().create_task(_start_when_ready())
     await hb.run()
+    if sim_task is not None:
+        sim_task.cancel()
     return EXIT_OK
 
 
-async def _client_sim_loop(hb: HummingbotApplication, sim_env: object) -> None:
+async def _client_sim_loop(hb: HummingbotApplication, sim_env: LiveSimEnvironment) -> None:
     """Step the sim while the client runs; at the end of the data, say so and stop the strategy."""
     detached_said = False
     while True:
+        _enable_project_loggers()  # `start` re-runs Hummingbot's init_logging, which disables them again
         try:
-            await sim_env.step_realtime()  # type: ignore[attr-defined]
+            await sim_env.step_realtime()
         except Exception:
             log.exception("sim step failed")
-        if sim_env.finished:  # type: ignore[attr-defined]
-            hb.notify(sim_env.finish_message)  # type: ignore[attr-defined]
+        if sim_env.finished:
+            hb.notify(sim_env.finish_message)
             hb._handle_command("stop")
             return
-        message = sim_env.detached_message  # type: ignore[attr-defined]
+        message = sim_env.detached_message
         if message and not detached_said:
             hb.notify(message)
             detached_said = True
         await asyncio.sleep(LOOP_STEP_S)
 
 
-def run_headless(v2_conf: str, sim: Optional[SimOptions] = None) -> int:
+def run_headless(v2_conf: str, sim: SimOptions | None = None) -> int:
     """Run a strategy headless until SIGTERM/SIGINT; returns a process exit code."""
     password = _password_from_env()
     if password is None:
@@ -146,7 +162,7 @@ def run_headless(v2_conf: str, sim: Optional[SimOptions] = None) -> int:
         return EXIT_FAILED
 
 
-async def _headless_main(v2_conf: str, password: str, sim: Optional[SimOptions]) -> int:
+async def _headless_main(v2_conf: str, password: str, sim: SimOptions | None) -> int:
     client_config_map = load_client_config_map_from_file()
     hb = await bootstrap_application(
         client_config_map, _secrets_manager(password), strategy_file_name=v2_conf.rsplit(".", 1)[0],
@@ -155,6 +171,7 @@ async def _headless_main(v2_conf: str, password: str, sim: Optional[SimOptions])
     if hb is None:
         print("Invalid password for the keystore under conf/.")
         return EXIT_PASSWORD
+    _enable_project_loggers()
     sim_env = None
     if sim is not None:
         sim_env = await _install_sim(hb, v2_conf, sim)
@@ -166,7 +183,7 @@ async def _headless_main(v2_conf: str, password: str, sim: Optional[SimOptions])
     return await _serve(hb, sim_env)
 
 
-async def _serve(hb: HummingbotApplication, sim_env: object | None) -> int:
+async def _serve(hb: HummingbotApplication, sim_env: LiveSimEnvironment | None) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -176,10 +193,10 @@ async def _serve(hb: HummingbotApplication, sim_env: object | None) -> int:
     print("funding-arb running headless; stop with Ctrl-C or SIGTERM", flush=True)
     while not stop.is_set():
         if sim_env is not None:
-            await sim_env.step_realtime()  # type: ignore[attr-defined]
-            if sim_env.finished:  # type: ignore[attr-defined]
-                log.info("%s", sim_env.finish_message)  # type: ignore[attr-defined]
-                print(sim_env.finish_message, flush=True)  # type: ignore[attr-defined]
+            await sim_env.step_realtime()
+            if sim_env.finished:
+                log.info("%s", sim_env.finish_message)
+                print(sim_env.finish_message, flush=True)
                 break
         strategy = hb.trading_core.strategy
         fatal = getattr(strategy, "fatal_error", None)
@@ -190,7 +207,7 @@ async def _serve(hb: HummingbotApplication, sim_env: object | None) -> int:
             break
         try:
             await asyncio.wait_for(stop.wait(), timeout=LOOP_STEP_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     log.info("stop requested: winding down (open orders cancelled, hedged positions kept and recorded)")
     print("stopping...", flush=True)
@@ -204,5 +221,5 @@ async def _serve(hb: HummingbotApplication, sim_env: object | None) -> int:
     except Exception:
         log.exception("error during shutdown")
     if sim_env is not None:
-        sim_env.close()  # type: ignore[attr-defined]
+        sim_env.close()
     return rc

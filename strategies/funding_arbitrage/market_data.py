@@ -1,9 +1,11 @@
 """Per-tick intake of market snapshots: explicit bad-data checks, funding intervals, price history.
 
 Pure core. Every market of a tick either becomes a `MarketQuote` or is counted under a
-`SkipReason`; nothing here raises on bad data. Only the top of each book is checked here (cheap, every
-market, every tick); the engine checks every level of the few books it walks (`orderbook.check_book`).
+`SkipReason`; nothing here raises on bad data. Only what the screen needs is checked here, for every
+market every tick (top of book, fees, funding); deeper book levels and lot rules are checked where the
+engine first reads them (`orderbook.walk`, `check_rules`), for the few candidates it sizes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,7 +18,7 @@ from .funding import FundingView, IntervalInfo, IntervalTracker, check_funding, 
 from .orderbook import check_top
 from .reasons import SkipReason
 from .sizing import VolatilityTracker
-from .snapshots import FeeSchedule, MarketKind, MarketRules, MarketSnapshot, TickSnapshot
+from .snapshots import FeeSchedule, FundingSnapshot, MarketKind, MarketRules, MarketSnapshot, TickSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ _INF = Decimal("Infinity")
 _SECONDS_PER_HOUR = Decimal(3600)
 
 MarketKey = tuple[str, str]  # (connector, trading pair)
+TokenQuotes = tuple[list["MarketQuote"], list["MarketQuote"]]  # (perps with a known interval, spots)
 _new_quote = tuple.__new__  # builds a MarketQuote without the Python-level NamedTuple constructor (hot path)
 
 
@@ -52,13 +55,18 @@ class MarketQuote(NamedTuple):
         return not self.is_perp or self.rate_per_hour is not None
 
 
-def check_terms(rules: MarketRules, fees: FeeSchedule) -> SkipReason | None:
-    """Lot size, minimums and taker fees usable: finite, lot > 0, minimums >= 0, fees in [0, 1)."""
+def check_rules(rules: MarketRules) -> SkipReason | None:
+    """Lot size and minimums usable: finite, lot > 0, minimums >= 0 (checked where sizing reads them)."""
     lot, min_size, min_notional = rules.lot_size, rules.min_order_size, rules.min_notional
     if not (lot.is_finite() and min_size.is_finite() and min_notional.is_finite()):
         return SkipReason.BAD_RULES
     if lot <= _ZERO or min_size < _ZERO or min_notional < _ZERO:
         return SkipReason.BAD_RULES
+    return None
+
+
+def check_fees(fees: FeeSchedule) -> SkipReason | None:
+    """Taker fees usable: finite and in [0, 1)."""
     taker_open, taker_close = fees.taker_open, fees.taker_close
     if not (taker_open.is_finite() and taker_close.is_finite()):
         return SkipReason.BAD_FEES
@@ -73,28 +81,42 @@ class _Static(NamedTuple):
     kind: MarketKind
     hint_s: int | None
     bound: Decimal
+    key: MarketKey  # (connector, configured trading pair), one tuple for the engine's whole life
 
 
 class MarketIntake:
     """Turns a tick's snapshots into usable quotes, counting every market it has to leave out."""
 
-    def __init__(self, settings: FundingArbSettings, intervals: IntervalTracker, volatility: VolatilityTracker) -> None:
+    def __init__(
+        self, settings: FundingArbSettings, intervals: IntervalTracker, volatility: VolatilityTracker
+    ) -> None:
         self._intervals = intervals
         self._volatility = volatility
         self._stale_s = settings.stale_data_s
         self._static: dict[tuple[str, str], _Static] = {}
         for token in settings.tokens:
             for c in settings.perp_connectors:
-                self._static[(c, token)] = _Static(MarketKind.PERP, settings.interval_hint_s(c, token), rate_bound(c))
+                self._static[(c, token)] = _Static(
+                    MarketKind.PERP,
+                    settings.interval_hint_s(c, token),
+                    rate_bound(c),
+                    (c, settings.trading_pair(c, token)),
+                )
             for c in settings.spot_connectors:
-                self._static[(c, token)] = _Static(MarketKind.SPOT, None, _ZERO)
-        self._last_quotes: dict[MarketKey, MarketQuote] = {}
+                self._static[(c, token)] = _Static(
+                    MarketKind.SPOT, None, _ZERO, (c, settings.trading_pair(c, token))
+                )
+        # Latest usable funding per perp. Only funding snapshots are kept: holding a tick's books past
+        # `evaluate` would make the engine, not the shell, free the previous tick (milliseconds of work).
+        self._last_funding: dict[MarketKey, tuple[FundingSnapshot, IntervalInfo]] = {}
         self._hour_factor: dict[int, Decimal] = {}  # interval_s -> 3600 / interval_s
 
-    def intake(self, tick: TickSnapshot, skipped: Counter[SkipReason]
-               ) -> tuple[dict[str, list[MarketQuote]], dict[MarketKey, MarketQuote]]:
-        """Quotes per token (tradeable or not) and by market key; bad markets counted in `skipped`."""
-        by_token: dict[str, list[MarketQuote]] = {}
+    def intake(
+        self, tick: TickSnapshot, skipped: Counter[SkipReason]
+    ) -> tuple[dict[str, TokenQuotes], dict[MarketKey, MarketQuote]]:
+        """Tradeable quotes per token (perps with a known interval, spots) and every usable quote by key
+        (held pairs' exits need books even when an interval is unknown); bad markets counted in `skipped`."""
+        by_token: dict[str, TokenQuotes] = {}
         by_key: dict[MarketKey, MarketQuote] = {}
         seen: set[tuple[str, str]] = set()
         ts, ready = tick.ts, tick.ready
@@ -108,28 +130,30 @@ class MarketIntake:
             if type(result) is not MarketQuote:
                 skipped[result] += 1  # type: ignore[index]
                 continue
-            quotes = by_token.get(market.token)
-            if quotes is None:
-                quotes = by_token[market.token] = []
-            quotes.append(result)
             by_key[result.key] = result
-            if result.is_perp and result.rate_per_hour is None:
+            token = by_token.get(market.token)
+            if token is None:
+                token = by_token[market.token] = ([], [])
+            if not result.is_perp:
+                token[1].append(result)
+            elif result.rate_per_hour is not None:
+                token[0].append(result)
+            else:
                 skipped[SkipReason.INTERVAL_UNKNOWN] += 1  # kept for held pairs' exits, never traded
             if sampling:
                 self._volatility.observe(result.key, ts, result.mark)
         missing = len(self._static) - len(seen)
         if missing > 0:
             skipped[SkipReason.MISSING_SNAPSHOT] += missing
-        self._last_quotes = by_key
         return by_token, by_key
 
     def funding_views(self) -> tuple[FundingView, ...]:
-        """Funding of every perp market usable at the last tick, normalised (for status)."""
-        return tuple(FundingView.build(q.market.funding, q.interval) for q in self._last_quotes.values()
-                     if q.is_perp and q.market.funding is not None and q.interval is not None)
+        """Latest usable funding of every perp market, normalised (for status)."""
+        return tuple(FundingView.build(f, i) for f, i in self._last_funding.values())
 
-    def _quote(self, market: MarketSnapshot | None, ts: float, ready: dict[str, bool], seen: set[tuple[str, str]]
-               ) -> MarketQuote | SkipReason:
+    def _quote(
+        self, market: MarketSnapshot | None, ts: float, ready: dict[str, bool], seen: set[tuple[str, str]]
+    ) -> MarketQuote | SkipReason:
         """One market's checks; a market failing any is reported under the first failing explicit check."""
         if market is None:
             return SkipReason.MISSING_SNAPSHOT
@@ -146,49 +170,64 @@ class MarketIntake:
             return self._first_problem(market, static, ts)
         assert book is not None
         mid = (book.bids[0][0] + book.asks[0][0]) * _HALF
-        key = (market.connector, market.trading_pair)
+        # The configured key object when the pair matches: dict lookups keyed by it then hit on identity.
+        key = static.key if market.trading_pair == static.key[1] else (market.connector, market.trading_pair)
         fee_floor = fees.taker_open + fees.taker_close
         if not perp:
             return _new_quote(MarketQuote, (market, key, False, mid, None, None, mid, fee_floor))
         assert funding is not None
-        interval = self._intervals.observe(key[0], key[1], funding.next_funding_ts, funding.observed_ts, static.hint_s)
+        interval = self._intervals.observe_key(
+            key, funding.next_funding_ts, funding.observed_ts, static.hint_s
+        )
+        self._last_funding[key] = (funding, interval)
         hourly = None
         if interval.interval_s is not None:
             factor = self._hour_factor.get(interval.interval_s)
             if factor is None:
                 factor = self._hour_factor[interval.interval_s] = _SECONDS_PER_HOUR / interval.interval_s
             hourly = funding.rate * factor
-        return _new_quote(MarketQuote, (market, key, True, mid, interval, hourly, funding.mark_price, fee_floor))
+        return _new_quote(
+            MarketQuote, (market, key, True, mid, interval, hourly, funding.mark_price, fee_floor)
+        )
 
     def _first_problem(self, market: MarketSnapshot, static: _Static, ts: float) -> SkipReason:
         """The explicit checks, in order; they name what `_sound` rejected."""
-        problem = check_top(market.book, ts, self._stale_s) or check_terms(market.rules, market.fees)
+        problem = check_top(market.book, ts, self._stale_s) or check_fees(market.fees)
         if problem is None and static.kind is MarketKind.PERP:
             problem = check_funding(market.funding, ts, self._stale_s, static.bound)
         if problem is None:  # _sound and the explicit checks disagree: a bug, not bad data
-            logger.error("market_skip reason=internal_error market=%s:%s detail=fast check rejected a market the "
-                         "explicit checks accept", market.connector, market.trading_pair)
+            logger.error(
+                "market_skip reason=internal_error market=%s:%s detail=fast check rejected a market the "
+                "explicit checks accept",
+                market.connector,
+                market.trading_pair,
+            )
             return SkipReason.INTERNAL_ERROR
         return problem
 
 
 def _sound(market: MarketSnapshot, static: _Static, ts: float, stale_s: int) -> bool:
-    """Fast path of the explicit checks (`check_top`, `check_terms`, `check_funding`): True only when every one
+    """Fast path of the explicit checks (`check_top`, `check_fees`, `check_funding`): True only when every one
     of them would pass. Chained comparisons reject NaN (they raise) and infinity (bounded by _INF)."""
-    book, rules, fees = market.book, market.rules, market.fees
+    book, fees = market.book, market.fees
     if book is None or not book.bids or not book.asks or ts - book.observed_ts > stale_s:
         return False
-    (bid, bid_size), (ask, ask_size) = book.bids[0], book.asks[0]
     try:
-        if not (_ZERO < bid < ask < _INF and _ZERO < bid_size < _INF and _ZERO < ask_size < _INF
-                and _ZERO < rules.lot_size < _INF and _ZERO <= rules.min_order_size < _INF
-                and _ZERO <= rules.min_notional < _INF
-                and _ZERO <= fees.taker_open < _ONE and _ZERO <= fees.taker_close < _ONE):
+        if not (
+            _ZERO < book.bids[0][0] < book.asks[0][0] < _INF
+            and _ZERO <= fees.taker_open < _ONE
+            and _ZERO <= fees.taker_close < _ONE
+        ):
             return False
         if static.kind is MarketKind.SPOT:
             return True
         f = market.funding
-        return (f is not None and -static.bound <= f.rate <= static.bound and _ZERO < f.mark_price < _INF
-                and ts - f.observed_ts <= stale_s and f.next_funding_ts >= ts - stale_s)
+        return (
+            f is not None
+            and -static.bound <= f.rate <= static.bound
+            and _ZERO < f.mark_price < _INF
+            and ts - f.observed_ts <= stale_s
+            and f.next_funding_ts >= ts - stale_s
+        )
     except InvalidOperation:  # a NaN somewhere: let the explicit checks name it
         return False

@@ -1,13 +1,14 @@
 """Order-book checks and walks: VWAP and slippage of a taker order at its real size (pure core).
 
 Levels are `(price, size_base)` tuples of Decimal, bids descending and asks ascending, as in `BookSnapshot`.
-Slippage is measured against the book's own mid, so it includes half the spread. The top of every book is
-checked each tick (`check_top`); deeper levels are validated as they are read (`walk`, `depth_up_to`), so a
-bad level raises `BookDataError` exactly when it would have entered a figure.
+Slippage is measured against the book's own mid, so it includes half the spread. The top prices of every
+book are checked each tick (`check_top`); every level (prices and sizes) is validated as it is read (`walk`,
+`depth_up_to`), so a bad level raises `BookDataError` exactly when it would have entered a figure.
 
 Worked example (asks 100 x 1, 101 x 2; mid 99.5): buying 2 fills 1 @ 100 + 1 @ 101 -> notional 201,
 VWAP 100.5, slippage (100.5 - 99.5) * 2 = 2 quote.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -30,13 +31,19 @@ class Side(StrEnum):
     SELL = "sell"  # takes bids
 
 
-def book_from_levels(connector: str, trading_pair: str, bids: Iterable[tuple[object, object]],
-                     asks: Iterable[tuple[object, object]], observed_ts: float) -> BookSnapshot:
+def book_from_levels(
+    connector: str,
+    trading_pair: str,
+    bids: Iterable[tuple[object, object]],
+    asks: Iterable[tuple[object, object]],
+    observed_ts: float,
+) -> BookSnapshot:
     """Build a BookSnapshot from raw (price, size) pairs (strings, ints or Decimals; floats go through `str`).
 
     Levels are sorted (bids descending, asks ascending) and zero-size levels dropped: in venue protocols a
     zero size deletes the level. Nothing else is repaired: bad prices stay for `check_top`/`check_levels`.
     """
+
     def parse(raw: Iterable[tuple[object, object]]) -> list[Level]:
         out = [(Decimal(str(p)), Decimal(str(s))) for p, s in raw]
         return [lv for lv in out if not (lv[1].is_finite() and lv[1] == _ZERO)]
@@ -47,17 +54,17 @@ def book_from_levels(connector: str, trading_pair: str, bids: Iterable[tuple[obj
 
 
 def check_top(book: BookSnapshot | None, ts: float, stale_data_s: int) -> SkipReason | None:
-    """Cheap per-tick check of a book's top: present, fresh, positive finite prices and sizes, not crossed."""
+    """Cheap per-tick check of a book's top: present, fresh, positive finite prices, not crossed.
+
+    Sizes are not read here: every level a walk or depth scan reads is checked there (`BookDataError`).
+    """
     if book is None:
         return SkipReason.MISSING_BOOK
     if not book.bids or not book.asks:
         return SkipReason.EMPTY_BOOK
-    bid, bid_size = book.bids[0]
-    ask, ask_size = book.asks[0]
+    bid, ask = book.bids[0][0], book.asks[0][0]
     if not (bid.is_finite() and ask.is_finite()) or bid <= _ZERO or ask <= _ZERO:
         return SkipReason.BAD_PRICE
-    if not (bid_size.is_finite() and ask_size.is_finite()) or bid_size <= _ZERO or ask_size <= _ZERO:
-        return SkipReason.BAD_SIZE
     if bid >= ask:
         return SkipReason.CROSSED_BOOK
     if ts - book.observed_ts > stale_data_s:

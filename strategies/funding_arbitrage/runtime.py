@@ -91,7 +91,7 @@ class FundingArbRuntime:
             log.info("state_loaded pairs=%d open=%d", len(records), len(self.store.open_records()))
 
     def _first_ready_tick(self, ts: float) -> None:
-        """Set position mode and leverage per venue, start metrics, reconcile recorded pairs with venues."""
+        """Set position mode and leverage per venue, start metrics (reconciliation runs every tick)."""
         mode = PositionMode[self.settings.position_mode]
         for name in self.settings.perp_connectors:
             self.strategy.set_position_mode(name, mode)
@@ -100,32 +100,38 @@ class FundingArbRuntime:
         if self.settings.prometheus_port:
             self.prometheus = PrometheusServer(self.metrics, self.settings.prometheus_port)
             self.prometheus.start()
-        self._reconcile(ts)
         self._initialised = True
 
-    def _reconcile(self, ts: float) -> None:
-        """Compare recorded legs with venue positions: mismatches are flagged, unknown positions not traded over."""
-        tick = self.snapshots.build(ts, self.strategy.connectors)
+    def _reconcile(self, ts: float, tick: TickSnapshot) -> None:
+        """Compare recorded perp legs with venue positions, every tick (after a restart, and to notice what the venue
+        did on its own, e.g. a liquidation): a position not opened by us blocks its token (`unmanaged_position`);
+        a differing one marks its hedged pair IMBALANCED (`reconcile_mismatch`). Markets with working orders are
+        skipped: their fills may not have reached us yet."""
         expected = net_exposure(self.store.records.values())
         actual = {(p.connector, p.trading_pair): p.amount for p in tick.positions if p.amount != 0}
+        working = self.executor.working_markets()
+        unmanaged, changed = {}, False
         for key in sorted(set(expected) | set(actual)):
-            if key[0] not in self.settings.perp_connectors:
+            if key[0] not in self.settings.perp_connectors or key in working:
                 continue  # spot balances cannot be attributed to positions
             exp, act = expected.get(key, Decimal(0)), actual.get(key, Decimal(0))
             if exp == act:
                 continue
             if exp == 0:
-                self.unmanaged[key] = act
+                unmanaged[key] = act
                 self.metrics.alert("unmanaged_position", "warning",
                                    f"{key[0]} {key[1]} holds {act} not opened by this strategy; token blocked", ts)
-            else:
-                for r in self.store.open_records():
-                    if any((leg.connector, leg.trading_pair) == key for leg in r.legs()):
-                        if r.state is PairState.HEDGED:
-                            r.transition(PairState.IMBALANCED, ts, "restart: venue position differs")
-                self.metrics.alert("reconcile_mismatch", "critical",
-                                   f"{key[0]} {key[1]}: recorded {exp}, venue {act}", ts)
-        self.store.save()
+                continue
+            for r in self.store.open_records():
+                if r.state is PairState.HEDGED and any((lg.connector, lg.trading_pair) == key for lg in r.legs()):
+                    r.transition(PairState.IMBALANCED, ts, "venue position differs from the record")
+                    changed = True
+            self.metrics.alert("reconcile_mismatch", "critical", f"{key[0]} {key[1]}: recorded {exp}, venue {act}", ts)
+        self.unmanaged = unmanaged
+        if not unmanaged:
+            self.metrics.clear_alert("unmanaged_position", ts)
+        if changed:
+            self.store.save()
 
     def on_stop(self) -> None:
         """Stop serving metrics and persist state; hedged positions stay open and are reloaded at restart."""
@@ -148,6 +154,7 @@ class FundingArbRuntime:
             self._first_ready_tick(ts)
         tick = self.snapshots.build(ts, self.strategy.connectors)
         self.last_tick, self.last_ts = tick, ts
+        self._reconcile(ts, tick)
         self._update_risk(ts, tick)
         decision = self.engine.evaluate(tick, self._held())
         self.last_decision = decision
@@ -202,10 +209,12 @@ class FundingArbRuntime:
                 self.strategy.cancel(connector, pair, order_id)
         for action in report.reduce_actions:
             record = self.store.records.get(action.pair_id)
-            if record is not None and record.state is PairState.HEDGED:
+            # level-triggered: never stack a second reduction on one whose orders are still working
+            if record is not None and record.state is PairState.HEDGED and not self.executor.has_pending(record):
                 self.metrics.inc("leverage_reductions", reason="liquidation_distance")
                 self.metrics.event(ts, "leverage_reduction", f"{record.pair_id}: {action.reason}")
-                self.executor.close_pair(record, ts, action.reason, fraction=action.fraction)
+                lots = {(m.connector, m.trading_pair): m.rules.lot_size for m in tick.markets}
+                self.executor.close_pair(record, ts, action.reason, fraction=action.fraction, lots=lots)
         for unwind in report.unwind_actions:
             record = self.store.records.get(unwind.pair_id)
             if record is not None:
@@ -227,15 +236,20 @@ class FundingArbRuntime:
         return out
 
     def _freshness(self, tick: TickSnapshot) -> dict[str, Optional[float]]:
-        """Latest data change per venue (None: not ready or nothing received)."""
-        out: dict[str, Optional[float]] = {name: None for name in self.settings.all_connectors}
+        """Per venue, the older of its latest book change and its latest funding change: a venue whose funding feed
+        froze is stale even while its books move (spot venues have books only). None: not ready or nothing received."""
+        latest: dict[tuple[str, str], float] = {}  # (connector, "book" | "funding") -> newest observed_ts
         for m in tick.markets:
             if not tick.ready.get(m.connector, False):
                 continue
-            for part in (m.book, m.funding):
+            for feed, part in (("book", m.book), ("funding", m.funding)):
                 if part is not None:
-                    prev = out.get(m.connector)
-                    out[m.connector] = part.observed_ts if prev is None else max(prev, part.observed_ts)
+                    key = (m.connector, feed)
+                    latest[key] = max(latest.get(key, part.observed_ts), part.observed_ts)
+        out: dict[str, Optional[float]] = {name: None for name in self.settings.all_connectors}
+        for (connector, _), observed in latest.items():
+            prev = out.get(connector)
+            out[connector] = observed if prev is None else min(prev, observed)
         return out
 
     def _equity(self, tick: TickSnapshot) -> Optional[Decimal]:
@@ -255,18 +269,22 @@ class FundingArbRuntime:
 
     def _leg_risks(self, tick: TickSnapshot) -> list[LegRisk]:
         """Perp legs for the liquidation check. No connector reports margin or liquidation price, so each leg
-        is estimated as isolated margin (notional / configured leverage) against the maintenance brackets."""
+        is estimated as margin = notional / configured leverage at the leg's largest size, against the maintenance
+        brackets. A reduction keeps that margin with the rest (the risk gate's `ReduceAction` fraction assumes so:
+        `margin.max_amount_for_distance`); recomputing it from the reduced size would reduce again every tick."""
         lots = {(m.connector, m.trading_pair): m.rules.lot_size for m in tick.markets}
         out = []
         for r in self.store.open_records():
             for leg in r.legs():
                 if leg.kind != "perp" or leg.filled_base == 0:
                     continue
+                leverage = Decimal(self.settings.leverage[leg.connector])
+                entry = leg.avg_entry_price or Decimal(0)
+                leg.margin_quote = max(leg.margin_quote, abs(leg.filled_base) * entry / leverage)
                 out.append(LegRisk(
                     pair_id=r.pair_id, connector=leg.connector, token=r.token, amount=leg.filled_base,
-                    entry_price=leg.avg_entry_price or Decimal(0),
-                    mark_price=self._mark(tick, leg.connector, leg.trading_pair),
-                    leverage=Decimal(self.settings.leverage[leg.connector]),
+                    entry_price=entry, mark_price=self._mark(tick, leg.connector, leg.trading_pair),
+                    leverage=leverage, wallet_margin_quote=leg.margin_quote if leg.margin_quote > 0 else None,
                     lot_size_base=lots.get((leg.connector, leg.trading_pair)),
                 ))
         return out

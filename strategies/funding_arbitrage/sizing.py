@@ -5,6 +5,7 @@ Size = order_amount_quote, scaled down by volatility (min(1, reference / realise
 coarser of the two venues' lot sizes so both legs match within one lot; each leg must still meet its
 venue's min order size and min notional.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -27,7 +28,9 @@ def floor_to_step(amount: Decimal, step: Decimal) -> Decimal:
     return (amount / step).to_integral_value(rounding=ROUND_FLOOR) * step
 
 
-def matched_amounts(amount_base: Decimal, long_lot: Decimal, short_lot: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+def matched_amounts(
+    amount_base: Decimal, long_lot: Decimal, short_lot: Decimal
+) -> tuple[Decimal, Decimal, Decimal]:
     """(common, long, short): common floored to the coarser lot, each leg floored to its own lot.
 
     Both legs lie in (common - own lot, common], so they differ by less than the coarser lot.
@@ -61,7 +64,8 @@ class LegLimits(NamedTuple):
     descending: bool  # True for bids
     rules: MarketRules
     price: Decimal
-    label: str
+    connector: str
+    trading_pair: str
 
 
 def volatility_multiplier(vol_pct: Decimal | None, reference_pct: Decimal) -> tuple[Decimal, str]:
@@ -88,8 +92,15 @@ def depth_cap(wanted_base: Decimal, long: LegLimits, short: LegLimits, share_pct
     return min(caps) if caps else None
 
 
-def size_hedge(target_quote: Decimal, ref_mid: Decimal, long: LegLimits, short: LegLimits,
-               depth_share_pct: Decimal, vol_pct: Decimal | None, vol_reference_pct: Decimal) -> HedgeSize | Infeasible:
+def size_hedge(
+    target_quote: Decimal,
+    ref_mid: Decimal,
+    long: LegLimits,
+    short: LegLimits,
+    depth_share_pct: Decimal,
+    vol_pct: Decimal | None,
+    vol_reference_pct: Decimal,
+) -> HedgeSize | Infeasible:
     """Size one hedge; Infeasible when it rounds to nothing or breaks a venue minimum.
 
     Raises:
@@ -107,12 +118,30 @@ def size_hedge(target_quote: Decimal, ref_mid: Decimal, long: LegLimits, short: 
         return Infeasible(Reason.SIZE_ROUNDS_TO_ZERO, f"{amount} base rounds to 0 at lot {lot}")
     for leg, amt in ((long, long_amt), (short, short_amt)):
         if amt < leg.rules.min_order_size:
-            return Infeasible(Reason.BELOW_MIN_ORDER_SIZE, f"{leg.label} {amt} < min order {leg.rules.min_order_size}")
+            return Infeasible(
+                Reason.BELOW_MIN_ORDER_SIZE,
+                f"{leg.connector} {leg.trading_pair} {amt} < min order {leg.rules.min_order_size}",
+            )
         if amt * leg.price < leg.rules.min_notional:
-            return Infeasible(Reason.BELOW_MIN_NOTIONAL,
-                              f"{leg.label} {amt * leg.price} < min notional {leg.rules.min_notional}")
-    return HedgeSize(target_quote, target_base, vol_pct, vol_mult, vol_note, cap, liq_mult, lot, common, long_amt,
-                     short_amt, common * ref_mid)
+            return Infeasible(
+                Reason.BELOW_MIN_NOTIONAL,
+                f"{leg.connector} {leg.trading_pair} {amt * leg.price} < min notional "
+                f"{leg.rules.min_notional}",
+            )
+    return HedgeSize(
+        target_quote,
+        target_base,
+        vol_pct,
+        vol_mult,
+        vol_note,
+        cap,
+        liq_mult,
+        lot,
+        common,
+        long_amt,
+        short_amt,
+        common * ref_mid,
+    )
 
 
 class VolatilityTracker:
@@ -122,8 +151,14 @@ class VolatilityTracker:
     are scaled to one hour by sqrt(3600 / dt). Vol = sample stdev of those hourly returns, in %.
     """
 
-    def __init__(self, sample_interval_s: int = 3600, max_samples: int = 169, min_returns: int = 6,
-                 max_gap_s: int = 3 * 3600, round_window_s: int = 60) -> None:
+    def __init__(
+        self,
+        sample_interval_s: int = 3600,
+        max_samples: int = 169,
+        min_returns: int = 6,
+        max_gap_s: int = 3 * 3600,
+        round_window_s: int = 60,
+    ) -> None:
         self._min_spacing_s = sample_interval_s * 0.9  # "hour-ish": tolerate tick jitter
         self._round_window_s = round_window_s
         self._round_start: float | None = None

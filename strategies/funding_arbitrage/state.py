@@ -55,6 +55,7 @@ class Leg:
     cost_quote: Decimal = Decimal(0)  # sum(price * amount) of opening fills (absolute)
     fees_quote: Decimal = Decimal(0)
     target_base: Decimal = Decimal(0)  # absolute amount this leg should hold once hedged
+    margin_quote: Decimal = Decimal(0)  # margin posted at the leg's largest size; stays with the rest when reduced
 
     @property
     def avg_entry_price(self) -> Optional[Decimal]:
@@ -116,7 +117,8 @@ def _encode(obj: Any) -> Any:
 
 def _leg_from(d: dict[str, Any]) -> Leg:
     return Leg(d["connector"], d["trading_pair"], d["kind"], d["side"], Decimal(d["filled_base"]),
-               Decimal(d["cost_quote"]), Decimal(d["fees_quote"]), Decimal(d["target_base"]))
+               Decimal(d["cost_quote"]), Decimal(d["fees_quote"]), Decimal(d["target_base"]),
+               Decimal(d.get("margin_quote", "0")))
 
 
 def _record_from(d: dict[str, Any]) -> PairRecord:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tmux import Tmux
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -31,34 +32,6 @@ def _home(tmp_path: Path, with_keys: bool) -> Path:
     args = [sys.executable, str(ROOT / "tests" / "client" / "keystore_helper.py"), PASSWORD]
     subprocess.run(args + (CONNECTORS if with_keys else []), env=env, check=True, capture_output=True, timeout=120)
     return home
-
-
-class Tmux:
-    def __init__(self, name: str, command: str, env: dict[str, str]) -> None:
-        self.name = name
-        exports = " ".join(f"{k}='{v}'" for k, v in env.items())
-        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "220", "-y", "60",
-                        f"env {exports} {command}"], check=True)
-
-    def send(self, text: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, text, "Enter"], check=True)
-
-    def screen(self) -> str:
-        out = subprocess.run(["tmux", "capture-pane", "-p", "-J", "-S", "-2000", "-t", self.name],
-                             capture_output=True, text=True)
-        return out.stdout
-
-    def wait_for(self, text: str, timeout: float = 90) -> str:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.5)
-        raise AssertionError(f"{text!r} not on screen after {timeout}s:\n{self.screen()}")
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,12 +79,17 @@ class FundingSeries:
         gaps = [b - a for a, b in zip(self.times, self.times[1:])]
         first: int | None = gaps[0] if gaps else None
         self.intervals_s: tuple[int | None, ...] = (first, *gaps)
+        self._settlements: list[Settlement | None] = [None] * len(self.times)  # built on first use (immutable)
 
     def __len__(self) -> int:
         return len(self.times)
 
     def settlement(self, index: int) -> Settlement:
-        return Settlement(self.times[index], self.rates[index], self.intervals_s[index])
+        found = self._settlements[index]
+        if found is None:
+            found = self._settlements[index] = Settlement(self.times[index], self.rates[index],
+                                                          self.intervals_s[index])
+        return found
 
     def next_settlement(self, ts: float) -> Settlement | None:
         """The first settlement strictly after `ts`; None after the last one."""
@@ -117,6 +123,11 @@ class CandleSeries:
         self.candles: tuple[Candle, ...] = tuple(candles)
         self.open_times: tuple[int, ...] = tuple(c.open_ts for c in candles)
         self.price_decimals = price_decimals
+        # Caches for price_at / path_extremes (same Decimal operations, done once): per (candle, path) the path's
+        # segments and vertices, per (offset into the hour, path) the segment and its fractions, the last answer.
+        self._segments: dict[tuple[int, str], tuple[tuple[Decimal, Decimal], ...]] = {}
+        self._vertex_times: dict[tuple[int, str], tuple[tuple[Decimal, Decimal], ...]] = {}
+        self._last_price: tuple[Any, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.candles)
@@ -144,14 +155,32 @@ class CandleSeries:
 
     def price_at(self, ts: float, max_staleness_s: int = DEFAULT_MAX_STALENESS_S, path: str = "ohlc") -> Decimal | None:
         """Mark price at `ts` on the candle path; None before the data, or more than `max_staleness_s` past a close."""
+        last = self._last_price  # a spot priced off its perp asks for the same time right after the perp
+        if last is not None and last[0] == ts and last[1] is type(ts) and last[2] == max_staleness_s and last[3] == path:
+            return last[4]
+        price = self._price_at(ts, max_staleness_s, path)
+        self._last_price = (ts, type(ts), max_staleness_s, path, price)
+        return price
+
+    def _price_at(self, ts: float, max_staleness_s: int, path: str) -> Decimal | None:
         i = bisect.bisect_right(self.open_times, ts) - 1
         if i < 0:
             return None
-        candle = self.candles[i]
-        if ts < candle.open_ts + HOUR_S:
-            return _path_price(candle, Decimal(str(ts - candle.open_ts)) / HOUR_S, path)
-        if ts - (candle.open_ts + HOUR_S) <= max_staleness_s:
-            return candle.close
+        open_ts = self.open_times[i]
+        if ts < open_ts + HOUR_S:
+            # = _path_price(candle, Decimal(str(ts - open_ts)) / HOUR_S, path), from cached parts
+            at = _segment_at(ts - open_ts, path)
+            if at is None:
+                return self.candles[i].close
+            segment, into, width = at
+            key = (i, path)
+            segments = self._segments.get(key)
+            if segments is None:
+                segments = self._segments[key] = _segments(self.candles[i], path)
+            start, rise = segments[segment]
+            return start + rise * into / width
+        if ts - (open_ts + HOUR_S) <= max_staleness_s:
+            return self.candles[i].close
         return None
 
     def path_extremes(self, start_ts: float, end_ts: float, path: str = "ohlc",
@@ -161,9 +190,15 @@ class CandleSeries:
                   if p is not None]
         lo = bisect.bisect_right(self.open_times, start_ts - HOUR_S)
         hi = bisect.bisect_right(self.open_times, end_ts)
-        for candle in self.candles[lo:hi]:
-            for frac, price in _path_vertices(candle, path):
-                if start_ts <= candle.open_ts + frac * HOUR_S <= end_ts:
+        for i in range(lo, hi):
+            key = (i, path)
+            vertices = self._vertex_times.get(key)
+            if vertices is None:  # (time, price) of each vertex: open_ts + frac x HOUR_S, as Decimal
+                candle = self.candles[i]
+                vertices = self._vertex_times[key] = tuple((candle.open_ts + frac * HOUR_S, price)
+                                                           for frac, price in _path_vertices(candle, path))
+            for at, price in vertices:
+                if start_ts <= at <= end_ts:
                     points.append(price)
         return (min(points), max(points)) if points else None
 
@@ -173,12 +208,15 @@ class CandleSeries:
         return values[len(values) // 2]
 
 
+_THIRD = Decimal(1) / 3
+_FRACTIONS = {"linear": (Decimal(0), Decimal(1)), "ohlc": (Decimal(0), _THIRD, 2 * _THIRD, Decimal(1))}
+
+
 def _path_vertices(candle: Candle, path: str) -> list[tuple[Decimal, Decimal]]:
-    third = Decimal(1) / 3
     if path == "linear":
         return [(Decimal(0), candle.open), (Decimal(1), candle.close)]
     first, second = (candle.low, candle.high) if candle.close >= candle.open else (candle.high, candle.low)
-    return [(Decimal(0), candle.open), (third, first), (2 * third, second), (Decimal(1), candle.close)]
+    return [(Decimal(0), candle.open), (_THIRD, first), (2 * _THIRD, second), (Decimal(1), candle.close)]
 
 
 def _path_price(candle: Candle, frac: Decimal, path: str) -> Decimal:
@@ -189,6 +227,40 @@ def _path_price(candle: Candle, frac: Decimal, path: str) -> Decimal:
         if frac <= f1:
             return p0 + (p1 - p0) * (frac - f0) / (f1 - f0)
     return candle.close
+
+
+def _segments(candle: Candle, path: str) -> tuple[tuple[Decimal, Decimal], ...]:
+    """(p0, p1 - p0) of each segment of the candle's path (the parts of _path_price that depend on the candle)."""
+    return tuple((p0, p1 - p0) for (_, p0), (_, p1) in itertools.pairwise(_path_vertices(candle, path)))
+
+
+_SEGMENT_AT: dict[tuple[type, float | int, str], tuple[int, Decimal, Decimal] | None] = {}
+_SEGMENT_AT_MAX = 1 << 14
+
+
+def _segment_at(offset: Any, path: str) -> tuple[int, Decimal, Decimal] | None:
+    """For `offset` seconds into the hour: (segment, frac - f0, f1 - f0) as _path_price computes them, with
+    frac = Decimal(str(offset)) / HOUR_S; None where _path_price falls through to the close. Raises ValueError for an
+    unknown path. Cached for int and float offsets (a tick grid revisits the same few offsets every hour)."""
+    kind = type(offset)
+    cacheable = kind is float or kind is int
+    if cacheable:
+        key = (kind, offset, path)
+        if key in _SEGMENT_AT:
+            return _SEGMENT_AT[key]
+    if path not in PRICE_PATHS:
+        raise ValueError(f"path ({path!r}) must be one of {PRICE_PATHS}")
+    frac = Decimal(str(offset)) / HOUR_S
+    found = None
+    for segment, (f0, f1) in enumerate(itertools.pairwise(_FRACTIONS[path])):
+        if frac <= f1:
+            found = (segment, frac - f0, f1 - f0)
+            break
+    if cacheable:
+        if len(_SEGMENT_AT) >= _SEGMENT_AT_MAX:
+            _SEGMENT_AT.clear()
+        _SEGMENT_AT[key] = found
+    return found
 
 
 @dataclass

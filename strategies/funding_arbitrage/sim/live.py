@@ -21,10 +21,10 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 from ..config import FundingArbSettings, load_settings
 from ..venues import SIM_PREFIX
@@ -45,9 +45,9 @@ class SimSetupError(ValueError):
 class SimOptionsLike(Protocol):
     """`hb_app.SimOptions`: data directory (None: the shared cross-venue data), speed, ISO start (None: data start)."""
 
-    data_dir: Optional[str]
+    data_dir: str | None
     speed: float
-    start: Optional[str]
+    start: str | None
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def plan_from_settings(settings: FundingArbSettings) -> SimPlan:
         spot_venues=tuple(c[len(SIM_PREFIX):] for c in settings.spot_connectors),
         coins=tuple(settings.tokens),
         quote_assets=dict(settings.quote_assets),
-        balance_per_venue_quote=settings.total_capital_quote / n,
+        balance_per_venue_quote=(settings.total_capital_quote / n).quantize(Decimal("0.01"), ROUND_DOWN),
     )
 
 
@@ -108,12 +108,12 @@ def parse_start(text: str) -> float:
         raise SimSetupError(f"--start ({text!r}) must be an ISO date or time, e.g. 2025-04-01 or "
                             "2025-04-01T08:00:00Z") from e
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def data_span(data: MarketData, plan: SimPlan) -> tuple[float, float]:
@@ -149,8 +149,8 @@ class LiveSimEnvironment:
         self.time_map = TimeMap(start, self.speed)
         self.connectors = self._build(wall_clock_market_data(self.market_data, self.time_map))
         self.finished = False
-        self.finish_message: Optional[str] = None
-        self.detached_message: Optional[str] = None
+        self.finish_message: str | None = None
+        self.detached_message: str | None = None
         self._hb: Any = None
 
     def _build(self, data: MarketData) -> dict[str, Any]:
@@ -169,13 +169,13 @@ class LiveSimEnvironment:
         return connectors
 
     # --- clock ----------------------------------------------------------------------------------------
-    def venue_ts(self) -> Optional[float]:
+    def venue_ts(self) -> float | None:
         """Wall time of the venues' last tick (None before the clock started them)."""
         stamps = [c.current_timestamp for c in self.connectors.values()]
-        known = [t for t in stamps if t == t and t > 0]  # NaN before the first start()/tick()
+        known = [t for t in stamps if not math.isnan(t) and t > 0]  # NaN before the first start()/tick()
         return max(known) if known else None
 
-    def data_ts(self) -> Optional[float]:
+    def data_ts(self) -> float | None:
         ts = self.venue_ts()
         return None if ts is None or not self.time_map.anchored else self.time_map.to_data(ts)
 
@@ -201,14 +201,14 @@ class LiveSimEnvironment:
 
     # --- status ---------------------------------------------------------------------------------------
     def banner(self) -> str:
+        """A few lines under 100 characters (Hummingbot's output pane wraps there)."""
         data_ts = self.data_ts()
-        now = iso(data_ts) if data_ts is not None else "not started"
-        lines = [f"SIMULATION (--sim): {', '.join(self.connectors)} replay {self.data_dir.name} at {self.speed:g}x; "
-                 f"data time {now}, data ends {iso(self.data_end_ts)}."]
+        now = f"data time {iso(data_ts)}" if data_ts is not None else f"starts at {iso(self.time_map.data_start_ts)}"
+        lines = [f"SIMULATION (--sim) at {self.speed:g}x: {now} (data ends {iso(self.data_end_ts)})",
+                 f"  {', '.join(self.connectors)} replay {self.data_dir.name}"]
         if self.speed != 1:
-            lines.append(f"  Time runs {self.speed:g}x faster than the data: funding settles every interval/"
-                         f"{self.speed:g} of wall time, so observed intervals, funding per hour and APRs derived from "
-                         "them are distorted. This shows the machinery; judge returns with `funding-arb replay`.")
+            lines += [f"  Funding settles {self.speed:g}x faster than recorded: intervals, funding per hour and",
+                      "  APRs observed on this clock are distorted. Judge returns with `funding-arb replay`."]
         return "\n".join(lines)
 
     def _attach_status(self, strategy: Any) -> None:
@@ -233,7 +233,7 @@ class LiveSimEnvironment:
                 oracle.unregister_connector(name)
 
 
-def move_previous_state(path: Path) -> Optional[Path]:
+def move_previous_state(path: Path) -> Path | None:
     """Move a previous sim run's state file to `<name>.previous` (the venues start flat, so its pairs are gone)."""
     if not path.exists():
         return None
@@ -241,6 +241,25 @@ def move_previous_state(path: Path) -> Optional[Path]:
     path.replace(target)
     log.info("sim_state_reset moved=%s to=%s", path, target)
     return target
+
+
+def _no_usage_metrics(core: Any, names: set[str]) -> None:
+    """Keep simulated fills out of Hummingbot's anonymized trade-volume metrics (`anonymized_metrics_mode`, on by
+    default, posts filled volume per connector): for the sim names, TradingCore gets the DummyMetricsCollector it
+    uses when metrics are disabled, added to the clock as its own collectors are (so removal at stop works)."""
+    from hummingbot.connector.connector_metrics_collector import DummyMetricsCollector
+
+    original = core._initialize_metrics_for_connector
+
+    def initialize(connector: Any, connector_name: str) -> None:
+        if connector_name not in names:
+            original(connector, connector_name)
+            return
+        collector = DummyMetricsCollector()
+        core.clock.add_iterator(collector)
+        core._metrics_collectors[connector_name] = collector
+
+    core._initialize_metrics_for_connector = initialize
 
 
 async def install_sim_connectors(hb: Any, v2_conf: str, sim: SimOptionsLike) -> LiveSimEnvironment:
@@ -253,7 +272,6 @@ async def install_sim_connectors(hb: Any, v2_conf: str, sim: SimOptionsLike) -> 
         DataError: the data directory lacks a market the config trades.
     """
     from hummingbot.client import settings as hb_settings
-    from hummingbot.connector.connector_metrics_collector import DummyMetricsCollector
 
     from ..home import project_root
     from .registry import register_sim_connector
@@ -265,8 +283,7 @@ async def install_sim_connectors(hb: Any, v2_conf: str, sim: SimOptionsLike) -> 
     for name, connector in env.connectors.items():
         register_sim_connector(connector)  # AllConnectorSettings (fee schema) + RateOracle
         core.connector_manager.connectors[name] = connector
-        # No anonymized trade-volume reporting of simulated fills (TradingCore skips names it already has).
-        core._metrics_collectors[name] = DummyMetricsCollector()
+    _no_usage_metrics(core, set(env.connectors))
     env._hb = hb
     log.info("sim_installed connectors=%s data=%s start=%s end=%s speed=%s started_at_wall=%s",
              ",".join(env.connectors), env.data_dir, iso(env.time_map.data_start_ts), iso(env.data_end_ts), env.speed,

@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +22,10 @@ from bidict import bidict
 from hummingbot.connector.trading_rule import TradingRule
 from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
 from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState, OrderUpdate, TradeUpdate
-from hummingbot.core.data_type.order_book_row import OrderBookRow
 from hummingbot.core.data_type.trade_fee import TradeFeeBase
 from hummingbot.core.utils.async_utils import safe_ensure_future
 
-from .book import BookShape, Level, synthesize
+from .book import BookShape, BookSynth, Level, book_synth
 from .data import CandleSeries
 from .faults import FaultInjector
 from .matching import FillPlan, SimOrder, is_marketable, plan_fill
@@ -54,7 +53,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class MarketState:
-    """One replayed market: its price source, book shape and the book currently shown."""
+    """One replayed market: its price source, book shape and the book currently shown.
+
+    `bids` / `asks` (Decimal levels, best first) are built from the mid of the last refresh when first read: the
+    Hummingbot book gets float rows straight from `BookSynth.rows`, and most ticks nothing reads the Decimal levels.
+    """
 
     trading_pair: str
     coin: str
@@ -63,8 +66,55 @@ class MarketState:
     tick: Decimal
     mid: Decimal | None = None
     last_mid: Decimal | None = None
-    bids: list[Level] = field(default_factory=list)
-    asks: list[Level] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._book_mid: Decimal | None = None  # the mid the current book was synthesized around (None: empty book)
+        self._bids: list[Level] | None = []
+        self._asks: list[Level] | None = []
+        self._synth: BookSynth | None = None
+
+    @property
+    def bids(self) -> list[Level]:
+        if self._bids is None:
+            self._build_levels()
+        return self._bids  # type: ignore[return-value]
+
+    @bids.setter
+    def bids(self, levels: list[Level]) -> None:
+        self._bids = levels
+
+    @property
+    def asks(self) -> list[Level]:
+        if self._asks is None:
+            self._build_levels()
+        return self._asks  # type: ignore[return-value]
+
+    @asks.setter
+    def asks(self, levels: list[Level]) -> None:
+        self._asks = levels
+
+    def synth(self) -> BookSynth:
+        synth = self._synth
+        if synth is None or synth.shape is not self.shape or synth.tick is not self.tick:
+            synth = self._synth = book_synth(self.shape, self.tick)
+        return synth
+
+    def show_book(self, mid: Decimal | None, update_id: int) -> tuple[list[Any], list[Any]]:
+        """Synthesize the book around `mid` (None: empty) and return its Hummingbot rows (see BookSynth.rows)."""
+        self._book_mid = mid
+        if mid is None:
+            self._bids, self._asks = [], []
+            return [], []
+        self._bids = self._asks = None
+        return self.synth().rows(mid, update_id)
+
+    def _build_levels(self) -> None:
+        mid = self._book_mid
+        bids, asks = ([], []) if mid is None else self.synth().decimal_levels(mid)
+        if self._bids is None:
+            self._bids = bids
+        if self._asks is None:
+            self._asks = asks
 
 
 class SimVenueMixin(SimOfflineMixin, ABC):
@@ -155,17 +205,16 @@ class SimVenueMixin(SimOfflineMixin, ABC):
 
     def _refresh_markets(self, ts: float) -> None:
         self.book_update_id += 1
+        update_id = self.book_update_id
+        books = self.order_books
+        staleness, path = self._max_staleness_s, self._price_path
         for pair, state in self._markets.items():
-            price = self._venue_price(state, state.candles.price_at(ts, self._max_staleness_s, self._price_path), ts)
+            price = self._venue_price(state, state.candles.price_at(ts, staleness, path), ts)
             state.mid = price
-            if price is None:
-                state.bids, state.asks = [], []
-            else:
+            if price is not None:
                 state.last_mid = price
-                state.bids, state.asks = synthesize(price, state.shape, state.tick)
-            self.order_books[pair].apply_snapshot(
-                [OrderBookRow(float(p), float(s), self.book_update_id) for p, s in state.bids],
-                [OrderBookRow(float(p), float(s), self.book_update_id) for p, s in state.asks], self.book_update_id)
+            bids, asks = state.show_book(price, update_id)
+            books[pair].apply_snapshot(bids, asks, update_id)
 
     # --- orders -----------------------------------------------------------------------------------------
     async def _create_order(self, trade_type: TradeType, order_id: str, trading_pair: str, amount: Decimal,

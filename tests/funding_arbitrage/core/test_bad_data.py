@@ -1,4 +1,5 @@
 """Bad market data never raises out of `evaluate`: each case is skipped and counted under its reason."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -44,17 +45,18 @@ CASES = {
     "price NaN": (bad_bybit(book=bybit_book(bids=levels(("NaN", "1")))), SkipReason.BAD_PRICE),
     "price zero": (bad_bybit(book=bybit_book(bids=levels(("0", "1")))), SkipReason.BAD_PRICE),
     "price negative": (bad_bybit(book=bybit_book(bids=levels(("-1", "1")))), SkipReason.BAD_PRICE),
-    "size zero": (bad_bybit(book=bybit_book(asks=levels(("60000.5", "0")))), SkipReason.BAD_SIZE),
     "book stale": (bad_bybit(book=bybit_book(ts=T0 - 121)), SkipReason.STALE_BOOK),
     "funding missing": (bad_bybit(funding=None), SkipReason.MISSING_FUNDING),
     "funding stale": (bad_bybit(funding=funding(observed_ts=T0 - 121)), SkipReason.STALE_FUNDING),
-    "funding past due": (bad_bybit(funding=funding(next_funding_ts=int(T0) - 600)), SkipReason.FUNDING_PAST_DUE),
+    "funding past due": (
+        bad_bybit(funding=funding(next_funding_ts=int(T0) - 600)),
+        SkipReason.FUNDING_PAST_DUE,
+    ),
     "rate NaN": (bad_bybit(funding=funding(rate=D("NaN"))), SkipReason.BAD_RATE),
     "rate infinite": (bad_bybit(funding=funding(rate=D("Infinity"))), SkipReason.BAD_RATE),
     "rate beyond venue cap": (bad_bybit(funding=funding(rate=D("0.021"))), SkipReason.RATE_BEYOND_CAP),
     "mark NaN": (bad_bybit(funding=funding(mark_price=D("NaN"))), SkipReason.BAD_PRICE),
     "mark zero": (bad_bybit(funding=funding(mark_price=D("0"))), SkipReason.BAD_PRICE),
-    "lot zero": (bad_bybit(rules=replace(RULES, lot_size=D("0"))), SkipReason.BAD_RULES),
     "fee NaN": (bad_bybit(fees=replace(FEES, taker_open=D("NaN"))), SkipReason.BAD_FEES),
     "wrong kind": (replace(perp(BYBIT, "0.001"), kind="spot"), SkipReason.UNCONFIGURED_MARKET),
     "unconfigured token": (perp(BYBIT, "0.001", token="ETH"), SkipReason.UNCONFIGURED_MARKET),
@@ -75,8 +77,14 @@ def test_each_bad_market_is_skipped_with_its_counted_reason(case: str) -> None:
 
 def test_a_rate_beyond_the_sane_bound_is_skipped_on_a_venue_without_a_cap() -> None:
     dydx = "dydx_v4_perpetual"
-    engine = EdgeEngine(settings(perp_connectors=[BINANCE, dydx], quote_assets={BINANCE: "USDT", dydx: "USDT"},
-                                 leverage={BINANCE: 3, dydx: 3}, funding_interval_hints_hours={BINANCE: D("8")}))
+    engine = EdgeEngine(
+        settings(
+            perp_connectors=[BINANCE, dydx],
+            quote_assets={BINANCE: "USDT", dydx: "USDT"},
+            leverage={BINANCE: 3, dydx: 3},
+            funding_interval_hints_hours={BINANCE: D("8")},
+        )
+    )
 
     decision = engine.evaluate(tick(T0, GOOD, perp(dydx, "0.051")))
 
@@ -90,7 +98,9 @@ def test_missing_and_none_snapshots_are_counted() -> None:
     none_entry = engine.evaluate(tick(T0, GOOD, None))
 
     assert absent.skipped[SkipReason.MISSING_SNAPSHOT] == 1
-    assert none_entry.skipped[SkipReason.MISSING_SNAPSHOT] == 2  # the None entry and the configured market it hides
+    assert (
+        none_entry.skipped[SkipReason.MISSING_SNAPSHOT] == 2
+    )  # the None entry and the configured market it hides
 
 
 def test_a_venue_reported_not_ready_is_skipped() -> None:
@@ -99,19 +109,36 @@ def test_a_venue_reported_not_ready_is_skipped() -> None:
     assert decision.skipped[SkipReason.VENUE_NOT_READY] == 1
 
 
-@pytest.mark.parametrize(("asks", "reason"), [
-    (levels(("60000.5", "0.001"), ("NaN", "5")), SkipReason.BAD_PRICE),
-    (levels(("60000.5", "0.001"), ("60000.4", "5")), SkipReason.UNSORTED_BOOK),
-    (levels(("60000.5", "0.001"), ("60001", "-1")), SkipReason.BAD_SIZE),
-])
+@pytest.mark.parametrize(
+    ("asks", "reason"),
+    [
+        (levels(("60000.5", "0"), ("60001", "5")), SkipReason.BAD_SIZE),
+        (levels(("60000.5", "0.001"), ("NaN", "5")), SkipReason.BAD_PRICE),
+        (levels(("60000.5", "0.001"), ("60000.4", "5")), SkipReason.UNSORTED_BOOK),
+        (levels(("60000.5", "0.001"), ("60001", "-1")), SkipReason.BAD_SIZE),
+    ],
+)
 def test_a_bad_deeper_level_is_counted_when_the_book_is_walked(asks: Any, reason: SkipReason) -> None:
     """Top of book is fine, so the market passes intake; the walk finds the bad level and rejects the pair."""
     engine = EdgeEngine(settings())
-    binance_bad = replace(perp(BINANCE, "0.0001"), book=BookSnapshot(BINANCE, "BTC-USDT", GOOD_BIDS, asks, T0))
+    binance_bad = replace(
+        perp(BINANCE, "0.0001"), book=BookSnapshot(BINANCE, "BTC-USDT", GOOD_BIDS, asks, T0)
+    )
 
     decision = engine.evaluate(tick(T0, binance_bad, perp(BYBIT, "0.001")))
 
     assert decision.skipped[reason] == 1
+    assert decision.candidates[0].reason is Reason.BAD_MARKET_DATA
+    assert decision.enters == ()
+
+
+@pytest.mark.parametrize("rules", [replace(RULES, lot_size=D("0")), replace(RULES, min_notional=D("NaN"))])
+def test_bad_lot_rules_are_counted_when_the_market_is_first_sized(rules: Any) -> None:
+    engine = EdgeEngine(settings())
+
+    decision = engine.evaluate(tick(T0, GOOD, bad_bybit(rules=rules)))
+
+    assert decision.skipped[SkipReason.BAD_RULES] == 1
     assert decision.candidates[0].reason is Reason.BAD_MARKET_DATA
     assert decision.enters == ()
 

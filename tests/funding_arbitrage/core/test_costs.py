@@ -1,4 +1,5 @@
 """costs.py: fees per side and action, slippage both ways, borrow sources."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -32,17 +33,29 @@ def leg(connector: str, b: BookSnapshot, fees: FeeSchedule, kind: MarketKind = M
 
 def asym_book(connector: str) -> BookSnapshot:
     """Bids 99 x 1, 98 x 1; asks 101 x 1, 103 x 1 (mid 100)."""
-    return BookSnapshot(connector, "BTC-USDT", ((D("99"), D("1")), (D("98"), D("1"))),
-                        ((D("101"), D("1")), (D("103"), D("1"))), T0)
+    return BookSnapshot(
+        connector,
+        "BTC-USDT",
+        ((D("99"), D("1")), (D("98"), D("1"))),
+        ((D("101"), D("1")), (D("103"), D("1"))),
+        T0,
+    )
 
 
-OPEN_CLOSE = FeeSchedule(taker_open=D("0.001"), taker_close=D("0.002"), maker_open=D("0"), maker_close=D("0"),
-                         source="connector")
+OPEN_CLOSE = FeeSchedule(
+    taker_open=D("0.001"), taker_close=D("0.002"), maker_open=D("0"), maker_close=D("0"), source="connector"
+)
 
 
 def test_each_leg_pays_its_own_open_fee_on_entry_and_close_fee_on_exit() -> None:
-    costs = pair_costs(leg(BINANCE, asym_book(BINANCE), OPEN_CLOSE), leg(BYBIT, asym_book(BYBIT), OPEN_CLOSE),
-                       D("1.5"), D("1.5"), None, H72)
+    costs = pair_costs(
+        leg(BINANCE, asym_book(BINANCE), OPEN_CLOSE),
+        leg(BYBIT, asym_book(BYBIT), OPEN_CLOSE),
+        D("1.5"),
+        D("1.5"),
+        None,
+        H72,
+    )
 
     assert isinstance(costs, PairCosts)
     # long buys 1 @101 + 0.5 @103 = 152.5 on entry and sells 1 @99 + 0.5 @98 = 148 on exit; short the reverse
@@ -60,8 +73,14 @@ def test_spot_leg_uses_the_spot_market_fee_schedule() -> None:
     spot_fees = FeeSchedule(D("0.001"), D("0.001"), D("0.001"), D("0.001"), "connector")
     perp_fees = FeeSchedule(D("0.0005"), D("0.0005"), D("0.0002"), D("0.0002"), "connector")
 
-    costs = pair_costs(leg(SPOT, asym_book(SPOT), spot_fees, MarketKind.SPOT),
-                       leg(BYBIT, asym_book(BYBIT), perp_fees), D("1"), D("1"), None, H72)
+    costs = pair_costs(
+        leg(SPOT, asym_book(SPOT), spot_fees, MarketKind.SPOT),
+        leg(BYBIT, asym_book(BYBIT), perp_fees),
+        D("1"),
+        D("1"),
+        None,
+        H72,
+    )
 
     assert isinstance(costs, PairCosts)
     assert costs.long.entry.fee_rate == D("0.001") and costs.long.kind is MarketKind.SPOT
@@ -71,8 +90,9 @@ def test_spot_leg_uses_the_spot_market_fee_schedule() -> None:
 def test_a_book_too_thin_for_the_exit_makes_the_pair_infeasible() -> None:
     thin = BookSnapshot(BYBIT, "BTC-USDT", ((D("99"), D("5")),), ((D("101"), D("0.5")),), T0)
 
-    costs = pair_costs(leg(BINANCE, asym_book(BINANCE), OPEN_CLOSE), leg(BYBIT, thin, OPEN_CLOSE),
-                       D("1"), D("1"), None, H72)
+    costs = pair_costs(
+        leg(BINANCE, asym_book(BINANCE), OPEN_CLOSE), leg(BYBIT, thin, OPEN_CLOSE), D("1"), D("1"), None, H72
+    )
 
     assert isinstance(costs, Infeasible)
     assert costs.reason is Reason.BOOK_TOO_THIN
@@ -80,8 +100,10 @@ def test_a_book_too_thin_for_the_exit_makes_the_pair_infeasible() -> None:
 
 
 @settings(max_examples=60)
-@given(st.decimals(min_value=D("0.001"), max_value=D("8"), places=3),
-       st.decimals(min_value=D("0.001"), max_value=D("8"), places=3))
+@given(
+    st.decimals(min_value=D("0.001"), max_value=D("8"), places=3),
+    st.decimals(min_value=D("0.001"), max_value=D("8"), places=3),
+)
 def test_total_cost_never_decreases_with_size(a: Decimal, b: Decimal) -> None:
     fees = FeeSchedule(D("0.00045"), D("0.00045"), D("0.00015"), D("0.00015"), "venue-spec")
     long_leg, short_leg = leg("hyperliquid_perpetual", HL[0][1], fees), leg(BYBIT, HL[1][1], fees)
@@ -138,8 +160,9 @@ def test_only_a_borrowing_leg_carries_a_borrow_charge() -> None:
 
 
 def test_exit_cost_sells_the_long_on_bids_and_buys_the_short_on_asks() -> None:
-    closing = exit_cost(leg(BINANCE, asym_book(BINANCE), OPEN_CLOSE), leg(BYBIT, asym_book(BYBIT), OPEN_CLOSE),
-                        D("1"))
+    closing = exit_cost(
+        leg(BINANCE, asym_book(BINANCE), OPEN_CLOSE), leg(BYBIT, asym_book(BYBIT), OPEN_CLOSE), D("1")
+    )
 
     assert not isinstance(closing, Infeasible)
     sell, buy = closing

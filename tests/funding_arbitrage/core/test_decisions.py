@@ -1,4 +1,5 @@
 """decisions.py (EdgeEngine) and actions.py: persistence, exits, allocation within caps."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -34,8 +35,11 @@ D = Decimal
 
 def wide(ts: float = T0, token: str = "BTC", mid: str = "60000", short_rate: str = "0.001") -> TickSnapshot:
     """Binance 0.01 %/8h vs Bybit `short_rate`/8h: with the defaults an accepted perp-perp edge."""
-    return tick(ts, perp(BINANCE, "0.0001", token=token, mid=mid, ts=ts),
-                perp(BYBIT, short_rate, token=token, mid=mid, ts=ts))
+    return tick(
+        ts,
+        perp(BINANCE, "0.0001", token=token, mid=mid, ts=ts),
+        perp(BYBIT, short_rate, token=token, mid=mid, ts=ts),
+    )
 
 
 def run(engine: EdgeEngine, ticks: list[TickSnapshot], held_pairs: tuple = ()) -> list[TickDecision]:
@@ -106,11 +110,16 @@ def test_max_holding_closes_even_without_market_data() -> None:
 
 
 def test_best_venue_pair_per_token_is_chosen() -> None:
-    s = settings(perp_connectors=[BINANCE, BYBIT, HYPER], quote_assets={BINANCE: "USDT", BYBIT: "USDT", HYPER: "USDT"},
-                 leverage={BINANCE: 3, BYBIT: 3, HYPER: 3})
+    s = settings(
+        perp_connectors=[BINANCE, BYBIT, HYPER],
+        quote_assets={BINANCE: "USDT", BYBIT: "USDT", HYPER: "USDT"},
+        leverage={BINANCE: 3, BYBIT: 3, HYPER: 3},
+    )
     engine = EdgeEngine(s)
 
-    decision = engine.evaluate(tick(T0, perp(BINANCE, "0.0002"), perp(BYBIT, "0.0009"), perp(HYPER, "-0.0001")))
+    decision = engine.evaluate(
+        tick(T0, perp(BINANCE, "0.0002"), perp(BYBIT, "0.0009"), perp(HYPER, "-0.0001"))
+    )
 
     assert len(decision.enters) == 1
     e = decision.enters[0]
@@ -118,9 +127,15 @@ def test_best_venue_pair_per_token_is_chosen() -> None:
 
 
 def test_capital_goes_to_the_larger_net_edge_first_within_the_total_cap() -> None:
-    s = settings(tokens=["BTC", "ETH"], max_total_exposure_quote=D("1000"), max_token_exposure_quote=D("1000"))
+    s = settings(
+        tokens=["BTC", "ETH"], max_total_exposure_quote=D("1000"), max_token_exposure_quote=D("1000")
+    )
     engine = EdgeEngine(s)
-    t = tick(T0, *wide(T0, "BTC", short_rate="0.0008").markets, *wide(T0, "ETH", mid="3000", short_rate="0.0015").markets)
+    t = tick(
+        T0,
+        *wide(T0, "BTC", short_rate="0.0008").markets,
+        *wide(T0, "ETH", mid="3000", short_rate="0.0015").markets,
+    )
 
     decision = engine.evaluate(t)
 
@@ -165,12 +180,22 @@ def test_carry_pair_enters_as_long_spot_short_perp() -> None:
 
     e = decision.enters[0]
     assert (e.kind, e.long_kind, e.long_connector, e.short_connector) == (
-        OpportunityKind.CARRY, MarketKind.SPOT, SPOT, BINANCE)
+        OpportunityKind.CARRY,
+        MarketKind.SPOT,
+        SPOT,
+        BINANCE,
+    )
 
 
 def test_negative_funding_never_fakes_a_reverse_carry() -> None:
-    engine = EdgeEngine(carry_settings(perp_connectors=[BINANCE], quote_assets={BINANCE: "USDT", SPOT: "USDT"},
-                                       leverage={BINANCE: 3}, funding_interval_hints_hours={BINANCE: D("8")}))
+    engine = EdgeEngine(
+        carry_settings(
+            perp_connectors=[BINANCE],
+            quote_assets={BINANCE: "USDT", SPOT: "USDT"},
+            leverage={BINANCE: 3},
+            funding_interval_hints_hours={BINANCE: D("8")},
+        )
+    )
 
     decision = engine.evaluate(tick(T0, perp(BINANCE, "-0.003"), spot()))
 
@@ -186,7 +211,11 @@ def test_the_screen_reports_the_best_rejected_pair_per_token() -> None:
 
     assert decision.candidates == ()
     s = decision.screened[0]
-    assert (s.long_connector, s.short_connector, s.reason) == (BINANCE, BYBIT, Reason.FUNDING_BELOW_COST_FLOOR)
+    assert (s.long_connector, s.short_connector, s.reason) == (
+        BINANCE,
+        BYBIT,
+        Reason.FUNDING_BELOW_COST_FLOOR,
+    )
     assert s.upper_bound_pct < D("0.10") and decision.screened_out == 1
 
 

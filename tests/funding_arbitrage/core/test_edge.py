@@ -1,4 +1,5 @@
 """edge.py: funding over the horizon, decomposition, break-even, verdicts, EdgeTracker."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -28,13 +29,21 @@ PRICES = st.decimals(min_value=D("0.5"), max_value=D("100000"), places=2)
 
 
 def lf(connector: str, rate: Decimal, hours: int, mark: Decimal) -> LegFunding:
-    return LegFunding(connector, "BTC-USDT", rate, IntervalInfo(hours * HOUR, IntervalSource.OBSERVED),
-                      rate / hours, int(T0), mark)
+    return LegFunding(
+        connector,
+        "BTC-USDT",
+        rate,
+        IntervalInfo(hours * HOUR, IntervalSource.OBSERVED),
+        rate / hours,
+        int(T0),
+        mark,
+    )
 
 
 @given(RATES, RATES, st.sampled_from([1, 4, 8]), st.sampled_from([1, 4, 8]), AMOUNTS, AMOUNTS, PRICES, PRICES)
-def test_swapping_legs_negates_the_funding_edge(ra: Decimal, rb: Decimal, ha: int, hb: int, qa: Decimal,
-                                                qb: Decimal, pa: Decimal, pb: Decimal) -> None:
+def test_swapping_legs_negates_the_funding_edge(
+    ra: Decimal, rb: Decimal, ha: int, hb: int, qa: Decimal, qb: Decimal, pa: Decimal, pb: Decimal
+) -> None:
     a, b = lf(BINANCE, ra, ha, pa), lf(BYBIT, rb, hb, pb)
 
     forward = funding_over_horizon(a, b, qa, qb, D("72"))
@@ -74,13 +83,24 @@ def test_break_even_is_zero_when_the_basis_pays_the_costs_and_none_without_carry
 
 def test_edge_result_components_add_up_to_the_net_edge() -> None:
     engine = EdgeEngine(settings(exit_basis_pct=D("0.01")))
-    decision = engine.evaluate(tick(T0, perp(BINANCE, "0.0001", mid="60000"), perp(BYBIT, "0.001", mid="60030")))
+    decision = engine.evaluate(
+        tick(T0, perp(BINANCE, "0.0001", mid="60000"), perp(BYBIT, "0.001", mid="60030"))
+    )
 
     r = decision.candidates[0]
     c = r.components
-    assert c is not None and r.size is not None and r.net_edge_quote is not None and r.net_edge_pct is not None
-    assert r.net_edge_quote == (c.funding_quote - c.borrow_quote - c.entry_fees_quote - c.exit_fees_quote
-                                - c.entry_slippage_quote - c.exit_slippage_quote + c.basis_quote)
+    assert (
+        c is not None and r.size is not None and r.net_edge_quote is not None and r.net_edge_pct is not None
+    )
+    assert r.net_edge_quote == (
+        c.funding_quote
+        - c.borrow_quote
+        - c.entry_fees_quote
+        - c.exit_fees_quote
+        - c.entry_slippage_quote
+        - c.exit_slippage_quote
+        + c.basis_quote
+    )
     assert r.net_edge_pct == r.net_edge_quote / r.size.notional_quote * 100
     assert r.edge_margin_pct == r.net_edge_pct - D("0.10")
     assert r.edge_ratio == r.net_edge_pct / D("0.10")
@@ -96,8 +116,10 @@ def test_swapped_legs_in_the_engine_negate_funding_and_keep_fees() -> None:
     engine = EdgeEngine(settings())
     t = tick(T0, perp(BINANCE, "0.0001"), perp(BYBIT, "0.0009"))
     by_token, _ = engine._intake.intake(t, __import__("collections").Counter())
-    a, b = by_token["BTC"]
-    scratch = TickScratch(T0, {}, EngineParams.from_settings(engine.settings), engine.volatility.hourly_vol_pct)
+    (a, b), _ = by_token["BTC"]
+    scratch = TickScratch(
+        T0, {}, EngineParams.from_settings(engine.settings), engine.volatility.hourly_vol_pct
+    )
 
     ab = evaluate_pair(scratch, engine._p, "BTC", a, b, D("1000"), 0)
     ba = evaluate_pair(scratch, engine._p, "BTC", b, a, D("1000"), 0)
@@ -109,8 +131,14 @@ def test_swapped_legs_in_the_engine_negate_funding_and_keep_fees() -> None:
 
 
 def test_carry_earns_the_whole_short_rate_and_ranks_with_perp_perp() -> None:
-    engine = EdgeEngine(carry_settings(perp_connectors=[BINANCE], quote_assets={BINANCE: "USDT", SPOT: "USDT"},
-                                       leverage={BINANCE: 3}, funding_interval_hints_hours={BINANCE: D("8")}))
+    engine = EdgeEngine(
+        carry_settings(
+            perp_connectors=[BINANCE],
+            quote_assets={BINANCE: "USDT", SPOT: "USDT"},
+            leverage={BINANCE: 3},
+            funding_interval_hints_hours={BINANCE: D("8")},
+        )
+    )
 
     decision = engine.evaluate(tick(T0, perp(BINANCE, "0.002"), spot()))
 
@@ -127,8 +155,9 @@ def test_edge_tracker_keeps_a_bounded_history_with_component_averages() -> None:
         ts = T0 + i
         rate, half = ("0.001", "0.5") if i % 2 else ("0.0006", "60")
         books = [book(c, "BTC-USDT", half_spread=half, ts=ts) for c in (BINANCE, BYBIT)]
-        engine.evaluate(tick(ts, perp(BINANCE, "0.0001", ts=ts, book_=books[0]),
-                             perp(BYBIT, rate, ts=ts, book_=books[1])))
+        engine.evaluate(
+            tick(ts, perp(BINANCE, "0.0001", ts=ts, book_=books[0]), perp(BYBIT, rate, ts=ts, book_=books[1]))
+        )
 
     key = ("BTC", BINANCE, BYBIT)
     summary = engine.tracker.summary(key)
@@ -137,5 +166,10 @@ def test_edge_tracker_keeps_a_bounded_history_with_component_averages() -> None:
     assert len(engine.tracker.history(key)) == 5
     assert summary is not None and summary.count == 5 and summary.costed == 5
     assert summary.profitable_rate == D("0.6")  # 3 of the last 5 had the wide spread
-    assert set(summary.averages_quote) >= {"funding_quote", "entry_fees_quote", "exit_slippage_quote", "basis_quote"}
+    assert set(summary.averages_quote) >= {
+        "funding_quote",
+        "entry_fees_quote",
+        "exit_slippage_quote",
+        "basis_quote",
+    }
     assert tracker.summary(key) is None

@@ -1,8 +1,9 @@
-"""Every decision, sizing and cost setting the edge engine consumes changes a decision: base vs one field changed.
+"""Every decision, sizing and cost setting the edge engine consumes changes a decision (base vs one change).
 
 Connector lists and quote assets are coupled by config validation (every connector needs a quote asset and
 a perp a leverage), so those rows change the coupled fields together; every other row changes one field.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -57,8 +58,9 @@ def hourly_swings(s: FundingArbSettings) -> TickDecision:
     for i in range(9):
         ts = T0 + i * HOUR
         mid = D("60000") if i % 2 else D("58800")
-        decision = engine.evaluate(tick(ts, perp(BINANCE, "0.0001", mid=mid, ts=ts),
-                                        perp(BYBIT, "0.001", mid=mid, ts=ts)))
+        decision = engine.evaluate(
+            tick(ts, perp(BINANCE, "0.0001", mid=mid, ts=ts), perp(BYBIT, "0.001", mid=mid, ts=ts))
+        )
     assert decision is not None
     return decision
 
@@ -81,19 +83,38 @@ def fingerprint(d: TickDecision) -> tuple[Any, ...]:
 THIN = book(BYBIT, "BTC-USDT", size="0.005")
 SPREAD_FALLS = [perp(BINANCE, "0.0001"), perp(BYBIT, "0.0003")]  # 21.9 % APR held spread
 SPREAD_NEGATIVE = [perp(BINANCE, "0.001"), perp(BYBIT, "0.0001")]
-THREE_VENUES = {"perp_connectors": [BINANCE, BYBIT, HYPER], "quote_assets": {BINANCE: "USDT", BYBIT: "USDT", HYPER: "USDT"},
-                "leverage": {BINANCE: 3, BYBIT: 3, HYPER: 3}}
+THREE_VENUES = {
+    "perp_connectors": [BINANCE, BYBIT, HYPER],
+    "quote_assets": {BINANCE: "USDT", BYBIT: "USDT", HYPER: "USDT"},
+    "leverage": {BINANCE: 3, BYBIT: 3, HYPER: 3},
+}
 
 ROWS: list[tuple[str, Callable[..., FundingArbSettings], dict[str, Any], Scenario]] = [
     ("order_amount_quote", base, {"order_amount_quote": D("500")}, once(*wide())),
-    ("max_token_exposure_quote", base, {"max_token_exposure_quote": D("1500")},
-     once(*wide(), held_pairs=(held(notional="1000"),))),
-    ("max_venue_exposure_quote", base, {"max_venue_exposure_quote": D("1000")},
-     once(*wide(), held_pairs=(held(token="ETH", notional="1000"),))),
-    ("max_total_exposure_quote", base, {"max_total_exposure_quote": D("3000")},
-     once(*wide(), held_pairs=(held(token="ETH", notional="2500"),))),
-    ("max_book_depth_share_pct", base, {"max_book_depth_share_pct": D("10")},
-     once(perp(BINANCE, "0.0001"), perp(BYBIT, "0.001", book_=THIN))),
+    (
+        "max_token_exposure_quote",
+        base,
+        {"max_token_exposure_quote": D("1500")},
+        once(*wide(), held_pairs=(held(notional="1000"),)),
+    ),
+    (
+        "max_venue_exposure_quote",
+        base,
+        {"max_venue_exposure_quote": D("1000")},
+        once(*wide(), held_pairs=(held(token="ETH", notional="1000"),)),
+    ),
+    (
+        "max_total_exposure_quote",
+        base,
+        {"max_total_exposure_quote": D("3000")},
+        once(*wide(), held_pairs=(held(token="ETH", notional="2500"),)),
+    ),
+    (
+        "max_book_depth_share_pct",
+        base,
+        {"max_book_depth_share_pct": D("10")},
+        once(perp(BINANCE, "0.0001"), perp(BYBIT, "0.001", book_=THIN)),
+    ),
     ("volatility_reference_pct", base, {"volatility_reference_pct": D("5")}, hourly_swings),
     ("holding_horizon_hours", base, {"holding_horizon_hours": D("24")}, once(*wide())),
     ("min_net_edge_pct", base, {"min_net_edge_pct": D("1.0")}, once(*wide())),
@@ -101,34 +122,81 @@ ROWS: list[tuple[str, Callable[..., FundingArbSettings], dict[str, Any], Scenari
     ("persistence_observations", base, {"persistence_observations": 2}, once(*wide())),
     ("exit_edge_apr_pct", base, {"exit_edge_apr_pct": D("30")}, once(*SPREAD_FALLS, held_pairs=(held(),))),
     ("exit_confirmations", base, {"exit_confirmations": 2}, once(*SPREAD_NEGATIVE, held_pairs=(held(),))),
-    ("take_profit_pct", base, {"take_profit_pct": D("1.0")},
-     once(*SPREAD_FALLS, held_pairs=(held(funding_received="15"),))),
-    ("max_holding_hours", base, {"max_holding_hours": D("100")},
-     once(*SPREAD_FALLS, held_pairs=(held(entry_ts=T0 - 200 * HOUR),))),
+    (
+        "take_profit_pct",
+        base,
+        {"take_profit_pct": D("1.0")},
+        once(*SPREAD_FALLS, held_pairs=(held(funding_received="15"),)),
+    ),
+    (
+        "max_holding_hours",
+        base,
+        {"max_holding_hours": D("100")},
+        once(*SPREAD_FALLS, held_pairs=(held(entry_ts=T0 - 200 * HOUR),)),
+    ),
     ("exit_basis_pct", base, {"exit_basis_pct": D("1.0")}, once(*wide())),
-    ("stale_data_s", base, {"stale_data_s": 300},
-     once(perp(BINANCE, "0.0001"), perp(BYBIT, "0.001", book_=book(BYBIT, "BTC-USDT", ts=T0 - 200)))),
-    ("funding_interval_hints_hours", base, {"funding_interval_hints_hours": {BINANCE: D("8"), BYBIT: D("1")}},
-     once(*wide(short_rate="0.0002"))),
+    (
+        "stale_data_s",
+        base,
+        {"stale_data_s": 300},
+        once(perp(BINANCE, "0.0001"), perp(BYBIT, "0.001", book_=book(BYBIT, "BTC-USDT", ts=T0 - 200))),
+    ),
+    (
+        "funding_interval_hints_hours",
+        base,
+        {"funding_interval_hints_hours": {BINANCE: D("8"), BYBIT: D("1")}},
+        once(*wide(short_rate="0.0002")),
+    ),
     ("tokens", base, {"tokens": ["BTC", "ETH"]}, once(*wide(), *wide(token="ETH", short_rate="0.0015"))),
-    ("spot_leg_borrows_quote", carry_base, {"spot_leg_borrows_quote": True}, lambda s: EdgeEngine(s).evaluate(carry_tick())),
-    ("borrow_rates_apr_pct", lambda **kw: carry_base(**{"spot_leg_borrows_quote": True, "borrow_rates_apr_pct": {"USDT": D("1")}, **kw}),
-     {"borrow_rates_apr_pct": {"USDT": D("300")}}, lambda s: EdgeEngine(s).evaluate(carry_tick())),
-    ("quote_assets", lambda **kw: carry_base(**{"spot_leg_borrows_quote": True,
-                                                  "borrow_rates_apr_pct": {"USDT": D("1"), "FDUSD": D("300")}, **kw}),
-     {"quote_assets": {BINANCE: "USDT", BYBIT: "USDT", SPOT: "FDUSD"}}, lambda s: EdgeEngine(s).evaluate(carry_tick())),
-    ("perp_connectors (with quote_assets, leverage)", base, THREE_VENUES,
-     once(*wide(), perp(HYPER, "-0.0005"))),
-    ("spot_connectors (with quote_assets)", base,
-     {"spot_connectors": [SPOT], "quote_assets": {BINANCE: "USDT", BYBIT: "USDT", SPOT: "USDT"},
-      "total_capital_quote": D("20000")},
-     once(perp(BINANCE, "0.0025"), perp(BYBIT, "0.0024"), spot())),
+    (
+        "spot_leg_borrows_quote",
+        carry_base,
+        {"spot_leg_borrows_quote": True},
+        lambda s: EdgeEngine(s).evaluate(carry_tick()),
+    ),
+    (
+        "borrow_rates_apr_pct",
+        lambda **kw: carry_base(
+            **{"spot_leg_borrows_quote": True, "borrow_rates_apr_pct": {"USDT": D("1")}, **kw}
+        ),
+        {"borrow_rates_apr_pct": {"USDT": D("300")}},
+        lambda s: EdgeEngine(s).evaluate(carry_tick()),
+    ),
+    (
+        "quote_assets",
+        lambda **kw: carry_base(
+            **{
+                "spot_leg_borrows_quote": True,
+                "borrow_rates_apr_pct": {"USDT": D("1"), "FDUSD": D("300")},
+                **kw,
+            }
+        ),
+        {"quote_assets": {BINANCE: "USDT", BYBIT: "USDT", SPOT: "FDUSD"}},
+        lambda s: EdgeEngine(s).evaluate(carry_tick()),
+    ),
+    (
+        "perp_connectors (with quote_assets, leverage)",
+        base,
+        THREE_VENUES,
+        once(*wide(), perp(HYPER, "-0.0005")),
+    ),
+    (
+        "spot_connectors (with quote_assets)",
+        base,
+        {
+            "spot_connectors": [SPOT],
+            "quote_assets": {BINANCE: "USDT", BYBIT: "USDT", SPOT: "USDT"},
+            "total_capital_quote": D("20000"),
+        },
+        once(perp(BINANCE, "0.0025"), perp(BYBIT, "0.0024"), spot()),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("field", "make", "change", "scenario"), ROWS, ids=[r[0] for r in ROWS])
-def test_changing_the_field_changes_the_decision(field: str, make: Callable[..., FundingArbSettings],
-                                                 change: dict[str, Any], scenario: Scenario) -> None:
+def test_changing_the_field_changes_the_decision(
+    field: str, make: Callable[..., FundingArbSettings], change: dict[str, Any], scenario: Scenario
+) -> None:
     before = fingerprint(scenario(make()))
     after = fingerprint(scenario(make(**change)))
 

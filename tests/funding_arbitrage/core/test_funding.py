@@ -1,4 +1,5 @@
 """funding.py: interval tracking, normalisation, rate sanity bounds."""
+
 from __future__ import annotations
 
 import gzip
@@ -97,8 +98,10 @@ def test_a_hint_contradicted_by_the_next_settlement_time_is_not_used() -> None:
     assert "contradicted" in info.note
 
 
-@pytest.mark.parametrize(("venue", "coin", "hours"), [("binance", "HYPE", 4), ("bybit", "BTC", 8),
-                                                      ("hyperliquid", "SOL", 1), ("kraken", "ETH", 1)])
+@pytest.mark.parametrize(
+    ("venue", "coin", "hours"),
+    [("binance", "HYPE", 4), ("bybit", "BTC", 8), ("hyperliquid", "SOL", 1), ("kraken", "ETH", 1)],
+)
 def test_intervals_derived_from_real_settlement_times(venue: str, coin: str, hours: int) -> None:
     """Feed the settlement times of ../shared/data/cross_venue_2025 as successive next_funding_ts."""
     stamps = []
@@ -110,8 +113,10 @@ def test_intervals_derived_from_real_settlement_times(venue: str, coin: str, hou
             if len(stamps) == 6:
                 break
     tracker = IntervalTracker()
-    infos = [tracker.observe(venue, coin, ts, ts - 1800 if i == 0 else stamps[i - 1] + 1, None)
-             for i, ts in enumerate(stamps)]
+    infos = [
+        tracker.observe(venue, coin, ts, ts - 1800 if i == 0 else stamps[i - 1] + 1, None)
+        for i, ts in enumerate(stamps)
+    ]
 
     assert infos[-1].interval_s == hours * HOUR
     assert infos[-1].source is IntervalSource.OBSERVED
@@ -126,11 +131,17 @@ def test_unknown_interval_blocks_trading_until_observed() -> None:
     engine = EdgeEngine(settings(funding_interval_hints_hours={}))  # binance and bybit publish no default
     nf = int(T0) + 60
 
-    blind = engine.evaluate(tick(T0, perp(BINANCE, "0.0001", next_funding_ts=nf),
-                                 perp(BYBIT, "0.001", next_funding_ts=nf)))
+    blind = engine.evaluate(
+        tick(T0, perp(BINANCE, "0.0001", next_funding_ts=nf), perp(BYBIT, "0.001", next_funding_ts=nf))
+    )
     later = T0 + 61
-    seen = engine.evaluate(tick(later, perp(BINANCE, "0.0001", next_funding_ts=nf + 8 * HOUR, ts=later),
-                                perp(BYBIT, "0.001", next_funding_ts=nf + 8 * HOUR, ts=later)))
+    seen = engine.evaluate(
+        tick(
+            later,
+            perp(BINANCE, "0.0001", next_funding_ts=nf + 8 * HOUR, ts=later),
+            perp(BYBIT, "0.001", next_funding_ts=nf + 8 * HOUR, ts=later),
+        )
+    )
 
     assert blind.candidates == () and blind.enters == ()
     assert blind.skipped[SkipReason.INTERVAL_UNKNOWN] == 2

@@ -1,4 +1,5 @@
 """orderbook.py: book building, checks, VWAP walks on real captures from ../shared/data/orderbooks."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -74,11 +75,16 @@ def test_walk_returns_none_when_the_visible_book_is_too_thin() -> None:
     assert walk(HL_BOOK.asks, depth, Side.BUY) is not None
 
 
-@given(st.decimals(min_value=D("0.001"), max_value=D("30"), places=3),
-       st.decimals(min_value=D("0.001"), max_value=D("30"), places=3))
+@given(
+    st.decimals(min_value=D("0.001"), max_value=D("30"), places=3),
+    st.decimals(min_value=D("0.001"), max_value=D("30"), places=3),
+)
 def test_slippage_never_decreases_with_size_on_real_books(a: Decimal, b: Decimal) -> None:
     small, large = sorted((a, b))
-    for levels, side, mid in ((HL_BOOK.asks, Side.BUY, mid_price(HL_BOOK)), (BN_BOOK.bids, Side.SELL, mid_price(BN_BOOK))):
+    for levels, side, mid in (
+        (HL_BOOK.asks, Side.BUY, mid_price(HL_BOOK)),
+        (BN_BOOK.bids, Side.SELL, mid_price(BN_BOOK)),
+    ):
         fs, fl = walk(levels, small, side), walk(levels, large, side)
         if fs is None or fl is None:
             continue
@@ -87,31 +93,34 @@ def test_slippage_never_decreases_with_size_on_real_books(a: Decimal, b: Decimal
 
 
 def test_book_from_levels_sorts_sides_and_drops_zero_size_levels() -> None:
-    b = book_from_levels(BINANCE, "BTC-USDT", [("99", "1"), ("100", "2"), ("98", "0")],
-                         [("102", "1"), ("101", "3")], T0)
+    b = book_from_levels(
+        BINANCE, "BTC-USDT", [("99", "1"), ("100", "2"), ("98", "0")], [("102", "1"), ("101", "3")], T0
+    )
 
     assert b.bids == ((D("100"), D("2")), (D("99"), D("1")))
     assert b.asks == ((D("101"), D("3")), (D("102"), D("1")))
 
 
 def _top(bids: list[tuple[str, str]], asks: list[tuple[str, str]], ts: float = T0) -> BookSnapshot:
-    return BookSnapshot(BINANCE, "BTC-USDT", tuple((D(p), D(s)) for p, s in bids),
-                        tuple((D(p), D(s)) for p, s in asks), ts)
+    return BookSnapshot(
+        BINANCE, "BTC-USDT", tuple((D(p), D(s)) for p, s in bids), tuple((D(p), D(s)) for p, s in asks), ts
+    )
 
 
-@pytest.mark.parametrize(("book_", "reason"), [
-    (None, SkipReason.MISSING_BOOK),
-    (_top([], [("101", "1")]), SkipReason.EMPTY_BOOK),
-    (_top([("101", "1")], [("100", "1")]), SkipReason.CROSSED_BOOK),
-    (_top([("100", "1")], [("100", "1")]), SkipReason.CROSSED_BOOK),
-    (_top([("NaN", "1")], [("101", "1")]), SkipReason.BAD_PRICE),
-    (_top([("0", "1")], [("101", "1")]), SkipReason.BAD_PRICE),
-    (_top([("-5", "1")], [("101", "1")]), SkipReason.BAD_PRICE),
-    (_top([("100", "1")], [("Infinity", "1")]), SkipReason.BAD_PRICE),
-    (_top([("100", "0")], [("101", "1")]), SkipReason.BAD_SIZE),
-    (_top([("100", "1")], [("101", "NaN")]), SkipReason.BAD_SIZE),
-    (_top([("100", "1")], [("101", "1")], ts=T0 - 121), SkipReason.STALE_BOOK),
-])
+@pytest.mark.parametrize(
+    ("book_", "reason"),
+    [
+        (None, SkipReason.MISSING_BOOK),
+        (_top([], [("101", "1")]), SkipReason.EMPTY_BOOK),
+        (_top([("101", "1")], [("100", "1")]), SkipReason.CROSSED_BOOK),
+        (_top([("100", "1")], [("100", "1")]), SkipReason.CROSSED_BOOK),
+        (_top([("NaN", "1")], [("101", "1")]), SkipReason.BAD_PRICE),
+        (_top([("0", "1")], [("101", "1")]), SkipReason.BAD_PRICE),
+        (_top([("-5", "1")], [("101", "1")]), SkipReason.BAD_PRICE),
+        (_top([("100", "1")], [("Infinity", "1")]), SkipReason.BAD_PRICE),
+        (_top([("100", "1")], [("101", "1")], ts=T0 - 121), SkipReason.STALE_BOOK),
+    ],
+)
 def test_check_top_names_each_bad_book(book_: BookSnapshot | None, reason: SkipReason) -> None:
     assert check_top(book_, T0, 120) is reason
 

@@ -1,4 +1,5 @@
 """sizing.py: lot matching, depth share, volatility multiplier, venue minimums, exposure book."""
+
 from __future__ import annotations
 
 import math
@@ -26,7 +27,9 @@ LOTS = st.sampled_from([D("0.001"), D("0.002"), D("0.0025"), D("0.01"), D("0.1")
 
 
 @given(st.decimals(min_value=D("0.0001"), max_value=D("100000"), places=4), LOTS, LOTS)
-def test_hedged_legs_differ_by_at_most_one_lot_step(amount: Decimal, long_lot: Decimal, short_lot: Decimal) -> None:
+def test_hedged_legs_differ_by_at_most_one_lot_step(
+    amount: Decimal, long_lot: Decimal, short_lot: Decimal
+) -> None:
     common, long_amt, short_amt = matched_amounts(amount, long_lot, short_lot)
     coarse = max(long_lot, short_lot)
 
@@ -42,13 +45,14 @@ def rules(lot: str = "0.001", min_size: str = "0.001", min_notional: str = "5") 
 
 def limits(size: str = "1", levels: int = 20, r: MarketRules | None = None, bids: bool = False) -> LegLimits:
     b = book(BINANCE, "BTC-USDT", size=size, levels=levels)
-    return LegLimits(b.bids if bids else b.asks, bids, r or rules(), D("60000"), "leg")
+    return LegLimits(b.bids if bids else b.asks, bids, r or rules(), D("60000"), BINANCE, "BTC-USDT")
 
 
 def test_size_is_capped_at_the_depth_share_of_the_thinner_taking_side() -> None:
     # target 60000 quote = 1 BTC; the short side shows 5 x 0.1 = 0.5 BTC; 20 % of it = 0.1 BTC
-    size = size_hedge(D("60000"), D("60000"), limits(), limits(size="0.1", levels=5, bids=True), D("20"), None,
-                      D("1.5"))
+    size = size_hedge(
+        D("60000"), D("60000"), limits(), limits(size="0.1", levels=5, bids=True), D("20"), None, D("1.5")
+    )
 
     assert isinstance(size, HedgeSize)
     assert size.depth_cap_base == D("0.1")
@@ -75,10 +79,18 @@ def test_volatility_above_the_reference_scales_size_down_proportionally() -> Non
 
 def test_venue_minimums_make_a_size_infeasible_with_reason() -> None:
     tiny = size_hedge(D("30"), D("60000"), limits(), limits(bids=True), D("20"), None, D("1.5"))
-    big_min = size_hedge(D("600"), D("60000"), limits(r=rules(min_size="0.05")), limits(bids=True), D("20"), None,
-                         D("1.5"))
-    notional = size_hedge(D("600"), D("60000"), limits(), limits(r=rules(min_notional="1000"), bids=True), D("20"),
-                          None, D("1.5"))
+    big_min = size_hedge(
+        D("600"), D("60000"), limits(r=rules(min_size="0.05")), limits(bids=True), D("20"), None, D("1.5")
+    )
+    notional = size_hedge(
+        D("600"),
+        D("60000"),
+        limits(),
+        limits(r=rules(min_notional="1000"), bids=True),
+        D("20"),
+        None,
+        D("1.5"),
+    )
 
     assert isinstance(tiny, Infeasible) and tiny.reason is Reason.SIZE_ROUNDS_TO_ZERO
     assert isinstance(big_min, Infeasible) and big_min.reason is Reason.BELOW_MIN_ORDER_SIZE
