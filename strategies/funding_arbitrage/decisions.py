@@ -238,9 +238,9 @@ class EdgeEngine:
         results = [c[0] for c in candidates]
         order = sorted(
             (i for i, c in enumerate(candidates) if c[0].reason is Reason.ACCEPTED),
-            key=lambda i: results[i].net_edge_pct,
+            key=lambda i: results[i].net_edge_pct or Decimal(0),  # accepted results always carry one
             reverse=True,
-        )  # type: ignore[arg-type,return-value]
+        )
         entered: set[str] = set()
         enters: list[EnterAction] = []
         for i in order:
@@ -292,11 +292,11 @@ def _pairs(
     return out
 
 
-def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: object) -> ScreenedPair:
+def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: Decimal) -> ScreenedPair:
     kind = OpportunityKind.PERP_PERP if long.is_perp else OpportunityKind.CARRY
     assert short.rate_per_hour is not None
     spread = short.rate_per_hour - (long.rate_per_hour if long.rate_per_hour is not None else 0)
-    return ScreenedPair(token, kind, long.key[0], short.key[0], apr_pct(spread), bound * 100)  # type: ignore[operator]
+    return ScreenedPair(token, kind, long.key[0], short.key[0], apr_pct(spread), bound * 100)
 
 
 def _blocked(

@@ -350,7 +350,7 @@ class FundingArbRuntime:
         record = self.executor.on_fill(event.order_id, event.trade_type, Decimal(event.price),
                                        Decimal(event.amount), fee, float(event.timestamp))
         if record is not None:
-            self.metrics.inc("fills", connector=str(getattr(event, "market", "")) or record.token)
+            self.metrics.inc("fills", connector=record.leg(record.orders[event.order_id]).connector)
             self.metrics.gauge_add("fees_paid_quote", fee)
 
     def on_failure(self, event: Any) -> None:

@@ -29,7 +29,7 @@ from hummingbot.connector.derivative.position import Position
 from hummingbot.connector.perpetual_derivative_py_base import PerpetualDerivativePyBase
 from hummingbot.connector.trading_rule import TradingRule
 from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, TradeType
-from hummingbot.core.data_type.funding_info import FundingInfo, FundingInfoUpdate
+from hummingbot.core.data_type.funding_info import FundingInfo
 from hummingbot.core.data_type.in_flight_order import OrderState, OrderUpdate
 from hummingbot.core.data_type.perpetual_api_order_book_data_source import PerpetualAPIOrderBookDataSource
 from hummingbot.core.data_type.trade_fee import TokenAmount, TradeFeeBase
@@ -266,9 +266,11 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
             return  # no price yet, past the recorded data (info frozen), or an injected stale-funding window
         if info is None:
             self._perpetual_trading.initialize_funding_info(FundingInfo(pair, mark, mark, upcoming.ts, upcoming.rate))
-        else:
-            info.update(FundingInfoUpdate(pair, index_price=mark, mark_price=mark,
-                                          next_funding_utc_timestamp=upcoming.ts, rate=upcoming.rate))
+        else:  # what FundingInfo.update(FundingInfoUpdate(...)) does, without its dataclasses.asdict per tick
+            info.index_price = mark
+            info.mark_price = mark
+            info.next_funding_utc_timestamp = upcoming.ts
+            info.rate = upcoming.rate
 
     # --- liquidation --------------------------------------------------------------------------------------
     def _check_liquidations(self, prev_ts: float, ts: float) -> None:

@@ -12,6 +12,7 @@ balance rejects the order (MarketOrderFailureEvent). Same fault injection as the
 """
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,7 +54,17 @@ class BasisModel:
         return (self.mean_bps + noise) / _BPS
 
     def _draw(self, coin: str, hour: int) -> Decimal:
-        return Decimal(f"{random.Random(f'{self.seed}:{coin}:{hour}').gauss(0.0, 1.0):.6f}") * self.noise_bps
+        return Decimal(f"{_gauss(self.seed, coin, hour):.6f}") * self.noise_bps
+
+    def is_constant(self) -> bool:
+        """True when basis() does not depend on coin or time (no noise)."""
+        return not self.noise_bps > 0
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _gauss(seed: int, coin: str, hour: int) -> float:
+    """The seeded standard-normal draw of (coin, hour); cached (every tick of an hour asks for the same two)."""
+    return random.Random(f"{seed}:{coin}:{hour}").gauss(0.0, 1.0)
 
 
 class SimSpotExchange(SimVenueMixin, ExchangePyBase):
@@ -73,6 +84,7 @@ class SimSpotExchange(SimVenueMixin, ExchangePyBase):
             raise ValueError(f"{name}: no venue spec for {venue}; pass fees=(maker, taker)")
         self._maker_fee, self._taker_fee = fees or (spec.maker_fee, spec.taker_fee)  # type: ignore[union-attr]
         self._quote, self._basis = quote_asset, basis
+        self._constant_factor: tuple[BasisModel, Decimal] | None = None
         markets = build_markets(venue, market_data, coins, quote_asset, depth_scale)
         rules = default_trading_rules(markets, min_notional_quote, None, trading_rules)
         self._sim_init(name, markets, FaultInjector(faults, name), rules, price_path, max_staleness_s)
@@ -97,7 +109,15 @@ class SimSpotExchange(SimVenueMixin, ExchangePyBase):
         return build_trade_fee(self.name, is_maker, base_currency, quote_currency, order_type, order_side, amount, price)
 
     def _venue_price(self, state: MarketState, price: Decimal | None, ts: float) -> Decimal | None:
-        return None if price is None else price * (1 + self._basis.basis(state.coin, ts))
+        if price is None:
+            return None
+        basis = self._basis
+        if type(basis) is BasisModel and basis.is_constant():  # the same factor every tick: compute it once
+            cached = self._constant_factor
+            if cached is None or cached[0] is not basis:
+                cached = self._constant_factor = (basis, 1 + basis.basis(state.coin, ts))
+            return price * cached[1]
+        return price * (1 + basis.basis(state.coin, ts))
 
     # --- venue hooks --------------------------------------------------------------------------------------
     def _validate_order(self, order: SimOrder) -> None:

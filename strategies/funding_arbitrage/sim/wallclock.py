@@ -61,57 +61,65 @@ class TimeMap:
 
 
 class WallClockCandles(CandleSeries):
-    """A candle series whose time-taking methods take wall times. `candles` and `open_times` stay in data time."""
+    """A candle series whose time-taking methods take wall times. `candles` and `open_times` stay in data time.
+
+    Every time-taking method delegates to the wrapped series (`inner`) with mapped times, never to its own
+    inherited code: a base method calling another (path_extremes calls price_at) would otherwise map twice.
+    """
 
     def __init__(self, inner: CandleSeries, time_map: TimeMap) -> None:
         super().__init__(inner.venue, inner.coin, inner.candles, inner.price_decimals)
-        self.time_map = time_map
+        self.inner, self.time_map = inner, time_map
 
     @property
     def first_ts(self) -> int:
         """Wall time of the first candle's open (RuntimeError before the map is anchored)."""
-        return self.time_map.to_wall(super().first_ts)  # type: ignore[return-value]
+        return self.time_map.to_wall(self.inner.first_ts)  # type: ignore[return-value]
 
     @property
     def end_ts(self) -> int:
         """Wall time of the last candle's close (RuntimeError before the map is anchored)."""
-        return self.time_map.to_wall(super().end_ts)  # type: ignore[return-value]
+        return self.time_map.to_wall(self.inner.end_ts)  # type: ignore[return-value]
 
     def candle_at(self, ts: float) -> Candle | None:
-        return super().candle_at(self.time_map.to_data(ts))
+        return self.inner.candle_at(self.time_map.to_data(ts))
 
     def price_at(self, ts: float, max_staleness_s: int = DEFAULT_MAX_STALENESS_S, path: str = "ohlc") -> Decimal | None:
-        return super().price_at(self.time_map.to_data(ts), max_staleness_s, path)
+        return self.inner.price_at(self.time_map.to_data(ts), max_staleness_s, path)
 
     def path_extremes(self, start_ts: float, end_ts: float, path: str = "ohlc",
                       max_staleness_s: int = DEFAULT_MAX_STALENESS_S) -> tuple[Decimal, Decimal] | None:
-        return super().path_extremes(self.time_map.to_data(start_ts), self.time_map.to_data(end_ts), path,
-                                     max_staleness_s)
+        return self.inner.path_extremes(self.time_map.to_data(start_ts), self.time_map.to_data(end_ts), path,
+                                        max_staleness_s)
 
 
 class WallClockFunding(FundingSeries):
     """A funding series whose lookups take wall times and whose settlements carry wall times (`ts`).
 
-    `times` and `Settlement.interval_s` stay in data time (the recorded schedule).
+    `times` and `Settlement.interval_s` stay in data time (the recorded schedule). Lookups delegate to the wrapped
+    series (`inner`), as in WallClockCandles.
     """
 
     def __init__(self, inner: FundingSeries, time_map: TimeMap) -> None:
         super().__init__(inner.venue, inner.coin, inner.times, inner.rates)
-        self.time_map = time_map
+        self.inner, self.time_map = inner, time_map
 
     def _wall(self, settlement: Settlement | None) -> Settlement | None:
         if settlement is None:
             return None
         return replace(settlement, ts=self.time_map.to_wall(settlement.ts))  # type: ignore[arg-type]
 
+    def settlement(self, index: int) -> Settlement:
+        return replace(self.inner.settlement(index), ts=self.time_map.to_wall(self.inner.times[index]))  # type: ignore[arg-type]
+
     def next_settlement(self, ts: float) -> Settlement | None:
-        return self._wall(super().next_settlement(self.time_map.to_data(ts)))
+        return self._wall(self.inner.next_settlement(self.time_map.to_data(ts)))
 
     def last_settlement(self, ts: float) -> Settlement | None:
-        return self._wall(super().last_settlement(self.time_map.to_data(ts)))
+        return self._wall(self.inner.last_settlement(self.time_map.to_data(ts)))
 
     def settlements_between(self, start_ts: float, end_ts: float) -> list[Settlement]:
-        found = super().settlements_between(self.time_map.to_data(start_ts), self.time_map.to_data(end_ts))
+        found = self.inner.settlements_between(self.time_map.to_data(start_ts), self.time_map.to_data(end_ts))
         return [s for s in map(self._wall, found) if s is not None]
 
 

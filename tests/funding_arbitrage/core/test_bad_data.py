@@ -8,9 +8,15 @@ from typing import Any
 
 import pytest
 from edge_builders import BINANCE, BYBIT, FEES, RULES, T0, book, held, perp, settings, tick
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from strategies.funding_arbitrage.decisions import EdgeEngine, Reason, SkipReason
-from strategies.funding_arbitrage.snapshots import BookSnapshot, FundingSnapshot, MarketSnapshot
+from strategies.funding_arbitrage.funding import check_funding
+from strategies.funding_arbitrage.market_data import _sound, _Static, check_fees
+from strategies.funding_arbitrage.orderbook import check_top
+from strategies.funding_arbitrage.snapshots import BookSnapshot, FundingSnapshot, MarketKind, MarketSnapshot
 
 D = Decimal
 GOOD = perp(BINANCE, "0.0001")
@@ -153,3 +159,51 @@ def test_held_pairs_with_bad_markets_are_reviewed_without_raising() -> None:
     assert all(d.exits == () for d in decisions)
     assert [d.holds[0].exit_cost_quote for d in decisions] == [None, None, None]
     assert decisions[0].holds[0].forward_edge_apr_pct is None
+
+
+NUMBERS = st.one_of(
+    st.sampled_from([D("NaN"), D("Infinity"), D("-Infinity"), D("0"), D("-1"), D("1"), D("0.999")]),
+    st.decimals(min_value=D("-0.1"), max_value=D("100"), allow_nan=False, allow_infinity=False, places=4),
+)
+
+
+@settings_(max_examples=300)
+@given(
+    bid=NUMBERS,
+    ask=NUMBERS,
+    fee_open=NUMBERS,
+    fee_close=NUMBERS,
+    rate=NUMBERS,
+    mark=NUMBERS,
+    book_age=st.sampled_from([0, 119, 121]),
+    funding_age=st.sampled_from([0, 119, 121]),
+    next_in=st.sampled_from([-121, -119, 3600]),
+)
+def test_the_fast_check_agrees_with_the_explicit_checks(
+    bid: Decimal,
+    ask: Decimal,
+    fee_open: Decimal,
+    fee_close: Decimal,
+    rate: Decimal,
+    mark: Decimal,
+    book_age: int,
+    funding_age: int,
+    next_in: int,
+) -> None:
+    """`_sound` accepts exactly the markets every explicit check accepts (so reasons always come from them)."""
+    market = replace(
+        perp(BYBIT, "0.001"),
+        book=BookSnapshot(BYBIT, "BTC-USDT", ((bid, D(1)),), ((ask, D(1)),), T0 - book_age),
+        fees=replace(FEES, taker_open=fee_open, taker_close=fee_close),
+        funding=funding(
+            rate=rate, mark_price=mark, observed_ts=T0 - funding_age, next_funding_ts=int(T0) + next_in
+        ),
+    )
+    static = _Static(MarketKind.PERP, None, D("0.02"), (BYBIT, "BTC-USDT"))
+    explicit = (
+        check_top(market.book, T0, 120)
+        or check_fees(market.fees)
+        or check_funding(market.funding, T0, 120, D("0.02"))
+    )
+
+    assert _sound(market, static, T0, 120) is (explicit is None)

@@ -39,7 +39,7 @@ from strategies.funding_arbitrage.sim.live import (
     parse_start,
     plan_from_settings,
 )
-from strategies.funding_arbitrage.sim.wallclock import TimeMap
+from strategies.funding_arbitrage.sim.wallclock import TimeMap, wall_clock_market_data
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
@@ -90,6 +90,25 @@ def test_time_map_refuses_nonpositive_speed_and_unanchored_to_wall() -> None:
         TimeMap(0, 0)
     with pytest.raises(RuntimeError, match="anchored"):
         TimeMap(0, 60).to_wall(100)
+
+
+def test_wall_clock_series_answer_as_the_recorded_series_at_the_mapped_data_time(market_data: MarketData) -> None:
+    """Each wall-time question equals the recorded series' answer at the mapped data time, including path_extremes
+    (whose own implementation asks price_at: mapping twice would shift its endpoints off the data)."""
+    start = BTC_SETTLEMENT_2 - 4 * 3600
+    tm = TimeMap(start, 60, wall_start_ts=W0)  # whole wall seconds, as the REALTIME clock ticks: exact mapping
+    data = wall_clock_market_data(market_data, tm)
+    candles, raw = data.candle_series("binance", "BTC"), market_data.candle_series("binance", "BTC")
+    funding, raw_funding = data.funding_series("binance", "BTC"), market_data.funding_series("binance", "BTC")
+
+    assert candles.price_at(W0 + 90) == raw.price_at(start + 5400)
+    assert candles.path_extremes(W0 + 12, W0 + 54) == raw.path_extremes(start + 720, start + 3240)
+    assert candles.path_extremes(W0 + 12, W0 + 18) == raw.path_extremes(start + 720, start + 1080)  # no vertex
+    assert candles.first_ts == W0 + (raw.first_ts - start) / 60
+    paid = funding.settlements_between(W0 + 180, W0 + 780)
+    assert [(p.ts, p.rate) for p in paid] == [(W0 + 240, raw_funding.next_settlement(start).rate),
+                                              (W0 + 720, raw_funding.next_settlement(BTC_SETTLEMENT_2).rate)]
+    assert funding.next_settlement(W0 + 240) == paid[1]
 
 
 # --- config and options --------------------------------------------------------------------------------

@@ -1,0 +1,208 @@
+"""The real strategy class of `scripts/funding_arbitrage.py` on simulated venues, on Hummingbot's BACKTEST clock.
+
+Driven the way the replay runner drives it (`replay/runner.py`): the script module imported as Hummingbot imports it,
+`FundingArbitrageConfig(**settings)`, `init_markets`, `FundingArbitrage(env.connectors, config)`, `env.add_strategy`,
+`env.run`. Market data is the real `cross_venue_2025` dataset, read in place from ../shared/data.
+
+Windows used (UTC; rates from funding_rates.csv.gz, shown by the sim as the next settlement's rate):
+* BTC_START 2025-03-09T16:00Z: next BTC settlement 2025-03-10T00:00Z pays bybit -0.029357 % and binance +0.003952 %
+  (8h intervals): long bybit / short binance earns the spread; after it the spread shrinks to ~9 % APR.
+* HYPE_CARRY_START 2025-05-08T17:00Z: bybit HYPE pays +0.1481 % at 2025-05-09T00:00Z, then +0.0576 %.
+Imported by name (the test directories are not packages).
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from strategies.funding_arbitrage.sim.data import MarketData
+from strategies.funding_arbitrage.sim.faults import FaultConfig
+from strategies.funding_arbitrage.sim.harness import EventRecorder, SimEnvironment
+from strategies.funding_arbitrage.state import PairRecord, PairState
+
+ROOT = Path(__file__).resolve().parents[3]
+CROSS_VENUE = (ROOT / ".." / "shared" / "data" / "cross_venue_2025").resolve()
+BINANCE = "sim_binance_perpetual"
+BYBIT = "sim_bybit_perpetual"
+BYBIT_SPOT = "sim_bybit"
+PERPS = (BINANCE, BYBIT)
+HOUR = 3600
+BTC_START = 1741536000  # 2025-03-09T16:00:00Z
+BTC_SETTLEMENT = 1741564800  # 2025-03-10T00:00:00Z
+HYPE_CARRY_START = 1746723600  # 2025-05-08T17:00:00Z
+HYPE_SETTLEMENT = 1746748800  # 2025-05-09T00:00:00Z
+D = Decimal
+
+
+def script_module() -> Any:
+    """`scripts.funding_arbitrage`, imported as Hummingbot imports it (as `replay.runner._script_module` does)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module("scripts.funding_arbitrage")
+
+
+def perp_settings(state_file: Path, tokens: Sequence[str] = ("BTC",), **overrides: Any) -> dict[str, Any]:
+    """A valid perp-perp config on the two sim perps that enters on small edges: 8h interval hints (known from
+    the first tick), 0.01 % minimum net edge over a 72h horizon, two ticks of persistence, 1000 quote per leg."""
+    data: dict[str, Any] = {
+        "perp_connectors": list(PERPS), "spot_connectors": [], "tokens": list(tokens),
+        "quote_assets": {c: "USDT" for c in PERPS}, "leverage": {c: 3 for c in PERPS},
+        "funding_interval_hints_hours": {c: D(8) for c in PERPS},
+        "total_capital_quote": D(20000), "order_amount_quote": D(1000), "max_token_exposure_quote": D(3000),
+        "max_venue_exposure_quote": D(6000), "max_total_exposure_quote": D(4000),
+        "holding_horizon_hours": D(72), "min_net_edge_pct": D("0.01"), "max_break_even_hours": D(72),
+        "persistence_observations": 2, "prometheus_port": 0, "metrics_export_path": "",
+        "state_file": str(state_file),
+    }
+    data.update(overrides)
+    return data
+
+
+def carry_settings(state_file: Path, **overrides: Any) -> dict[str, Any]:
+    """Carry only: long HYPE spot on sim bybit, short HYPE perp on sim bybit."""
+    data = perp_settings(state_file, tokens=("HYPE",), perp_connectors=[BYBIT], spot_connectors=[BYBIT_SPOT],
+                         quote_assets={BYBIT: "USDT", BYBIT_SPOT: "USDT"}, leverage={BYBIT: 3},
+                         funding_interval_hints_hours={BYBIT: D(8)})
+    data.update(overrides)
+    return data
+
+
+class TransitionLog:
+    """Every pair-state transition, in order, as (pair_id, old, new, ts): a spy on `PairRecord.transition`."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.items: list[tuple[str, PairState, PairState, float]] = []
+        original = PairRecord.transition
+        log = self.items
+
+        def spy(record: PairRecord, new: PairState, ts: float, reason: str | None = None) -> None:
+            old = record.state
+            original(record, new, ts, reason)
+            if record.state is not old:
+                log.append((record.pair_id, old, record.state, ts))
+
+        monkeypatch.setattr(PairRecord, "transition", spy)
+
+    def path(self, pair_id: str) -> list[PairState]:
+        """States the pair went through, from OPENING (records are created OPENING)."""
+        return [PairState.OPENING] + [new for pid, _, new, _ in self.items if pid == pair_id]
+
+
+@dataclass
+class SimRun:
+    """One environment with the real strategy added; `run_until` steps the clock and records what happened."""
+
+    env: SimEnvironment
+    strategy: Any
+    events: EventRecorder
+    on_step: list[Callable[[float], None]] = field(default_factory=list)
+
+    @property
+    def runtime(self) -> Any:
+        return self.strategy.runtime
+
+    @property
+    def records(self) -> list[PairRecord]:
+        return sorted(self.runtime.store.records.values(), key=lambda r: r.opened_ts)
+
+    async def run_until(self, until_ts: float, stop: Callable[[float], bool] | None = None) -> float:
+        """Step to `until_ts` (or until `stop(ts)` is true after a tick); returns the last tick's time."""
+        if self.env.clock.current_timestamp != self.env.clock.current_timestamp or self.env.now < self.env.start_ts:
+            await self.env.start()
+        while self.env.now + self.env.tick_s <= until_ts:
+            ts = await self.env.step()
+            for hook in list(self.on_step):
+                hook(ts)
+            if stop is not None and stop(ts):
+                break
+        return self.env.now
+
+    def positions(self) -> dict[tuple[str, str], Decimal]:
+        """Signed venue positions (perps) by (connector, trading pair), zero ones left out."""
+        return {(name, p.trading_pair): p.amount for name, c in self.env.perps.items()
+                for p in c.account_positions.values() if p.amount != 0}
+
+    def funding_of(self, record: PairRecord) -> Decimal:
+        """What the sim venues paid on the record's perp legs while it was open (sim `funding_payments`)."""
+        end = record.closed_ts if record.closed_ts is not None else float("inf")
+        total = D(0)
+        for leg in record.legs():
+            venue = self.env.perps.get(leg.connector)
+            if venue is None:
+                continue
+            total += sum((p.amount_quote for p in venue.funding_payments
+                          if p.trading_pair == leg.trading_pair and record.opened_ts <= p.ts <= end), D(0))
+        return total
+
+    def fills_of(self, record: PairRecord) -> list[Any]:
+        """OrderFilledEvents of the record's own orders, in firing order."""
+        from hummingbot.core.event.events import OrderFilledEvent
+
+        return [e for e in self.events.of_type(OrderFilledEvent) if e.order_id in record.orders]
+
+    def close(self) -> None:
+        self.events.detach()
+        self.env.close()
+
+
+def make_env(market_data: MarketData, *, coins: Sequence[str], start_ts: float, hours: float,
+             perp_venues: Sequence[str] = ("binance", "bybit"), spot_venues: Sequence[str] = (),
+             faults: Mapping[str, FaultConfig] | None = None, balance: Decimal = D(10000),
+             tick_s: float = 60.0) -> SimEnvironment:
+    return SimEnvironment(market_data=market_data, perp_venues=list(perp_venues), spot_venues=list(spot_venues),
+                          coins=list(coins), start_ts=start_ts, end_ts=start_ts + hours * HOUR, tick_s=tick_s,
+                          faults=dict(faults or {}), initial_balance_quote=balance, record=False)
+
+
+def add_strategy(env: SimEnvironment, settings: dict[str, Any]) -> SimRun:
+    """A NEW instance of the script's strategy on `env` (as `replay.runner._run_strategy` does)."""
+    script = script_module()
+    config = script.FundingArbitrageConfig(**settings)
+    script.FundingArbitrage.init_markets(config)
+    strategy = script.FundingArbitrage(env.connectors, config)
+    env.add_strategy(strategy)
+    return SimRun(env, strategy, EventRecorder(env.connectors.values()))
+
+
+@contextmanager
+def sim_run(market_data: MarketData, settings: dict[str, Any], **env_kwargs: Any) -> Iterator[SimRun]:
+    run = add_strategy(make_env(market_data, **env_kwargs), settings)
+    try:
+        yield run
+    finally:
+        run.close()
+
+
+def run_async(body: Callable[[], Any]) -> Any:
+    """Run `body()` (a coroutine function) in a fresh event loop: Hummingbot needs one while objects are built."""
+    return asyncio.run(body())
+
+
+def first_record(run: SimRun) -> PairRecord:
+    assert run.records, "the strategy opened no pair"
+    return run.records[0]
+
+
+def lot(run: SimRun, connector: str, trading_pair: str) -> Decimal:
+    return D(run.env.connectors[connector].trading_rules[trading_pair].min_base_amount_increment)
+
+
+def metric(run: SimRun, name: str, **labels: Any) -> Any:
+    return run.runtime.metrics.value(name, **labels)
+
+
+def events_named(run: SimRun, name: str) -> list[dict[str, Any]]:
+    return [e for e in run.runtime.metrics.snapshot().get("events", []) if e["name"] == name]
+
+
+def active_alerts(run: SimRun) -> set[str]:
+    return {a.name for a in run.runtime.metrics.alerts(active_only=True)}
