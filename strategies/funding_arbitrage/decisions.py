@@ -56,6 +56,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _Candidate = tuple[EdgeResult, MarketQuote, MarketQuote]
+_ZERO = Decimal(0)
+_BELOW_FLOOR = Reason.FUNDING_BELOW_COST_FLOOR
+_new_screened = tuple.__new__  # one ScreenedPair per token most ticks: skip the Python-level constructor
 _PASSING = (Reason.ACCEPTED, Reason.AWAITING_PERSISTENCE)
 
 
@@ -294,9 +297,11 @@ def _pairs(
 
 def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: Decimal) -> ScreenedPair:
     kind = OpportunityKind.PERP_PERP if long.is_perp else OpportunityKind.CARRY
-    assert short.rate_per_hour is not None
-    spread = short.rate_per_hour - (long.rate_per_hour if long.rate_per_hour is not None else 0)
-    return ScreenedPair(token, kind, long.key[0], short.key[0], apr_pct(spread), bound * 100)
+    long_rate = long.rate_per_hour if long.rate_per_hour is not None else _ZERO
+    return _new_screened(
+        ScreenedPair,
+        (token, kind, long.key[0], short.key[0], long_rate, short.rate_per_hour, bound, _BELOW_FLOOR),
+    )
 
 
 def _blocked(

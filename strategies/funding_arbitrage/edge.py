@@ -153,9 +153,18 @@ class ScreenedPair(NamedTuple):
     kind: OpportunityKind
     long_connector: str
     short_connector: str
-    funding_spread_apr_pct: Decimal
-    upper_bound_pct: Decimal  # best possible net edge over the horizon, % of notional
+    long_rate_per_hour: Decimal  # 0 for a spot long
+    short_rate_per_hour: Decimal
+    upper_bound: Decimal  # best possible net edge over the horizon, fraction of notional
     reason: Reason = Reason.FUNDING_BELOW_COST_FLOOR
+
+    @property
+    def funding_spread_apr_pct(self) -> Decimal:
+        return apr_pct(self.short_rate_per_hour - self.long_rate_per_hour)
+
+    @property
+    def upper_bound_pct(self) -> Decimal:
+        return self.upper_bound * _HUNDRED
 
 
 def funding_over_horizon(

@@ -13,7 +13,7 @@ Normalisation, worked example: Binance 4h rate 0.0001 -> 0.0001 * 3600 / 14400 =
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -48,6 +48,11 @@ class IntervalInfo:
     interval_s: int | None
     source: IntervalSource
     note: str = ""
+    per_hour: Decimal | None = field(init=False, repr=False, compare=False)  # 3600 / interval_s
+
+    def __post_init__(self) -> None:
+        factor = None if self.interval_s is None else _SECONDS_PER_HOUR / self.interval_s
+        object.__setattr__(self, "per_hour", factor)
 
     @property
     def known(self) -> bool:

@@ -26,7 +26,6 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _HALF = Decimal("0.5")
 _INF = Decimal("Infinity")
-_SECONDS_PER_HOUR = Decimal(3600)
 
 MarketKey = tuple[str, str]  # (connector, trading pair)
 TokenQuotes = tuple[list["MarketQuote"], list["MarketQuote"]]  # (perps with a known interval, spots)
@@ -109,7 +108,6 @@ class MarketIntake:
         # Latest usable funding per perp. Only funding snapshots are kept: holding a tick's books past
         # `evaluate` would make the engine, not the shell, free the previous tick (milliseconds of work).
         self._last_funding: dict[MarketKey, tuple[FundingSnapshot, IntervalInfo]] = {}
-        self._hour_factor: dict[int, Decimal] = {}  # interval_s -> 3600 / interval_s
 
     def intake(
         self, tick: TickSnapshot, skipped: Counter[SkipReason]
@@ -119,11 +117,12 @@ class MarketIntake:
         by_token: dict[str, TokenQuotes] = {}
         by_key: dict[MarketKey, MarketQuote] = {}
         seen: set[tuple[str, str]] = set()
-        ts, ready = tick.ts, tick.ready
+        ts = tick.ts
+        not_ready = {c for c, ok in tick.ready.items() if ok is False}
         sampling = self._volatility.round_open(ts)
         for market in tick.markets:
             try:
-                result = self._quote(market, ts, ready, seen)
+                result = self._quote(market, ts, not_ready, seen)
             except Exception:  # last line: a snapshot shape no check foresaw
                 logger.exception("market_skip reason=internal_error market=%r", market)
                 result = SkipReason.INTERNAL_ERROR
@@ -152,7 +151,7 @@ class MarketIntake:
         return tuple(FundingView.build(f, i) for f, i in self._last_funding.values())
 
     def _quote(
-        self, market: MarketSnapshot | None, ts: float, ready: dict[str, bool], seen: set[tuple[str, str]]
+        self, market: MarketSnapshot | None, ts: float, not_ready: set[str], seen: set[tuple[str, str]]
     ) -> MarketQuote | SkipReason:
         """One market's checks; a market failing any is reported under the first failing explicit check."""
         if market is None:
@@ -161,8 +160,10 @@ class MarketIntake:
         static = self._static.get(ck)
         if static is None or static.kind != market.kind:
             return SkipReason.UNCONFIGURED_MARKET
+        if ck in seen:  # the first snapshot wins: one market must never pair with itself
+            return SkipReason.DUPLICATE_MARKET
         seen.add(ck)
-        if ready.get(market.connector) is False:
+        if not_ready and market.connector in not_ready:
             return SkipReason.VENUE_NOT_READY
         book, funding, fees = market.book, market.funding, market.fees
         perp = static.kind is MarketKind.PERP
@@ -180,12 +181,7 @@ class MarketIntake:
             key, funding.next_funding_ts, funding.observed_ts, static.hint_s
         )
         self._last_funding[key] = (funding, interval)
-        hourly = None
-        if interval.interval_s is not None:
-            factor = self._hour_factor.get(interval.interval_s)
-            if factor is None:
-                factor = self._hour_factor[interval.interval_s] = _SECONDS_PER_HOUR / interval.interval_s
-            hourly = funding.rate * factor
+        hourly = None if interval.per_hour is None else funding.rate * interval.per_hour
         return _new_quote(
             MarketQuote, (market, key, True, mid, interval, hourly, funding.mark_price, fee_floor)
         )

@@ -17,6 +17,7 @@ class SkipReason(StrEnum):
 
     MISSING_SNAPSHOT = "missing_snapshot"  # a configured market has no snapshot this tick
     UNCONFIGURED_MARKET = "unconfigured_market"  # connector/token/kind not in the settings
+    DUPLICATE_MARKET = "duplicate_market"  # a second snapshot of a market already seen this tick
     VENUE_NOT_READY = "venue_not_ready"
     MISSING_BOOK = "missing_book"
     EMPTY_BOOK = "empty_book"

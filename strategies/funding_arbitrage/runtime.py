@@ -74,6 +74,8 @@ class FundingArbRuntime:
         self.last_risk: Optional[RiskReport] = None
         self.last_ts: Optional[float] = None
         self.unmanaged: dict[tuple[str, str], Decimal] = {}
+        self._mismatch_since: dict[tuple[str, str], float] = {}  # venue position != record, since
+        self._reconciled = False  # the first check (at start, after a restart) flags at once
         self._initialised = False
         self._state_loaded = False
         self._load_state()
@@ -106,11 +108,14 @@ class FundingArbRuntime:
         """Compare recorded perp legs with venue positions, every tick (after a restart, and to notice what the venue
         did on its own, e.g. a liquidation): a position not opened by us blocks its token (`unmanaged_position`);
         a differing one marks its hedged pair IMBALANCED (`reconcile_mismatch`). Markets with working orders are
-        skipped: their fills may not have reached us yet."""
+        skipped (their fills may not have reached us yet); after the first check a difference must last
+        `single_leg_timeout_s` before it is flagged, as a venue's position feed may lag its fill events."""
         expected = net_exposure(self.store.records.values())
-        actual = {(p.connector, p.trading_pair): p.amount for p in tick.positions if p.amount != 0}
+        actual: dict[tuple[str, str], Decimal] = {}
+        for p in tick.positions:  # HEDGE mode: a long and a short position may share a pair; net them
+            actual[(p.connector, p.trading_pair)] = actual.get((p.connector, p.trading_pair), Decimal(0)) + p.amount
         working = self.executor.working_markets()
-        unmanaged, changed = {}, False
+        unmanaged, since, changed = {}, {}, False
         for key in sorted(set(expected) | set(actual)):
             if key[0] not in self.settings.perp_connectors or key in working:
                 continue  # spot balances cannot be attributed to positions
@@ -118,7 +123,11 @@ class FundingArbRuntime:
             if exp == act:
                 continue
             if exp == 0:
-                unmanaged[key] = act
+                unmanaged[key] = act  # blocked at once; alerted once it lasts
+            since[key] = self._mismatch_since.get(key, ts)
+            if self._reconciled and ts - since[key] < self.settings.single_leg_timeout_s:
+                continue
+            if exp == 0:
                 self.metrics.alert("unmanaged_position", "warning",
                                    f"{key[0]} {key[1]} holds {act} not opened by this strategy; token blocked", ts)
                 continue
@@ -127,7 +136,7 @@ class FundingArbRuntime:
                     r.transition(PairState.IMBALANCED, ts, "venue position differs from the record")
                     changed = True
             self.metrics.alert("reconcile_mismatch", "critical", f"{key[0]} {key[1]}: recorded {exp}, venue {act}", ts)
-        self.unmanaged = unmanaged
+        self.unmanaged, self._mismatch_since, self._reconciled = unmanaged, since, True
         if not unmanaged:
             self.metrics.clear_alert("unmanaged_position", ts)
         if changed:

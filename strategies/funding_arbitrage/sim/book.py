@@ -130,6 +130,7 @@ class BookSynth:
         self.offsets: tuple[Decimal, ...] = _OFFSETS[:len(self.depths)]
         self._memo: tuple[Decimal, list[Any], list[Any]] | None = None
         self._tick_exp = 0
+        self._fast = False  # rows() may take the inlined fast path
         self.exact_only = not (tick.is_finite() and tick > 0) or not all(d.is_finite() for d in self.depths) \
             or not self.depths or any(o <= 0 for o in self.offsets[1:]) or self.offsets[0] != 0
         if self.exact_only:
@@ -159,7 +160,11 @@ class BookSynth:
         self._row_cls: Any = type("SimBookRow", (), {"__slots__": ("price", "amount"), "update_id": 0})
         self._bid_rows = [self._row_cls() for _ in self.depths]
         self._ask_rows = [self._row_cls() for _ in self.depths]
-        self._bands = tuple(zip(self._offset_ticks[1:], self._size_terms[1:], self._bid_rows[1:], self._ask_rows[1:]))
+        self._bands = tuple((per, num, per_k, brow, arow) for per, (num, per_k), brow, arow in zip(
+            self._offset_ticks[1:], self._size_terms[1:], self._bid_rows[1:], self._ask_rows[1:]))
+        self._touch_size = self._size_terms[0]
+        self._deepest = self._offset_ticks[-1]
+        self._fast = self._price_div != 0
 
     def usable(self) -> bool:
         if self.exact_only:
@@ -177,8 +182,7 @@ class BookSynth:
             s = int((mid * self.shape.spread_bps / _BPS / self.tick).to_integral_value())
         else:
             s = fl + 1 if frac > 0.5 else fl
-        if s < 1:
-            s = 1
+        s = max(s, 1)
         y = scale - s * 0.5  # best bid = half-even((mid - spread / 2) / tick) ticks
         fl = math.floor(y)
         frac = y - fl
@@ -187,6 +191,17 @@ class BookSynth:
         else:
             kb = fl + 1 if frac > 0.5 else fl
         return kb, kb + s
+
+    def touch(self, mid: Decimal) -> tuple[int, int] | None:
+        """(best bid, best ask) in ticks, as `synthesize` prices its first levels (a best bid <= 0 means no bids);
+        None: use `synthesize`."""
+        if not self.usable():
+            return None
+        m = float(mid)
+        scale = m * self._per_tick
+        if not _MIN_TICKS <= scale < _MAX_TICKS:
+            return None
+        return self._touch(mid, m, scale, _ABS_MARGIN + _REL_MARGIN * scale)
 
     # --- general path: tick counts ----------------------------------------------------------------------------
     def ticks(self, mid: Decimal) -> tuple[TickLevels, TickLevels] | None:
@@ -243,9 +258,8 @@ class BookSynth:
             out.append((price, size))
         return out
 
-    def _float_side(self, levels: TickLevels) -> list[Any]:
+    def _float_side(self, levels: TickLevels, pool: list[Any]) -> list[Any]:
         out = []
-        new_row = self._row_cls
         den, mul, terms, depths = self._price_den, self._price_mul, self._size_terms, self.depths
         for k, bands in levels:
             if len(bands) == 1:
@@ -257,7 +271,7 @@ class BookSynth:
                 for band in bands[1:]:
                     total = total + depths[band] / price
                 size = float(total)
-            row = new_row()
+            row = pool[len(out)]
             row.price, row.amount = k * mul / den, size
             out.append(row)
         return out
@@ -270,28 +284,44 @@ class BookSynth:
             self._row_cls.update_id = update_id
             return memo[1], memo[2]
         self._memo = None
-        if not self.usable():
+        ctx = getcontext()
+        if not self._fast or ctx.prec != 28 or ctx.rounding != ROUND_HALF_EVEN:
             return self._general_rows(mid, update_id)
         m = float(mid)
         scale = m * self._per_tick
         if not _MIN_TICKS <= scale < _MAX_TICKS:
             return self._general_rows(mid, update_id)
-        div = self._price_div
-        if not div:
-            return self._general_rows(mid, update_id)
         margin = _ABS_MARGIN + _REL_MARGIN * scale
         upper = 1.0 - margin
-        kb, ka = self._touch(mid, m, scale, margin)
-        if kb - m * self._offset_ticks[-1] <= 1:  # the deepest bid would be at or below zero: general path
+        # the touch, as _touch computes it (inlined: this runs for every market every tick)
+        x = m * self._spread_per_mid
+        s = math.floor(x)
+        frac = x - s
+        if abs(frac - 0.5) <= _ABS_MARGIN + _REL_MARGIN * x:
+            s = int((mid * self.shape.spread_bps / _BPS / self.tick).to_integral_value())
+        elif frac > 0.5:
+            s += 1
+        s = max(s, 1)
+        y = scale - s * 0.5
+        kb = math.floor(y)
+        frac = y - kb
+        if abs(frac - 0.5) <= margin:  # a tie (a mid on the tick grid, odd spread): Decimal's half-even decides
+            kb = int(((mid - Decimal(s) * self.tick / 2) / self.tick).to_integral_value(rounding=ROUND_HALF_EVEN))
+        elif frac > 0.5:
+            kb += 1
+        ka = kb + s
+        if kb - m * self._deepest <= 1:  # the deepest bid would be at or below zero: general path
             return self._general_rows(mid, update_id)
-        ceil = math.ceil
-        num, per_k = self._size_terms[0]
-        row = self._bid_rows[0]
+        div = self._price_div
+        num, per_k = self._touch_size
+        bid_rows, ask_rows = self._bid_rows, self._ask_rows
+        row = bid_rows[0]
         row.price, row.amount = kb / div, num / (kb * per_k)
-        row = self._ask_rows[0]
+        row = ask_rows[0]
         row.price, row.amount = ka / div, num / (ka * per_k)
+        ceil = math.ceil
         prev = 0
-        for per_mid, (num, per_k), brow, arow in self._bands:
+        for per_mid, num, per_k, brow, arow in self._bands:
             d = m * per_mid
             c = ceil(d)
             f = c - d
@@ -303,16 +333,16 @@ class BookSynth:
             k = ka + c
             arow.price, arow.amount = k / div, num / (k * per_k)
         self._row_cls.update_id = update_id
-        self._memo = (mid, self._bid_rows, self._ask_rows)
-        return self._bid_rows, self._ask_rows
+        self._memo = (mid, bid_rows, ask_rows)
+        return bid_rows, ask_rows
 
     def _general_rows(self, mid: Decimal, update_id: int) -> tuple[list[Any], list[Any]]:
-        """Fresh rows (not reused) from `ticks`, or from `synthesize` when that is the only way."""
+        """Rows from `ticks` (the reused ones), or fresh ones from `synthesize` when that is the only way."""
         plan = self.ticks(mid)
         if plan is None:
             return _float_rows(synthesize(mid, self.shape, self.tick), update_id)
         self._row_cls.update_id = update_id
-        return self._float_side(plan[0]), self._float_side(plan[1])
+        return self._float_side(plan[0], self._bid_rows), self._float_side(plan[1], self._ask_rows)
 
 
 class BookRow(tuple):

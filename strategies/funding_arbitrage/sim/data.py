@@ -103,7 +103,10 @@ class FundingSeries:
 
     def settlements_between(self, start_ts: float, end_ts: float) -> list[Settlement]:
         """Settlements with start_ts < ts <= end_ts, in time order."""
-        lo, hi = bisect.bisect_right(self.times, start_ts), bisect.bisect_right(self.times, end_ts)
+        lo = bisect.bisect_right(self.times, start_ts)
+        if lo == len(self.times) or self.times[lo] > end_ts:  # the usual case, asked every tick: none
+            return []
+        hi = bisect.bisect_right(self.times, end_ts)
         return [self.settlement(i) for i in range(lo, hi)]
 
 
@@ -128,6 +131,7 @@ class CandleSeries:
         self._segments: dict[tuple[int, str], tuple[tuple[Decimal, Decimal], ...]] = {}
         self._vertex_times: dict[tuple[int, str], tuple[tuple[Decimal, Decimal], ...]] = {}
         self._last_price: tuple[Any, ...] | None = None
+        self._before_price: tuple[Any, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.candles)
@@ -155,11 +159,18 @@ class CandleSeries:
 
     def price_at(self, ts: float, max_staleness_s: int = DEFAULT_MAX_STALENESS_S, path: str = "ohlc") -> Decimal | None:
         """Mark price at `ts` on the candle path; None before the data, or more than `max_staleness_s` past a close."""
-        last = self._last_price  # a spot priced off its perp asks for the same time right after the perp
+        # The same question comes twice in a row (a spot priced off its perp; the liquidation check after the tick's
+        # refresh asks for the previous and the current tick): keep the last two answers.
+        last = self._last_price
         if last is not None and last[0] == ts and last[1] is type(ts) and last[2] == max_staleness_s and last[3] == path:
             return last[4]
+        before = self._before_price
+        if before is not None and before[0] == ts and before[1] is type(ts) and before[2] == max_staleness_s \
+                and before[3] == path:
+            self._before_price, self._last_price = last, before
+            return before[4]
         price = self._price_at(ts, max_staleness_s, path)
-        self._last_price = (ts, type(ts), max_staleness_s, path, price)
+        self._before_price, self._last_price = last, (ts, type(ts), max_staleness_s, path, price)
         return price
 
     def _price_at(self, ts: float, max_staleness_s: int, path: str) -> Decimal | None:
@@ -190,15 +201,23 @@ class CandleSeries:
                   if p is not None]
         lo = bisect.bisect_right(self.open_times, start_ts - HOUR_S)
         hi = bisect.bisect_right(self.open_times, end_ts)
+        numeric = type(start_ts) in (int, float) and type(end_ts) in (int, float)  # else compare exactly only
+        lo_in, hi_in = (start_ts - _VERTEX_SLACK_S, end_ts + _VERTEX_SLACK_S) if numeric else (0, 0)
+        lo_sure, hi_sure = (start_ts + _VERTEX_SLACK_S, end_ts - _VERTEX_SLACK_S) if numeric else (0, 0)
         for i in range(lo, hi):
             key = (i, path)
             vertices = self._vertex_times.get(key)
-            if vertices is None:  # (time, price) of each vertex: open_ts + frac x HOUR_S, as Decimal
+            if vertices is None:  # (time as float, time, price) of each vertex; time = open_ts + frac x HOUR_S
                 candle = self.candles[i]
-                vertices = self._vertex_times[key] = tuple((candle.open_ts + frac * HOUR_S, price)
-                                                           for frac, price in _path_vertices(candle, path))
-            for at, price in vertices:
-                if start_ts <= at <= end_ts:
+                vertices = self._vertex_times[key] = tuple(
+                    (float(candle.open_ts + frac * HOUR_S), candle.open_ts + frac * HOUR_S, price)
+                    for frac, price in _path_vertices(candle, path))
+            for at_f, at, price in vertices:
+                # start_ts <= at <= end_ts, exactly; the float compare settles it unless at is within a hair of an end
+                if not numeric:
+                    if start_ts <= at <= end_ts:
+                        points.append(price)
+                elif lo_in < at_f < hi_in and (lo_sure < at_f < hi_sure or start_ts <= at <= end_ts):
                     points.append(price)
         return (min(points), max(points)) if points else None
 
@@ -209,6 +228,7 @@ class CandleSeries:
 
 
 _THIRD = Decimal(1) / 3
+_VERTEX_SLACK_S = 1e-3  # far above float error on epoch seconds (~1e-7)
 _FRACTIONS = {"linear": (Decimal(0), Decimal(1)), "ohlc": (Decimal(0), _THIRD, 2 * _THIRD, Decimal(1))}
 
 

@@ -34,7 +34,6 @@ from hummingbot.core.data_type.in_flight_order import OrderState, OrderUpdate
 from hummingbot.core.data_type.perpetual_api_order_book_data_source import PerpetualAPIOrderBookDataSource
 from hummingbot.core.data_type.trade_fee import TokenAmount, TradeFeeBase
 from hummingbot.core.event.events import FundingPaymentCompletedEvent, MarketEvent
-from hummingbot.core.utils.estimate_fee import build_perpetual_trade_fee
 
 from ..venues import venue_spec
 from .book import walk
@@ -44,7 +43,7 @@ from .faults import NO_FAULTS, FaultConfig, FaultInjector
 from .markets import DEFAULT_MIN_NOTIONAL_QUOTE, build_markets, default_trading_rules
 from .matching import SimOrder
 from .positions import PositionBook, SimPosition
-from .registry import register_connector_settings
+from .registry import perpetual_trade_fee, register_connector_settings
 from .venue import OFFLINE, SimNetworkError, SimOrderBookDataSource, SimOrderRejected, SimVenueMixin
 
 log = logging.getLogger(__name__)
@@ -143,8 +142,7 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
                  position_action: PositionAction, amount: Decimal, price: Decimal = Decimal("NaN"),
                  is_maker: bool | None = None) -> TradeFeeBase:
         is_maker = bool(is_maker) or order_type is OrderType.LIMIT_MAKER
-        return build_perpetual_trade_fee(self.name, is_maker, position_action, base_currency, quote_currency,
-                                         order_type, order_side, amount, price)
+        return perpetual_trade_fee(self.name, is_maker, position_action)  # = build_perpetual_trade_fee(...)
 
     async def _update_positions(self) -> None:
         self._refresh_account()

@@ -22,7 +22,6 @@ from hummingbot.connector.exchange_py_base import ExchangePyBase
 from hummingbot.connector.trading_rule import TradingRule
 from hummingbot.core.data_type.common import OrderType, TradeType
 from hummingbot.core.data_type.trade_fee import TradeFeeBase
-from hummingbot.core.utils.estimate_fee import build_trade_fee
 
 from ..venues import venue_spec
 from .book import walk
@@ -30,7 +29,7 @@ from .data import DEFAULT_MAX_STALENESS_S, HOUR_S, MarketData
 from .faults import NO_FAULTS, FaultConfig, FaultInjector
 from .markets import DEFAULT_MIN_NOTIONAL_QUOTE, build_markets, default_trading_rules
 from .matching import SimOrder
-from .registry import register_connector_settings
+from .registry import register_connector_settings, spot_trade_fee
 from .venue import MarketState, SimOrderBookDataSource, SimOrderRejected, SimVenueMixin
 
 _BPS = Decimal(10000)
@@ -106,7 +105,7 @@ class SimSpotExchange(SimVenueMixin, ExchangePyBase):
     def _get_fee(self, base_currency: str, quote_currency: str, order_type: OrderType, order_side: TradeType,
                  amount: Decimal, price: Decimal = Decimal("NaN"), is_maker: bool | None = None) -> TradeFeeBase:
         is_maker = bool(is_maker) or order_type is OrderType.LIMIT_MAKER
-        return build_trade_fee(self.name, is_maker, base_currency, quote_currency, order_type, order_side, amount, price)
+        return spot_trade_fee(self.name, is_maker, order_side)  # = build_trade_fee(...)
 
     def _venue_price(self, state: MarketState, price: Decimal | None, ts: float) -> Decimal | None:
         if price is None:

@@ -72,6 +72,7 @@ class MarketState:
         self._bids: list[Level] | None = []
         self._asks: list[Level] | None = []
         self._synth: BookSynth | None = None
+        self._synth_for: tuple[BookShape | None, Decimal | None] = (None, None)  # the shape and tick it was made for
 
     @property
     def bids(self) -> list[Level]:
@@ -95,8 +96,9 @@ class MarketState:
 
     def synth(self) -> BookSynth:
         synth = self._synth
-        if synth is None or synth.shape is not self.shape or synth.tick is not self.tick:
+        if synth is None or self._synth_for[0] is not self.shape or self._synth_for[1] is not self.tick:
             synth = self._synth = book_synth(self.shape, self.tick)
+            self._synth_for = (self.shape, self.tick)
         return synth
 
     def show_book(self, mid: Decimal | None, update_id: int) -> tuple[list[Any], list[Any]]:
@@ -107,6 +109,18 @@ class MarketState:
             return [], []
         self._bids = self._asks = None
         return self.synth().rows(mid, update_id)
+
+    def touch(self) -> tuple[list[Any], list[Any]]:
+        """([best bid], [best ask]) (empty where the side is) for matching resting orders, which look no deeper:
+        prices equal to bids[0][0] / asks[0][0], without building the Decimal levels. Sizes are not given."""
+        if self._bids is not None and self._asks is not None or self._book_mid is None:
+            return self.bids[:1], self.asks[:1]
+        synth = self.synth()
+        top = synth.touch(self._book_mid)
+        if top is None:
+            return self.bids[:1], self.asks[:1]
+        kb, ka = top
+        return ([(synth.price(kb), None)] if kb > 0 else []), [(synth.price(ka), None)]
 
     def _build_levels(self) -> None:
         mid = self._book_mid
@@ -208,8 +222,13 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         update_id = self.book_update_id
         books = self.order_books
         staleness, path = self._max_staleness_s, self._price_path
+        venue_price = self._venue_price
+        if getattr(venue_price, "__func__", None) is SimVenueMixin._venue_price:
+            venue_price = None  # the default hook returns the candle price unchanged: skip the call
         for pair, state in self._markets.items():
-            price = self._venue_price(state, state.candles.price_at(ts, staleness, path), ts)
+            price = state.candles.price_at(ts, staleness, path)
+            if venue_price is not None:
+                price = venue_price(state, price, ts)
             state.mid = price
             if price is not None:
                 state.last_mid = price
@@ -282,14 +301,17 @@ class SimVenueMixin(SimOfflineMixin, ABC):
             state = self._markets[order.trading_pair]
             if order.eligible_ts > ts or state.mid is None:
                 continue
-            plan = plan_fill(order, order.remaining, state.bids, state.asks)
+            # a resting order only compares its price with the touch: skip building the whole Decimal book
+            bids, asks = state.touch() if order.resting and order.order_type is not OrderType.MARKET \
+                else (state.bids, state.asks)
+            plan = plan_fill(order, order.remaining, bids, asks)
             if plan is not None and not order.partial_drawn:
                 order.partial_drawn = True  # one draw per order, at its first fill
                 if self._faults.partial():
                     part = self.quantize_order_amount(order.trading_pair,
                                                       order.remaining * self._faults.config.partial_fill_fraction)
                     if 0 < part < plan.amount:
-                        plan = plan_fill(order, part, state.bids, state.asks)
+                        plan = plan_fill(order, part, bids, asks)
             order.resting = order.order_type is not OrderType.MARKET
             if plan is not None:
                 self._execute(order, plan)
@@ -357,5 +379,7 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         return list(self._open_orders.values())
 
     def _reserved(self, asset: str, exclude: str | None = None) -> Decimal:
+        if not self._open_orders:  # asked per asset every tick
+            return Decimal(0)
         return sum((o.reserved_now() for o in self._open_orders.values()
                     if o.reserved_asset == asset and o.client_order_id != exclude), Decimal(0))

@@ -109,6 +109,13 @@ def test_missing_and_none_snapshots_are_counted() -> None:
     )  # the None entry and the configured market it hides
 
 
+def test_a_duplicate_market_snapshot_is_skipped_and_never_paired_with_itself() -> None:
+    decision = EdgeEngine(settings()).evaluate(tick(T0, GOOD, perp(BYBIT, "0.001"), perp(BYBIT, "0.002")))
+
+    assert decision.skipped[SkipReason.DUPLICATE_MARKET] == 1
+    assert [(c.long_connector, c.short_connector) for c in decision.candidates] == [(BINANCE, BYBIT)]
+
+
 def test_a_venue_reported_not_ready_is_skipped() -> None:
     decision = EdgeEngine(settings()).evaluate(tick(T0, GOOD, perp(BYBIT, "0.001"), ready={BYBIT: False}))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import math
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -41,6 +42,7 @@ BTC_SETTLEMENT = 1741564800  # 2025-03-10T00:00:00Z
 HYPE_CARRY_START = 1746723600  # 2025-05-08T17:00:00Z
 HYPE_SETTLEMENT = 1746748800  # 2025-05-09T00:00:00Z
 D = Decimal
+BALANCE_QUOTE = Decimal(10000)  # per venue
 
 
 def script_module() -> Any:
@@ -116,7 +118,8 @@ class SimRun:
 
     async def run_until(self, until_ts: float, stop: Callable[[float], bool] | None = None) -> float:
         """Step to `until_ts` (or until `stop(ts)` is true after a tick); returns the last tick's time."""
-        if self.env.clock.current_timestamp != self.env.clock.current_timestamp or self.env.now < self.env.start_ts:
+        now = self.env.clock.current_timestamp
+        if math.isnan(now) or now < self.env.start_ts:  # clock not started yet
             await self.env.start()
         while self.env.now + self.env.tick_s <= until_ts:
             ts = await self.env.step()
@@ -156,7 +159,7 @@ class SimRun:
 
 def make_env(market_data: MarketData, *, coins: Sequence[str], start_ts: float, hours: float,
              perp_venues: Sequence[str] = ("binance", "bybit"), spot_venues: Sequence[str] = (),
-             faults: Mapping[str, FaultConfig] | None = None, balance: Decimal = D(10000),
+             faults: Mapping[str, FaultConfig] | None = None, balance: Decimal = BALANCE_QUOTE,
              tick_s: float = 60.0) -> SimEnvironment:
     return SimEnvironment(market_data=market_data, perp_venues=list(perp_venues), spot_venues=list(spot_venues),
                           coins=list(coins), start_ts=start_ts, end_ts=start_ts + hours * HOUR, tick_s=tick_s,
@@ -187,6 +190,19 @@ def run_async(body: Callable[[], Any]) -> Any:
     return asyncio.run(body())
 
 
+def watch_wanted_entries(run: SimRun, token: str) -> list[float]:
+    """Times at which the edge engine decided to enter `token` (whether or not the shell let it)."""
+    wanted: list[float] = []
+
+    def hook(ts: float) -> None:
+        decision = run.runtime.last_decision
+        if decision is not None and decision.ts == ts and any(e.token == token for e in decision.enters):
+            wanted.append(ts)
+
+    run.on_step.append(hook)
+    return wanted
+
+
 def first_record(run: SimRun) -> PairRecord:
     assert run.records, "the strategy opened no pair"
     return run.records[0]
@@ -196,13 +212,6 @@ def lot(run: SimRun, connector: str, trading_pair: str) -> Decimal:
     return D(run.env.connectors[connector].trading_rules[trading_pair].min_base_amount_increment)
 
 
-def metric(run: SimRun, name: str, **labels: Any) -> Any:
-    return run.runtime.metrics.value(name, **labels)
-
-
 def events_named(run: SimRun, name: str) -> list[dict[str, Any]]:
     return [e for e in run.runtime.metrics.snapshot().get("events", []) if e["name"] == name]
 
-
-def active_alerts(run: SimRun) -> set[str]:
-    return {a.name for a in run.runtime.metrics.alerts(active_only=True)}

@@ -138,6 +138,16 @@ def test_perp_perp_entry_opens_and_exit_closes_both_legs(perp_perp: Lifecycle) -
         assert _actions(run, r, connector, after_ts=unwind_ts) == {"CLOSE"}
 
 
+def test_perp_perp_fills_and_fees_are_counted_per_venue(perp_perp: Lifecycle) -> None:
+    run, r = perp_perp.run, perp_perp.record
+    fills = run.fills_of(r)
+
+    for connector in (BYBIT, BINANCE):
+        on_venue = [e for e in fills if r.leg(r.orders[e.order_id]).connector == connector]
+        assert run.runtime.metrics.value("fills", connector=connector) == len(on_venue) >= 2
+    assert D(str(run.runtime.metrics.value("fees_paid_quote"))) == pytest.approx(r.long.fees_quote + r.short.fees_quote)
+
+
 def test_perp_perp_settlement_pays_amount_times_mark_times_rate_by_hand(
         perp_perp: Lifecycle, raw_funding_rows: pd.DataFrame, raw_candle_rows: pd.DataFrame) -> None:
     run = perp_perp.run

@@ -1,0 +1,165 @@
+"""Risk controls firing on the real strategy, with their consequences on the simulated venues.
+
+Windows: BTC from 2025-03-09T16:00Z (enters ~3 min in); DOGE+BTC from 2025-03-13T01:06Z, where DOGE enters ~26 min in
+and BTC would enter ~11 h later (see integration_helpers for the data behind the BTC edge).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from integration_helpers import (
+    BINANCE,
+    BTC_START,
+    BYBIT,
+    D,
+    SimRun,
+    TransitionLog,
+    events_named,
+    first_record,
+    lot,
+    perp_settings,
+    run_async,
+    sim_run,
+    watch_wanted_entries,
+)
+
+from strategies.funding_arbitrage.risk import TradingState
+from strategies.funding_arbitrage.sim.faults import FaultConfig
+from strategies.funding_arbitrage.state import PairState
+
+DOGE_START = 1741828000  # 2025-03-13T01:06:40Z
+
+
+def _states(run: SimRun) -> list[TradingState]:
+    seen: list[TradingState] = []
+    run.on_step.append(lambda ts: seen.append(run.runtime.risk.state))
+    return seen
+
+
+def test_drawdown_halt_blocks_new_entries_and_keeps_the_hedged_pair(cross_venue: Any, tmp_path: Path) -> None:
+    # the DOGE entry's fees and spread cost more than 0.5 quote of equity: that is the loss that halts
+    settings = perp_settings(tmp_path / "s.json", tokens=("BTC", "DOGE"), max_drawdown_quote=D("0.5"))
+
+    async def body() -> None:
+        with sim_run(cross_venue, settings, coins=["BTC", "DOGE"], start_ts=DOGE_START, hours=11.5) as run:
+            wanted_btc = watch_wanted_entries(run, "BTC")
+            await run.run_until(run.env.end_ts)
+            gate = run.runtime.risk
+            doge = first_record(run)
+
+            assert gate.state is TradingState.HALTED and gate.halt_reason.startswith("drawdown")
+            assert gate.drawdown_quote >= D("0.5")
+            assert [r.token for r in run.records] == ["DOGE"]  # nothing entered after the halt ...
+            assert wanted_btc and min(wanted_btc) > gate.halted_ts  # ... although BTC was wanted later
+            assert run.runtime.metrics.value("entries_denied", reason="halted") >= len(wanted_btc)
+            assert doge.state is PairState.HEDGED  # a halt does not close positions
+            assert run.positions() == {(doge.long.connector, "DOGE-USDT"): doge.long.filled_base,
+                                       (doge.short.connector, "DOGE-USDT"): doge.short.filled_base}
+
+    run_async(body)
+
+
+def test_error_burst_halts_and_no_pair_is_opened_after(cross_venue: Any, tmp_path: Path) -> None:
+    # every bybit order is rejected: each entry attempt costs one error; the second within the hour halts
+    settings = perp_settings(tmp_path / "s.json", max_errors_per_window=2, error_window_s=3600)
+    faults = {BYBIT: FaultConfig(reject_probability=1.0)}
+
+    async def body() -> None:
+        with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=2, faults=faults) as run:
+            wanted_btc = watch_wanted_entries(run, "BTC")
+            await run.run_until(run.env.end_ts)
+            gate = run.runtime.risk
+
+            assert gate.state is TradingState.HALTED and gate.halt_reason.startswith("error burst: 2 errors")
+            assert len(run.records) == 2
+            assert max(r.opened_ts for r in run.records) <= gate.halted_ts
+            assert any(ts > gate.halted_ts for ts in wanted_btc)
+            assert run.runtime.metrics.value("entries_denied", reason="halted") >= 1
+            assert all(r.state is PairState.CLOSED for r in run.records)  # both attempts were unwound
+            assert run.positions() == {}
+            assert "risk.halted" in {a.name for a in run.runtime.metrics.alerts(active_only=True)}
+
+    run_async(body)
+
+
+def test_leg_near_liquidation_reduces_both_legs_and_restores_the_distance(
+        cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 50x leaves ~1.5 % to liquidation; the strategy wants 5 %
+    transitions = TransitionLog(monkeypatch)
+    settings = perp_settings(tmp_path / "s.json", leverage={BINANCE: 50, BYBIT: 50}, min_liquidation_distance_pct=D(5))
+
+    async def body() -> None:
+        with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=1) as run:
+            states = _states(run)
+            hedged: dict[str, Any] = {}
+            run.on_step.append(lambda ts: hedged.setdefault("legs", (first_record(run).long.filled_base,
+                                                                     first_record(run).short.filled_base))
+                               if run.records and first_record(run).state is PairState.HEDGED else None)
+
+            def reduced(ts: float) -> bool:
+                r = run.records[0] if run.records else None
+                return (r is not None and "legs" in hedged and 0 < r.long.filled_base < hedged["legs"][0]
+                        and not run.runtime.executor.has_pending(r))
+
+            await run.run_until(run.env.end_ts, stop=reduced)
+            await run.run_until(run.env.now + 60)  # one more tick: the gate re-estimates the reduced legs
+            r = first_record(run)
+            before_long, before_short = hedged["legs"]
+            step = max(lot(run, BYBIT, "BTC-USDT"), lot(run, BINANCE, "BTC-USDT"))
+
+            assert r.state is PairState.HEDGED and transitions.path(r.pair_id) == [PairState.OPENING, PairState.HEDGED]
+            assert 0 < r.long.filled_base < before_long and before_short < r.short.filled_base < 0
+            assert abs(r.long.filled_base + r.short.filled_base) <= step
+            assert run.positions() == {(BYBIT, "BTC-USDT"): r.long.filled_base, (BINANCE, "BTC-USDT"): r.short.filled_base}
+            assert len(events_named(run, "leverage_reduction")) == 1  # one reduction, not stacked per tick
+            assert run.runtime.metrics.value("leverage_reductions", reason="liquidation_distance") == 1
+            assert TradingState.REDUCING in states and states[-1] is TradingState.ACTIVE
+            assert all(leg.distance_pct >= D(5) for leg in run.runtime.risk.leg_reports)
+            closes = [e for e in run.fills_of(r) if e.position == "CLOSE"]
+            assert {r.leg(r.orders[e.order_id]).connector for e in closes} == {BYBIT, BINANCE}  # reduce-only
+
+    run_async(body)
+
+
+def test_venue_liquidation_of_a_leg_is_noticed_and_the_pair_marked_imbalanced(
+        cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # binance at 100x liquidates the short on a ~0.6 % rise; the strategy's own threshold (0.01 %) never fires first
+    transitions = TransitionLog(monkeypatch)
+    settings = perp_settings(tmp_path / "s.json", leverage={BINANCE: 100, BYBIT: 3},
+                             min_liquidation_distance_pct=D("0.01"))
+
+    async def body() -> None:
+        with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=1) as run:
+            liquidated = lambda: run.env.liquidations()[BINANCE]
+            await run.run_until(run.env.end_ts, stop=lambda ts: bool(liquidated()))
+            await run.run_until(run.env.now + 2 * 60)
+            liq, pair = liquidated()[0], first_record(run)
+            noticed = [ts for pid, _, new, ts in transitions.items if new is PairState.IMBALANCED]
+            alerts = {a.name: a for a in run.runtime.metrics.alerts(active_only=True)}
+
+            assert liq.position_amount == pair.short.filled_base  # the venue took the whole short leg
+            assert (BINANCE, "BTC-USDT") not in run.positions()
+            assert transitions.path(pair.pair_id) == [PairState.OPENING, PairState.HEDGED, PairState.IMBALANCED]
+            assert noticed and liq.ts <= noticed[0] <= liq.ts + 60  # noticed within a tick, by reconciliation
+            assert alerts["reconcile_mismatch"].severity.value == "critical"
+            assert run.runtime.metrics.value("imbalanced_pairs") == 1
+            assert [r.token for r in run.records] == ["BTC"]  # no new BTC pair on top of the broken one
+
+    run_async(body)
+
+
+def test_halted_strategy_reports_halted_in_status(cross_venue: Any, tmp_path: Path) -> None:
+    settings = perp_settings(tmp_path / "s.json", max_errors_per_window=1, error_window_s=3600)
+    faults = {BYBIT: FaultConfig(reject_probability=1.0)}
+
+    async def body() -> None:
+        with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=0.5, faults=faults) as run:
+            await run.run_until(run.env.end_ts)
+
+            assert run.strategy.format_status().splitlines()[0].startswith(
+                "Funding arbitrage  trading state: HALTED  (error burst")
+            assert run.runtime.metrics.value("trading_state", state="HALTED") == 1
+
+    run_async(body)
