@@ -200,6 +200,9 @@ class TokenScreen(NamedTuple):
     h_abs: Decimal  # largest |funding rate per hour| among the legs
 
 
+_new_screen = tuple.__new__  # built for every token every tick: skip the Python-level NamedTuple constructor
+
+
 def coarse_bound(p: EngineParams, perps: list[MarketQuote], spots: list[MarketQuote]) -> TokenScreen:
     """Upper bound of any candidate's net edge fraction for one token, from the extremes of its legs.
 
@@ -222,7 +225,7 @@ def coarse_bound(p: EngineParams, perps: list[MarketQuote], spots: list[MarketQu
     h_abs = max(abs(h_max), abs(h_min))
     fixed = 2 * min(fees) * (1 - b) - b + p.exit_basis_frac
     bound = (h_max - h_min + 2 * b * h_abs) * p.horizon_slack - fixed
-    return TokenScreen(bound, low, high, fixed, b, h_abs)
+    return _new_screen(TokenScreen, (bound, low, high, fixed, b, h_abs))
 
 
 def min_pair_spread(p: EngineParams, screen: TokenScreen, floor: Decimal) -> Decimal:

@@ -51,6 +51,18 @@ class LegExecutor:
                 self._place(record, leg, cuts[leg.side], opening=False, ts=ts)
         self._store.save()
 
+    def unwind_imbalanced(self, record: PairRecord, venue_amounts: Mapping[tuple[str, str], Decimal], ts: float
+                          ) -> None:
+        """Close what the venues really hold for an IMBALANCED pair (e.g. one leg was liquidated): perp legs adopt
+        the venue's position first, so reduce-only closes match it; a leg already flat needs no order."""
+        for leg in record.legs():
+            key = (leg.connector, leg.trading_pair)
+            if leg.kind == "perp" and key in venue_amounts:
+                leg.filled_base = venue_amounts[key]
+        self.close_pair(record, ts, record.close_reason or "imbalanced: venue position differs from the record; closing what the venues hold")
+        self._advance(record, ts)
+        self._store.save()
+
     def unwind_leg(self, record: PairRecord, side: str, ts: float, reason: str) -> None:
         """Close whatever one leg holds (single-leg timeout or partner rejected)."""
         leg = record.leg(side)

@@ -29,6 +29,7 @@ _INF = Decimal("Infinity")
 
 MarketKey = tuple[str, str]  # (connector, trading pair)
 TokenQuotes = tuple[list["MarketQuote"], list["MarketQuote"]]  # (perps with a known interval, spots)
+_NONE: dict[str, _Static] = {}  # for connectors not configured
 _new_quote = tuple.__new__  # builds a MarketQuote without the Python-level NamedTuple constructor (hot path)
 
 
@@ -74,13 +75,17 @@ def check_fees(fees: FeeSchedule) -> SkipReason | None:
     return None
 
 
-class _Static(NamedTuple):
-    """Per configured market, computed once: expected kind, interval hint, rate bound."""
+class _Static:
+    """Per configured market, computed once: expected kind, interval hint, rate bound (hashed by identity)."""
 
-    kind: MarketKind
-    hint_s: int | None
-    bound: Decimal
-    key: MarketKey  # (connector, configured trading pair), one tuple for the engine's whole life
+    __slots__ = ("bound", "hint_s", "key", "kind", "neg_bound")
+
+    def __init__(self, kind: MarketKind, hint_s: int | None, bound: Decimal, key: MarketKey) -> None:
+        self.kind = kind
+        self.hint_s = hint_s
+        self.bound = bound
+        self.neg_bound = -bound
+        self.key = key  # (connector, configured trading pair), one tuple for the engine's whole life
 
 
 class MarketIntake:
@@ -92,19 +97,20 @@ class MarketIntake:
         self._intervals = intervals
         self._volatility = volatility
         self._stale_s = settings.stale_data_s
-        self._static: dict[tuple[str, str], _Static] = {}
+        # connector -> token -> facts: two lookups on strings (their hashes are cached), no tuple per market
+        self._static: dict[str, dict[str, _Static]] = {c: {} for c in settings.all_connectors}
+        self._n_static = 0
         for token in settings.tokens:
             for c in settings.perp_connectors:
-                self._static[(c, token)] = _Static(
-                    MarketKind.PERP,
-                    settings.interval_hint_s(c, token),
-                    rate_bound(c),
-                    (c, settings.trading_pair(c, token)),
+                key = (c, settings.trading_pair(c, token))
+                self._static[c][token] = _Static(
+                    MarketKind.PERP, settings.interval_hint_s(c, token), rate_bound(c), key
                 )
             for c in settings.spot_connectors:
-                self._static[(c, token)] = _Static(
+                self._static[c][token] = _Static(
                     MarketKind.SPOT, None, _ZERO, (c, settings.trading_pair(c, token))
                 )
+            self._n_static += len(settings.perp_connectors) + len(settings.spot_connectors)
         # Latest usable funding per perp. Only funding snapshots are kept: holding a tick's books past
         # `evaluate` would make the engine, not the shell, free the previous tick (milliseconds of work).
         self._last_funding: dict[MarketKey, tuple[FundingSnapshot, IntervalInfo]] = {}
@@ -116,7 +122,7 @@ class MarketIntake:
         (held pairs' exits need books even when an interval is unknown); bad markets counted in `skipped`."""
         by_token: dict[str, TokenQuotes] = {}
         by_key: dict[MarketKey, MarketQuote] = {}
-        seen: set[tuple[str, str]] = set()
+        seen: set[_Static] = set()
         ts = tick.ts
         not_ready = {c for c, ok in tick.ready.items() if ok is False}
         sampling = self._volatility.round_open(ts)
@@ -141,7 +147,7 @@ class MarketIntake:
                 skipped[SkipReason.INTERVAL_UNKNOWN] += 1  # kept for held pairs' exits, never traded
             if sampling:
                 self._volatility.observe(result.key, ts, result.mark)
-        missing = len(self._static) - len(seen)
+        missing = self._n_static - len(seen)
         if missing > 0:
             skipped[SkipReason.MISSING_SNAPSHOT] += missing
         return by_token, by_key
@@ -151,18 +157,17 @@ class MarketIntake:
         return tuple(FundingView.build(f, i) for f, i in self._last_funding.values())
 
     def _quote(
-        self, market: MarketSnapshot | None, ts: float, not_ready: set[str], seen: set[tuple[str, str]]
+        self, market: MarketSnapshot | None, ts: float, not_ready: set[str], seen: set[_Static]
     ) -> MarketQuote | SkipReason:
         """One market's checks; a market failing any is reported under the first failing explicit check."""
         if market is None:
             return SkipReason.MISSING_SNAPSHOT
-        ck = (market.connector, market.token)
-        static = self._static.get(ck)
+        static = self._static.get(market.connector, _NONE).get(market.token)
         if static is None or static.kind != market.kind:
             return SkipReason.UNCONFIGURED_MARKET
-        if ck in seen:  # the first snapshot wins: one market must never pair with itself
+        if static in seen:  # the first snapshot wins: one market must never pair with itself
             return SkipReason.DUPLICATE_MARKET
-        seen.add(ck)
+        seen.add(static)
         if not_ready and market.connector in not_ready:
             return SkipReason.VENUE_NOT_READY
         book, funding, fees = market.book, market.funding, market.fees
@@ -220,7 +225,7 @@ def _sound(market: MarketSnapshot, static: _Static, ts: float, stale_s: int) -> 
         f = market.funding
         return (
             f is not None
-            and -static.bound <= f.rate <= static.bound
+            and static.neg_bound <= f.rate <= static.bound
             and _ZERO < f.mark_price < _INF
             and ts - f.observed_ts <= stale_s
             and f.next_funding_ts >= ts - stale_s

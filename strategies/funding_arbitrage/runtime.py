@@ -136,11 +136,29 @@ class FundingArbRuntime:
                     r.transition(PairState.IMBALANCED, ts, "venue position differs from the record")
                     changed = True
             self.metrics.alert("reconcile_mismatch", "critical", f"{key[0]} {key[1]}: recorded {exp}, venue {act}", ts)
+        self._resolve_imbalanced(ts, actual)
         self.unmanaged, self._mismatch_since, self._reconciled = unmanaged, since, True
         if not unmanaged:
             self.metrics.clear_alert("unmanaged_position", ts)
         if changed:
             self.store.save()
+
+    def _resolve_imbalanced(self, ts: float, actual: dict[tuple[str, str], Decimal]) -> None:
+        """Unwind IMBALANCED pairs at what the venues hold; a market shared by two open pairs cannot be attributed
+        and stays IMBALANCED (critical alert) for the operator."""
+        owners: dict[tuple[str, str], int] = {}
+        for r in self.store.open_records():
+            for leg in r.legs():
+                owners[(leg.connector, leg.trading_pair)] = owners.get((leg.connector, leg.trading_pair), 0) + 1
+        for r in self.store.open_records():
+            if r.state is not PairState.IMBALANCED or self.executor.has_pending(r):
+                continue
+            if any(owners[(leg.connector, leg.trading_pair)] > 1 for leg in r.legs()):
+                continue
+            amounts = {(lg.connector, lg.trading_pair): actual.get((lg.connector, lg.trading_pair), Decimal(0))
+                       for lg in r.legs() if lg.kind == "perp"}
+            self.metrics.event(ts, "imbalance_unwind", f"{r.pair_id}: closing venue amounts {amounts}")
+            self.executor.unwind_imbalanced(r, amounts, ts)
 
     def on_stop(self) -> None:
         """Stop serving metrics and persist state; hedged positions stay open and are reloaded at restart."""

@@ -131,7 +131,8 @@ class SimEnvironment:
         from hummingbot.client.hummingbot_application import HummingbotApplication
 
         if HummingbotApplication._main_app is None:
-            HummingbotApplication._main_app = SimpleNamespace(_mqtt=None)  # type: ignore[assignment]
+            HummingbotApplication._main_app = SimpleNamespace(  # type: ignore[assignment]
+                _mqtt=None, add_application_warning=lambda w: log.warning("application warning: %s", w))
             self._restore.append(lambda: setattr(HummingbotApplication, "_main_app", None))
         if fast_executors:
             orchestrator = getattr(strategy, "executor_orchestrator", None)

@@ -117,7 +117,7 @@ def test_position_opened_outside_the_strategy_blocks_its_token_with_an_alert(cro
     run_async(body)
 
 
-def test_position_changed_on_the_venue_marks_the_hedged_pair_imbalanced(
+def test_position_changed_on_the_venue_marks_the_pair_imbalanced_and_unwinds_it(
         cross_venue: Any, tmp_path: Path) -> None:
     """Something outside the strategy (an operator, another bot) closes part of a hedged leg."""
     async def body() -> None:
@@ -131,9 +131,11 @@ def test_position_changed_on_the_venue_marks_the_hedged_pair_imbalanced(
                                    position_action=PositionAction.CLOSE)
             await run.run_until(env.now + 5 * 60)
 
-            assert pair.state is PairState.IMBALANCED
-            assert "reconcile_mismatch" in {a.name for a in run.runtime.metrics.alerts(active_only=True)}
-            assert run.runtime.metrics.value("imbalanced_pairs") == 1
+            assert pair.state is PairState.CLOSED
+            assert "venue position differs" in (pair.close_reason or "")
+            assert "reconcile_mismatch" in {a.name for a in run.runtime.metrics.alerts()}
+            for connector in env.perps.values():  # what the venue still held was closed: no naked leg
+                assert all(p.amount == 0 for p in connector.account_positions.values())
             run.events.detach()
         finally:
             env.close()

@@ -123,7 +123,7 @@ def test_leg_near_liquidation_reduces_both_legs_and_restores_the_distance(
     run_async(body)
 
 
-def test_venue_liquidation_of_a_leg_is_noticed_and_the_pair_marked_imbalanced(
+def test_venue_liquidation_of_a_leg_is_noticed_and_the_surviving_leg_unwound(
         cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # binance at 100x liquidates the short on a ~0.6 % rise; the strategy's own threshold (0.01 %) never fires first
     transitions = TransitionLog(monkeypatch)
@@ -134,18 +134,20 @@ def test_venue_liquidation_of_a_leg_is_noticed_and_the_pair_marked_imbalanced(
         with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=1) as run:
             liquidated = lambda: run.env.liquidations()[BINANCE]
             await run.run_until(run.env.end_ts, stop=lambda ts: bool(liquidated()))
-            await run.run_until(run.env.now + 2 * 60)
-            liq, pair = liquidated()[0], first_record(run)
+            pair = first_record(run)
+            await run.run_until(run.env.now + 10 * 60, stop=lambda ts: pair.state is PairState.CLOSED)
+            liq = liquidated()[0]
             noticed = [ts for pid, _, new, ts in transitions.items if new is PairState.IMBALANCED]
             alerts = {a.name: a for a in run.runtime.metrics.alerts(active_only=True)}
 
-            assert liq.position_amount == pair.short.filled_base  # the venue took the whole short leg
-            assert (BINANCE, "BTC-USDT") not in run.positions()
-            assert transitions.path(pair.pair_id) == [PairState.OPENING, PairState.HEDGED, PairState.IMBALANCED]
+            assert liq.position_amount < 0  # the venue liquidated the short leg (and nothing is left of it below)
+            assert transitions.path(pair.pair_id) == [PairState.OPENING, PairState.HEDGED, PairState.IMBALANCED,
+                                                      PairState.UNWINDING, PairState.CLOSED]
             assert noticed and liq.ts <= noticed[0] <= liq.ts + 60  # noticed within a tick, by reconciliation
             assert alerts["reconcile_mismatch"].severity.value == "critical"
-            assert run.runtime.metrics.value("imbalanced_pairs") == 1
-            assert [r.token for r in run.records] == ["BTC"]  # no new BTC pair on top of the broken one
+            assert pair.long.filled_base == 0 and pair.short.filled_base == 0  # the surviving long was closed
+            closes = [e for e in run.fills_of(pair) if e.position == "CLOSE"]
+            assert {pair.leg(pair.orders[e.order_id]).connector for e in closes} >= {BYBIT}
 
     run_async(body)
 
