@@ -133,6 +133,15 @@ class FundingView:
         )
 
 
+def valid_from_ts(next_funding_ts: int, info: IntervalInfo) -> float:
+    """Earliest observation time at which `info` still holds for this `next_funding_ts`: an interval is
+    contradicted when the next settlement is more than one interval (+ tolerance) away. An unknown interval
+    is never reused (inf): it is re-derived on every sighting."""
+    if info.interval_s is None:
+        return float("inf")
+    return next_funding_ts - info.interval_s - SCHEDULE_TOLERANCE_S
+
+
 class _Schedule:
     """What one market's settlement schedule has shown so far (mutable, internal)."""
 
@@ -182,11 +191,7 @@ class IntervalTracker:
                 return sched.info  # unchanged schedule, still within one interval of the next settlement
         info = self._current(sched, next_funding_ts, observed_ts, hint_s)
         sched.hint_s, sched.info = hint_s, info
-        sched.valid_from_ts = (
-            next_funding_ts - info.interval_s - SCHEDULE_TOLERANCE_S
-            if info.interval_s is not None
-            else float("inf")
-        )
+        sched.valid_from_ts = valid_from_ts(next_funding_ts, info)
         return info
 
     def info(self, connector: str, trading_pair: str, hint_s: int | None) -> IntervalInfo:

@@ -209,7 +209,7 @@ class VolatilityTracker:
 
     def _compute(self, series: deque[tuple[float, Decimal]]) -> Decimal | None:
         returns: list[Decimal] = []
-        for (t0, p0), (t1, p1) in zip(series, list(series)[1:]):
+        for (t0, p0), (t1, p1) in zip(series, list(series)[1:], strict=False):
             dt = t1 - t0
             if dt > self._max_gap_s:
                 continue

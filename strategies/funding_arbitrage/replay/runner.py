@@ -112,7 +112,7 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
     events = [RunEvent(float(e["ts"]), EventKind.LEVERAGE_REDUCTION if e["name"] == "leverage_reduction"
                        else EventKind.NOTE, f"{e['name']}: {e['message']}")
               for e in strategy.runtime.metrics.snapshot().get("events", [])]
-    return _finish("funding_arbitrage", env, ledger, capital, len(store.records), rows, events, opts)
+    return _finish("funding_arbitrage", env, ledger, _funded(env), len(store.records), rows, events, opts)
 
 
 def _script_module() -> Any:
@@ -138,15 +138,22 @@ async def _run_baseline(opts: ReplayOptions, md: MarketData, settings: dict[str,
     strategy = BaselineStrategy(env.connectors, config, rules, QUOTE)
     env.add_strategy(strategy)
     ledger = await _drive(env, opts, "baseline", lambda oid: strategy.order_reason.get(oid, "liquidation"), progress)
-    return _finish("baseline", env, ledger, capital, strategy.pairs_opened, [], [], opts)
+    return _finish("baseline", env, ledger, _funded(env), strategy.pairs_opened, [], [], opts)
+
+
+def _funded(env: SimEnvironment) -> Decimal:
+    """Capital actually deposited on the venues (the configured capital split per venue, rounded to cents)."""
+    return env.funded_quote  # type: ignore[attr-defined, no-any-return]
 
 
 def _environment(opts: ReplayOptions, md: MarketData, capital: Decimal, spot: bool = True) -> SimEnvironment:
     spots = opts.spot if spot else ()
     per_venue = (capital / (len(opts.venues) + len(spots))).quantize(Decimal("0.01"))
-    return SimEnvironment(market_data=md, perp_venues=list(opts.venues), spot_venues=list(spots),
-                          coins=list(opts.coins), start_ts=opts.start_ts, end_ts=opts.end_ts, tick_s=opts.tick_s,
-                          initial_balance_quote=per_venue, quote_asset=QUOTE, basis=opts.basis, record=False)
+    env = SimEnvironment(market_data=md, perp_venues=list(opts.venues), spot_venues=list(spots),
+                         coins=list(opts.coins), start_ts=opts.start_ts, end_ts=opts.end_ts, tick_s=opts.tick_s,
+                         initial_balance_quote=per_venue, quote_asset=QUOTE, basis=opts.basis, record=False)
+    env.funded_quote = per_venue * len(env.connectors)  # type: ignore[attr-defined]
+    return env
 
 
 async def _drive(env: SimEnvironment, opts: ReplayOptions, name: str, reason_of: Callable[[str], str],

@@ -197,7 +197,7 @@ def test_the_fast_check_agrees_with_the_explicit_checks(
     funding_age: int,
     next_in: int,
 ) -> None:
-    """`_sound` accepts exactly the markets every explicit check accepts (so reasons always come from them)."""
+    """`_sound` accepts exactly the markets every explicit check accepts (reasons always come from them)."""
     market = replace(
         perp(BYBIT, "0.001"),
         book=BookSnapshot(BYBIT, "BTC-USDT", ((bid, D(1)),), ((ask, D(1)),), T0 - book_age),
