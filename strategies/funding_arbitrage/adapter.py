@@ -27,6 +27,7 @@ from .venues import is_perp_connector, venue_spec
 
 log = logging.getLogger(__name__)
 BOOK_LEVELS = 20
+FEE_REFRESH_S = 3600.0  # fee schedules change rarely (tier updates); re-read them hourly, not every tick
 
 
 class SnapshotBuilder:
@@ -37,6 +38,7 @@ class SnapshotBuilder:
         self._book_seen: dict[tuple[str, str], tuple[Any, float]] = {}
         self._funding_seen: dict[tuple[str, str], tuple[Any, float]] = {}
         self.errors: dict[str, int] = {}
+        self._fees: dict[tuple[str, str], tuple[FeeSchedule, float]] = {}
 
     def build(self, ts: float, connectors: Mapping[str, Any]) -> TickSnapshot:
         markets = []
@@ -69,7 +71,11 @@ class SnapshotBuilder:
                 return None
             book = self._book(ts, name, connector, pair)
             funding = self._funding(ts, name, connector, pair) if kind is MarketKind.PERP else None
-            fees = _fees(connector, name, token, self._settings.quote_assets[name], kind, book)
+            cached = self._fees.get((name, token))
+            if cached is None or ts - cached[1] >= FEE_REFRESH_S:
+                cached = (_fees(connector, name, token, self._settings.quote_assets[name], kind, book), ts)
+                self._fees[(name, token)] = cached
+            fees = cached[0]
             leverage = Decimal(self._settings.leverage.get(name, 1))
         except Exception as e:  # a venue returned something we cannot read: skip the market, keep ticking
             self._count("adapter_error")
@@ -144,7 +150,7 @@ class SnapshotBuilder:
 def _levels(entries: Any) -> list[tuple[Decimal, Decimal]]:
     out = []
     for row in entries:
-        out.append((Decimal(str(row.price)), Decimal(str(row.amount))))
+        out.append((Decimal(repr(row.price)), Decimal(repr(row.amount))))
         if len(out) >= BOOK_LEVELS:
             break
     return out

@@ -73,6 +73,7 @@ class FundingArbRuntime:
         self.last_tick: Optional[TickSnapshot] = None
         self.last_risk: Optional[RiskReport] = None
         self.last_ts: Optional[float] = None
+        self._gauges_ts: Optional[float] = None
         self.unmanaged: dict[tuple[str, str], Decimal] = {}
         self._mismatch_since: dict[tuple[str, str], float] = {}  # venue position != record, since
         self._reconciled = False  # the first check (at start, after a restart) flags at once
@@ -411,6 +412,10 @@ class FundingArbRuntime:
         log.warning("error kind=%s detail=%s", kind, detail)
 
     def _publish(self, ts: float, tick: TickSnapshot, decision: Any) -> None:
+        """Refresh the gauges at most every `metrics_export_interval_s` (what a scrape or an export can see)."""
+        if self._gauges_ts is not None and ts - self._gauges_ts < self.settings.metrics_export_interval_s:
+            return
+        self._gauges_ts = ts
         status_view.update_metrics(self.metrics, self, tick, decision)
         if self.exporter is not None:
             self.exporter.maybe_export(ts)

@@ -73,7 +73,7 @@ def sim_settings(opts: ReplayOptions) -> dict[str, Any]:
         "leverage": {f"sim_{v}_perpetual": leverage.get(f"{v}_perpetual", default_lev) for v in opts.venues},
         "funding_interval_hints_hours": {_sim_key(k): h for k, h in hints.items() if _sim_key(k).split(":")[0]
                                          in perps},
-        "prometheus_port": 0, "metrics_export_path": "",
+        "prometheus_port": 0, "metrics_export_path": "", "metrics_export_interval_s": 3600,
     }
     settings, problems = check_settings(data)
     if settings is None:
