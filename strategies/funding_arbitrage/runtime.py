@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
 
-from hummingbot.core.data_type.common import PositionMode, TradeType
+from hummingbot.core.data_type.common import PositionMode
 
 from . import status as status_view
 from .adapter import SnapshotBuilder

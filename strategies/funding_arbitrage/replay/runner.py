@@ -27,8 +27,17 @@ from ..sim.harness import SimEnvironment
 from ..sim.spot import BasisModel
 from .baseline import BaselineConfig
 from .oracle import OracleCosts, run_oracle, taker_round_trip
-from .results import RUN_NAMES, EventKind, PairRow, ReplayReport, RunEvent, RunResult, build_run_result, pair_key
 from .report import write_report
+from .results import (
+    RUN_NAMES,
+    EventKind,
+    PairRow,
+    ReplayReport,
+    RunEvent,
+    RunResult,
+    build_run_result,
+    pair_key,
+)
 
 log = logging.getLogger(__name__)
 QUOTE = "USDT"
