@@ -62,6 +62,7 @@ class Candle:
     low: Decimal
     close: Decimal
     volume_base: Decimal
+    rising: bool | None = None  # path order shared by every venue of the coin this hour (None: own candle's)
 
 
 class FundingSeries:
@@ -235,7 +236,8 @@ _FRACTIONS = {"linear": (Decimal(0), Decimal(1)), "ohlc": (Decimal(0), _THIRD, 2
 def _path_vertices(candle: Candle, path: str) -> list[tuple[Decimal, Decimal]]:
     if path == "linear":
         return [(Decimal(0), candle.open), (Decimal(1), candle.close)]
-    first, second = (candle.low, candle.high) if candle.close >= candle.open else (candle.high, candle.low)
+    rising = candle.close >= candle.open if candle.rising is None else candle.rising
+    first, second = (candle.low, candle.high) if rising else (candle.high, candle.low)
     return [(Decimal(0), candle.open), (_THIRD, first), (2 * _THIRD, second), (Decimal(1), candle.close)]
 
 
@@ -432,6 +434,7 @@ def _load_candles(path: Path) -> dict[tuple[str, str], CandleSeries]:
     fractional = pd.concat([df[c].str.strip().str.partition(".")[2].str.rstrip("0").str.len() for c in "ohlc"], axis=1)
     table = pd.DataFrame({"venue": venues, "coin": coins, "ts": open_ts, "row": np.arange(len(df)),
                           "decimals": fractional.max(axis=1).to_numpy()})
+    rising = _shared_direction(table, cols)
     result: dict[tuple[str, str], CandleSeries] = {}
     for (venue, coin), group in table.sort_values(["venue", "coin", "ts"], kind="stable").groupby(
             ["venue", "coin"], sort=False):
@@ -440,10 +443,25 @@ def _load_candles(path: Path) -> dict[tuple[str, str], CandleSeries]:
         if dup.size:
             rows = group["row"].to_numpy()[dup[0]:dup[0] + 2] + 2
             raise DataError(f"{path}: rows {rows[0]} and {rows[1]}: two candles for {venue}/{coin} at ts={ts[dup[0]]}")
-        candles = [Candle(int(t), cols["o"][r], cols["h"][r], cols["l"][r], cols["c"][r], cols["v"][r])
+        candles = [Candle(int(t), cols["o"][r], cols["h"][r], cols["l"][r], cols["c"][r], cols["v"][r],
+                          rising.get((coin, int(t))))
                    for t, r in zip(ts.tolist(), group["row"].tolist())]
         result[(venue, coin)] = CandleSeries(venue, coin, candles, int(group["decimals"].max()))
     return result
+
+
+def _shared_direction(table: pd.DataFrame, cols: dict[str, list[Decimal]]) -> dict[tuple[str, int], bool]:
+    """Per (coin, hour), whether the intra-hour path visits the low first, decided once for every venue from the
+    first venue (alphabetically) with that candle. Venues quote the same coin within a few bps, so deciding the
+    order per venue would put one venue at its low while another sits at its high: a fake cross-venue basis of
+    up to an hour's range."""
+    out: dict[tuple[str, int], bool] = {}
+    ordered = table.sort_values(["coin", "ts", "venue"], kind="stable")
+    for coin, ts, row in zip(ordered["coin"].tolist(), ordered["ts"].tolist(), ordered["row"].tolist()):
+        key = (coin, int(ts))
+        if key not in out:
+            out[key] = cols["c"][row] >= cols["o"][row]
+    return out
 
 
 def _check_candle_shapes(path: Path, df: pd.DataFrame, cols: dict[str, list[Decimal]]) -> None:
