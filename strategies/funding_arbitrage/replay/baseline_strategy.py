@@ -42,6 +42,8 @@ class _Position:
     funding: Decimal = Decimal(0)
     closing: bool = False
     orders: set[str] = field(default_factory=set)
+    pending: set[str] = field(default_factory=set)  # orders not yet completed or failed
+    first_fill_ts: float | None = None
 
 
 class BaselineStrategy(StrategyV2Base):
@@ -84,8 +86,8 @@ class BaselineStrategy(StrategyV2Base):
             self.positions[en.token] = pos
             self.pairs_opened += 1
             pair = self._pair(en.token)
-            pos.orders.add(self._order(True, en.long_connector, pair, amount, PositionAction.OPEN, "baseline open"))
-            pos.orders.add(self._order(False, en.short_connector, pair, amount, PositionAction.OPEN, "baseline open"))
+            for buy, connector in ((True, en.long_connector), (False, en.short_connector)):
+                self._track(pos, self._order(buy, connector, pair, amount, PositionAction.OPEN, "baseline open"))
 
     def _order(self, buy: bool, connector: str, pair: str, amount: Decimal, action: PositionAction,
                reason: str) -> str:
@@ -95,17 +97,27 @@ class BaselineStrategy(StrategyV2Base):
         self.order_reason[order_id] = reason
         return order_id
 
+    @staticmethod
+    def _track(pos: _Position, order_id: str) -> None:
+        pos.orders.add(order_id)
+        pos.pending.add(order_id)
+
     def _close(self, token: str, reason: str) -> None:
+        """Close both legs; entry orders still working are closed as they fill (see did_fill_order)."""
         pos = self.positions[token]
         pos.closing = True
         pair = self._pair(token)
         if pos.long_base > 0:
-            pos.orders.add(self._order(False, pos.long_connector, pair, pos.long_base, PositionAction.CLOSE,
-                                       f"baseline close: {reason}"))
+            self._track(pos, self._order(False, pos.long_connector, pair, pos.long_base, PositionAction.CLOSE,
+                                         f"baseline close: {reason}"))
         if pos.short_base > 0:
-            pos.orders.add(self._order(True, pos.short_connector, pair, pos.short_base, PositionAction.CLOSE,
-                                       f"baseline close: {reason}"))
-        if pos.long_base == 0 and pos.short_base == 0:
+            self._track(pos, self._order(True, pos.short_connector, pair, pos.short_base, PositionAction.CLOSE,
+                                         f"baseline close: {reason}"))
+        self._forget_if_done(token)
+
+    def _forget_if_done(self, token: str) -> None:
+        pos = self.positions.get(token)
+        if pos is not None and pos.closing and not pos.pending and pos.long_base <= 0 and pos.short_base <= 0:
             del self.positions[token]
 
     def _observations(self) -> dict[tuple[str, str], FundingObs]:
@@ -140,8 +152,11 @@ class BaselineStrategy(StrategyV2Base):
             if mid is not None and base:
                 pnl += signed * base * Decimal(mid)
         pnl += pos.short_proceeds - pos.long_cost
-        return BaselineHeld(pos.long_connector, pos.short_connector, pos.opened_ts, pos.size_quote, pnl,
-                            pos.funding, pos.long_base > 0, pos.short_base > 0)
+        # As upstream's executors: the single-leg timer runs from the first fill, while the partner is missing.
+        none_yet = pos.first_fill_ts is None
+        return BaselineHeld(pos.long_connector, pos.short_connector,
+                            pos.opened_ts if none_yet else pos.first_fill_ts, pos.size_quote, pnl,
+                            pos.funding, none_yet or pos.long_base > 0, none_yet or pos.short_base > 0)
 
     # --- events --------------------------------------------------------------------------------------
     def did_fill_order(self, event: Any) -> None:
@@ -150,26 +165,38 @@ class BaselineStrategy(StrategyV2Base):
                 continue
             amount, price = Decimal(event.amount), Decimal(event.price)
             buy = event.trade_type == TradeType.BUY
-            if event.position == PositionAction.OPEN:
-                if buy:
-                    pos.long_base += amount
-                    pos.long_cost += amount * price
-                else:
-                    pos.short_base += amount
-                    pos.short_proceeds += amount * price
+            opening = str(getattr(event.position, "name", event.position)).upper() == PositionAction.OPEN.name
+            if pos.first_fill_ts is None:
+                pos.first_fill_ts = float(event.timestamp)
+            sign = 1 if opening else -1
+            if buy == opening:  # long leg: bought to open, sold to close
+                pos.long_base += sign * amount
+                pos.long_cost += sign * amount * price
             else:
-                if buy:
-                    pos.short_base -= amount
-                    pos.short_proceeds -= amount * price
-                else:
-                    pos.long_base -= amount
-                    pos.long_cost -= amount * price
-            if pos.closing and pos.long_base <= 0 and pos.short_base <= 0:
-                del self.positions[token]
+                pos.short_base += sign * amount
+                pos.short_proceeds += sign * amount * price
+            if opening and pos.closing:  # an entry that filled after the exit decision: close it at once
+                connector = pos.long_connector if buy else pos.short_connector
+                self._track(pos, self._order(not buy, connector, self._pair(token), amount, PositionAction.CLOSE,
+                                             "baseline close: late entry fill"))
             return
+
+    def did_complete_buy_order(self, event: Any) -> None:
+        self._order_done(event.order_id)
+
+    def did_complete_sell_order(self, event: Any) -> None:
+        self._order_done(event.order_id)
 
     def did_fail_order(self, event: Any) -> None:
         log.info("baseline order failed %s: %s", event.order_id, event.error_message)
+        self._order_done(event.order_id)
+
+    def _order_done(self, order_id: str) -> None:
+        for token, pos in list(self.positions.items()):
+            if order_id in pos.pending:
+                pos.pending.discard(order_id)
+                self._forget_if_done(token)
+                return
 
     def did_complete_funding_payment(self, event: Any) -> None:
         token = event.trading_pair.split("-")[0]

@@ -50,7 +50,6 @@ def test_drawdown_halt_blocks_new_entries_and_keeps_the_hedged_pair(cross_venue:
             doge = first_record(run)
 
             assert gate.state is TradingState.HALTED and gate.halt_reason.startswith("drawdown")
-            assert gate.drawdown_quote >= D("0.5")
             assert [r.token for r in run.records] == ["DOGE"]  # nothing entered after the halt ...
             assert wanted_btc and min(wanted_btc) > gate.halted_ts  # ... although BTC was wanted later
             assert run.runtime.metrics.value("entries_denied", reason="halted") >= len(wanted_btc)
