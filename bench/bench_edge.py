@@ -164,9 +164,7 @@ class Timing(NamedTuple):
     sampling_cpu_ms: float  # CPU median of ticks inside the hourly price-sampling window (1 minute an hour)
 
 
-def run(
-    n_tokens: int, n_venues: int, outlier_share: float, iterations: int, warmup: int = 20, seed: int = 7
-) -> Timing:
+def run(n_tokens: int, n_venues: int, outlier_share: float, iterations: int, warmup: int = 20, seed: int = 7) -> Timing:
     """Wall and CPU median/p95 ms of one evaluate, and candidates fully evaluated in the last tick."""
     rng = random.Random(seed)
     tokens = [f"T{i:03d}" for i in range(n_tokens)]
@@ -179,9 +177,7 @@ def run(
     for i in range(warmup + iterations):
         # warm-up ticks open the hourly price-sampling round; timed ticks come after its 60 s window, as
         # 59 of every 60 minutes do (ticks inside a window are timed separately: `sampling_cpu_ms`)
-        tick = make_tick(
-            tokens, perps, mids, outliers, rng, T0 + i + (SAMPLING_WINDOW_S if i >= warmup else 0)
-        )
+        tick = make_tick(tokens, perps, mids, outliers, rng, T0 + i + (SAMPLING_WINDOW_S if i >= warmup else 0))
         c0, t0 = time.thread_time(), time.perf_counter()
         decision = engine.evaluate(tick, held)
         t1, c1 = time.perf_counter(), time.thread_time()
@@ -221,10 +217,7 @@ def main() -> None:
         f"{args.iterations} timed evaluations after 20 warm-up ticks; wall | cpu (thread time) in ms"
     )
     t = run(100, 6, args.outliers, args.iterations)
-    print(
-        f"\nheadline: 100 tokens x 6 venues (5 perp + 1 spot), 20-level books, "
-        f"{args.outliers:.0%} outlier tokens"
-    )
+    print(f"\nheadline: 100 tokens x 6 venues (5 perp + 1 spot), 20-level books, {args.outliers:.0%} outlier tokens")
     print(
         f"  wall median {t.median_ms:.2f} p95 {t.p95_ms:.2f} | cpu median {t.cpu_median_ms:.2f} "
         f"p95 {t.cpu_p95_ms:.2f}  ({t.costed} candidates costed)  target median <= 5 ms"

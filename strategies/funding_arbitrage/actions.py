@@ -177,9 +177,7 @@ def exit_decision(
 ) -> ExitAction | None:
     """Max holding first (needs no market data), then take profit, then the decayed edge."""
     if hours >= max_holding_hours:
-        return ExitAction(
-            pair.pair_id, ExitReason.MAX_HOLDING, f"held {hours:.2f}h >= max {max_holding_hours}h"
-        )
+        return ExitAction(pair.pair_id, ExitReason.MAX_HOLDING, f"held {hours:.2f}h >= max {max_holding_hours}h")
     if tp_hit:
         return ExitAction(pair.pair_id, ExitReason.TAKE_PROFIT, f"funding+pnl-exit cost {tp_value:.4f} quote")
     if below_count >= exit_confirmations:

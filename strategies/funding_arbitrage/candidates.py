@@ -308,9 +308,7 @@ def evaluate_pair(
         return result(Reason.BAD_MARKET_DATA, f"market check failed: {bad.value}")
     rate = t.borrow_rate(long) if t.borrows(long) else None
     if t.borrows(long) and rate is None:
-        return result(
-            Reason.NO_BORROW_RATE, f"{lm.connector} publishes no borrow rate and none is configured"
-        )
+        return result(Reason.NO_BORROW_RATE, f"{lm.connector} publishes no borrow rate and none is configured")
     try:
         return _size_and_cost(t, p, long, short, target_quote, rate, result, streak_before)
     except BookDataError as e:
@@ -343,9 +341,7 @@ def _size_and_cost(
     )
     if isinstance(size, Infeasible):
         return result(size.reason, size.detail)
-    costs = pair_costs(
-        t.leg(long), t.leg(short), size.long_amount_base, size.short_amount_base, rate, p.horizon_hours
-    )
+    costs = pair_costs(t.leg(long), t.leg(short), size.long_amount_base, size.short_amount_base, rate, p.horizon_hours)
     if isinstance(costs, Infeasible):
         return result(costs.reason, costs.detail, size=size)
     entry_basis = (short.mid - long.mid) / ref

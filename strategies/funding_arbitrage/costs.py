@@ -217,9 +217,7 @@ def pair_costs(
     return PairCosts(long_cost, short_cost)
 
 
-def exit_cost(
-    long: LegMarket, short: LegMarket, amount_base: Decimal
-) -> tuple[TradeCost, TradeCost] | Infeasible:
+def exit_cost(long: LegMarket, short: LegMarket, amount_base: Decimal) -> tuple[TradeCost, TradeCost] | Infeasible:
     """Closing a held pair now: sell the long leg on its bids, buy the short leg back on its asks."""
     sell = taker_cost(long.book, long.mid, amount_base, Side.SELL, False, long.fees)
     buy = taker_cost(short.book, short.mid, amount_base, Side.BUY, False, short.fees)

@@ -205,15 +205,11 @@ class EdgeEngine:
             cost, note = self._exit_cost(t, pair, long, short)
         tp_hit, tp_value = take_profit_reached(pair, cost, p.take_profit_pct)
         hours = held_hours(pair, t.ts)
-        action = exit_decision(
-            pair, hours, below, tp_hit, tp_value, p.max_holding_hours, p.exit_confirmations, forward
-        )
+        action = exit_decision(pair, hours, below, tp_hit, tp_value, p.max_holding_hours, p.exit_confirmations, forward)
         return action, HoldReview(pair.pair_id, hours, forward, below, cost, tp_value, note)
 
     @staticmethod
-    def _exit_cost(
-        t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote
-    ) -> tuple[Decimal | None, str]:
+    def _exit_cost(t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote) -> tuple[Decimal | None, str]:
         """Fees and slippage of closing both legs now on the current books; None with a note when unknown."""
         if t.bad_book(long) or t.bad_book(short):
             return None, "a leg's book failed validation"
@@ -304,9 +300,7 @@ def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: Decimal)
     )
 
 
-def _blocked(
-    result: EdgeResult, entered: set[str], sides: dict[MarketKey, set[str]]
-) -> tuple[Reason, str] | None:
+def _blocked(result: EdgeResult, entered: set[str], sides: dict[MarketKey, set[str]]) -> tuple[Reason, str] | None:
     if result.token in entered:
         return Reason.NOT_BEST_FOR_TOKEN, "a better pair of this token enters this tick"
     if "short" in sides.get((result.long_connector, result.long_pair), ()):

@@ -266,9 +266,7 @@ class EdgeTracker:
         if not costed:
             return EdgeSummary(len(hist), 0, {}, None, None, Decimal(accepted) / len(hist))
         n = Decimal(len(costed))
-        averages = {
-            name: sum((getattr(r.components, name) for r in costed), _ZERO) / n for name in COMPONENT_NAMES
-        }
+        averages = {name: sum((getattr(r.components, name) for r in costed), _ZERO) / n for name in COMPONENT_NAMES}
         avg_net = sum((r.net_edge_pct for r in costed if r.net_edge_pct is not None), _ZERO) / n
         profitable = sum(1 for r in costed if r.net_edge_quote is not None and r.net_edge_quote > _ZERO)
         return EdgeSummary(

@@ -84,9 +84,7 @@ def rate_bound(connector: str) -> Decimal:
     return spec.funding_rate_cap
 
 
-def check_funding(
-    funding: FundingSnapshot | None, ts: float, stale_data_s: int, bound: Decimal
-) -> SkipReason | None:
+def check_funding(funding: FundingSnapshot | None, ts: float, stale_data_s: int, bound: Decimal) -> SkipReason | None:
     """Why a perp's funding snapshot cannot be used at `ts`, or None when it can."""
     if funding is None:
         return SkipReason.MISSING_FUNDING
@@ -231,9 +229,7 @@ class IntervalTracker:
         sched.last_observed_ts = observed_ts
         sched.info = None
 
-    def _current(
-        self, sched: _Schedule, next_ts: int, observed_ts: float, hint_s: int | None
-    ) -> IntervalInfo:
+    def _current(self, sched: _Schedule, next_ts: int, observed_ts: float, hint_s: int | None) -> IntervalInfo:
         info = sched.observed if sched.observed is not None else (self._hint(hint_s) if hint_s else None)
         if info is None:
             return UNKNOWN_INTERVAL

@@ -91,9 +91,7 @@ class _Static:
 class MarketIntake:
     """Turns a tick's snapshots into usable quotes, counting every market it has to leave out."""
 
-    def __init__(
-        self, settings: FundingArbSettings, intervals: IntervalTracker, volatility: VolatilityTracker
-    ) -> None:
+    def __init__(self, settings: FundingArbSettings, intervals: IntervalTracker, volatility: VolatilityTracker) -> None:
         self._intervals = intervals
         self._volatility = volatility
         self._stale_s = settings.stale_data_s
@@ -107,9 +105,7 @@ class MarketIntake:
                     MarketKind.PERP, settings.interval_hint_s(c, token), rate_bound(c), key
                 )
             for c in settings.spot_connectors:
-                self._static[c][token] = _Static(
-                    MarketKind.SPOT, None, _ZERO, (c, settings.trading_pair(c, token))
-                )
+                self._static[c][token] = _Static(MarketKind.SPOT, None, _ZERO, (c, settings.trading_pair(c, token)))
             self._n_static += len(settings.perp_connectors) + len(settings.spot_connectors)
         # Latest usable funding per perp. Only funding snapshots are kept: holding a tick's books past
         # `evaluate` would make the engine, not the shell, free the previous tick (milliseconds of work).
@@ -182,14 +178,10 @@ class MarketIntake:
         if not perp:
             return _new_quote(MarketQuote, (market, key, False, mid, None, None, mid, fee_floor))
         assert funding is not None
-        interval = self._intervals.observe_key(
-            key, funding.next_funding_ts, funding.observed_ts, static.hint_s
-        )
+        interval = self._intervals.observe_key(key, funding.next_funding_ts, funding.observed_ts, static.hint_s)
         self._last_funding[key] = (funding, interval)
         hourly = None if interval.per_hour is None else funding.rate * interval.per_hour
-        return _new_quote(
-            MarketQuote, (market, key, True, mid, interval, hourly, funding.mark_price, fee_floor)
-        )
+        return _new_quote(MarketQuote, (market, key, True, mid, interval, hourly, funding.mark_price, fee_floor))
 
     def _first_problem(self, market: MarketSnapshot, static: _Static, ts: float) -> SkipReason:
         """The explicit checks, in order; they name what `_sound` rejected."""

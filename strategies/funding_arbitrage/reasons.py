@@ -42,9 +42,7 @@ class Reason(StrEnum):
 
     ACCEPTED = "accepted"  # passes edge, break-even and persistence: eligible to enter
     AWAITING_PERSISTENCE = "awaiting_persistence"
-    FUNDING_BELOW_COST_FLOOR = (
-        "funding_below_cost_floor"  # even with zero slippage it cannot reach the minimum
-    )
+    FUNDING_BELOW_COST_FLOOR = "funding_below_cost_floor"  # even with zero slippage it cannot reach the minimum
     INTERVAL_UNKNOWN = "interval_unknown"
     BOOK_TOO_THIN = "book_too_thin"
     SIZE_ROUNDS_TO_ZERO = "size_rounds_to_zero"
@@ -57,9 +55,7 @@ class Reason(StrEnum):
     TOKEN_CAP = "token_cap"
     VENUE_CAP = "venue_cap"
     TOTAL_CAP = "total_cap"
-    CONFLICTS_WITH_HELD = (
-        "conflicts_with_held"  # would take the opposite side of a held leg on the same market
-    )
+    CONFLICTS_WITH_HELD = "conflicts_with_held"  # would take the opposite side of a held leg on the same market
     NOT_BEST_FOR_TOKEN = "not_best_for_token"  # another pair of the same token entered this tick
     BAD_MARKET_DATA = "bad_market_data"  # a deeper book level failed validation (see `skipped`)
 

@@ -193,14 +193,16 @@ class FundingArbRuntime:
         self._publish(ts, tick, decision)
 
     def _held(self) -> list[HeldPair]:
+        """Every open pair (OPENING and UNWINDING too, at their target size) so exposure caps and the
+        same-market conflict check count them; exits are acted on for HEDGED pairs only."""
         out = []
         for r in self.store.open_records():
-            if r.state is not PairState.HEDGED:
-                continue
+            amount = abs(r.long.filled_base) if r.state is PairState.HEDGED else \
+                max(abs(r.long.filled_base), r.long.target_base)
             out.append(HeldPair(
                 pair_id=r.pair_id, token=r.token, long_connector=r.long.connector, long_pair=r.long.trading_pair,
                 long_kind=MarketKind(r.long.kind), short_connector=r.short.connector, short_pair=r.short.trading_pair,
-                amount_base=abs(r.long.filled_base), entry_ts=r.opened_ts,
+                amount_base=amount, entry_ts=r.opened_ts,
                 entry_notional_quote=r.long.cost_quote, funding_received_quote=r.funding_received_quote,
                 unrealized_pnl_quote=self._legs_pnl(r),
             ))

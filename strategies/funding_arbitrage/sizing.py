@@ -28,9 +28,7 @@ def floor_to_step(amount: Decimal, step: Decimal) -> Decimal:
     return (amount / step).to_integral_value(rounding=ROUND_FLOOR) * step
 
 
-def matched_amounts(
-    amount_base: Decimal, long_lot: Decimal, short_lot: Decimal
-) -> tuple[Decimal, Decimal, Decimal]:
+def matched_amounts(amount_base: Decimal, long_lot: Decimal, short_lot: Decimal) -> tuple[Decimal, Decimal, Decimal]:
     """(common, long, short): common floored to the coarser lot, each leg floored to its own lot.
 
     Both legs lie in (common - own lot, common], so they differ by less than the coarser lot.
@@ -125,8 +123,7 @@ def size_hedge(
         if amt * leg.price < leg.rules.min_notional:
             return Infeasible(
                 Reason.BELOW_MIN_NOTIONAL,
-                f"{leg.connector} {leg.trading_pair} {amt * leg.price} < min notional "
-                f"{leg.rules.min_notional}",
+                f"{leg.connector} {leg.trading_pair} {amt * leg.price} < min notional {leg.rules.min_notional}",
             )
     return HedgeSize(
         target_quote,

@@ -104,11 +104,7 @@ def perp(
     pair = f"{token}-{quote}"
     nf = int(ts + HOUR) if next_funding_ts is None else int(next_funding_ts)
     mark_price = D(mark) if mark is not None else D(mid)
-    fs = (
-        FundingSnapshot(connector, pair, D(rate), nf, mark_price, mark_price, ts)
-        if funding == "auto"
-        else funding
-    )
+    fs = FundingSnapshot(connector, pair, D(rate), nf, mark_price, mark_price, ts) if funding == "auto" else funding
     b = book_ if book_ is not None else book(connector, pair, mid, ts=ts)
     return MarketSnapshot(connector, token, pair, MarketKind.PERP, b, fs, fees, rules, D(3))  # type: ignore[arg-type]
 

@@ -104,9 +104,7 @@ def test_missing_and_none_snapshots_are_counted() -> None:
     none_entry = engine.evaluate(tick(T0, GOOD, None))
 
     assert absent.skipped[SkipReason.MISSING_SNAPSHOT] == 1
-    assert (
-        none_entry.skipped[SkipReason.MISSING_SNAPSHOT] == 2
-    )  # the None entry and the configured market it hides
+    assert none_entry.skipped[SkipReason.MISSING_SNAPSHOT] == 2  # the None entry and the configured market it hides
 
 
 def test_a_duplicate_market_snapshot_is_skipped_and_never_paired_with_itself() -> None:
@@ -134,9 +132,7 @@ def test_a_venue_reported_not_ready_is_skipped() -> None:
 def test_a_bad_deeper_level_is_counted_when_the_book_is_walked(asks: Any, reason: SkipReason) -> None:
     """Top of book is fine, so the market passes intake; the walk finds the bad level and rejects the pair."""
     engine = EdgeEngine(settings())
-    binance_bad = replace(
-        perp(BINANCE, "0.0001"), book=BookSnapshot(BINANCE, "BTC-USDT", GOOD_BIDS, asks, T0)
-    )
+    binance_bad = replace(perp(BINANCE, "0.0001"), book=BookSnapshot(BINANCE, "BTC-USDT", GOOD_BIDS, asks, T0))
 
     decision = engine.evaluate(tick(T0, binance_bad, perp(BYBIT, "0.001")))
 
@@ -202,15 +198,11 @@ def test_the_fast_check_agrees_with_the_explicit_checks(
         perp(BYBIT, "0.001"),
         book=BookSnapshot(BYBIT, "BTC-USDT", ((bid, D(1)),), ((ask, D(1)),), T0 - book_age),
         fees=replace(FEES, taker_open=fee_open, taker_close=fee_close),
-        funding=funding(
-            rate=rate, mark_price=mark, observed_ts=T0 - funding_age, next_funding_ts=int(T0) + next_in
-        ),
+        funding=funding(rate=rate, mark_price=mark, observed_ts=T0 - funding_age, next_funding_ts=int(T0) + next_in),
     )
     static = _Static(MarketKind.PERP, None, D("0.02"), (BYBIT, "BTC-USDT"))
     explicit = (
-        check_top(market.book, T0, 120)
-        or check_fees(market.fees)
-        or check_funding(market.funding, T0, 120, D("0.02"))
+        check_top(market.book, T0, 120) or check_fees(market.fees) or check_funding(market.funding, T0, 120, D("0.02"))
     )
 
     assert _sound(market, static, T0, 120) is (explicit is None)

@@ -160,9 +160,7 @@ def test_only_a_borrowing_leg_carries_a_borrow_charge() -> None:
 
 
 def test_exit_cost_sells_the_long_on_bids_and_buys_the_short_on_asks() -> None:
-    closing = exit_cost(
-        leg(BINANCE, asym_book(BINANCE), OPEN_CLOSE), leg(BYBIT, asym_book(BYBIT), OPEN_CLOSE), D("1")
-    )
+    closing = exit_cost(leg(BINANCE, asym_book(BINANCE), OPEN_CLOSE), leg(BYBIT, asym_book(BYBIT), OPEN_CLOSE), D("1"))
 
     assert not isinstance(closing, Infeasible)
     sell, buy = closing

@@ -117,9 +117,7 @@ def test_best_venue_pair_per_token_is_chosen() -> None:
     )
     engine = EdgeEngine(s)
 
-    decision = engine.evaluate(
-        tick(T0, perp(BINANCE, "0.0002"), perp(BYBIT, "0.0009"), perp(HYPER, "-0.0001"))
-    )
+    decision = engine.evaluate(tick(T0, perp(BINANCE, "0.0002"), perp(BYBIT, "0.0009"), perp(HYPER, "-0.0001")))
 
     assert len(decision.enters) == 1
     e = decision.enters[0]
@@ -127,9 +125,7 @@ def test_best_venue_pair_per_token_is_chosen() -> None:
 
 
 def test_capital_goes_to_the_larger_net_edge_first_within_the_total_cap() -> None:
-    s = settings(
-        tokens=["BTC", "ETH"], max_total_exposure_quote=D("1000"), max_token_exposure_quote=D("1000")
-    )
+    s = settings(tokens=["BTC", "ETH"], max_total_exposure_quote=D("1000"), max_token_exposure_quote=D("1000"))
     engine = EdgeEngine(s)
     t = tick(
         T0,

@@ -83,15 +83,11 @@ def test_break_even_is_zero_when_the_basis_pays_the_costs_and_none_without_carry
 
 def test_edge_result_components_add_up_to_the_net_edge() -> None:
     engine = EdgeEngine(settings(exit_basis_pct=D("0.01")))
-    decision = engine.evaluate(
-        tick(T0, perp(BINANCE, "0.0001", mid="60000"), perp(BYBIT, "0.001", mid="60030"))
-    )
+    decision = engine.evaluate(tick(T0, perp(BINANCE, "0.0001", mid="60000"), perp(BYBIT, "0.001", mid="60030")))
 
     r = decision.candidates[0]
     c = r.components
-    assert (
-        c is not None and r.size is not None and r.net_edge_quote is not None and r.net_edge_pct is not None
-    )
+    assert c is not None and r.size is not None and r.net_edge_quote is not None and r.net_edge_pct is not None
     assert r.net_edge_quote == (
         c.funding_quote
         - c.borrow_quote
@@ -117,9 +113,7 @@ def test_swapped_legs_in_the_engine_negate_funding_and_keep_fees() -> None:
     t = tick(T0, perp(BINANCE, "0.0001"), perp(BYBIT, "0.0009"))
     by_token, _ = engine._intake.intake(t, __import__("collections").Counter())
     (a, b), _ = by_token["BTC"]
-    scratch = TickScratch(
-        T0, {}, EngineParams.from_settings(engine.settings), engine.volatility.hourly_vol_pct
-    )
+    scratch = TickScratch(T0, {}, EngineParams.from_settings(engine.settings), engine.volatility.hourly_vol_pct)
 
     ab = evaluate_pair(scratch, engine._p, "BTC", a, b, D("1000"), 0)
     ba = evaluate_pair(scratch, engine._p, "BTC", b, a, D("1000"), 0)

@@ -156,9 +156,7 @@ ROWS: list[tuple[str, Callable[..., FundingArbSettings], dict[str, Any], Scenari
     ),
     (
         "borrow_rates_apr_pct",
-        lambda **kw: carry_base(
-            **{"spot_leg_borrows_quote": True, "borrow_rates_apr_pct": {"USDT": D("1")}, **kw}
-        ),
+        lambda **kw: carry_base(**{"spot_leg_borrows_quote": True, "borrow_rates_apr_pct": {"USDT": D("1")}, **kw}),
         {"borrow_rates_apr_pct": {"USDT": D("300")}},
         lambda s: EdgeEngine(s).evaluate(carry_tick()),
     ),

@@ -27,9 +27,7 @@ LOTS = st.sampled_from([D("0.001"), D("0.002"), D("0.0025"), D("0.01"), D("0.1")
 
 
 @given(st.decimals(min_value=D("0.0001"), max_value=D("100000"), places=4), LOTS, LOTS)
-def test_hedged_legs_differ_by_at_most_one_lot_step(
-    amount: Decimal, long_lot: Decimal, short_lot: Decimal
-) -> None:
+def test_hedged_legs_differ_by_at_most_one_lot_step(amount: Decimal, long_lot: Decimal, short_lot: Decimal) -> None:
     common, long_amt, short_amt = matched_amounts(amount, long_lot, short_lot)
     coarse = max(long_lot, short_lot)
 

@@ -40,22 +40,25 @@ def _states(run: SimRun) -> list[TradingState]:
 
 def test_drawdown_halt_blocks_new_entries_and_keeps_the_hedged_pair(cross_venue: Any, tmp_path: Path) -> None:
     # the DOGE entry's fees and spread cost more than 0.5 quote of equity: that is the loss that halts
-    settings = perp_settings(tmp_path / "s.json", tokens=("BTC", "DOGE"), max_drawdown_quote=D("0.5"))
+    settings = perp_settings(tmp_path / "s.json", tokens=("BTC", "DOGE", "ETH", "SOL"), max_drawdown_quote=D("0.5"))
 
     async def body() -> None:
-        with sim_run(cross_venue, settings, coins=["BTC", "DOGE"], start_ts=DOGE_START, hours=11.5) as run:
-            wanted_btc = watch_wanted_entries(run, "BTC")
+        with sim_run(cross_venue, settings, coins=["BTC", "DOGE", "ETH", "SOL"], start_ts=DOGE_START, hours=11.5) as run:
+            wanted = {t: watch_wanted_entries(run, t) for t in ("BTC", "DOGE", "ETH", "SOL")}
             await run.run_until(run.env.end_ts)
             gate = run.runtime.risk
-            doge = first_record(run)
+            first = first_record(run)  # the entry whose fees and spread cost more than 0.5 quote: the loss that halts
+            wanted_later = [ts for token, times in wanted.items() if token != first.token
+                            for ts in times if ts > (gate.halted_ts or 0)]
 
             assert gate.state is TradingState.HALTED and gate.halt_reason.startswith("drawdown")
-            assert [r.token for r in run.records] == ["DOGE"]  # nothing entered after the halt ...
-            assert wanted_btc and min(wanted_btc) > gate.halted_ts  # ... although BTC was wanted later
-            assert run.runtime.metrics.value("entries_denied", reason="halted") >= len(wanted_btc)
-            assert doge.state is PairState.HEDGED  # a halt does not close positions
-            assert run.positions() == {(doge.long.connector, "DOGE-USDT"): doge.long.filled_base,
-                                       (doge.short.connector, "DOGE-USDT"): doge.short.filled_base}
+            assert [r.token for r in run.records] == [first.token]  # nothing entered after the halt ...
+            denial = gate.allow_entry(run.env.now, [first.long.connector, first.short.connector])
+            assert denial is not None and denial.startswith("halted")  # ... every entry is denied while halted
+            assert (run.runtime.metrics.value("entries_denied", reason="halted") or 0) >= len(wanted_later)
+            assert first.state is PairState.HEDGED  # a halt does not close positions
+            assert run.positions() == {(first.long.connector, f"{first.token}-USDT"): first.long.filled_base,
+                                       (first.short.connector, f"{first.token}-USDT"): first.short.filled_base}
 
     run_async(body)
 

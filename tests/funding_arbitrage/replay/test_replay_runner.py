@@ -9,13 +9,25 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / ".." / "shared" / "data" / "cross_venue_2025"
-ARGS = ["replay", "--data", str(DATA), "--coins", "BTC,ETH", "--venues", "binance,bybit", "--spot", "binance",
-        "--start", "2025-03-14", "--end", "2025-03-20", "--no-progress"]
+ARGS = ["replay", "--data", str(DATA), "--coins", "BTC,HYPE", "--venues", "binance,bybit", "--spot", "binance",
+        "--start", "2025-06-01", "--end", "2025-06-04", "--no-progress"]
+
+
+def _config(out: Path) -> Path:
+    """The sample config with a lower entry bar, so this short window trades."""
+    text = (ROOT / "conf" / "scripts" / "conf_funding_arbitrage.yml").read_text()
+    text = text.replace("min_net_edge_pct: 0.10", "min_net_edge_pct: 0.01")
+    text = text.replace("persistence_observations: 10", "persistence_observations: 3")
+    path = out / "conf.yml"
+    path.write_text(text)
+    return path
 
 
 def _replay(out: Path) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).parent / "funding-arb"
-    return subprocess.run([str(exe), *ARGS, "--out", str(out)], capture_output=True, text=True, timeout=600)
+    conf = _config(out)
+    return subprocess.run([str(exe), *ARGS, "--config", str(conf), "--out", str(out / "report")],
+                          capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +36,7 @@ def two_replays(tmp_path_factory):
     ra, rb = _replay(a), _replay(b)
     assert ra.returncode == 0, ra.stderr[-3000:]
     assert rb.returncode == 0, rb.stderr[-3000:]
-    return a, b, ra
+    return a / "report", b / "report", ra
 
 
 def test_replay_writes_every_report_file(two_replays):
