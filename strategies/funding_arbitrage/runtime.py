@@ -374,9 +374,11 @@ class FundingArbRuntime:
         try:
             fee = Decimal(event.trade_fee.fee_amount_in_token(
                 event.trading_pair, event.price, event.amount, event.trading_pair.split("-")[1]))
-        except Exception as e:
-            log.warning("fee of fill %s could not be valued: %r", event.order_id, e)
-            fee = Decimal(0)
+        except Exception as e:  # e.g. no rate to convert a fee token: keep the percent part, never book 0 silently
+            fee = Decimal(event.trade_fee.percent) * Decimal(event.price) * Decimal(event.amount)
+            log.warning("fee of fill %s not convertible to quote (%r): booked its percent part %s; flat fees "
+                        "of this fill are missing", event.order_id, e, fee)
+            self.metrics.inc("fee_conversion_failures")
         record = self.executor.on_fill(event.order_id, event.trade_type, Decimal(event.price),
                                        Decimal(event.amount), fee, float(event.timestamp))
         if record is not None:
