@@ -73,6 +73,7 @@ class FundingArbRuntime:
         self.last_tick: Optional[TickSnapshot] = None
         self.last_risk: Optional[RiskReport] = None
         self.last_ts: Optional[float] = None
+        self._markets: dict[tuple[str, str], Any] = {}
         self._gauges_ts: Optional[float] = None
         self.unmanaged: dict[tuple[str, str], Decimal] = {}
         self._mismatch_since: dict[tuple[str, str], float] = {}  # venue position != record, since
@@ -182,12 +183,11 @@ class FundingArbRuntime:
             self._first_ready_tick(ts)
         tick = self.snapshots.build(ts, self.strategy.connectors)
         self.last_tick, self.last_ts = tick, ts
+        self._markets = {(m.connector, m.trading_pair): m for m in tick.markets}  # one index per tick for lookups
         self._reconcile(ts, tick)
         self._update_risk(ts, tick)
         decision = self.engine.evaluate(tick, self._held())
         self.last_decision = decision
-        for reason, n in decision.skipped.items():
-            self.metrics.gauge("skipped_markets", n, reason=str(reason))
         self._apply_exits(ts, decision)
         self._apply_entries(ts, decision)
         self._publish(ts, tick, decision)
@@ -220,12 +220,8 @@ class FundingArbRuntime:
         return total
 
     def _mid(self, connector: str, pair: str) -> Optional[Decimal]:
-        if self.last_tick is None:
-            return None
-        for m in self.last_tick.markets:
-            if m.connector == connector and m.trading_pair == pair and m.book is not None:
-                return m.book.mid
-        return None
+        market = self._markets.get((connector, pair))
+        return market.book.mid if market is not None and market.book is not None else None
 
     def _update_risk(self, ts: float, tick: TickSnapshot) -> None:
         """Run the risk gate; reduce pairs near liquidation and unwind pairs that never got hedged."""
@@ -313,20 +309,17 @@ class FundingArbRuntime:
                 leg.margin_quote = max(leg.margin_quote, abs(leg.filled_base) * entry / leverage)
                 out.append(LegRisk(
                     pair_id=r.pair_id, connector=leg.connector, token=r.token, amount=leg.filled_base,
-                    entry_price=entry, mark_price=self._mark(tick, leg.connector, leg.trading_pair),
+                    entry_price=entry, mark_price=self._mark(leg.connector, leg.trading_pair),
                     leverage=leverage, wallet_margin_quote=leg.margin_quote if leg.margin_quote > 0 else None,
                     lot_size_base=lots.get((leg.connector, leg.trading_pair)),
                 ))
         return out
 
-    @staticmethod
-    def _mark(tick: TickSnapshot, connector: str, pair: str) -> Optional[Decimal]:
-        for m in tick.markets:
-            if m.connector == connector and m.trading_pair == pair:
-                if m.funding is not None:
-                    return m.funding.mark_price
-                return m.book.mid if m.book is not None else None
-        return None
+    def _mark(self, connector: str, pair: str) -> Optional[Decimal]:
+        market = self._markets.get((connector, pair))
+        if market is not None and market.funding is not None:
+            return market.funding.mark_price
+        return self._mid(connector, pair)
 
     # --- acting on decisions -------------------------------------------------------------------------
     def _apply_exits(self, ts: float, decision: Any) -> None:

@@ -165,6 +165,11 @@ def update_metrics(m: Any, rt: Any, tick: Any, decision: Any) -> None:
     for v in rt.engine.funding_views():
         m.gauge("funding_apr_pct", v.apr_pct, connector=v.connector, pair=v.trading_pair)
         m.gauge("funding_interval_hours", v.interval.hours, connector=v.connector, pair=v.trading_pair)
+    m.clear_gauge("skipped_markets")  # counts of this tick only: reasons that no longer occur must not linger
+    for reason, n in decision.skipped.items():
+        m.gauge("skipped_markets", n, reason=str(reason))
+    for reason, n in rt.snapshots.errors.items():  # connector state the adapter could not read (cumulative)
+        m.gauge("adapter_read_errors", n, reason=reason)
     for name in ("candidate_net_edge_pct", "candidate_break_even_hours", "candidate_borrow_quote",
                  "hedge_gap_base", "pair_funding_received_quote", "liquidation_distance_pct", "margin_ratio"):
         m.clear_gauge(name)  # closed pairs and vanished candidates must not linger
