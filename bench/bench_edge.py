@@ -20,10 +20,10 @@ import time
 from decimal import Decimal
 from typing import NamedTuple
 
-from strategies.funding_arbitrage.actions import HeldPair
-from strategies.funding_arbitrage.config import FundingArbSettings
-from strategies.funding_arbitrage.decisions import EdgeEngine
-from strategies.funding_arbitrage.snapshots import (
+from strategies.funding_arbitrage.core.actions import HeldPair
+from strategies.funding_arbitrage.core.config import FundingArbSettings
+from strategies.funding_arbitrage.core.decisions import EdgeEngine
+from strategies.funding_arbitrage.core.snapshots import (
     BookSnapshot,
     FeeSchedule,
     FundingSnapshot,

@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from strategies.funding_arbitrage.home import project_root
+from strategies.funding_arbitrage.shell.home import project_root
 from strategies.funding_arbitrage.replay.runner import ReplayOptions, run_replay
 
 

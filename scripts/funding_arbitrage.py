@@ -18,8 +18,8 @@ from hummingbot.core.event.events import (
 )
 from hummingbot.strategy.strategy_v2_base import StrategyV2Base, StrategyV2ConfigBase
 
-from strategies.funding_arbitrage import config as fa_config
-from strategies.funding_arbitrage import runtime as fa_runtime
+from strategies.funding_arbitrage.core import config as fa_config
+from strategies.funding_arbitrage.shell import runtime as fa_runtime
 
 
 class FundingArbitrageConfig(StrategyV2ConfigBase, fa_config.FundingArbSettings):
@@ -34,7 +34,7 @@ class FundingArbitrageConfig(StrategyV2ConfigBase, fa_config.FundingArbSettings)
 
 
 class FundingArbitrage(StrategyV2Base):
-    """Holds hedged funding positions; every decision is made by `strategies.funding_arbitrage.runtime`."""
+    """Holds hedged funding positions; every decision is made by `strategies.funding_arbitrage.shell.runtime`."""
 
     @classmethod
     def init_markets(cls, config: FundingArbitrageConfig):

@@ -2,7 +2,7 @@
 API keys for the given connectors, the way `connect <connector>` would. Usage: keystore_helper.py PW CONN..."""
 import sys
 
-from strategies.funding_arbitrage.home import use_project_home
+from strategies.funding_arbitrage.shell.home import use_project_home
 
 use_project_home()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from strategies.funding_arbitrage.launcher import main
+from strategies.funding_arbitrage.cli.launcher import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = yaml.safe_load((ROOT / "conf" / "scripts" / "conf_funding_arbitrage.yml").read_text())

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from hummingbot.core.data_type.common import PositionMode
 
-from strategies.funding_arbitrage.config import FundingArbSettings, check_settings
-from strategies.funding_arbitrage.risk import LegRisk, RiskGate, TradingState
-from strategies.funding_arbitrage.runtime import FundingArbRuntime
+from strategies.funding_arbitrage.core.config import FundingArbSettings, check_settings
+from strategies.funding_arbitrage.core.risk import LegRisk, RiskGate, TradingState
+from strategies.funding_arbitrage.shell.runtime import FundingArbRuntime
 
 CORE_DIR = Path(__file__).resolve().parent / "core"
 ENGINE_TEST = "core/test_engine_fields.py::test_changing_the_field_changes_the_decision"

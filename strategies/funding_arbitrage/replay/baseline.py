@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from ..venues import is_perp_connector, venue_name
+from ..core.venues import is_perp_connector, venue_name
 
 log = logging.getLogger(__name__)
 

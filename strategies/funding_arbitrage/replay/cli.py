@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..home import project_root
+from ..shell.home import project_root
 
 DEFAULT_DATA = "../shared/data/cross_venue_2025"
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ..redaction import redact
+from ..core.redaction import redact
 
 PLACES = Decimal("0.000001")
 SECONDS_PLACES = Decimal("0.001")

@@ -13,7 +13,7 @@ from hummingbot.core.data_type.common import TradeType
 from hummingbot.core.event.event_forwarder import EventForwarder
 from hummingbot.core.event.events import MarketEvent, OrderFilledEvent
 
-from ..venues import is_perp_connector
+from ..core.venues import is_perp_connector
 from .results import MarginPoint, PositionAction, Side, Trade
 
 ReasonLookup = Callable[[str], str]

@@ -21,7 +21,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from ..venues import is_perp_connector, venue_name
+from ..core.venues import is_perp_connector, venue_name
 
 RUN_NAMES: tuple[str, ...] = ("funding_arbitrage", "baseline", "oracle")
 SECONDS_PER_YEAR = 365 * 86400

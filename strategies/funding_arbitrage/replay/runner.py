@@ -20,8 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..config import HUMMINGBOT_KEYS, check_settings, load_settings_dict
-from ..home import project_root
+from ..core.config import HUMMINGBOT_KEYS, check_settings, load_settings_dict
+from ..shell.home import project_root
 from ..sim.data import MarketData, load_market_data
 from ..sim.harness import SimEnvironment
 from ..sim.spot import BasisModel
@@ -224,7 +224,7 @@ def _pair_row(record: Any, ledger: Any) -> PairRow:
 
 
 def _oracle(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], start: float, end: float) -> RunResult:
-    from ..venues import venue_spec
+    from ..core.venues import venue_spec
 
     perps = [f"sim_{v}_perpetual" for v in opts.venues]
     spots = [f"sim_{s}" for s in opts.spot]

@@ -26,8 +26,8 @@ from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..config import FundingArbSettings, load_settings
-from ..venues import SIM_PREFIX
+from ..core.config import FundingArbSettings, load_settings
+from ..core.venues import SIM_PREFIX
 from .data import MarketData, default_data_dir, load_market_data
 from .wallclock import TimeMap, wall_clock_market_data
 
@@ -43,7 +43,7 @@ class SimSetupError(ValueError):
 
 
 class SimOptionsLike(Protocol):
-    """`hb_app.SimOptions`: data directory (None: the shared cross-venue data), speed, ISO start (None: data start)."""
+    """`shell.app.SimOptions`: data directory (None: the shared cross-venue data), speed, ISO start (None: data start)."""
 
     data_dir: str | None
     speed: float
@@ -273,7 +273,7 @@ async def install_sim_connectors(hb: Any, v2_conf: str, sim: SimOptionsLike) -> 
     """
     from hummingbot.client import settings as hb_settings
 
-    from ..home import project_root
+    from ..shell.home import project_root
     from .registry import register_sim_connector
 
     settings = load_settings(Path(hb_settings.SCRIPT_STRATEGY_CONF_DIR_PATH) / v2_conf)

@@ -35,7 +35,7 @@ from hummingbot.core.data_type.perpetual_api_order_book_data_source import Perpe
 from hummingbot.core.data_type.trade_fee import TokenAmount, TradeFeeBase
 from hummingbot.core.event.events import FundingPaymentCompletedEvent, MarketEvent
 
-from ..venues import venue_spec
+from ..core.venues import venue_spec
 from .book import walk
 from .brackets import MaintenanceBrackets, default_brackets_path, load_brackets
 from .data import DEFAULT_MAX_STALENESS_S, MarketData, Settlement

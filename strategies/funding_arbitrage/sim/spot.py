@@ -23,7 +23,7 @@ from hummingbot.connector.trading_rule import TradingRule
 from hummingbot.core.data_type.common import OrderType, TradeType
 from hummingbot.core.data_type.trade_fee import TradeFeeBase
 
-from ..venues import venue_spec
+from ..core.venues import venue_spec
 from .book import walk
 from .data import DEFAULT_MAX_STALENESS_S, HOUR_S, MarketData
 from .faults import NO_FAULTS, FaultConfig, FaultInjector

@@ -8,10 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from strategies.funding_arbitrage.actions import HeldPair
-from strategies.funding_arbitrage.config import FundingArbSettings
-from strategies.funding_arbitrage.orderbook import book_from_levels
-from strategies.funding_arbitrage.snapshots import (
+from strategies.funding_arbitrage.core.actions import HeldPair
+from strategies.funding_arbitrage.core.config import FundingArbSettings
+from strategies.funding_arbitrage.core.orderbook import book_from_levels
+from strategies.funding_arbitrage.core.snapshots import (
     BookSnapshot,
     FeeSchedule,
     FundingSnapshot,

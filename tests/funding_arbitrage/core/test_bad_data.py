@@ -12,11 +12,11 @@ from hypothesis import given
 from hypothesis import settings as settings_
 from hypothesis import strategies as st
 
-from strategies.funding_arbitrage.decisions import EdgeEngine, Reason, SkipReason
-from strategies.funding_arbitrage.funding import check_funding
-from strategies.funding_arbitrage.market_data import _sound, _Static, check_fees
-from strategies.funding_arbitrage.orderbook import check_top
-from strategies.funding_arbitrage.snapshots import BookSnapshot, FundingSnapshot, MarketKind, MarketSnapshot
+from strategies.funding_arbitrage.core.decisions import EdgeEngine, Reason, SkipReason
+from strategies.funding_arbitrage.core.funding import check_funding
+from strategies.funding_arbitrage.core.market_data import _sound, _Static, check_fees
+from strategies.funding_arbitrage.core.orderbook import check_top
+from strategies.funding_arbitrage.core.snapshots import BookSnapshot, FundingSnapshot, MarketKind, MarketSnapshot
 
 D = Decimal
 GOOD = perp(BINANCE, "0.0001")

@@ -8,7 +8,7 @@ from edge_builders import BINANCE, BYBIT, SPOT, T0, book, hyperliquid_snapshots
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strategies.funding_arbitrage.costs import (
+from strategies.funding_arbitrage.core.costs import (
     BorrowCharge,
     BorrowSource,
     Infeasible,
@@ -18,9 +18,9 @@ from strategies.funding_arbitrage.costs import (
     pair_costs,
     resolve_borrow_rate,
 )
-from strategies.funding_arbitrage.orderbook import Side, mid_price
-from strategies.funding_arbitrage.reasons import Reason
-from strategies.funding_arbitrage.snapshots import BookSnapshot, BorrowQuote, FeeSchedule, MarketKind
+from strategies.funding_arbitrage.core.orderbook import Side, mid_price
+from strategies.funding_arbitrage.core.reasons import Reason
+from strategies.funding_arbitrage.core.snapshots import BookSnapshot, BorrowQuote, FeeSchedule, MarketKind
 
 D = Decimal
 H72 = D("72")

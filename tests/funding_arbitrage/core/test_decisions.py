@@ -20,15 +20,15 @@ from edge_builders import (
     tick,
 )
 
-from strategies.funding_arbitrage.decisions import (
+from strategies.funding_arbitrage.core.decisions import (
     REVERSE_CARRY_UNSUPPORTED,
     EdgeEngine,
     ExitReason,
     Reason,
     TickDecision,
 )
-from strategies.funding_arbitrage.edge import OpportunityKind
-from strategies.funding_arbitrage.snapshots import MarketKind, TickSnapshot
+from strategies.funding_arbitrage.core.edge import OpportunityKind
+from strategies.funding_arbitrage.core.snapshots import MarketKind, TickSnapshot
 
 D = Decimal
 

@@ -8,9 +8,9 @@ from edge_builders import BINANCE, BYBIT, HOUR, SPOT, T0, book, carry_settings, 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strategies.funding_arbitrage.candidates import EngineParams, TickScratch, evaluate_pair
-from strategies.funding_arbitrage.decisions import EdgeEngine
-from strategies.funding_arbitrage.edge import (
+from strategies.funding_arbitrage.core.candidates import EngineParams, TickScratch, evaluate_pair
+from strategies.funding_arbitrage.core.decisions import EdgeEngine
+from strategies.funding_arbitrage.core.edge import (
     EdgeComponents,
     EdgeTracker,
     LegFunding,
@@ -19,8 +19,8 @@ from strategies.funding_arbitrage.edge import (
     funding_over_horizon,
     verdict,
 )
-from strategies.funding_arbitrage.funding import IntervalInfo, IntervalSource
-from strategies.funding_arbitrage.reasons import Reason
+from strategies.funding_arbitrage.core.funding import IntervalInfo, IntervalSource
+from strategies.funding_arbitrage.core.reasons import Reason
 
 D = Decimal
 RATES = st.decimals(min_value=D("-0.003"), max_value=D("0.003"), places=7)

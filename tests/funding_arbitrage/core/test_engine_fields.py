@@ -27,9 +27,9 @@ from edge_builders import (
     tick,
 )
 
-from strategies.funding_arbitrage.config import FundingArbSettings
-from strategies.funding_arbitrage.decisions import EdgeEngine, TickDecision
-from strategies.funding_arbitrage.snapshots import TickSnapshot
+from strategies.funding_arbitrage.core.config import FundingArbSettings
+from strategies.funding_arbitrage.core.decisions import EdgeEngine, TickDecision
+from strategies.funding_arbitrage.core.snapshots import TickSnapshot
 
 D = Decimal
 Scenario = Callable[[FundingArbSettings], TickDecision]

@@ -10,8 +10,8 @@ from edge_builders import BINANCE, BYBIT, DATA_DIR, HOUR, T0, perp, settings, ti
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strategies.funding_arbitrage.decisions import EdgeEngine
-from strategies.funding_arbitrage.funding import (
+from strategies.funding_arbitrage.core.decisions import EdgeEngine
+from strategies.funding_arbitrage.core.funding import (
     SANE_RATE_BOUND,
     IntervalSource,
     IntervalTracker,
@@ -19,7 +19,7 @@ from strategies.funding_arbitrage.funding import (
     rate_bound,
     rate_per_hour,
 )
-from strategies.funding_arbitrage.reasons import SkipReason
+from strategies.funding_arbitrage.core.reasons import SkipReason
 
 D = Decimal
 

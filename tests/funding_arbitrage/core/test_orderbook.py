@@ -9,7 +9,7 @@ from edge_builders import BINANCE, T0, binance_depth_snapshot, book, hyperliquid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strategies.funding_arbitrage.orderbook import (
+from strategies.funding_arbitrage.core.orderbook import (
     BookDataError,
     Side,
     book_from_levels,
@@ -20,8 +20,8 @@ from strategies.funding_arbitrage.orderbook import (
     slippage_quote,
     walk,
 )
-from strategies.funding_arbitrage.reasons import SkipReason
-from strategies.funding_arbitrage.snapshots import BookSnapshot
+from strategies.funding_arbitrage.core.reasons import SkipReason
+from strategies.funding_arbitrage.core.snapshots import BookSnapshot
 
 D = Decimal
 HL_BOOK = hyperliquid_snapshots(limit=1)[0][1]

@@ -9,9 +9,9 @@ from edge_builders import BINANCE, BYBIT, HOUR, SPOT, T0, book
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strategies.funding_arbitrage.costs import Infeasible
-from strategies.funding_arbitrage.reasons import Reason
-from strategies.funding_arbitrage.sizing import (
+from strategies.funding_arbitrage.core.costs import Infeasible
+from strategies.funding_arbitrage.core.reasons import Reason
+from strategies.funding_arbitrage.core.sizing import (
     ExposureBook,
     HedgeSize,
     LegLimits,
@@ -20,7 +20,7 @@ from strategies.funding_arbitrage.sizing import (
     size_hedge,
     volatility_multiplier,
 )
-from strategies.funding_arbitrage.snapshots import MarketRules
+from strategies.funding_arbitrage.core.snapshots import MarketRules
 
 D = Decimal
 LOTS = st.sampled_from([D("0.001"), D("0.002"), D("0.0025"), D("0.01"), D("0.1"), D("1"), D("5")])

@@ -28,7 +28,7 @@ import pytest
 from strategies.funding_arbitrage.sim.data import MarketData
 from strategies.funding_arbitrage.sim.faults import FaultConfig
 from strategies.funding_arbitrage.sim.harness import EventRecorder, SimEnvironment
-from strategies.funding_arbitrage.state import PairRecord, PairState
+from strategies.funding_arbitrage.shell.state import PairRecord, PairState
 
 ROOT = Path(__file__).resolve().parents[3]
 CROSS_VENUE = (ROOT / ".." / "shared" / "data" / "cross_venue_2025").resolve()

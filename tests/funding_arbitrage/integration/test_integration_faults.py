@@ -24,9 +24,9 @@ from integration_helpers import (
     sim_run,
 )
 
-from strategies.funding_arbitrage.reasons import SkipReason
+from strategies.funding_arbitrage.core.reasons import SkipReason
 from strategies.funding_arbitrage.sim.faults import FaultConfig
-from strategies.funding_arbitrage.state import PairState
+from strategies.funding_arbitrage.shell.state import PairState
 
 OPENING, HEDGED, UNWINDING, CLOSED = PairState.OPENING, PairState.HEDGED, PairState.UNWINDING, PairState.CLOSED
 

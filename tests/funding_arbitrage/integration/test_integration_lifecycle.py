@@ -30,7 +30,7 @@ from integration_helpers import (
     sim_run,
 )
 
-from strategies.funding_arbitrage.state import PairRecord, PairState
+from strategies.funding_arbitrage.shell.state import PairRecord, PairState
 
 OPEN_TO_CLOSE = [PairState.OPENING, PairState.HEDGED, PairState.UNWINDING, PairState.CLOSED]
 

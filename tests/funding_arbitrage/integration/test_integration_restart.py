@@ -27,7 +27,7 @@ from integration_helpers import (
     watch_wanted_entries,
 )
 
-from strategies.funding_arbitrage.state import PairState
+from strategies.funding_arbitrage.shell.state import PairState
 
 
 async def _stop(run: SimRun) -> None:

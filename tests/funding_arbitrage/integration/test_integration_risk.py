@@ -25,9 +25,9 @@ from integration_helpers import (
     watch_wanted_entries,
 )
 
-from strategies.funding_arbitrage.risk import TradingState
+from strategies.funding_arbitrage.core.risk import TradingState
 from strategies.funding_arbitrage.sim.faults import FaultConfig
-from strategies.funding_arbitrage.state import PairState
+from strategies.funding_arbitrage.shell.state import PairState
 
 DOGE_START = 1741828000  # 2025-03-13T01:06:40Z
 

@@ -16,8 +16,8 @@ from integration_helpers import (
     sim_run,
 )
 
-from strategies.funding_arbitrage.reasons import SkipReason
-from strategies.funding_arbitrage.state import PairState
+from strategies.funding_arbitrage.core.reasons import SkipReason
+from strategies.funding_arbitrage.shell.state import PairState
 
 
 def test_get_order_book_raising_for_one_pair_is_counted_and_the_strategy_keeps_trading(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strategies.funding_arbitrage.margin import (
+from strategies.funding_arbitrage.core.margin import (
     SOURCE_BINANCE,
     SOURCE_PROXY,
     BracketTable,

@@ -12,18 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from strategies.funding_arbitrage import metrics_export
-from strategies.funding_arbitrage.metrics import (
-    JsonExporter,
+from strategies.funding_arbitrage.shell import metrics_export
+from strategies.funding_arbitrage.core.metrics import (
     MetricsError,
     MetricsRegistry,
+    Severity,
+)
+from strategies.funding_arbitrage.shell.metrics_export import (
+    JsonExporter,
     MetricsServerError,
     PrometheusServer,
-    Severity,
     write_json,
 )
-from strategies.funding_arbitrage.redaction import redact
-from strategies.funding_arbitrage.risk import RiskAlert
+from strategies.funding_arbitrage.core.redaction import redact
+from strategies.funding_arbitrage.core.risk import RiskAlert
 
 ROOT = Path(__file__).resolve().parents[3]
 BINANCE_STYLE_KEY = "FAKEk3y9Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6Lz9Xc"  # made up, key-shaped
@@ -277,7 +279,7 @@ def test_label_values_and_alert_messages_are_redacted_on_export() -> None:
 
 # --- boundary ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "module", ["margin.py", "risk.py", "metrics.py", "metrics_export.py", "redaction.py"])
+    "module", ["core/margin.py", "core/risk.py", "core/metrics.py", "shell/metrics_export.py", "core/redaction.py"])
 def test_core_modules_do_not_import_hummingbot_or_read_the_clock(module: str) -> None:
     source = (ROOT / "strategies" / "funding_arbitrage" / module).read_text()
     tree = ast.parse(source)

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from strategies.funding_arbitrage.config import FundingArbSettings
-from strategies.funding_arbitrage.margin import (
+from strategies.funding_arbitrage.core.config import FundingArbSettings
+from strategies.funding_arbitrage.core.margin import (
     MarginBrackets,
     default_brackets_path,
     estimate_liquidation_price,
     liquidation_distance_pct,
 )
-from strategies.funding_arbitrage.metrics import Severity
-from strategies.funding_arbitrage.risk import LegRisk, RiskGate, TradingState
+from strategies.funding_arbitrage.core.metrics import Severity
+from strategies.funding_arbitrage.core.risk import LegRisk, RiskGate, TradingState
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN, BYB, OKX = "binance_perpetual", "bybit_perpetual", "okx_perpetual"

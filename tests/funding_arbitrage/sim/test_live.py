@@ -27,8 +27,8 @@ from hummingbot.core.event.events import FundingPaymentCompletedEvent, OrderFill
 from hummingbot.core.rate_oracle.rate_oracle import RateOracle
 from sim_helpers import BINANCE, BTC_SETTLEMENT_2, PAIR, yields
 
-from strategies.funding_arbitrage.config import FundingArbSettings, load_settings
-from strategies.funding_arbitrage.launcher import main as launcher_main
+from strategies.funding_arbitrage.core.config import FundingArbSettings, load_settings
+from strategies.funding_arbitrage.cli.launcher import main as launcher_main
 from strategies.funding_arbitrage.sim.data import MarketData
 from strategies.funding_arbitrage.sim.harness import EventRecorder
 from strategies.funding_arbitrage.sim.live import (

@@ -1,6 +1,6 @@
 """Export of a `MetricsRegistry`: atomic JSON snapshot file and a Prometheus endpoint (no hummingbot import).
 
-Re-exported by `metrics.py`; import from there. Nothing here imports `metrics.py` at run time (the
+Nothing here imports `metrics.py` at run time (the
 registry is duck-typed: `snapshot(ts)`, `collect()`, `alert(...)`, `clear_alert(...)`), so no import cycle.
 """
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import Metric
 
-from .redaction import redact
+from ..core.redaction import redact
 
 if TYPE_CHECKING:
-    from .metrics import MetricsRegistry
+    from ..core.metrics import MetricsRegistry
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Static venue facts the strategy validates against (no hummingbot import).
+"""Static venue facts the strategy validates against.
 
 Sources: the venues' public fee and contract pages as summarised in `shared/docs/field-notes.md`
 (non-VIP tiers, re-checked 2026-08) and Binance's leverage brackets. These are *limits and hints*:

@@ -39,7 +39,7 @@ def project_root() -> Path:
     env = os.environ.get(PROJECT_ENV)
     if env:
         return Path(env).resolve()
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def use_project_home(root: Path | None = None) -> Path:

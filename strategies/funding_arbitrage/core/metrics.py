@@ -1,4 +1,4 @@
-"""In-process metrics, alerts and events; JSON snapshot and Prometheus export (no hummingbot import).
+"""In-process metrics, alerts and events; JSON snapshot and Prometheus export.
 
 The strategy thread writes; the Prometheus thread reads at scrape time; one lock guards both. Metrics are
 created on first use (`inc`, `add`, `gauge`, `observe`); the label names of the first use are fixed for that
@@ -29,11 +29,9 @@ from typing import Any, Protocol
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
 
-from .metrics_export import JsonExporter, MetricsServerError, PrometheusServer, write_json
 from .redaction import redact
 
-__all__ = ["Alert", "JsonExporter", "MetricsError", "MetricsRegistry", "MetricsServerError",
-           "PrometheusServer", "Severity", "redact", "write_json"]
+__all__ = ["Alert", "MetricsError", "MetricsRegistry", "Severity", "redact"]
 
 PREFIX = "funding_arb_"
 SCHEMA_VERSION = 1

@@ -1,6 +1,6 @@
 """Strategy settings: one strict pydantic model shared by the Hummingbot script, check-config and replay.
 
-No hummingbot import here. The script's config class inherits these fields (and their prompts) and adds
+Pure (core/). The script's config class inherits these fields (and their prompts) and adds
 Hummingbot's own (`script_file_name`, `controllers_config`). Every field is consumed by behaviour;
 `tests/funding_arbitrage/test_config_fields.py` proves it.
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
-from .reasons import REVERSE_CARRY_UNSUPPORTED
+from ..core.reasons import REVERSE_CARRY_UNSUPPORTED
 from .state import PairState
 
 NA = "N/A"

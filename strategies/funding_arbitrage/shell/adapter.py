@@ -12,8 +12,8 @@ from typing import Any, Mapping, Optional
 
 from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
 
-from .config import FundingArbSettings
-from .snapshots import (
+from ..core.config import FundingArbSettings
+from ..core.snapshots import (
     BookSnapshot,
     FeeSchedule,
     FundingSnapshot,
@@ -23,7 +23,7 @@ from .snapshots import (
     PositionSnapshot,
     TickSnapshot,
 )
-from .venues import is_perp_connector, venue_spec
+from ..core.venues import is_perp_connector, venue_spec
 
 log = logging.getLogger(__name__)
 BOOK_LEVELS = 20

@@ -18,10 +18,10 @@ from hummingbot.client.config.security import Security
 from hummingbot.client.hummingbot_application import HummingbotApplication
 from hummingbot.client.runner import bootstrap_application, load_and_start_strategy
 
-from .launcher import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
+from ..cli.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
 
 if TYPE_CHECKING:
-    from .sim.live import LiveSimEnvironment
+    from ..sim.live import LiveSimEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,9 @@ class SimOptions:
 
 async def _install_sim(hb: HummingbotApplication, v2_conf: str, sim: SimOptions) -> LiveSimEnvironment | None:
     """The sim venues installed into `hb`'s engine, or None after printing why they cannot be."""
-    from .config import ConfigError
-    from .sim.data import DataError
-    from .sim.live import SimSetupError, install_sim_connectors
+    from ..core.config import ConfigError
+    from ..sim.data import DataError
+    from ..sim.live import SimSetupError, install_sim_connectors
 
     try:
         sim_env = await install_sim_connectors(hb, v2_conf, sim)

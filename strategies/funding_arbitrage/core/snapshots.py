@@ -1,4 +1,4 @@
-"""Frozen market snapshots: the only way venue data enters the core (no hummingbot import).
+"""Frozen market snapshots: the only way venue data enters the core.
 
 The adapter (`adapter.py`) copies Hummingbot's mutable FundingInfo, order books, trading rules, fees and
 positions into these once per tick. Prices and sizes are Decimal; timestamps are seconds (`_ts`).

@@ -16,11 +16,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_PASSWORD = 4
-PASSWORD_ENV = "FUNDING_ARB_PASSWORD"
+from .exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
+
 DEFAULT_CONF = "conf_funding_arbitrage.yml"
 DEFAULT_SIM_CONF = "conf_funding_arbitrage_sim.yml"
 
@@ -33,8 +30,8 @@ def _resolve_conf(conf: str, root: Path) -> Path:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from .config import ConfigError, check_settings, load_settings_dict
-    from .home import project_root
+    from ..core.config import ConfigError, check_settings, load_settings_dict
+    from ..shell.home import project_root
 
     path = _resolve_conf(args.file, project_root())
     try:
@@ -54,8 +51,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def _check_sim(args: argparse.Namespace, conf_path: Path) -> str | None:
     """Why `--sim` cannot run this config with these options (None: it can). Reads the config, not the data."""
-    from .config import ConfigError, load_settings
-    from .sim.live import SimSetupError, check_speed, parse_start, plan_from_settings
+    from ..core.config import ConfigError, load_settings
+    from ..sim.live import SimSetupError, check_speed, parse_start, plan_from_settings
 
     try:
         plan_from_settings(load_settings(conf_path))
@@ -67,8 +64,8 @@ def _check_sim(args: argparse.Namespace, conf_path: Path) -> str | None:
     return None
 
 
-def _sim_options(args: argparse.Namespace):  # -> hb_app.SimOptions (imported after use_project_home)
-    from .hb_app import SimOptions
+def _sim_options(args: argparse.Namespace):  # -> shell.app.SimOptions (imported after use_project_home)
+    from ..shell.app import SimOptions
 
     return SimOptions(data_dir=args.data, speed=args.speed, start=args.start)
 
@@ -80,7 +77,7 @@ def _absolute_data_dir(args: argparse.Namespace) -> None:
 
 
 def cmd_cli(args: argparse.Namespace) -> int:
-    from .home import use_project_home
+    from ..shell.home import use_project_home
 
     _absolute_data_dir(args)
     root = use_project_home()
@@ -92,14 +89,14 @@ def cmd_cli(args: argparse.Namespace) -> int:
             print(f"--sim cannot start: {problem}", file=sys.stderr)
             return EXIT_CONFIG
         sim = _sim_options(args)
-    from .hb_app import run_client
+    from ..shell.app import run_client
 
     return run_client(v2_conf=args.v2, sim=sim)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load_settings
-    from .home import use_project_home
+    from ..core.config import ConfigError, load_settings
+    from ..shell.home import use_project_home
 
     _absolute_data_dir(args)
     root = use_project_home()
@@ -116,13 +113,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"--sim cannot start: {problem}", file=sys.stderr)
             return EXIT_CONFIG
         sim = _sim_options(args)
-    from .hb_app import run_headless
+    from ..shell.app import run_headless
 
     return run_headless(args.conf, sim=sim)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from .replay.cli import run_replay_command
+    from ..replay.cli import run_replay_command
 
     return run_replay_command(args)
 
@@ -147,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.set_defaults(func=cmd_check_config)
 
     try:
-        from .replay.cli import add_replay_parser
+        from ..replay.cli import add_replay_parser
     except ImportError as e:  # the replay package failed to import: say why instead of hiding the command
         p_rep = sub.add_parser("replay", help=f"unavailable: {e}")
         p_rep.set_defaults(func=lambda _a, _e=e: _fail(f"replay is unavailable: {_e}"))

@@ -1,4 +1,4 @@
-"""Risk gate between decision and execution (no hummingbot import; time is passed in, in seconds).
+"""Risk gate between decision and execution (pure; time is passed in, in seconds).
 
 Trading state (NautilusTrader's `TradingState`):
   * ACTIVE   - entries allowed on venues whose data is fresh.
@@ -26,7 +26,8 @@ from decimal import Decimal
 from enum import Enum
 
 from .config import FundingArbSettings
-from .home import project_root
+import os
+from pathlib import Path
 from .margin import (
     BracketTable,
     MarginBrackets,
@@ -205,7 +206,8 @@ class RiskGate:
         """
         self.settings = settings
         if brackets is None:
-            brackets = MarginBrackets.load(locate_brackets(project_root()))
+            home = os.environ.get("FUNDING_ARB_HOME")
+            brackets = MarginBrackets.load(locate_brackets(*([Path(home)] if home else [])))
         self.brackets = brackets
         self.halt_reason: str | None = None
         self.halted_ts: float | None = None

@@ -1,6 +1,6 @@
 """Mask credentials in text that leaves the process (metric labels, alert messages, halt reasons).
 
-No hummingbot import. Used by `metrics.py` (label values, alert messages) and `risk.py` (error details).
+Pure (core/). Used by `metrics.py` (label values, alert messages) and `risk.py` (error details).
 """
 from __future__ import annotations
 

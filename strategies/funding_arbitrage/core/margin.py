@@ -1,4 +1,4 @@
-"""Maintenance margin by notional bracket; liquidation estimates for one perp leg (no hummingbot import).
+"""Maintenance margin by notional bracket; liquidation estimates for one perp leg.
 
 Source: Binance USDⓈ-M leverage brackets, `../shared/data/venues/binance_usdm_leverage_brackets_2026-09.csv`
 relative to the project root (read in place, never copied). Maintenance margin of a position, in quote:
@@ -49,7 +49,7 @@ class MarginDataError(ValueError):
     """The bracket file is missing or malformed; names the file and row. The operator must fix the data."""
 
 
-CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
+CHECKOUT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def default_brackets_path(project_root: Path) -> Path:

@@ -15,14 +15,14 @@ from hummingbot.core.data_type.common import PositionMode
 
 from . import status as status_view
 from .adapter import SnapshotBuilder
-from .config import ConfigError, FundingArbSettings
-from .decisions import EdgeEngine, HeldPair
+from ..core.config import ConfigError, FundingArbSettings
+from ..core.decisions import EdgeEngine, HeldPair
 from .execution import LegExecutor
 from .home import project_root
-from .metrics import MetricsRegistry
+from ..core.metrics import MetricsRegistry
 from .metrics_export import JsonExporter, PrometheusServer
-from .risk import LegRisk, RiskGate, RiskReport
-from .snapshots import MarketKind, TickSnapshot
+from ..core.risk import LegRisk, RiskGate, RiskReport
+from ..core.snapshots import MarketKind, TickSnapshot
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
 log = logging.getLogger(__name__)
