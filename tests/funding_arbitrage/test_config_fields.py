@@ -200,6 +200,33 @@ def test_prometheus_port_serves_the_metrics_only_when_set(tmp_path: Path) -> Non
     assert "funding_arb_trading_state" in body
 
 
+@proves("prometheus_host")
+def test_prometheus_host_is_the_address_the_endpoint_binds(tmp_path: Path) -> None:
+    port = _free_port()
+    on, _ = ticked(settings(tmp_path, prometheus_port=port, prometheus_host="127.0.0.2"))
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.2:{port}/metrics", timeout=5).read().decode()
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    finally:
+        on.on_stop()
+
+    assert "funding_arb_trading_state" in body
+
+
+@proves("alert_repeat_s")
+def test_alert_repeat_s_decides_when_a_raised_again_alert_is_sent_again(tmp_path: Path) -> None:
+    def sent(repeat_s: int) -> int:
+        runtime, _ = ticked(settings(tmp_path, alert_repeat_s=repeat_s))
+        for ts in (1000.0, 1100.0):  # raised, cleared, raised again 100 s later
+            runtime.metrics.alert("risk.halted", "critical", "halted", ts)
+            runtime.metrics.clear_alert("risk.halted", ts + 1)
+        return int(runtime.metrics.value("alert_notifications", result="sent"))
+
+    assert sent(60) == 4  # raised, resolved, raised, resolved
+    assert sent(3600) == 2  # the second raise is within the repeat time: suppressed (and not resolved)
+
+
 @proves("metrics_export_path")
 def test_metrics_export_path_is_where_the_snapshot_is_written(tmp_path: Path) -> None:
     off, _ = ticked(settings(tmp_path, metrics_export_path=""))

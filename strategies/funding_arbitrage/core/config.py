@@ -107,6 +107,14 @@ class FundingArbSettings(BaseModel):
 
     # --- metrics and state --------------------------------------------------------------------------
     prometheus_port: int = _f("Port for Prometheus metrics (0 disables)", default=0)
+    prometheus_host: str = _f(
+        "Address the Prometheus endpoint binds (127.0.0.1 = this machine only; 0.0.0.0 = every interface, "
+        "e.g. for a Prometheus in another container; a warning is logged when not loopback)", default="127.0.0.1"
+    )
+    alert_repeat_s: int = _f(
+        "Seconds before the same alert is sent to the notification channels again (hysteresis: a re-raise "
+        "within this time of its last notification is not sent again)", default=3600
+    )
     metrics_export_path: str = _f(
         "JSON metrics snapshot file, relative to the project (empty disables)", default="data/funding_arb_metrics.json"
     )
@@ -158,7 +166,7 @@ class FundingArbSettings(BaseModel):
 
     @field_validator(
         "persistence_observations", "exit_confirmations", "max_errors_per_window", "error_window_s",
-        "stale_data_s", "single_leg_timeout_s", "metrics_export_interval_s",
+        "stale_data_s", "single_leg_timeout_s", "metrics_export_interval_s", "alert_repeat_s",
     )
     @classmethod
     def _positive_int(cls, v: int, info: Any) -> int:
@@ -171,6 +179,19 @@ class FundingArbSettings(BaseModel):
     def _port(cls, v: int) -> int:
         if v != 0 and not (1024 <= v <= 65535):
             raise ValueError(f"prometheus_port ({v}) must be 0 (off) or in 1024..65535")
+        return v
+
+    @field_validator("prometheus_host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            if v != "localhost":
+                raise ValueError(f"prometheus_host ({v!r}) must be an IP address (127.0.0.1, 0.0.0.0, ::) "
+                                 "or localhost") from None
         return v
 
     @field_validator("borrow_rates_apr_pct")

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
@@ -101,7 +101,76 @@ class MetricsRegistry:
         self._help: dict[str, str] = {}
         self._alerts: dict[str, Alert] = {}
         self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
+        self._listeners: list[Callable[[Alert, str], None]] = []
         self.alert_retention_s = alert_retention_s
+
+    # --- declaring from the catalog ----------------------------------------------------------------
+    def declare_catalog(self, catalog: Iterable[Any], domains: dict[str, list[str]]) -> None:
+        """Create every family of `catalog` (`metric_catalog.MetricSpec`s) with its HELP and labels, and every
+        counter series of a finite label domain at 0, so each series exists before its first event.
+
+        Raises:
+            MetricsError: a spec's domain is not in `domains`, or a family exists with other labels.
+        """
+        from .metric_catalog import TICK_BUCKETS_S
+
+        for s in catalog:
+            self.describe(s.name, s.help)
+            if s.name in ("alert_active", "alerts_active"):  # rendered from the alerts themselves
+                continue
+            if s.kind == "histogram":
+                if self.full_name(s.name) not in self._families:
+                    self.define_histogram(s.name, TICK_BUCKETS_S, s.help)
+                continue
+            if s.domain and s.domain not in domains:
+                raise MetricsError(f"{s.name}: label domain {s.domain!r} is not given")
+            with self._lock:
+                full = self.full_name(s.name, s.kind)
+                fam = self._families.setdefault(full, _Family(s.kind, tuple(sorted(s.labels)), s.help))
+                if fam.labelnames != tuple(sorted(s.labels)) or fam.kind != s.kind:
+                    raise MetricsError(f"{full} exists as {fam.kind} {list(fam.labelnames)}, catalog says "
+                                       f"{s.kind} {sorted(s.labels)}")
+                if s.kind == "counter" and not s.labels:
+                    fam.values.setdefault((), 0)
+                elif s.kind == "counter" and s.domain and len(s.labels) == 1:
+                    for v in domains[s.domain]:
+                        fam.values.setdefault((redact(str(v)),), 0)
+
+    def restore_counter(self, name: str, value: Number, **labels: Any) -> None:
+        """Raise a counter to `value` restored from a previous run (never lowers it): totals survive restarts.
+
+        Raises:
+            MetricsError: negative or non-numeric value; labels differ from the family's.
+        """
+        value = _checked(value, f"{name} restored value")
+        if value < 0:
+            raise MetricsError(f"{name} restored value ({value}) must not be negative")
+        with self._lock:
+            fam, key = self._slot(name, "counter", labels)
+            current = fam.values.get(key, 0)
+            fam.values[key] = value if Decimal(str(value)) > Decimal(str(current)) else current
+
+    def counters(self) -> dict[str, list[tuple[dict[str, str], Number]]]:
+        """Every counter series as (labels, value), by name without prefix and `_total`."""
+        with self._lock:
+            return {full.removeprefix(PREFIX): [(dict(zip(fam.labelnames, k, strict=True)), v)
+                                                for k, v in fam.values.items()]
+                    for full, fam in self._families.items() if fam.kind == "counter"}
+
+    def add_alert_listener(self, listener: Callable[[Alert, str], None]) -> None:
+        """Call `listener(alert, transition)` on "raised" (newly active), "refreshed" and "cleared", outside
+        the lock (a listener may block briefly; it must not raise: exceptions are logged and dropped)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _notify(self, alert: Alert, transition: str) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(alert, transition)
+            except Exception:  # a broken alert channel must never break the strategy's tick
+                import logging
+
+                logging.getLogger(__name__).exception("alert_listener_failed alert=%s", alert.name)
 
     # --- declaring and writing -------------------------------------------------------------------
     @staticmethod
@@ -218,19 +287,26 @@ class MetricsRegistry:
         sev = Severity(severity)
         with self._lock:
             a = self._alerts.get(name)
-            if a is None or not a.active:
+            transition = "raised" if a is None or not a.active else "refreshed"
+            if transition == "raised":
                 a = self._alerts[name] = Alert(name, sev, redact(message), ts, ts)
             else:
                 a.severity, a.message, a.last_ts = sev, redact(message), ts
             self._prune(ts)
-            return Alert(**asdict(a))
+            copy = Alert(**asdict(a))
+        self._notify(copy, transition)
+        return copy
 
     def clear_alert(self, name: str, ts: float) -> None:
         with self._lock:
             a = self._alerts.get(name)
+            cleared = None
             if a is not None and a.active:
                 a.active, a.last_ts = False, ts
+                cleared = Alert(**asdict(a))
             self._prune(ts)
+        if cleared is not None:
+            self._notify(cleared, "cleared")
 
     def sync_alerts(self, ts: float, active: Iterable[AlertLike], prefix: str) -> None:
         """Make exactly `active` the active alerts among names starting with `prefix` (level-triggered,
@@ -257,10 +333,13 @@ class MetricsRegistry:
         for n in expired:
             del self._alerts[n]
 
-    def event(self, ts: float, name: str, message: str) -> None:
-        """Remember a notable action (a reduction, a halt) in a bounded ring shown in the JSON snapshot."""
+    def event(self, ts: float, name: str, message: str, **fields: str | None) -> None:
+        """Remember a notable action (entry, exit, halt, reduction) in a bounded ring shown in the JSON snapshot.
+        `fields` (pair_id, token, reason) are optional strings; see docs/schema/metrics_export.schema.json."""
         with self._lock:
-            self._events.append({"ts": ts, "name": name, "message": redact(message)})
+            item: dict[str, Any] = {"ts": ts, "name": name, "message": redact(message)}
+            item.update({k: redact(str(v)) for k, v in fields.items() if v is not None})
+            self._events.append(item)
 
     # --- export ----------------------------------------------------------------------------------
     def snapshot(self, ts: float | None = None) -> dict[str, Any]:
@@ -299,11 +378,18 @@ class MetricsRegistry:
         """Prometheus metric families rendered now (called from the scrape thread)."""
         with self._lock:
             out = [self._family(full, fam) for full, fam in self._families.items()]
-            alert_family = GaugeMetricFamily(PREFIX + "alert_active", "1 while the alert is active, else 0",
+            alert_family = GaugeMetricFamily(PREFIX + "alert_active", self._help.get(
+                "alert_active", "1 while the alert is active, else 0"),
                                              labels=["alert", "severity"])
             for a in self._alerts.values():
                 alert_family.add_metric([redact(a.name), a.severity.value], 1.0 if a.active else 0.0)
             out.append(alert_family)
+            counts = GaugeMetricFamily(PREFIX + "alerts_active", self._help.get(
+                "alerts_active", "Number of active alerts per severity"), labels=["severity"])
+            for sev in Severity:
+                counts.add_metric([sev.value], float(sum(1 for a in self._alerts.values()
+                                                         if a.active and a.severity is sev)))
+            out.append(counts)
         return iter(out)
 
     def _family(self, full: str, fam: _Family) -> Metric:

@@ -1,16 +1,18 @@
-"""Export of a `MetricsRegistry`: atomic JSON snapshot file and a Prometheus endpoint (no hummingbot import).
-
-Nothing here imports `metrics.py` at run time (the
-registry is duck-typed: `snapshot(ts)`, `collect()`, `alert(...)`, `clear_alert(...)`), so no import cycle.
+"""Export of a `MetricsRegistry`: atomic JSON snapshot file, a Prometheus endpoint, and the start-up wiring
+(catalog, build info, counters restored from the previous run, alert delivery). No hummingbot import.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
+import platform
 import tempfile
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +105,80 @@ class JsonExporter:
         return True
 
 
+# --- start-up: catalog, build info, restored totals -----------------------------------------------------
+def quote_labels(settings: Any) -> list[str]:
+    """The quote assets of the configured venues, sorted: the `quote` label values of money metrics."""
+    return sorted(set(settings.quote_assets.values()))
+
+
+def money_quote(settings: Any) -> str:
+    """The `quote` label of account-wide money (equity, drawdown): the one quote asset, or "mixed"."""
+    quotes = quote_labels(settings)
+    return quotes[0] if len(quotes) == 1 else "mixed"
+
+
+def build_labels() -> dict[str, str]:
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+    return {"version": version("funding-arb"), "python": platform.python_version(),
+            "hummingbot": version("hummingbot")}
+
+
+def restored_totals(export_path: Path | None) -> dict[str, list[tuple[dict[str, str], Decimal]]]:
+    """Counter totals of the previous run, by name (no prefix, no `_total`): the one place they are read from.
+
+    Source: the last JSON metrics export (written atomically every `metrics_export_interval_s`; a journal of
+    totals replaces it here once one exists). A missing file gives {}; an unreadable one gives {} and a warning
+    (counters then restart at 0, which Prometheus's `increase()` treats as a reset)."""
+    if export_path is None or not export_path.exists():
+        return {}
+    try:
+        data = json.loads(export_path.read_text(encoding="utf-8"))
+        out: dict[str, list[tuple[dict[str, str], Decimal]]] = {}
+        for name, fam in data.get("metrics", {}).items():
+            if fam.get("type") != "counter":
+                continue
+            base = name.removeprefix("funding_arb_").removesuffix("_total")
+            out[base] = [(dict(s["labels"]), Decimal(str(s["value"]))) for s in fam["samples"]
+                         if s.get("value") is not None]
+        return out
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        logger.warning("metrics_restore_failed path=%s error=%s: counters restart at 0", export_path, redact(str(e)))
+        return {}
+
+
+def prepare_metrics(registry: MetricsRegistry, settings: Any, export_path: Path | None) -> None:
+    """Declare every metric of the catalog, set build info and restore the counters of the previous run."""
+    from ..core.metric_catalog import CATALOG, label_domains
+
+    registry.declare_catalog(CATALOG, label_domains(list(settings.tokens), list(settings.all_connectors),
+                                                    quote_labels(settings)))
+    registry.gauge("build_info", 1, **build_labels())
+    restored = 0
+    for name, samples in restored_totals(export_path).items():
+        for labels, value in samples:
+            try:
+                registry.restore_counter(name, value, **labels)
+                restored += 1
+            except Exception as e:  # a renamed metric or changed labels: skip that series, say so
+                logger.warning("metrics_restore_skipped name=%s labels=%s error=%s", name, labels, e)
+    if restored:
+        logger.info("metrics_restored series=%d from=%s", restored, export_path)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 # --- Prometheus ---------------------------------------------------------------------------------
 class _Collector:
     def __init__(self, registry: MetricsRegistry) -> None:
@@ -133,12 +209,16 @@ class PrometheusServer:
         """Idempotent. Raises: MetricsServerError when the address cannot be bound."""
         if self._server is not None:
             return
+        if not is_loopback(self.addr):
+            logger.warning("prometheus_exposed addr=%s port=%s: the metrics endpoint is reachable from other "
+                           "hosts (no authentication); restrict it with a firewall or bind 127.0.0.1",
+                           self.addr, self._requested_port)
         try:
             self._server, self._thread = start_http_server(self._requested_port, addr=self.addr,
                                                            registry=self._prom)
         except OSError as e:
-            raise MetricsServerError(f"prometheus_port ({self._requested_port}) on {self.addr} cannot be "
-                                     f"bound: {e}") from e
+            raise MetricsServerError(f"prometheus_port ({self._requested_port}) on prometheus_host {self.addr} "
+                                     f"cannot be bound: {e}") from e
         logger.info("prometheus_started addr=%s port=%s", self.addr, self.port)
 
     def stop(self) -> None:

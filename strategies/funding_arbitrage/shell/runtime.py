@@ -7,6 +7,7 @@ halts trading (risk gate).
 from __future__ import annotations
 
 import logging
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
@@ -20,7 +21,9 @@ from ..core.decisions import EdgeEngine, HeldPair
 from .execution import LegExecutor
 from .home import project_root
 from ..core.metrics import MetricsRegistry
-from .metrics_export import JsonExporter, PrometheusServer
+from . import metrics_publish
+from .alerts import AlertNotifier, alert_urls_from_env, hummingbot_notify
+from .metrics_export import JsonExporter, PrometheusServer, prepare_metrics
 from ..core.risk import LegRisk, RiskGate, RiskReport
 from ..core.snapshots import MarketKind, TickSnapshot
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
@@ -67,6 +70,10 @@ class FundingArbRuntime:
         self.executor = LegExecutor(strategy, self.store, self._record_error)
         self.exporter = (JsonExporter(root / settings.metrics_export_path, settings.metrics_export_interval_s,
                                       registry=self.metrics) if settings.metrics_export_path else None)
+        prepare_metrics(self.metrics, settings, self.exporter.path if self.exporter else None)
+        self.alerts = AlertNotifier(self.metrics, alert_urls_from_env(), settings.alert_repeat_s,
+                                    hummingbot_notify(strategy))
+        self.observer = metrics_publish.TickObserver(self.metrics)
         self.prometheus: Optional[PrometheusServer] = None
         self.fatal_error: Optional[str] = None
         self.last_decision: Any = None
@@ -102,7 +109,8 @@ class FundingArbRuntime:
             for token in self.settings.tokens:
                 self.strategy.set_leverage(name, self.settings.trading_pair(name, token), self.settings.leverage[name])
         if self.settings.prometheus_port:
-            self.prometheus = PrometheusServer(self.metrics, self.settings.prometheus_port)
+            self.prometheus = PrometheusServer(self.metrics, self.settings.prometheus_port,
+                                               addr=self.settings.prometheus_host)
             self.prometheus.start()
         self._initialised = True
 
@@ -165,16 +173,22 @@ class FundingArbRuntime:
     def on_stop(self) -> None:
         """Stop serving metrics and persist state; hedged positions stay open and are reloaded at restart."""
         self.store.save()
+        if self.exporter is not None and self.last_ts is not None:  # the last totals, for the next start
+            self.exporter.last_export_ts = None
+            self.exporter.maybe_export(self.last_ts)
+        self.alerts.close()
         if self.prometheus is not None:
             self.prometheus.stop()
 
     # --- tick ----------------------------------------------------------------------------------------
     def on_tick(self, ts: float) -> None:
+        started = time.perf_counter()
         try:
             self._tick(ts)
         except Exception as e:  # the tick loop must survive anything; the risk gate halts on bursts
             log.exception("tick_failed ts=%s", ts)
             self._record_error(ts, "tick_exception", repr(e))
+        self.observer.tick_done(ts, time.perf_counter() - started)
 
     def _tick(self, ts: float) -> None:
         if self.fatal_error or not self._state_loaded:
@@ -186,6 +200,7 @@ class FundingArbRuntime:
         self._markets = {(m.connector, m.trading_pair): m for m in tick.markets}  # one index per tick for lookups
         self._reconcile(ts, tick)
         self._update_risk(ts, tick)
+        self.observer.after_risk(self, ts)
         decision = self.engine.evaluate(tick, self._held())
         self.last_decision = decision
         self._apply_exits(ts, decision)
@@ -238,7 +253,8 @@ class FundingArbRuntime:
             # level-triggered: never stack a second reduction on one whose orders are still working
             if record is not None and record.state is PairState.HEDGED and not self.executor.has_pending(record):
                 self.metrics.inc("leverage_reductions", reason="liquidation_distance")
-                self.metrics.event(ts, "leverage_reduction", f"{record.pair_id}: {action.reason}")
+                self.metrics.event(ts, "leverage_reduction", f"{record.pair_id}: {action.reason}",
+                                   pair_id=record.pair_id, token=record.token, reason="liquidation_distance")
                 lots = {(m.connector, m.trading_pair): m.rules.lot_size for m in tick.markets}
                 self.executor.close_pair(record, ts, action.reason, fraction=action.fraction, lots=lots)
         for unwind in report.unwind_actions:
@@ -329,6 +345,8 @@ class FundingArbRuntime:
                 continue
             log.info("exit pair=%s reason=%s detail=%s", record.pair_id, action.reason, action.detail)
             self.metrics.inc("exits", reason=str(action.reason))
+            self.metrics.event(ts, "exit", f"{record.pair_id}: {action.detail}", pair_id=record.pair_id,
+                               token=record.token, reason=str(action.reason))
             self.executor.close_pair(record, ts, str(action.reason))
 
     def _apply_entries(self, ts: float, decision: Any) -> None:
@@ -355,6 +373,9 @@ class FundingArbRuntime:
                      action.token, action.long_connector, action.short_connector, action.amount_base,
                      action.edge.net_edge_pct)
             self.metrics.inc("entries", token=action.token)
+            self.metrics.event(ts, "entry", f"{record.pair_id}: long {action.long_connector} short "
+                               f"{action.short_connector} {action.amount_base} {action.token}",
+                               pair_id=record.pair_id, token=action.token)
             self.executor.open_pair(record, ts)
             busy_tokens.add(action.token)
 
@@ -375,8 +396,8 @@ class FundingArbRuntime:
         record = self.executor.on_fill(event.order_id, event.trade_type, Decimal(event.price),
                                        Decimal(event.amount), fee, float(event.timestamp))
         if record is not None:
-            self.metrics.inc("fills", connector=record.leg(record.orders[event.order_id]).connector)
-            self.metrics.gauge_add("fees_paid_quote", fee)
+            metrics_publish.book_fill(self.metrics, event.trading_pair,
+                                      record.leg(record.orders[event.order_id]).connector, fee)
 
     def on_failure(self, event: Any) -> None:
         self.executor.on_failure(event.order_id, float(event.timestamp), str(event.error_message))
@@ -392,7 +413,7 @@ class FundingArbRuntime:
         holders = [r for r in self.store.open_records()
                    if any(leg.connector == event.market and leg.trading_pair == event.trading_pair
                           for leg in r.legs())]
-        self.metrics.gauge_add("funding_net_quote", amount)
+        metrics_publish.book_funding(self.metrics, event.trading_pair, amount)
         if not holders:
             log.info("funding_unattributed connector=%s pair=%s amount=%s", event.market, event.trading_pair, amount)
             return
@@ -413,7 +434,7 @@ class FundingArbRuntime:
         if self._gauges_ts is not None and ts - self._gauges_ts < self.settings.metrics_export_interval_s:
             return
         self._gauges_ts = ts
-        status_view.update_metrics(self.metrics, self, tick, decision)
+        metrics_publish.publish_gauges(self.metrics, self, tick, decision)
         if self.exporter is not None:
             self.exporter.maybe_export(ts)
 

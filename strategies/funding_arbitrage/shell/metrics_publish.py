@@ -1,0 +1,186 @@
+"""What the runtime tells the metrics registry: gauges per publish, counters per event, events and the
+critical alerts derived from the pair book (presentation only: no decisions are made here).
+
+Names, units and labels follow `core/metric_catalog.py` (base units, ratios, `_quote` with a `quote` label).
+Unknown values are None (absent in Prometheus, null in JSON), never 0.
+"""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any, Optional
+
+from ..core.margin import SOURCE_PROXY
+from ..core.metric_catalog import CRITICAL_KINDS
+from .metrics_export import money_quote
+from .state import PairState
+
+log = logging.getLogger(__name__)
+HUNDRED = Decimal(100)
+HOUR_S = Decimal(3600)
+_FAILED = getattr(PairState, "FAILED", None)
+_PER_PAIR = ("candidate_net_edge_ratio", "candidate_break_even_seconds", "candidate_borrow_quote", "hedge_gap_base",
+             "pair_funding_received_quote", "liquidation_distance_ratio", "margin_ratio", "position_base")
+
+
+def _ratio(pct: Optional[Decimal]) -> Optional[Decimal]:
+    return None if pct is None else pct / HUNDRED
+
+
+def _seconds(hours: Optional[Decimal]) -> Optional[Decimal]:
+    return None if hours is None else Decimal(hours) * HOUR_S
+
+
+def quote_of(trading_pair: str) -> str:
+    return trading_pair.split("-", 1)[1] if "-" in trading_pair else "unknown"
+
+
+def margin_source(bracket_source: Optional[str]) -> str:
+    """`venue` (the venue reported it: no connector does today), `proxy:binance` (Binance's brackets stand in for
+    this venue), else `estimated` (own margin model on the venue's own brackets)."""
+    return SOURCE_PROXY if bracket_source == SOURCE_PROXY else "estimated"
+
+
+def publish_gauges(m: Any, rt: Any, tick: Any, decision: Any) -> None:
+    """Gauges for dashboards, refreshed every `metrics_export_interval_s`."""
+    gate, quote, open_records = rt.risk, money_quote(rt.settings), rt.store.open_records()
+    for state in ("ACTIVE", "REDUCING", "HALTED"):
+        m.gauge("trading_state", 1 if gate.state.value == state else 0, state=state)
+    m.gauge("equity_quote", gate.last_equity_quote, quote=quote)
+    m.gauge("drawdown_quote", gate.drawdown_quote, quote=quote)
+    m.gauge("drawdown_limit_quote", rt.settings.max_drawdown_quote, quote=quote)
+    m.gauge("open_pairs", len([r for r in open_records if r.state is PairState.HEDGED]))
+    m.gauge("imbalanced_pairs", len([r for r in open_records if r.state in (PairState.IMBALANCED, _FAILED)]))
+    for name in rt.settings.all_connectors:
+        m.gauge("venue_ready", 1 if tick.ready.get(name) else 0, connector=name)
+    views = {(v.connector, v.trading_pair): v for v in rt.engine.funding_views()}
+    for v in views.values():
+        m.gauge("funding_rate_apr_ratio", _ratio(v.apr_pct), connector=v.connector, pair=v.trading_pair)
+        m.gauge("funding_interval_seconds", v.interval.interval_s, connector=v.connector, pair=v.trading_pair)
+    m.clear_gauge("skipped_markets")  # counts of this tick only: reasons that no longer occur must not linger
+    for reason, n in decision.skipped.items():
+        m.gauge("skipped_markets", n, reason=str(reason))
+    for name in _PER_PAIR:
+        m.clear_gauge(name)  # closed pairs and vanished candidates must not linger
+    rt.observer.adapter_errors(rt.snapshots.errors)
+    _candidates(m, rt, decision)
+    _pairs(m, rt, tick, views, quote)
+    for leg in gate.leg_reports:
+        labels = dict(pair_id=leg.pair_id, connector=leg.connector, source=margin_source(leg.bracket_source))
+        m.gauge("liquidation_distance_ratio", _ratio(leg.distance_pct), **labels)
+        m.gauge("margin_ratio", leg.margin_ratio, **labels)
+    m.sync_alerts(tick.ts, gate.alerts(), "risk.")
+
+
+def _candidates(m: Any, rt: Any, decision: Any) -> None:
+    for c in decision.candidates:
+        labels = dict(token=c.token, long=c.long_connector, short=c.short_connector)
+        m.gauge("candidate_net_edge_ratio", _ratio(c.net_edge_pct), **labels)
+        m.gauge("candidate_break_even_seconds", _seconds(c.break_even_hours), **labels)
+        if c.components is not None:
+            m.gauge("candidate_borrow_quote", c.components.borrow_quote, source=c.borrow_source,
+                    quote=quote_of(rt.settings.trading_pair(c.long_connector, c.token)), **labels)
+
+
+def _pairs(m: Any, rt: Any, tick: Any, views: dict[tuple[str, str], Any], quote: str) -> None:
+    """Per-pair gauges, positions, unrealised PnL and the funding the open pairs earn per second."""
+    pnl: Optional[Decimal] = Decimal(0)
+    expected: Optional[Decimal] = Decimal(0)
+    for r in rt.store.open_records():
+        m.gauge("hedge_gap_base", r.hedge_gap_base, pair_id=r.pair_id)
+        m.gauge("pair_funding_received_quote", r.funding_received_quote, pair_id=r.pair_id,
+                quote=quote_of(r.short.trading_pair))
+        legs_pnl = rt._legs_pnl(r)
+        pnl = None if pnl is None or legs_pnl is None else pnl + legs_pnl
+        for leg in r.legs():
+            if leg.kind != "perp" or leg.filled_base == 0 or expected is None:
+                continue
+            v = views.get((leg.connector, leg.trading_pair))
+            if v is None or v.interval.interval_s is None:
+                expected = None  # unknown rate or interval: the total is unknown, not smaller
+                continue
+            # a long position pays rate x notional per interval, a short one receives it
+            expected += -leg.filled_base * v.mark_price * v.rate / Decimal(v.interval.interval_s)
+    for p in tick.positions:
+        m.gauge("position_base", p.amount, connector=p.connector, pair=p.trading_pair)
+    m.gauge("unrealized_pnl_quote", pnl, quote=quote)
+    m.gauge("expected_funding_quote_per_second", expected, quote=quote)
+
+
+def book_fill(m: Any, trading_pair: str, connector: str, fee_quote: Decimal) -> None:
+    m.inc("fills", connector=connector)
+    m.add("fees_paid_quote", max(fee_quote, Decimal(0)), quote=quote_of(trading_pair))
+
+
+def book_funding(m: Any, trading_pair: str, amount_quote: Decimal) -> None:
+    """A funding settlement: received (amount > 0) and paid (amount < 0) are two monotonic counters."""
+    name = "funding_received_quote" if amount_quote >= 0 else "funding_paid_quote"
+    m.add(name, abs(amount_quote), quote=quote_of(trading_pair))
+
+
+class TickObserver:
+    """Per-tick hooks: tick duration and heartbeat, halt events, and the critical alerts derived from the pair
+    book (failed close, hedge gap, reduction that did not help, orphan position found at start)."""
+
+    def __init__(self, metrics: Any) -> None:
+        self.metrics = metrics
+        self._halt_reason: Optional[str] = None
+        self._reduce_since: dict[str, float] = {}  # pair_id -> first tick its reduction was asked for
+        self._started = False
+        self._adapter_seen: dict[str, int] = {}
+
+    def adapter_errors(self, errors: dict[str, int]) -> None:
+        """The adapter's cumulative read-error counts, added to the counter as increments (restart-safe)."""
+        for reason, n in errors.items():
+            step = n - self._adapter_seen.get(reason, 0)
+            if step > 0:
+                self.metrics.inc("adapter_read_errors", step, reason=reason)
+            self._adapter_seen[reason] = n
+
+    def tick_done(self, ts: float, elapsed_s: float) -> None:
+        self.metrics.observe("tick_duration_seconds", elapsed_s)
+        self.metrics.gauge("last_tick_timestamp_seconds", ts)
+
+    def after_risk(self, rt: Any, ts: float) -> None:
+        """Record a halt as an event; raise/clear the derived critical alerts (level-triggered, every tick)."""
+        m, gate = self.metrics, rt.risk
+        if gate.halt_reason is not None and gate.halt_reason != self._halt_reason:
+            m.event(ts, "halt", gate.halt_reason, reason=gate.halt_reason)
+        self._halt_reason = gate.halt_reason
+        active: dict[str, str] = {}
+        for r in rt.store.open_records():
+            if _FAILED is not None and r.state is _FAILED:
+                active[f"close_failed.{r.pair_id}"] = f"{r.pair_id}: close failed ({r.close_reason}); legs " \
+                                                      f"{r.long.filled_base} / {r.short.filled_base} remain"
+            if r.state is PairState.IMBALANCED:
+                active[f"hedge_gap.{r.pair_id}"] = f"{r.pair_id}: legs differ by {r.hedge_gap_base} {r.token}"
+        report = rt.last_risk
+        asked = {a.pair_id for a in report.reduce_actions} if report is not None else set()
+        self._reduce_since = {p: self._reduce_since.get(p, ts) for p in asked}
+        for pair_id, since in self._reduce_since.items():
+            if ts - since > rt.settings.single_leg_timeout_s:
+                active[f"leverage_reduction_failed.{pair_id}"] = (
+                    f"{pair_id}: still near liquidation {ts - since:.0f}s after its reduction was asked for")
+        if not self._started:  # positions on the venues that no record explains, at start: orphans
+            for (connector, pair), amount in rt.unmanaged.items():
+                active[f"orphan_position.{connector}.{pair}"] = f"{connector} {pair} holds {amount} not opened " \
+                                                                f"by this strategy (found at start)"
+        elif not rt.unmanaged:
+            for a in m.alerts(active_only=True):
+                if a.name.startswith("orphan_position."):
+                    m.clear_alert(a.name, ts)
+        self._started = True
+        self._sync(ts, active)
+
+    def _sync(self, ts: float, active: dict[str, str]) -> None:
+        for name, message in active.items():
+            self.metrics.alert(name, "critical", message, ts)
+        counts = dict.fromkeys(CRITICAL_KINDS, 0)
+        for a in self.metrics.alerts(active_only=True):
+            kind = a.name.split(".", 1)[0]
+            if kind in ("close_failed", "hedge_gap", "leverage_reduction_failed") and a.name not in active:
+                self.metrics.clear_alert(a.name, ts)
+            elif kind in counts:
+                counts[kind] += 1
+        for kind, n in counts.items():
+            self.metrics.gauge("critical_conditions", n, kind=kind)

@@ -1,0 +1,29 @@
+"""Fixtures for the observability tests: the integration helpers (real strategy on the sim venues) and the data."""
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
+if str(INTEGRATION) not in sys.path:
+    sys.path.insert(0, str(INTEGRATION))
+
+from integration_helpers import CROSS_VENUE  # noqa: E402
+
+from strategies.funding_arbitrage.sim.data import MarketData, load_market_data  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cross_venue() -> MarketData:
+    if not CROSS_VENUE.exists():
+        pytest.fail(f"market data not found at {CROSS_VENUE}: the project expects ../shared/data next to it")
+    return load_market_data(CROSS_VENUE)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
