@@ -10,9 +10,9 @@ The URLs are secrets (they hold bot tokens): read from the environment only, nev
 a payload; apprise's own log lines pass through a filter that masks them.
 
 Rate limit with hysteresis, on the strategy's clock (seconds): an alert is sent when raised; raised again
-(after clearing, or refreshed) within `repeat_s` of its last notification it is suppressed (counted as
-`alert_notifications_total{result="suppressed"}`); a clear is sent as "resolved" only for an alert that was
-notified. Delivery runs on one daemon thread so a slow channel never delays a tick.
+after clearing within `repeat_s` of its last notification it is suppressed (counted as
+`alert_notifications_total{result="suppressed"}`); while it stays active a reminder goes out every `repeat_s`;
+a clear is sent as "resolved" only for an alert that was notified. Delivery runs on one daemon thread so a slow channel never delays a tick.
 """
 from __future__ import annotations
 
@@ -113,7 +113,10 @@ class AlertNotifier:
                 self._send(alert, f"resolved: {alert.message}")
             return
         last = self._last_sent.get(alert.name)
-        if transition == "refreshed" and last is not None and ts - last < self.repeat_s:
+        if transition == "refreshed" and last is not None:
+            if ts - last >= self.repeat_s and alert.name in self._open:  # a reminder while it lasts
+                self._last_sent[alert.name] = ts
+                self._send(alert, f"still active since {_utc(alert.first_ts)}: {alert.message}")
             return  # the same incident, already sent: not a suppression, nothing new
         if last is not None and ts - last < self.repeat_s:
             self.metrics.inc("alert_notifications", result="suppressed")
@@ -176,17 +179,17 @@ class AlertNotifier:
         self._thread = None
 
 
-def hummingbot_notify(strategy: Any) -> Callable[[str], None] | None:
-    """`strategy.notify_hb_app` while a Hummingbot application runs (client or headless), else None (replays and
-    tests: calling it there would create an application)."""
-    notify = getattr(strategy, "notify_hb_app", None)
-    if notify is None:
-        return None
+def _utc(ts: float) -> str:
+    import datetime as dt
 
-    def send(text: str) -> None:
-        from hummingbot.client.hummingbot_application import HummingbotApplication
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
-        if HummingbotApplication._main_app is not None:
-            notify(text)
 
-    return send
+def hummingbot_notify(text: str) -> None:
+    """Hummingbot's `notify` (client pane, headless log, MQTT `/notify`) when an application runs; nothing in
+    replays and tests (`HummingbotApplication.main_application()` would create one, so it is not called)."""
+    from hummingbot.client.hummingbot_application import HummingbotApplication
+
+    app = HummingbotApplication._main_app
+    if app is not None and callable(getattr(app, "notify", None)):
+        app.notify(text)

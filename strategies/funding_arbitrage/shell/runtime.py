@@ -72,7 +72,7 @@ class FundingArbRuntime:
                                       registry=self.metrics) if settings.metrics_export_path else None)
         prepare_metrics(self.metrics, settings, self.exporter.path if self.exporter else None)
         self.alerts = AlertNotifier(self.metrics, alert_urls_from_env(), settings.alert_repeat_s,
-                                    hummingbot_notify(strategy))
+                                    hummingbot_notify)
         self.observer = metrics_publish.TickObserver(self.metrics)
         self.prometheus: Optional[PrometheusServer] = None
         self.fatal_error: Optional[str] = None
