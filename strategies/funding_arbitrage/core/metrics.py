@@ -34,7 +34,7 @@ from .redaction import redact
 __all__ = ["Alert", "MetricsError", "MetricsRegistry", "Severity", "redact"]
 
 PREFIX = "funding_arb_"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # docs/schema/metrics_export.schema.json
 Number = Decimal | int | float
 _LabelKey = tuple[str, ...]
 _NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -340,6 +340,16 @@ class MetricsRegistry:
             item: dict[str, Any] = {"ts": ts, "name": name, "message": redact(message)}
             item.update({k: redact(str(v)) for k, v in fields.items() if v is not None})
             self._events.append(item)
+
+    def restore_events(self, events: Iterable[dict[str, Any]]) -> None:
+        """Put the events of a previous run (its last export) back in front of the ring, oldest first."""
+        with self._lock:
+            current = list(self._events)
+            self._events.clear()
+            for e in [*events, *current]:
+                if isinstance(e, dict) and {"ts", "name", "message"} <= set(e):
+                    self._events.append({k: e[k] for k in ("ts", "name", "message", "pair_id", "token", "reason")
+                                         if k in e})
 
     # --- export ----------------------------------------------------------------------------------
     def snapshot(self, ts: float | None = None) -> dict[str, Any]:

@@ -73,6 +73,8 @@ class JsonExporter:
         if interval_s <= 0:
             raise ValueError(f"interval_s ({interval_s}) must be positive")
         self.path, self.interval_s, self.registry = Path(path), interval_s, registry
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):  # left by a writer killed mid-export
+            stale.unlink(missing_ok=True)
         self.last_export_ts: float | None = None
         self.last_error: str | None = None
 
@@ -128,23 +130,37 @@ def build_labels() -> dict[str, str]:
             "hummingbot": version("hummingbot")}
 
 
-def restored_totals(export_path: Path | None) -> dict[str, list[tuple[dict[str, str], Decimal]]]:
-    """Counter totals of the previous run, by name (no prefix, no `_total`): the one place they are read from.
-
-    Source: the last JSON metrics export (written atomically every `metrics_export_interval_s`; a journal of
-    totals replaces it here once one exists). A missing file gives {}; an unreadable one gives {} and a warning
-    (counters then restart at 0, which Prometheus's `increase()` treats as a reset)."""
+def _previous_export(export_path: Path | None) -> dict[str, Any]:
+    """The last JSON metrics export ({} when absent or unreadable: a warning says so)."""
     if export_path is None or not export_path.exists():
         return {}
     try:
         data = json.loads(export_path.read_text(encoding="utf-8"))
-        out: dict[str, list[tuple[dict[str, str], Decimal]]] = {}
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return data
+    except (OSError, ValueError) as e:
+        logger.warning("metrics_restore_failed path=%s error=%s: counters restart at 0", export_path, redact(str(e)))
+        return {}
+
+
+Totals = dict[str, list[tuple[dict[str, str], Decimal]]]
+
+
+def restored_totals(data: dict[str, Any], export_path: Path | None = None) -> Totals:
+    """Counter totals of the previous run, by name (no prefix, no `_total`): the one place they are read from.
+
+    Source: the last JSON metrics export `data` (written atomically every `metrics_export_interval_s` and at stop;
+    a journal of totals replaces it here once one exists). Nothing readable gives {} (counters then restart at
+    0, which Prometheus's `increase()` treats as a reset)."""
+    try:
+        out: Totals = {}
         for name, fam in data.get("metrics", {}).items():
             if fam.get("type") != "counter":
                 continue
             base = name.removeprefix("funding_arb_").removesuffix("_total")
             out[base] = [(dict(s["labels"]), Decimal(str(s["value"]))) for s in fam["samples"]
-                         if s.get("value") is not None]
+                         if isinstance(s.get("value"), (int, float)) and not isinstance(s["value"], bool)]
         return out
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         logger.warning("metrics_restore_failed path=%s error=%s: counters restart at 0", export_path, redact(str(e)))
@@ -158,8 +174,10 @@ def prepare_metrics(registry: MetricsRegistry, settings: Any, export_path: Path 
     registry.declare_catalog(CATALOG, label_domains(list(settings.tokens), list(settings.all_connectors),
                                                     quote_labels(settings)))
     registry.gauge("build_info", 1, **build_labels())
+    previous = _previous_export(export_path)
+    registry.restore_events(previous.get("events", []) if isinstance(previous.get("events"), list) else [])
     restored = 0
-    for name, samples in restored_totals(export_path).items():
+    for name, samples in restored_totals(previous, export_path).items():
         for labels, value in samples:
             try:
                 registry.restore_counter(name, value, **labels)

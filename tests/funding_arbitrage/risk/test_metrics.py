@@ -137,7 +137,7 @@ def test_snapshot_is_strict_json_with_null_for_unknown(registry: MetricsRegistry
     assert entries == [{"labels": {"token": "BTC"}, "value": 2}]
     hist = snap["metrics"]["funding_arb_tick_latency_s"]["samples"][0]
     assert hist["buckets"] == {"0.1": 1, "0.5": 1, "1.0": 2, "+Inf": 2} and hist["count"] == 2
-    assert snap["ts"] == 100.0 and snap["schema_version"] == 1
+    assert snap["ts"] == 100.0 and snap["schema_version"] == 2
 
 
 def test_counters_are_monotonic_and_labels_consistent() -> None:
