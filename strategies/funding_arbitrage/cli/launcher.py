@@ -5,6 +5,7 @@
         --sim [--speed S] [--start ISO] [--data DIR]: on simulated venues replaying recorded data (sim/live.py)
     funding-arb check-config FILE               validate a strategy config, print every problem
     funding-arb replay [...]                    replay recorded history through the strategy (see replay)
+    funding-arb dashboard [INPUT] [-o OUT]      metrics export or replay report.json as an offline HTML page
 
 Exit codes (run): 0 stopped cleanly, 1 strategy failed to start or crashed, 2 invalid configuration,
 4 missing or wrong keystore password.
@@ -142,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_check = sub.add_parser("check-config", help="validate a strategy config file")
     p_check.add_argument("file", help="path, or a file name under conf/scripts/")
     p_check.set_defaults(func=cmd_check_config)
+
+    from .dashboard import add_parser as add_dashboard_parser
+
+    add_dashboard_parser(sub)
 
     try:
         from ..replay.cli import add_replay_parser
