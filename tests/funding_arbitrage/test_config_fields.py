@@ -232,7 +232,8 @@ def test_metrics_export_path_is_where_the_snapshot_is_written(tmp_path: Path) ->
     off, _ = ticked(settings(tmp_path, metrics_export_path=""))
     assert off.exporter is None and not (tmp_path / "m").exists()
 
-    ticked(settings(tmp_path, metrics_export_path=str(tmp_path / "m" / "metrics.json")))
+    on, _ = ticked(settings(tmp_path, metrics_export_path=str(tmp_path / "m" / "metrics.json")))
+    on.exporter.flush()  # written on the exporter's own thread
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["ts"] == 1000.0
 
 
@@ -240,8 +241,9 @@ def test_metrics_export_path_is_where_the_snapshot_is_written(tmp_path: Path) ->
 def test_metrics_export_interval_decides_how_often_the_snapshot_is_rewritten(tmp_path: Path) -> None:
     def last_exported_ts(interval: int) -> float:
         path = tmp_path / f"every_{interval}.json"
-        ticked(settings(tmp_path, metrics_export_path=str(path), metrics_export_interval_s=interval),
-               times=(1000.0, 1010.0, 1020.0, 1030.0))
+        runtime, _ = ticked(settings(tmp_path, metrics_export_path=str(path), metrics_export_interval_s=interval),
+                            times=(1000.0, 1010.0, 1020.0, 1030.0))
+        runtime.exporter.flush()  # written on the exporter's own thread
         return float(json.loads(path.read_text())["ts"])
 
     assert last_exported_ts(10) == 1030.0

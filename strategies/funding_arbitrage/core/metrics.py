@@ -102,6 +102,8 @@ class MetricsRegistry:
         self._alerts: dict[str, Alert] = {}
         self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
         self._listeners: list[Callable[[Alert, str], None]] = []
+        self._checked_slots: dict[tuple[str, str, tuple[str, ...]], _Family] = {}
+        self._redact_cache: dict[str, str] = {}
         self.alert_retention_s = alert_retention_s
 
     # --- declaring from the catalog ----------------------------------------------------------------
@@ -199,8 +201,25 @@ class MetricsRegistry:
             self._families[full] = _Family("histogram", (), help_text, b)
 
     def _slot(self, name: str, kind: str, labels: dict[str, Any]) -> tuple[_Family, _LabelKey]:
-        full = self.full_name(name, kind)
         names = tuple(sorted(labels))
+        fam = self._checked_slots.get((name, kind, names))  # validated before: skip the name checks
+        if fam is None:
+            fam = self._validate_slot(name, kind, names)
+            if fam.values or fam.kind != "histogram":
+                self._checked_slots[(name, kind, names)] = fam
+        return fam, tuple(self._redacted(str(labels[n])) for n in names)
+
+    def _redacted(self, value: str) -> str:
+        """`redact(value)`, remembered: label values repeat every tick (bounded cache)."""
+        out = self._redact_cache.get(value)
+        if out is None:
+            if len(self._redact_cache) >= 4096:
+                self._redact_cache.clear()
+            out = self._redact_cache[value] = redact(value)
+        return out
+
+    def _validate_slot(self, name: str, kind: str, names: tuple[str, ...]) -> _Family:
+        full = self.full_name(name, kind)
         if not all(_NAME_RE.match(n) and not n.startswith("__") and n != "le" for n in names):
             raise MetricsError(f"{full}: label names {list(names)} are not valid ('le' is reserved)")
         fam = self._families.get(full)
@@ -214,7 +233,7 @@ class MetricsRegistry:
             raise MetricsError(f"{full} is a {fam.kind}, not a {kind}")
         if fam.labelnames != names:
             raise MetricsError(f"{full} has labels {list(fam.labelnames)}, got {list(names)}")
-        return fam, tuple(redact(str(labels[n])) for n in names)
+        return fam
 
     def inc(self, name: str, amount: Number = 1, **labels: Any) -> None:
         """Add a non-negative `amount` to a monotonic counter.

@@ -107,6 +107,79 @@ class JsonExporter:
         return True
 
 
+class BackgroundJsonExporter(JsonExporter):
+    """A `JsonExporter` whose write (json.dumps, fsync, rename) runs on one daemon thread, so a tick never waits
+    on the disk. The snapshot is taken on the caller's thread (consistent with the tick); if the writer is still
+    busy, the newest snapshot replaces a queued one. A failed write raises the `metrics.export_failed` alert and
+    the next due call retries. `flush()` waits for the queued write; `close()` flushes and stops the thread."""
+
+    def __init__(self, path: Path, interval_s: float, registry: MetricsRegistry | None = None) -> None:
+        super().__init__(path, interval_s, registry)
+        self._cond = threading.Condition()
+        self._pending: tuple[float, dict[str, Any]] | None = None
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    def maybe_export(self, ts: float, snapshot: dict[str, Any] | None = None) -> bool:
+        """Queue `snapshot` (default: the registry's, taken now) if the interval elapsed; True if queued."""
+        if not self.due(ts):
+            return False
+        if snapshot is None:
+            if self.registry is None:
+                raise ValueError("maybe_export needs a snapshot or a registry")
+            snapshot = self.registry.snapshot(ts)
+        with self._cond:
+            self._pending = (ts, snapshot)
+            self.last_export_ts = ts  # not due again until the interval passes (a failure resets it)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="funding-arb-metrics-export", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+        return True
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None:
+                    self._cond.wait()
+                ts, snapshot = self._pending
+                self._pending, self._busy = None, True
+            if snapshot.get("__stop__"):
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+                return
+            try:
+                write_json(self.path, snapshot)
+            except (OSError, ValueError) as e:
+                self.last_error, self.last_export_ts = redact(f"cannot write {self.path}: {e}"), None
+                logger.warning("metrics_export_failed path=%s error=%s", self.path, self.last_error)
+                if self.registry is not None:
+                    self.registry.alert(self.ALERT, "warning", self.last_error, ts)
+            else:
+                if self.last_error is not None and self.registry is not None:
+                    self.registry.clear_alert(self.ALERT, ts)
+                self.last_error = None
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        """Wait until the queued snapshot (if any) is written."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._pending is None and not self._busy, timeout=timeout_s)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer thread."""
+        self.flush()
+        if self._thread is not None and self._thread.is_alive():
+            with self._cond:
+                self._pending = (0.0, {"__stop__": True})
+                self._cond.notify_all()
+            self._thread.join(timeout=30)
+        self._thread = None
+
+
 # --- start-up: catalog, build info, restored totals -----------------------------------------------------
 def quote_labels(settings: Any) -> list[str]:
     """The quote assets of the configured venues, sorted: the `quote` label values of money metrics."""

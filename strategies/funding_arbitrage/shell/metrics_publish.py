@@ -128,6 +128,9 @@ class TickObserver:
         self._reduce_since: dict[str, float] = {}  # pair_id -> first tick its reduction was asked for
         self._started = False
         self._adapter_seen: dict[str, int] = {}
+        self._orphans: set[tuple[str, str]] = set()
+        self._raised: set[str] = set()  # derived alerts this observer holds active
+        self._counts: dict[str, int] = {}
 
     def adapter_errors(self, errors: dict[str, int]) -> None:
         """The adapter's cumulative read-error counts, added to the counter as increments (restart-safe)."""
@@ -162,25 +165,26 @@ class TickObserver:
                 active[f"leverage_reduction_failed.{pair_id}"] = (
                     f"{pair_id}: still near liquidation {ts - since:.0f}s after its reduction was asked for")
         if not self._started:  # positions on the venues that no record explains, at start: orphans
-            for (connector, pair), amount in rt.unmanaged.items():
-                active[f"orphan_position.{connector}.{pair}"] = f"{connector} {pair} holds {amount} not opened " \
-                                                                f"by this strategy (found at start)"
-        elif not rt.unmanaged:
-            for a in m.alerts(active_only=True):
-                if a.name.startswith("orphan_position."):
-                    m.clear_alert(a.name, ts)
+            self._orphans = set(rt.unmanaged)
+        self._orphans &= set(rt.unmanaged)  # cleared once the position is gone or explained
+        for connector, pair in self._orphans:
+            active[f"orphan_position.{connector}.{pair}"] = f"{connector} {pair} holds " \
+                                                            f"{rt.unmanaged[(connector, pair)]} not opened by this " \
+                                                            "strategy (found at start)"
         self._started = True
         self._sync(ts, active)
 
     def _sync(self, ts: float, active: dict[str, str]) -> None:
+        """Raise (refresh) every active derived alert, clear the ones gone, count them per kind."""
         for name, message in active.items():
             self.metrics.alert(name, "critical", message, ts)
+        for name in self._raised - set(active):
+            self.metrics.clear_alert(name, ts)
+        self._raised = set(active)
         counts = dict.fromkeys(CRITICAL_KINDS, 0)
-        for a in self.metrics.alerts(active_only=True):
-            kind = a.name.split(".", 1)[0]
-            if kind in ("close_failed", "hedge_gap", "leverage_reduction_failed") and a.name not in active:
-                self.metrics.clear_alert(a.name, ts)
-            elif kind in counts:
-                counts[kind] += 1
-        for kind, n in counts.items():
-            self.metrics.gauge("critical_conditions", n, kind=kind)
+        for name in active:
+            counts[name.split(".", 1)[0]] += 1
+        if counts != self._counts:  # gauges change only when a count does
+            for kind, n in counts.items():
+                self.metrics.gauge("critical_conditions", n, kind=kind)
+            self._counts = counts

@@ -23,7 +23,7 @@ from .home import project_root
 from ..core.metrics import MetricsRegistry
 from . import metrics_publish
 from .alerts import AlertNotifier, alert_urls_from_env, hummingbot_notify
-from .metrics_export import JsonExporter, PrometheusServer, prepare_metrics
+from .metrics_export import BackgroundJsonExporter, PrometheusServer, prepare_metrics
 from ..core.risk import LegRisk, RiskGate, RiskReport
 from ..core.snapshots import MarketKind, TickSnapshot
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
@@ -68,8 +68,9 @@ class FundingArbRuntime:
         self.engine = EdgeEngine(settings)
         self.snapshots = SnapshotBuilder(settings)
         self.executor = LegExecutor(strategy, self.store, self._record_error)
-        self.exporter = (JsonExporter(root / settings.metrics_export_path, settings.metrics_export_interval_s,
-                                      registry=self.metrics) if settings.metrics_export_path else None)
+        self.exporter = (BackgroundJsonExporter(root / settings.metrics_export_path,
+                                                settings.metrics_export_interval_s, registry=self.metrics)
+                         if settings.metrics_export_path else None)
         prepare_metrics(self.metrics, settings, self.exporter.path if self.exporter else None)
         self.alerts = AlertNotifier(self.metrics, alert_urls_from_env(), settings.alert_repeat_s,
                                     hummingbot_notify)
@@ -173,9 +174,11 @@ class FundingArbRuntime:
     def on_stop(self) -> None:
         """Stop serving metrics and persist state; hedged positions stay open and are reloaded at restart."""
         self.store.save()
-        if self.exporter is not None and self.last_ts is not None:  # the last totals, for the next start
-            self.exporter.last_export_ts = None
-            self.exporter.maybe_export(self.last_ts)
+        if self.exporter is not None:  # the last totals, written before stop returns, for the next start
+            if self.last_ts is not None:
+                self.exporter.last_export_ts = None
+                self.exporter.maybe_export(self.last_ts)
+            self.exporter.close()
         self.alerts.close()
         if self.prometheus is not None:
             self.prometheus.stop()

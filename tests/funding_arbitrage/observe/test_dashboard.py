@@ -71,6 +71,7 @@ def sim_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
             run.runtime.metrics.event(run.env.now, "note", HOSTILE)
             run.runtime.metrics.alert("risk.test_hostile", "warning", HOSTILE, run.env.now)
             await run.run_until(run.env.now + 120)
+            run.runtime.exporter.flush()
 
     run_async(body)
     return export

@@ -54,6 +54,7 @@ def test_export_of_an_entry_and_an_exit_validates_and_lists_both_events(cross_ve
                                    and second.runtime.store.records[pair.pair_id].state is PairState.CLOSED)
             await second.run_until(env.now + 120)  # one more export after the close
             second.events.detach()
+            second.runtime.exporter.flush()
             after = json.loads(export.read_text())
 
             validate(before)
