@@ -6,6 +6,7 @@ Unknown values are None (absent in Prometheus, null in JSON), never 0.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
 from typing import Any, Optional
@@ -17,10 +18,15 @@ from .state import PairState
 
 log = logging.getLogger(__name__)
 HUNDRED = Decimal(100)
+FUNDING_DAYS = 7
 HOUR_S = Decimal(3600)
 _FAILED = getattr(PairState, "FAILED", None)
 _PER_PAIR = ("candidate_net_edge_ratio", "candidate_break_even_seconds", "candidate_borrow_quote", "hedge_gap_base",
              "pair_funding_received_quote", "liquidation_distance_ratio", "margin_ratio", "position_base")
+
+
+def utc_day(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
 
 
 def _ratio(pct: Optional[Decimal]) -> Optional[Decimal]:
@@ -131,6 +137,8 @@ class TickObserver:
         self._orphans: set[tuple[str, str]] = set()
         self._raised: set[str] = set()  # derived alerts this observer holds active
         self._counts: dict[str, int] = {}
+        self._day: Optional[str] = None
+        self.funding_by_day: dict[str, dict[str, Decimal]] = {}  # UTC date -> pair_id -> funding (quote)
 
     def adapter_errors(self, errors: dict[str, int]) -> None:
         """The adapter's cumulative read-error counts, added to the counter as increments (restart-safe)."""
@@ -143,6 +151,23 @@ class TickObserver:
     def tick_done(self, ts: float, elapsed_s: float) -> None:
         self.metrics.observe("tick_duration_seconds", elapsed_s)
         self.metrics.gauge("last_tick_timestamp_seconds", ts)
+        day = utc_day(ts)
+        if self._day is not None and day != self._day and self._day in self.funding_by_day:
+            log.info("funding_day %s", self.funding_line(self._day))  # one line per UTC day, when it ends
+        self._day = day
+
+    def funding_booked(self, pair_id: str, ts: float, amount_quote: Decimal) -> None:
+        """Funding attributed to a pair, summed per UTC day (the last FUNDING_DAYS days are kept)."""
+        day = self.funding_by_day.setdefault(utc_day(ts), {})
+        day[pair_id] = day.get(pair_id, Decimal(0)) + amount_quote
+        for old in sorted(self.funding_by_day)[:-FUNDING_DAYS]:
+            del self.funding_by_day[old]
+
+    def funding_line(self, day: str) -> str:
+        """`date=2025-03-10 total=+0.4081 BTC-1741536180-1=+0.4081 ...` (quote)."""
+        pairs = self.funding_by_day.get(day, {})
+        total = sum(pairs.values(), Decimal(0))
+        return f"date={day} total={total:+.4f} " + " ".join(f"{p}={v:+.4f}" for p, v in sorted(pairs.items()))
 
     def after_risk(self, rt: Any, ts: float) -> None:
         """Record a halt as an event; raise/clear the derived critical alerts (level-triggered, every tick)."""

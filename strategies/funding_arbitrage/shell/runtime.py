@@ -424,6 +424,7 @@ class FundingArbRuntime:
         for r in holders:
             share = (abs(r.long.filled_base) / total) if total else Decimal(1) / len(holders)
             r.funding_received_quote += amount * share
+            self.observer.funding_booked(r.pair_id, float(event.timestamp), amount * share)
         self.store.save()
 
     # --- errors, metrics, status ---------------------------------------------------------------------

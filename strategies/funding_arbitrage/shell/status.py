@@ -5,6 +5,7 @@ as N/A, never as 0.
 """
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
@@ -19,6 +20,26 @@ def _d(x: Optional[Decimal], places: int = 2, suffix: str = "") -> str:
     if x is None:
         return NA
     return f"{x:.{places}f}{suffix}"
+
+
+def when(ts: Optional[float]) -> str:
+    """Unix seconds as 'YYYY-MM-DD HH:MM UTC'."""
+    if ts is None:
+        return NA
+    return dt.datetime.fromtimestamp(float(ts), dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def span(seconds: Optional[float]) -> str:
+    """A duration for people: '2d 3h', '3h 12m', '45m', '20s'."""
+    if seconds is None:
+        return NA
+    s = int(max(seconds, 0))
+    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    if d:
+        return f"{d}d {h}h"
+    if h:
+        return f"{h}h {m}m"
+    return f"{m}m" if m else f"{s}s"
 
 
 def _rate(x: Optional[Decimal]) -> str:
@@ -67,19 +88,34 @@ def render(rt: Any) -> str:
 
 
 def _positions(rt: Any) -> list[str]:
+    """Open pairs: age, legs, hedge gap, funding received, legs PnL, fees, net and the current forward edge."""
     records = rt.store.open_records()
+    lines = _funding_days(rt)
     if not records:
-        return ["Positions: none open"]
+        return ["Positions: none open", *lines]
+    holds = {h.pair_id: h for h in getattr(rt.last_decision, "holds", ())}
+    now = rt.last_ts
     rows = []
     for r in records:
-        pnl = rt._legs_pnl(r)
+        pnl, fees = rt._legs_pnl(r), r.long.fees_quote + r.short.fees_quote
+        net = None if pnl is None else r.funding_received_quote + pnl - fees
+        hold = holds.get(r.pair_id)
         rows.append([
             r.pair_id, f"{r.long.connector}/{r.long.kind} -> {r.short.connector}", r.state.value,
+            when(r.opened_ts), span(None if now is None else now - r.opened_ts),
             f"{r.long.filled_base}", f"{-r.short.filled_base}", f"{r.hedge_gap_base}",
-            _d(r.funding_received_quote, 4), _d(pnl, 4), _d(r.long.fees_quote + r.short.fees_quote, 4),
+            _d(r.funding_received_quote, 4), _d(pnl, 4), _d(fees, 4), _d(net, 4),
+            _d(hold.forward_edge_apr_pct, 2, "%") if hold is not None else NA,
         ])
-    return ["Positions:"] + _table(
-        ["id", "long -> short", "state", "long", "short", "gap", "funding", "legs pnl", "fees"], rows)
+    return ["Positions (quote; net = funding + legs PnL - fees):"] + _table(
+        ["id", "long -> short", "state", "opened", "age", "long", "short", "gap", "funding", "legs pnl", "fees",
+         "net", "edge APR now"], rows) + lines
+
+
+def _funding_days(rt: Any) -> list[str]:
+    observer = getattr(rt, "observer", None)
+    days = sorted(getattr(observer, "funding_by_day", {}))[-3:]
+    return [f"  funding by day: {observer.funding_line(d)}" for d in days] if observer is not None else []
 
 
 def _funding(rt: Any) -> list[str]:
@@ -93,10 +129,10 @@ def _funding(rt: Any) -> list[str]:
             v.connector, v.trading_pair, _rate(v.rate),
             NA if interval.hours is None else f"{interval.hours:g}h ({interval.source.value})",
             _d(v.apr_pct, 2, "%") if v.apr_pct is not None else NA,
-            str(v.next_funding_ts),
+            when(v.next_funding_ts) + (f" (in {span(v.next_funding_ts - rt.last_ts)})" if rt.last_ts else ""),
         ])
     return ["Funding (rate per venue interval):"] + _table(
-        ["connector", "pair", "rate", "interval", "APR", "next settlement ts"], rows)
+        ["connector", "pair", "rate", "interval", "APR", "next settlement"], rows)
 
 
 def _candidates(rt: Any) -> list[str]:
@@ -122,9 +158,28 @@ def _candidates(rt: Any) -> list[str]:
     lines = [header] + _table(
         ["pair", "kind", "long rate/APR", "short rate/APR", "spread", "fees", "slippage", "basis", "borrow",
          "net edge", "BE h", "decision"], rows)
+    if not rows:
+        lines.append("  (no pair cleared the cost floor this tick: the nearest ones are below)")
+    lines += ["", *_screened(rt, d)]
     if d.skipped:
         lines.append("  skipped markets: " + ", ".join(f"{k}={v}" for k, v in sorted(d.skipped.items())))
     return lines
+
+
+def _screened(rt: Any, d: Any) -> list[str]:
+    """The best pair of each token that the cost floor screened out, nearest first, and why it is not entered."""
+    screened = sorted(d.screened, key=lambda p: -p.upper_bound)[:MAX_CANDIDATE_ROWS]
+    if not screened:
+        return ["Nearest below the cost floor: none"]
+    minimum = Decimal(rt.settings.min_net_edge_pct)
+    rows = [[f"{p.token} {p.long_connector}->{p.short_connector}", p.kind.value,
+             _rate(p.long_rate_per_hour), _rate(p.short_rate_per_hour), _d(p.funding_spread_apr_pct, 2, "%"),
+             _d(p.upper_bound * 100, 3, "%"), _d(minimum - p.upper_bound * 100, 3, "%"),
+             f"{p.reason.value}: even at zero slippage the net edge is at most {p.upper_bound * 100:.3f}% "
+             f"< min {minimum}%"] for p in screened]
+    return ["Nearest below the cost floor (best pair per token; funding per hour, edge over the horizon):"] + _table(
+        ["pair", "kind", "long rate/h", "short rate/h", "spread APR", "best net edge", "short of min", "why not"],
+        rows)
 
 
 def _leg_rate(leg: Any) -> str:
