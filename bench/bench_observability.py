@@ -4,8 +4,9 @@
 
 Runs the real strategy (scripts/funding_arbitrage.py) on the simulated binance + bybit perps over cross_venue_2025
 from 2025-03-09T16:00Z, with the JSON export, the Prometheus registry, the alert notifier (apprise to a closed local
-port: delivery fails fast, on its own thread) and gauges refreshed every `--publish-s` clock seconds (60 with 60 s
-ticks = every tick: the worst case; live default is every 10 s with 1 s Hummingbot ticks).
+port: delivery fails fast, on its own thread) and gauges refreshed every `--publish-s` clock seconds (default 600
+with 60 s ticks = every 10th tick, the live default's ratio: every 10 s with 1 s Hummingbot ticks; `--publish-s 60`
+publishes every tick, the worst case).
 
 Measured with `time.thread_time` wrappers (CPU of the tick thread; wall time on the shared 2-core box mostly
 measures the neighbours): the whole `on_tick` and, inside and around it, every observability call (gauge publishing, JSON export, tick hooks, fill/funding booking, alert listener). Overhead = observability
@@ -145,7 +146,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--coins", default="BTC,ETH,SOL,DOGE")
-    parser.add_argument("--publish-s", type=int, default=60)
+    parser.add_argument("--publish-s", type=int, default=600, help="metrics_export_interval_s; 600 with 60 s ticks "
+                        "= publish every 10th tick, the live default's ratio (10 s interval, 1 s Hummingbot ticks)")
     parser.add_argument("--disable", action="store_true", help="baseline: observability hooks as no-ops")
     args = parser.parse_args()
     if args.disable:

@@ -16,6 +16,7 @@ Decisions, stated once:
 """
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import threading
@@ -287,7 +288,7 @@ class MetricsRegistry:
         with self._lock:
             fam, key = self._slot(name, "histogram", labels)
             counts, total = fam.values.get(key, ([0] * (len(fam.buckets) + 1), 0.0))
-            counts[next((i for i, b in enumerate(fam.buckets) if v <= b), len(fam.buckets))] += 1
+            counts[bisect.bisect_left(fam.buckets, v)] += 1  # first bucket with v <= bound (+Inf last)
             fam.values[key] = (counts, total + v)
 
     def value(self, name: str, **labels: Any) -> Number | None:

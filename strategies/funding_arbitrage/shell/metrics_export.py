@@ -116,18 +116,17 @@ class BackgroundJsonExporter(JsonExporter):
     def __init__(self, path: Path, interval_s: float, registry: MetricsRegistry | None = None) -> None:
         super().__init__(path, interval_s, registry)
         self._cond = threading.Condition()
-        self._pending: tuple[float, dict[str, Any]] | None = None
+        self._pending: tuple[float, dict[str, Any] | None] | None = None
         self._busy = False
         self._thread: threading.Thread | None = None
 
     def maybe_export(self, ts: float, snapshot: dict[str, Any] | None = None) -> bool:
-        """Queue `snapshot` (default: the registry's, taken now) if the interval elapsed; True if queued."""
+        """Queue `snapshot` if the interval elapsed; True if queued. Without one, the writer thread takes the
+        registry's snapshot (under the registry's lock) when it writes, so the tick does not pay for it."""
         if not self.due(ts):
             return False
-        if snapshot is None:
-            if self.registry is None:
-                raise ValueError("maybe_export needs a snapshot or a registry")
-            snapshot = self.registry.snapshot(ts)
+        if snapshot is None and self.registry is None:
+            raise ValueError("maybe_export needs a snapshot or a registry")
         with self._cond:
             self._pending = (ts, snapshot)
             self.last_export_ts = ts  # not due again until the interval passes (a failure resets it)
@@ -144,7 +143,9 @@ class BackgroundJsonExporter(JsonExporter):
                     self._cond.wait()
                 ts, snapshot = self._pending
                 self._pending, self._busy = None, True
-            if snapshot.get("__stop__"):
+            if snapshot is None and self.registry is not None:
+                snapshot = self.registry.snapshot(ts)
+            if snapshot is None or snapshot.get("__stop__"):
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()

@@ -138,6 +138,7 @@ class TickObserver:
         self._raised: set[str] = set()  # derived alerts this observer holds active
         self._counts: dict[str, int] = {}
         self._day: Optional[str] = None
+        self._day_index: Optional[int] = None
         self.funding_by_day: dict[str, dict[str, Decimal]] = {}  # UTC date -> pair_id -> funding (quote)
 
     def adapter_errors(self, errors: dict[str, int]) -> None:
@@ -151,10 +152,12 @@ class TickObserver:
     def tick_done(self, ts: float, elapsed_s: float) -> None:
         self.metrics.observe("tick_duration_seconds", elapsed_s)
         self.metrics.gauge("last_tick_timestamp_seconds", ts)
-        day = utc_day(ts)
-        if self._day is not None and day != self._day and self._day in self.funding_by_day:
-            log.info("funding_day %s", self.funding_line(self._day))  # one line per UTC day, when it ends
-        self._day = day
+        day_index = int(ts // 86400)
+        if day_index != self._day_index:
+            day = utc_day(ts)
+            if self._day is not None and self._day in self.funding_by_day:
+                log.info("funding_day %s", self.funding_line(self._day))  # one line per UTC day, when it ends
+            self._day, self._day_index = day, day_index
 
     def funding_booked(self, pair_id: str, ts: float, amount_quote: Decimal) -> None:
         """Funding attributed to a pair, summed per UTC day (the last FUNDING_DAYS days are kept)."""
