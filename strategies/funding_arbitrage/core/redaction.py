@@ -56,7 +56,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception as e:  # a bad %-format must not hide the line: keep the raw template
+        except (TypeError, ValueError, KeyError) as e:  # a bad %-format must not hide the line: keep the template
             message = f"{record.msg!r} (unformattable arguments: {e!r})"
         record.__dict__.pop("dict_msg", None)  # Hummingbot's structured event logs: the JSON text is the message
         record.msg, record.args = redact(message), ()

@@ -47,7 +47,7 @@ def test_credential_in_an_exception_logged_with_exc_info_is_in_no_log_line(logge
     try:
         _fail_with_credentials()
     except VenueError as e:
-        logger.exception("order failed on %s: %r", "binance_perpetual", e)
+        logger.exception("order failed on %s: %r", "binance_perpetual", e)  # noqa: TRY401 - as real code does
         logger.warning("retrying after %s", e, exc_info=True)
     for h in logger.handlers:
         h.flush()
@@ -62,7 +62,7 @@ def test_credential_in_an_exception_logged_with_exc_info_is_in_no_log_line(logge
 
 
 def test_unfiltered_handlers_would_leak_which_is_what_the_filter_prevents(logger_with_handlers) -> None:
-    logger, log_file, stream = logger_with_handlers  # no filter installed: the control case
+    logger, _log_file, stream = logger_with_handlers  # no filter installed: the control case
     try:
         _fail_with_credentials()
     except VenueError:
@@ -94,7 +94,7 @@ def test_hummingbot_cli_handler_shows_the_message_redacted(tmp_path: Path) -> No
         try:
             _fail_with_credentials()
         except VenueError as e:
-            logger.error("failed: %s", e, exc_info=True)
+            logger.error("failed: %s", e, exc_info=True)  # noqa: G201
     finally:
         logger.removeHandler(handler)
     assert "failed: signature check failed" in stream.getvalue() and API_KEY not in stream.getvalue()
