@@ -146,7 +146,7 @@ class FundingArbSettings(BaseModel):
                                    le=600)
     max_daily_loss_pct: Decimal = _f(
         "Halt new entries when equity falls this % below the UTC day's starting equity (resets at 00:00 UTC)",
-        default=Decimal("3"), gt=0, le=50,
+        default=Decimal("5"), gt=0, le=50,
     )
 
     # --- metrics and state --------------------------------------------------------------------------

@@ -13,16 +13,20 @@ from typing import Any, Optional
 
 from hummingbot.core.data_type.common import PositionMode
 
-from . import status as status_view
-from .adapter import SnapshotBuilder
 from ..core.config import ConfigError, FundingArbSettings
 from ..core.decisions import EdgeEngine, HeldPair
-from .execution import LegExecutor
-from .home import project_root
 from ..core.metrics import MetricsRegistry
-from .metrics_export import JsonExporter, PrometheusServer
 from ..core.risk import LegRisk, RiskGate, RiskReport
 from ..core.snapshots import MarketKind, TickSnapshot
+from . import status as status_view
+from .adapter import SnapshotBuilder
+from .controls import OperatorControls
+from .durability import Durability, journal_path
+from .execution import LegExecutor
+from .home import project_root
+from .journal import Journal, JournalError
+from .journal_store import JournaledPairStore
+from .metrics_export import JsonExporter, PrometheusServer
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
 log = logging.getLogger(__name__)
@@ -59,16 +63,26 @@ class FundingArbRuntime:
         self.strategy = strategy
         self.settings = settings
         root = project_root()
-        self.store = PairStore(root / settings.state_file)
         self.metrics = MetricsRegistry()
         self.risk = RiskGate(settings)
+        self.fatal_error: Optional[str] = None
+        self.journal: Optional[Journal] = None
+        try:  # the journal is the source of truth across restarts; the JSON state file is its export
+            self.journal = Journal(journal_path(settings, root))
+        except JournalError as e:
+            self.fatal_error = str(e)
+            log.error("journal_open_failed %s", e)
+        self.store: PairStore = (JournaledPairStore(root / settings.state_file, self.journal) if self.journal
+                                 else PairStore(None))
+        self.durability = Durability(self.journal, settings, self.risk) if self.journal else None
+        self.controls = (OperatorControls(self, self.journal, root / settings.kill_switch_file) if self.journal
+                         else None)
         self.engine = EdgeEngine(settings)
         self.snapshots = SnapshotBuilder(settings)
         self.executor = LegExecutor(strategy, self.store, self._record_error)
         self.exporter = (JsonExporter(root / settings.metrics_export_path, settings.metrics_export_interval_s,
                                       registry=self.metrics) if settings.metrics_export_path else None)
         self.prometheus: Optional[PrometheusServer] = None
-        self.fatal_error: Optional[str] = None
         self.last_decision: Any = None
         self.last_tick: Optional[TickSnapshot] = None
         self.last_risk: Optional[RiskReport] = None
@@ -84,6 +98,8 @@ class FundingArbRuntime:
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def _load_state(self) -> None:
+        if self.journal is None:
+            return
         try:
             records = self.store.load()
         except StateError as e:
@@ -104,6 +120,8 @@ class FundingArbRuntime:
         if self.settings.prometheus_port:
             self.prometheus = PrometheusServer(self.metrics, self.settings.prometheus_port)
             self.prometheus.start()
+        if self.durability is not None:  # funding paid while down: booked from venue history, else N/A
+            self.durability.recover(ts, self.store.open_records(), self.strategy.connectors)
         self._initialised = True
 
     def _reconcile(self, ts: float, tick: TickSnapshot) -> None:
@@ -164,7 +182,12 @@ class FundingArbRuntime:
 
     def on_stop(self) -> None:
         """Stop serving metrics and persist state; hedged positions stay open and are reloaded at restart."""
+        if self.fatal_error or not self._state_loaded:
+            return  # nothing was loaded: never overwrite what could not be read
         self.store.save()
+        if self.durability is not None and self.last_ts is not None:
+            self.durability.save_risk(self.last_ts)
+            self.durability.mark_alive(self.last_ts, force=True)
         if self.prometheus is not None:
             self.prometheus.stop()
 
@@ -184,8 +207,14 @@ class FundingArbRuntime:
         tick = self.snapshots.build(ts, self.strategy.connectors)
         self.last_tick, self.last_ts = tick, ts
         self._markets = {(m.connector, m.trading_pair): m for m in tick.markets}  # one index per tick for lookups
+        if self.controls is not None:
+            self.controls.poll(ts)  # operator commands and the kill switch act before anything else this tick
         self._reconcile(ts, tick)
         self._update_risk(ts, tick)
+        if self.durability is not None:
+            self.durability.retry_history(ts, self.store.open_records(), self.strategy.connectors)
+            self.durability.save_risk(ts)
+            self.durability.mark_alive(ts)
         decision = self.engine.evaluate(tick, self._held())
         self.last_decision = decision
         self._apply_exits(ts, decision)
@@ -203,10 +232,15 @@ class FundingArbRuntime:
                 pair_id=r.pair_id, token=r.token, long_connector=r.long.connector, long_pair=r.long.trading_pair,
                 long_kind=MarketKind(r.long.kind), short_connector=r.short.connector, short_pair=r.short.trading_pair,
                 amount_base=amount, entry_ts=r.opened_ts,
-                entry_notional_quote=r.long.cost_quote, funding_received_quote=r.funding_received_quote,
+                entry_notional_quote=r.long.cost_quote, funding_received_quote=self.funding_total(r),
                 unrealized_pnl_quote=self._legs_pnl(r),
             ))
         return out
+
+    def funding_total(self, r: PairRecord) -> Optional[Decimal]:
+        """The pair's funding received (quote); None while unknown (funding paid while down and not in any venue
+        history): status, metrics and take-profit show or treat it as unknown, never as 0."""
+        return self.durability.funding_total(r) if self.durability is not None else r.funding_received_quote
 
     def _legs_pnl(self, r: PairRecord) -> Optional[Decimal]:
         """Mark-to-mid PnL of both legs; None when a price is unknown."""
@@ -374,37 +408,62 @@ class FundingArbRuntime:
             self.metrics.inc("fee_conversion_failures")
         record = self.executor.on_fill(event.order_id, event.trade_type, Decimal(event.price),
                                        Decimal(event.amount), fee, float(event.timestamp))
+        self._journal_fill(event, fee)
         if record is not None:
             self.metrics.inc("fills", connector=record.leg(record.orders[event.order_id]).connector)
             self.metrics.gauge_add("fees_paid_quote", fee)
 
+    def _journal_fill(self, event: Any, fee: Decimal) -> None:
+        if not isinstance(self.store, JournaledPairStore):
+            return
+        found = self.store.by_order(event.order_id)
+        side = found[1] if found else "unknown"
+        market = found[0].leg(side) if found else None
+        self.store.journal.record_fill(
+            event.order_id, str(getattr(event, "exchange_trade_id", "") or f"{event.timestamp}:{event.amount}"),
+            float(event.timestamp), market.connector if market else "", event.trading_pair, side,
+            Decimal(event.price), Decimal(event.amount), fee)
+        self.store.order_event(event.order_id, "filling", float(event.timestamp),
+                               {"last_fill_amount": str(event.amount), "last_fill_price": str(event.price)})
+
     def on_failure(self, event: Any) -> None:
         self.executor.on_failure(event.order_id, float(event.timestamp), str(event.error_message))
+        if isinstance(self.store, JournaledPairStore):
+            self.store.order_event(event.order_id, "failed", float(event.timestamp),
+                                   {"error": str(event.error_message)})
 
     def on_cancel(self, event: Any) -> None:
         self.executor.on_failure(event.order_id, float(event.timestamp), "cancelled")
+        if isinstance(self.store, JournaledPairStore):
+            self.store.order_event(event.order_id, "cancelled", float(event.timestamp))
 
     def on_complete(self, event: Any) -> None:
         self.executor.on_order_done(event.order_id, float(event.timestamp))
+        if isinstance(self.store, JournaledPairStore):
+            self.store.order_event(event.order_id, "filled", float(event.timestamp))
 
     def on_funding(self, event: Any) -> None:
         amount = Decimal(event.amount)
         holders = [r for r in self.store.open_records()
                    if any(leg.connector == event.market and leg.trading_pair == event.trading_pair
                           for leg in r.legs())]
-        self.metrics.gauge_add("funding_net_quote", amount)
         if not holders:
+            self.metrics.gauge_add("funding_net_quote", amount)
             log.info("funding_unattributed connector=%s pair=%s amount=%s", event.market, event.trading_pair, amount)
             return
-        total = sum((abs(r.long.filled_base) for r in holders), Decimal(0)) or Decimal(len(holders))
-        for r in holders:
-            share = (abs(r.long.filled_base) / total) if total else Decimal(1) / len(holders)
-            r.funding_received_quote += amount * share
-        self.store.save()
+        if self.durability is None:
+            return
+        rate = Decimal(str(event.funding_rate)) if getattr(event, "funding_rate", None) is not None else None
+        if self.durability.book(event.market, event.trading_pair, float(event.timestamp), amount, rate, "event",
+                                holders):
+            self.metrics.gauge_add("funding_net_quote", amount)
+            self.store.save()
 
     # --- errors, metrics, status ---------------------------------------------------------------------
     def _record_error(self, ts: float, kind: str, detail: str) -> None:
         self.metrics.inc("errors", kind=kind)
+        if self.journal is not None:
+            self.journal.add_totals({"errors": Decimal(1)})
         self.risk.record_error(ts, kind, detail)
         log.warning("error kind=%s detail=%s", kind, detail)
 

@@ -61,6 +61,8 @@ def render(rt: Any) -> str:
     lines += ["", "Venues:"] + _table(["connector", "ready", "status"], connectivity(rt.strategy, s.all_connectors))
     if not all(getattr(rt.strategy.connectors.get(n), "ready", False) for n in s.all_connectors):
         lines.append("  Trading waits until every venue is connected and ready.")
+    if getattr(rt, "controls", None) is not None:
+        lines += ["", *rt.controls.status_lines()]  # pause / flatten / kill switch, last acknowledgements
     lines += ["", *_positions(rt), "", *_funding(rt), "", *_candidates(rt), "", *_risk(rt)]
     lines += ["", f"Note: {REVERSE_CARRY_UNSUPPORTED}."]
     return "\n".join(lines)
@@ -76,7 +78,7 @@ def _positions(rt: Any) -> list[str]:
         rows.append([
             r.pair_id, f"{r.long.connector}/{r.long.kind} -> {r.short.connector}", r.state.value,
             f"{r.long.filled_base}", f"{-r.short.filled_base}", f"{r.hedge_gap_base}",
-            _d(r.funding_received_quote, 4), _d(pnl, 4), _d(r.long.fees_quote + r.short.fees_quote, 4),
+            _d(rt.funding_total(r), 4), _d(pnl, 4), _d(r.long.fees_quote + r.short.fees_quote, 4),
         ])
     return ["Positions:"] + _table(
         ["id", "long -> short", "state", "long", "short", "gap", "funding", "legs pnl", "fees"], rows)
@@ -181,7 +183,7 @@ def update_metrics(m: Any, rt: Any, tick: Any, decision: Any) -> None:
             m.gauge("candidate_borrow_quote", c.components.borrow_quote, source=c.borrow_source, **labels)
     for r in rt.store.open_records():
         m.gauge("hedge_gap_base", r.hedge_gap_base, pair_id=r.pair_id)
-        m.gauge("pair_funding_received_quote", r.funding_received_quote, pair_id=r.pair_id)
+        m.gauge("pair_funding_received_quote", rt.funding_total(r), pair_id=r.pair_id)  # None (N/A) if unknown
     for leg in gate.leg_reports:
         m.gauge("liquidation_distance_pct", leg.distance_pct, pair_id=leg.pair_id, connector=leg.connector)
         m.gauge("margin_ratio", leg.margin_ratio, pair_id=leg.pair_id, connector=leg.connector)
