@@ -153,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("file", help="path, or a file name under conf/scripts/")
     p_check.set_defaults(func=cmd_check_config)
 
+    from .ctl import add_ctl_parser
+
+    add_ctl_parser(sub, DEFAULT_CONF)
+
     try:
         from ..replay.cli import add_replay_parser
     except ImportError as e:  # the replay package failed to import: say why instead of hiding the command
