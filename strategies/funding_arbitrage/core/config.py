@@ -455,13 +455,13 @@ class _DuplicateKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             if isinstance(key, (str, int, float, bool)) and key in seen:
-                later = self.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+                later = self.construct_object(value_node, deep=True)
                 self.duplicates.append(f"{key} (value: {seen[key]!r} then {later!r} at line "
                                        f"{key_node.start_mark.line + 1}): duplicate key; the file must set it once")
             elif isinstance(key, (str, int, float, bool)):
-                seen[key] = self.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+                seen[key] = self.construct_object(value_node, deep=True)
         return super().construct_mapping(node, deep=deep)
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from .config import FundingArbSettings
 from .margin import (
@@ -290,7 +291,7 @@ class RiskGate:
             logger.warning("risk_pause ts=%s", ts)
 
     # --- persistence ------------------------------------------------------------------------------
-    def export_state(self) -> dict[str, object]:
+    def export_state(self) -> dict[str, Any]:
         """What must survive a restart, JSON-ready (Decimals as text)."""
         def d(x: Decimal | None) -> str | None:
             return None if x is None else str(x)
@@ -301,12 +302,13 @@ class RiskGate:
                 "day_start_equity_quote": d(self.day_start_equity_quote),
                 "errors": [list(e) for e in self._errors]}
 
-    def restore_state(self, doc: Mapping[str, object]) -> None:
+    def restore_state(self, doc: Mapping[str, Any]) -> None:
         """Restore `export_state()` output (at start, before the first tick). A halt comes back latched."""
         def d(x: object) -> Decimal | None:
             return None if x is None else Decimal(str(x))
 
-        self.halt_reason = doc.get("halt_reason")  # type: ignore[assignment]
+        reason = doc.get("halt_reason")
+        self.halt_reason = str(reason) if reason is not None else None
         halted = doc.get("halted_ts")
         self.halted_ts = float(halted) if isinstance(halted, (int, float)) else None
         self.paused = bool(doc.get("paused", False))
@@ -316,7 +318,7 @@ class RiskGate:
         self.day = int(day) if isinstance(day, (int, float)) else None
         self.day_start_equity_quote = d(doc.get("day_start_equity_quote"))
         errors = doc.get("errors") or []
-        self._errors = deque((float(e[0]), str(e[1]), str(e[2])) for e in errors)  # type: ignore[union-attr, index]
+        self._errors = deque((float(e[0]), str(e[1]), str(e[2])) for e in errors)
         if self.halt_reason is not None:
             self._alerts["halt"] = [RiskAlert(ALERT_PREFIX + "halted", Severity.CRITICAL,
                                               f"trading halted: {self.halt_reason}")]
