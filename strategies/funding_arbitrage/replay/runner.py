@@ -103,6 +103,8 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
     env = _environment(opts, md, capital)
     state = state_dir / "funding_arbitrage_state.json"
     state.unlink(missing_ok=True)
+    for journal in state_dir.glob(f"{state.stem}.journal.sqlite*"):  # the journal beside it (and its WAL): start flat
+        journal.unlink()
     config = script.FundingArbitrageConfig(**{**settings, "state_file": str(state)})
     script.FundingArbitrage.init_markets(config)
     strategy = script.FundingArbitrage(env.connectors, config)

@@ -23,7 +23,7 @@ from .state import PairRecord
 
 log = logging.getLogger(__name__)
 LAST_ALIVE_KEY = "last_alive_ts"
-ALIVE_EVERY_S = 10.0
+ALIVE_EVERY_S = 60.0  # strategy time between liveness marks (a later mark only makes a gap look longer)
 HISTORY_METHOD = "funding_payment_history"
 
 
