@@ -1,4 +1,5 @@
 """docs/configuration.md states the range of every bounded field as the code enforces it."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -13,6 +13,7 @@ given while the bot is stopped is acted on when it starts. `--wait S` waits up t
 acknowledgement. Exit codes: 0 queued / acknowledged done, 1 rejected or not acknowledged in time, 2 invalid
 configuration or journal.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,10 @@ def cmd_ctl(args: argparse.Namespace) -> int:
             return EXIT_OK
         source = f"ctl user={getpass.getuser()} pid={os.getpid()}"
         command_id = journal.add_command(time.time(), args.action, args.pair, source)
-        print(f"queued #{command_id} {args.action}{' ' + args.pair if args.pair else ''} in {journal.path}; "
-              "the bot acts at its next tick")
+        print(
+            f"queued #{command_id} {args.action}{' ' + args.pair if args.pair else ''} in {journal.path}; "
+            "the bot acts at its next tick"
+        )
         return _wait(journal, command_id, args.wait) if args.wait > 0 else EXIT_OK
     finally:
         journal.close()
@@ -81,11 +84,15 @@ def _wait(journal: object, command_id: int, wait_s: float) -> int:
 def _print_status(journal: object) -> None:
     risk = journal.load_risk_state() or {}  # type: ignore[attr-defined]
     print(f"journal {journal.path} (schema v{journal.schema_version})")  # type: ignore[attr-defined]
-    print(f"trading state: {risk.get('trading_state', 'N/A (bot never ran)')}"
-          + (f"  halt: {risk['halt_reason']}" if risk.get("halt_reason") else "")
-          + ("  entries PAUSED" if risk.get("paused") else ""))
-    print(f"equity peak: {risk.get('peak_equity_quote') or 'N/A'}  day start equity: "
-          f"{risk.get('day_start_equity_quote') or 'N/A'}")
+    print(
+        f"trading state: {risk.get('trading_state', 'N/A (bot never ran)')}"
+        + (f"  halt: {risk['halt_reason']}" if risk.get("halt_reason") else "")
+        + ("  entries PAUSED" if risk.get("paused") else "")
+    )
+    print(
+        f"equity peak: {risk.get('peak_equity_quote') or 'N/A'}  day start equity: "
+        f"{risk.get('day_start_equity_quote') or 'N/A'}"
+    )
     pairs = journal.load_pairs()  # type: ignore[attr-defined]
     open_pairs = [p for p in pairs if p.get("state") != "CLOSED"]
     print(f"open pairs: {', '.join(p['pair_id'] + ' ' + p['state'] for p in open_pairs) or 'none'}")

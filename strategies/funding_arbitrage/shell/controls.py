@@ -13,6 +13,7 @@ text (`status_lines`).
 The kill-switch file (`kill_switch_file`): while it exists the bot is halted (orders cancelled once when it
 appears); removing it does not resume: `resume` does.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,8 +52,13 @@ class OperatorControls:
 
     # --- acting -------------------------------------------------------------------------------------
     def _apply(self, command: Command, ts: float) -> None:
-        handler = {"pause": self._pause, "resume": self._resume, "exit": self._exit, "flatten": self._flatten,
-                   "kill": self._kill}.get(command.command)
+        handler = {
+            "pause": self._pause,
+            "resume": self._resume,
+            "exit": self._exit,
+            "flatten": self._flatten,
+            "kill": self._kill,
+        }.get(command.command)
         if handler is None:
             self._ack(command, "rejected", ts, f"unknown command {command.command!r} (known: {', '.join(COMMANDS)})")
             return

@@ -8,6 +8,7 @@ them by venue + market + settlement time, so a payment already booked from its e
 does not, and a settlement may have fallen inside the downtime, the gap is journaled and the pair's funding total
 becomes unknown (None: N/A in status, metrics and reports; take-profit does not use it), never 0.
 """
+
 from __future__ import annotations
 
 import logging
@@ -74,13 +75,26 @@ class Durability:
     def _pending_for(self, pair_id: str) -> bool:
         return any(pair_id in ids for _, ids in self._pending.values())
 
-    def book(self, connector: str, trading_pair: str, settlement_ts: float, amount_quote: Decimal,
-             rate: Decimal | None, source: str, holders: list[PairRecord]) -> bool:
+    def book(
+        self,
+        connector: str,
+        trading_pair: str,
+        settlement_ts: float,
+        amount_quote: Decimal,
+        rate: Decimal | None,
+        source: str,
+        holders: list[PairRecord],
+    ) -> bool:
         """Journal one payment and split it over `holders` by their long size; False if it was already booked."""
         ids = [r.pair_id for r in holders]
         if not self.journal.record_funding(connector, trading_pair, settlement_ts, amount_quote, rate, source, ids):
-            log.info("funding_known connector=%s pair=%s ts=%s source=%s: already booked", connector, trading_pair,
-                     settlement_ts, source)
+            log.info(
+                "funding_known connector=%s pair=%s ts=%s source=%s: already booked",
+                connector,
+                trading_pair,
+                settlement_ts,
+                source,
+            )
             return False
         total = sum((abs(r.long.filled_base) for r in holders), Decimal(0))
         for r in holders:
@@ -117,22 +131,39 @@ class Durability:
             connector, trading_pair = key
             try:
                 payments = getattr(connectors[connector], HISTORY_METHOD)(trading_pair, since, ts)
-            except (OSError, TimeoutError, ValueError, RuntimeError) as e:  # REST failure: retried next tick, N/A meanwhile
-                log.warning("funding_history_failed connector=%s pair=%s error=%r (retried next tick)", connector,
-                            trading_pair, e)
+            except (
+                OSError,
+                TimeoutError,
+                ValueError,
+                RuntimeError,
+            ) as e:  # REST failure: retried next tick, N/A meanwhile
+                log.warning(
+                    "funding_history_failed connector=%s pair=%s error=%r (retried next tick)",
+                    connector,
+                    trading_pair,
+                    e,
+                )
                 continue
             booked = Decimal(0)
             for p in payments:
                 holders = [r for r in open_records if r.pair_id in ids and r.opened_ts <= p.ts]
-                if holders and self.book(connector, trading_pair, float(p.ts), Decimal(p.amount_quote),
-                                         Decimal(p.rate), "history", holders):
+                if holders and self.book(
+                    connector, trading_pair, float(p.ts), Decimal(p.amount_quote), Decimal(p.rate), "history", holders
+                ):
                     booked += Decimal(p.amount_quote)
             del self._pending[key]
-            log.info("funding_history_booked connector=%s pair=%s since=%s payments=%d new_total_quote=%s",
-                     connector, trading_pair, since, len(payments), booked)
+            log.info(
+                "funding_history_booked connector=%s pair=%s since=%s payments=%d new_total_quote=%s",
+                connector,
+                trading_pair,
+                since,
+                len(payments),
+                booked,
+            )
 
-    def _gap_if_settled(self, ts: float, down_since: float | None, record: PairRecord, connector: str,
-                        trading_pair: str) -> None:
+    def _gap_if_settled(
+        self, ts: float, down_since: float | None, record: PairRecord, connector: str, trading_pair: str
+    ) -> None:
         """Journal a funding gap when a settlement may lie in the downtime and no history can tell what was paid."""
         start = max(record.opened_ts, down_since) if down_since is not None else record.updated_ts
         interval = self.settings.interval_hint_s(connector, record.token)
@@ -141,5 +172,11 @@ class Durability:
         reason = f"{connector} exposes no funding-payment history; down from {start} to {ts}"
         self.journal.record_funding_gap(connector, trading_pair, start, ts, reason, [record.pair_id])
         self.unknown_funding_pairs.add(record.pair_id)
-        log.warning("funding_unknown pair=%s connector=%s market=%s from=%s to=%s: funding total is N/A from now on",
-                    record.pair_id, connector, trading_pair, start, ts)
+        log.warning(
+            "funding_unknown pair=%s connector=%s market=%s from=%s to=%s: funding total is N/A from now on",
+            record.pair_id,
+            connector,
+            trading_pair,
+            start,
+            ts,
+        )

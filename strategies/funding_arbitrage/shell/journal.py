@@ -11,6 +11,7 @@ The file is versioned (`meta` table: application, schema_version); `MIGRATIONS[i
 fresh file runs them all. A file that is not SQLite, not this application's, corrupt, or newer than this code is
 refused with `JournalError` and never written to. Amounts are stored as Decimal text.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,48 +24,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from .journal_schema import MIGRATIONS
+
 log = logging.getLogger(__name__)
 
 APPLICATION = "funding-arb-journal"
 SQLITE_HEADER = b"SQLite format 3\x00"
 MAX_COMMANDS_SHOWN = 20
-
-MIGRATIONS: tuple[str, ...] = (
-    # v0 -> v1: pairs, transitions, orders, fills, funding payments, risk state, operator commands, totals
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE pairs (pair_id TEXT PRIMARY KEY, state TEXT NOT NULL, token TEXT, updated_ts REAL NOT NULL,
-                        doc TEXT NOT NULL);
-    CREATE INDEX pairs_state ON pairs(state);
-    CREATE TABLE pair_transitions (id INTEGER PRIMARY KEY AUTOINCREMENT, pair_id TEXT NOT NULL, ts REAL NOT NULL,
-                                   from_state TEXT, to_state TEXT NOT NULL, reason TEXT);
-    CREATE INDEX pair_transitions_pair ON pair_transitions(pair_id);
-    CREATE TABLE orders (client_order_id TEXT PRIMARY KEY, pair_id TEXT, state TEXT NOT NULL,
-                         updated_ts REAL NOT NULL, doc TEXT NOT NULL);
-    CREATE INDEX orders_state ON orders(state);
-    CREATE INDEX orders_pair ON orders(pair_id);
-    CREATE TABLE fills (id INTEGER PRIMARY KEY AUTOINCREMENT, client_order_id TEXT NOT NULL, trade_id TEXT NOT NULL,
-                        ts REAL NOT NULL, connector TEXT NOT NULL, trading_pair TEXT NOT NULL, side TEXT NOT NULL,
-                        price TEXT NOT NULL, amount TEXT NOT NULL, fee_quote TEXT NOT NULL,
-                        UNIQUE (client_order_id, trade_id));
-    CREATE TABLE funding_payments (connector TEXT NOT NULL, trading_pair TEXT NOT NULL, settlement_ts REAL NOT NULL,
-                                   amount_quote TEXT NOT NULL, rate TEXT, pair_ids TEXT NOT NULL,
-                                   PRIMARY KEY (connector, trading_pair, settlement_ts));
-    CREATE TABLE risk_state (id INTEGER PRIMARY KEY CHECK (id = 1), updated_ts REAL NOT NULL, doc TEXT NOT NULL);
-    CREATE TABLE commands (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, command TEXT NOT NULL,
-                           arg TEXT, source TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
-                           ack_ts REAL, message TEXT);
-    CREATE INDEX commands_status ON commands(status);
-    CREATE TABLE totals (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-    # v1 -> v2: where a funding payment was learnt (event or venue history), and funding gaps (unknown while down)
-    """
-    ALTER TABLE funding_payments ADD COLUMN source TEXT NOT NULL DEFAULT 'event';
-    CREATE TABLE funding_gaps (id INTEGER PRIMARY KEY AUTOINCREMENT, connector TEXT NOT NULL,
-                               trading_pair TEXT NOT NULL, from_ts REAL NOT NULL, to_ts REAL NOT NULL,
-                               reason TEXT NOT NULL, pair_ids TEXT NOT NULL);
-    """,
-)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -142,8 +108,10 @@ class Journal:
             self._migrate(self._version() if existed else 0)
         except sqlite3.DatabaseError as e:
             self._db.close()
-            raise JournalError(f"journal {path} is corrupt ({e}); it was left untouched: move it aside after "
-                               "checking positions on the venues") from e
+            raise JournalError(
+                f"journal {path} is corrupt ({e}); it was left untouched: move it aside after "
+                "checking positions on the venues"
+            ) from e
         except JournalError:
             self._db.close()
             raise
@@ -159,12 +127,16 @@ class Journal:
             row = self._db.execute("SELECT value FROM meta WHERE key='application'").fetchone()
             app = row[0] if row else None
         if app != APPLICATION:
-            raise JournalError(f"{self.path} is a SQLite file of another application (tables {sorted(tables)}), "
-                               "not a funding-arb journal; it was left untouched: set journal_file to another path")
+            raise JournalError(
+                f"{self.path} is a SQLite file of another application (tables {sorted(tables)}), "
+                "not a funding-arb journal; it was left untouched: set journal_file to another path"
+            )
         version = self._version()
         if version > SCHEMA_VERSION:
-            raise JournalError(f"journal {self.path} has schema version {version}, newer than this code "
-                               f"({SCHEMA_VERSION}); upgrade funding-arb; the file was left untouched")
+            raise JournalError(
+                f"journal {self.path} has schema version {version}, newer than this code "
+                f"({SCHEMA_VERSION}); upgrade funding-arb; the file was left untouched"
+            )
 
     def _version(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -210,10 +182,14 @@ class Journal:
                 row = self._db.execute("SELECT state FROM pairs WHERE pair_id=?", (pair_id,)).fetchone()
                 old = row[0] if row else None
                 if old != state:
-                    self._db.execute("INSERT INTO pair_transitions (pair_id, ts, from_state, to_state, reason) "
-                                     "VALUES (?, ?, ?, ?, ?)", (pair_id, ts, old, state, reason))
-                self._db.execute("INSERT OR REPLACE INTO pairs VALUES (?, ?, ?, ?, ?)",
-                                 (pair_id, state, token, ts, _dumps(doc)))
+                    self._db.execute(
+                        "INSERT INTO pair_transitions (pair_id, ts, from_state, to_state, reason) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (pair_id, ts, old, state, reason),
+                    )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO pairs VALUES (?, ?, ?, ?, ?)", (pair_id, state, token, ts, _dumps(doc))
+                )
                 n += 1
         return n
 
@@ -225,14 +201,17 @@ class Journal:
 
     def transitions(self, pair_id: str) -> list[tuple[float, str | None, str, str | None]]:
         """(ts, from_state, to_state, reason) of one pair, in order."""
-        return self._db.execute("SELECT ts, from_state, to_state, reason FROM pair_transitions WHERE pair_id=? "
-                                "ORDER BY id", (pair_id,)).fetchall()
+        return self._db.execute(
+            "SELECT ts, from_state, to_state, reason FROM pair_transitions WHERE pair_id=? ORDER BY id", (pair_id,)
+        ).fetchall()
 
     # --- orders and fills ---------------------------------------------------------------------------
     def put_order(self, client_order_id: str, pair_id: str | None, state: str, ts: float, doc: Any) -> None:
         with self._tx():
-            self._db.execute("INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?)",
-                             (client_order_id, pair_id, state, ts, _dumps(doc)))
+            self._db.execute(
+                "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?)",
+                (client_order_id, pair_id, state, ts, _dumps(doc)),
+            )
 
     def load_orders(self, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT state, doc FROM orders ORDER BY updated_ts, client_order_id").fetchall()
@@ -243,19 +222,30 @@ class Journal:
         row = self._db.execute("SELECT state FROM orders WHERE client_order_id=?", (client_order_id,)).fetchone()
         return row[0] if row else None
 
-    def record_fill(self, client_order_id: str, trade_id: str, ts: float, connector: str, trading_pair: str,
-                    side: str, price: Decimal, amount: Decimal, fee_quote: Decimal) -> bool:
+    def record_fill(
+        self,
+        client_order_id: str,
+        trade_id: str,
+        ts: float,
+        connector: str,
+        trading_pair: str,
+        side: str,
+        price: Decimal,
+        amount: Decimal,
+        fee_quote: Decimal,
+    ) -> bool:
         """Store one fill (once per order and trade id) and grow the fill and fee totals; False if already stored."""
         with self._tx():
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO fills (client_order_id, trade_id, ts, connector, trading_pair, side, price, "
                 "amount, fee_quote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (client_order_id, trade_id, ts, connector, trading_pair, side, str(price), str(amount),
-                 str(fee_quote)))
+                (client_order_id, trade_id, ts, connector, trading_pair, side, str(price), str(amount), str(fee_quote)),
+            )
             if cur.rowcount == 0:
                 return False
-            self._add_totals({"fills": Decimal(1), "fees_paid_quote": fee_quote,
-                              "traded_notional_quote": price * amount})
+            self._add_totals(
+                {"fills": Decimal(1), "fees_paid_quote": fee_quote, "traded_notional_quote": price * amount}
+            )
         return True
 
     def fills(self, client_order_id: str | None = None) -> list[tuple[Any, ...]]:
@@ -266,16 +256,32 @@ class Journal:
         return self._db.execute(sql + " ORDER BY id", args).fetchall()
 
     # --- funding ------------------------------------------------------------------------------------
-    def record_funding(self, connector: str, trading_pair: str, settlement_ts: float, amount_quote: Decimal,
-                       rate: Decimal | None, source: str, pair_ids: Iterable[str]) -> bool:
+    def record_funding(
+        self,
+        connector: str,
+        trading_pair: str,
+        settlement_ts: float,
+        amount_quote: Decimal,
+        rate: Decimal | None,
+        source: str,
+        pair_ids: Iterable[str],
+    ) -> bool:
         """Store one leg's funding payment, keyed (connector, trading_pair, settlement_ts); False if already known
         (e.g. an event booked before the history query returned it again), in which case nothing changes."""
         with self._tx():
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO funding_payments (connector, trading_pair, settlement_ts, amount_quote, rate, "
                 "pair_ids, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (connector, trading_pair, settlement_ts, str(amount_quote), None if rate is None else str(rate),
-                 _dumps(sorted(pair_ids)), source))
+                (
+                    connector,
+                    trading_pair,
+                    settlement_ts,
+                    str(amount_quote),
+                    None if rate is None else str(rate),
+                    _dumps(sorted(pair_ids)),
+                    source,
+                ),
+            )
             if cur.rowcount == 0:
                 return False
             name = "funding_received_quote" if amount_quote >= 0 else "funding_paid_quote"
@@ -283,19 +289,26 @@ class Journal:
         return True
 
     def funding_payments(self, connector: str | None = None, trading_pair: str | None = None) -> list[FundingPayment]:
-        rows = self._db.execute("SELECT connector, trading_pair, settlement_ts, amount_quote, rate, source, pair_ids "
-                                "FROM funding_payments ORDER BY settlement_ts, connector").fetchall()
-        return [FundingPayment(c, p, ts, Decimal(a), None if r is None else Decimal(r), s, tuple(json.loads(ids)))
-                for c, p, ts, a, r, s, ids in rows
-                if (connector is None or c == connector) and (trading_pair is None or p == trading_pair)]
+        rows = self._db.execute(
+            "SELECT connector, trading_pair, settlement_ts, amount_quote, rate, source, pair_ids "
+            "FROM funding_payments ORDER BY settlement_ts, connector"
+        ).fetchall()
+        return [
+            FundingPayment(c, p, ts, Decimal(a), None if r is None else Decimal(r), s, tuple(json.loads(ids)))
+            for c, p, ts, a, r, s, ids in rows
+            if (connector is None or c == connector) and (trading_pair is None or p == trading_pair)
+        ]
 
-    def record_funding_gap(self, connector: str, trading_pair: str, from_ts: float, to_ts: float, reason: str,
-                           pair_ids: Iterable[str]) -> None:
+    def record_funding_gap(
+        self, connector: str, trading_pair: str, from_ts: float, to_ts: float, reason: str, pair_ids: Iterable[str]
+    ) -> None:
         """Record that funding of a market over [from_ts, to_ts] is unknown (no venue history): N/A, never 0."""
         with self._tx():
-            self._db.execute("INSERT INTO funding_gaps (connector, trading_pair, from_ts, to_ts, reason, pair_ids) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             (connector, trading_pair, from_ts, to_ts, reason, _dumps(sorted(pair_ids))))
+            self._db.execute(
+                "INSERT INTO funding_gaps (connector, trading_pair, from_ts, to_ts, reason, pair_ids) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (connector, trading_pair, from_ts, to_ts, reason, _dumps(sorted(pair_ids))),
+            )
             self._add_totals({"funding_gaps": Decimal(1)})
 
     def funding_gap_pairs(self) -> set[str]:
@@ -317,8 +330,9 @@ class Journal:
     # --- operator commands --------------------------------------------------------------------------
     def add_command(self, ts: float, command: str, arg: str | None, source: str) -> int:
         with self._tx():
-            cur = self._db.execute("INSERT INTO commands (ts, command, arg, source) VALUES (?, ?, ?, ?)",
-                                   (ts, command, arg, source))
+            cur = self._db.execute(
+                "INSERT INTO commands (ts, command, arg, source) VALUES (?, ?, ?, ?)", (ts, command, arg, source)
+            )
         return int(cur.lastrowid or 0)
 
     def pending_commands(self) -> list[Command]:
@@ -328,8 +342,9 @@ class Journal:
 
     def ack_command(self, command_id: int, status: str, ts: float, message: str) -> None:
         with self._tx():
-            self._db.execute("UPDATE commands SET status=?, ack_ts=?, message=? WHERE id=?",
-                             (status, ts, message, command_id))
+            self._db.execute(
+                "UPDATE commands SET status=?, ack_ts=?, message=? WHERE id=?", (status, ts, message, command_id)
+            )
 
     def commands(self, limit: int = MAX_COMMANDS_SHOWN) -> list[Command]:
         rows = self._db.execute("SELECT * FROM commands ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
@@ -379,5 +394,7 @@ def _refuse_foreign_file(path: Path) -> None:
     with path.open("rb") as f:
         header = f.read(len(SQLITE_HEADER))
     if header != SQLITE_HEADER:
-        raise JournalError(f"{path} is not a SQLite journal (corrupt or another kind of file); it was left "
-                           "untouched: move it aside, or set journal_file to another path")
+        raise JournalError(
+            f"{path} is not a SQLite journal (corrupt or another kind of file); it was left "
+            "untouched: move it aside, or set journal_file to another path"
+        )

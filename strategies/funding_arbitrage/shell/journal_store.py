@@ -5,6 +5,7 @@ one transaction (a state change adds a transition row; an order id not seen befo
 refreshes the JSON `state_file`, which is only an export for people and tools (never read back, except once to
 import a pre-journal state file into an empty journal). `load()` reads the journal.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,16 +39,21 @@ class JournaledPairStore(PairStore):
         if not docs and self.path is not None and self.path.exists():
             records = super().load()
             if records:
-                log.warning("journal_import path=%s pairs=%d: the JSON state file was imported into the journal %s; "
-                            "from now on the journal is the source and the JSON file its export",
-                            self.path, len(records), self.journal.path)
+                log.warning(
+                    "journal_import path=%s pairs=%d: the JSON state file was imported into the journal %s; "
+                    "from now on the journal is the source and the JSON file its export",
+                    self.path,
+                    len(records),
+                    self.journal.path,
+                )
                 self.save()
             return records
         try:
             records = [_record_from(d) for d in docs]
         except (ValueError, KeyError, TypeError) as e:
-            raise StateError(f"{self.journal.path}: a pair document is unreadable ({e!r}); the journal was left "
-                             "untouched") from e
+            raise StateError(
+                f"{self.journal.path}: a pair document is unreadable ({e!r}); the journal was left untouched"
+            ) from e
         self.records = {r.pair_id: r for r in records}
         self._seq = int(self.journal.get_meta("pair_seq") or 0)
         self._saved = {r.pair_id: _doc_text(r) for r in records}
@@ -67,17 +73,30 @@ class JournaledPairStore(PairStore):
             if self._saved.get(r.pair_id) != text:
                 changed.append((r, text))
         if changed:
-            self.journal.put_pairs((r.pair_id, r.state.value, r.token, r.updated_ts, json.loads(text),
-                                    r.close_reason) for r, text in changed)
+            self.journal.put_pairs(
+                (r.pair_id, r.state.value, r.token, r.updated_ts, json.loads(text), r.close_reason)
+                for r, text in changed
+            )
             for r, text in changed:
                 self._saved[r.pair_id] = text
                 for order_id, side in r.orders.items():
                     if order_id not in self._orders_seen:
                         self._orders_seen.add(order_id)
                         leg = r.leg(side)
-                        self.journal.put_order(order_id, r.pair_id, "placed", r.updated_ts, {
-                            "client_order_id": order_id, "pair_id": r.pair_id, "side": side,
-                            "connector": leg.connector, "trading_pair": leg.trading_pair, "state": "placed"})
+                        self.journal.put_order(
+                            order_id,
+                            r.pair_id,
+                            "placed",
+                            r.updated_ts,
+                            {
+                                "client_order_id": order_id,
+                                "pair_id": r.pair_id,
+                                "side": side,
+                                "connector": leg.connector,
+                                "trading_pair": leg.trading_pair,
+                                "state": "placed",
+                            },
+                        )
         super().save()
 
     def order_event(self, order_id: str, state: str, ts: float, detail: dict[str, Any] | None = None) -> None:
@@ -87,8 +106,15 @@ class JournaledPairStore(PairStore):
             return
         record, side = found
         leg = record.leg(side)
-        doc = {"client_order_id": order_id, "pair_id": record.pair_id, "side": side, "connector": leg.connector,
-               "trading_pair": leg.trading_pair, "state": state, **(detail or {})}
+        doc = {
+            "client_order_id": order_id,
+            "pair_id": record.pair_id,
+            "side": side,
+            "connector": leg.connector,
+            "trading_pair": leg.trading_pair,
+            "state": state,
+            **(detail or {}),
+        }
         self._orders_seen.add(order_id)
         self.journal.put_order(order_id, record.pair_id, state, ts, doc)
 

@@ -1,4 +1,5 @@
 """Logs are redacted like exports: a credential inside an exception's text reaches no log line."""
+
 from __future__ import annotations
 
 import io

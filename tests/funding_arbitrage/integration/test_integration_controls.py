@@ -3,6 +3,7 @@
 Commands are written to the journal through a separate connection, as `funding-arb ctl` does from another process,
 and acted on by the running strategy at its next tick. Windows and data as in `integration_helpers`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,7 +57,8 @@ async def _stop(run: SimRun) -> None:
 
 
 def test_pause_blocks_entries_resume_by_command_lets_them_in_and_exit_closes_one_pair(
-        cross_venue: Any, tmp_path: Path) -> None:
+    cross_venue: Any, tmp_path: Path
+) -> None:
     async def body() -> None:
         with sim_run(cross_venue, _settings(tmp_path), coins=["BTC"], start_ts=BTC_START, hours=4) as run:
             wanted = watch_wanted_entries(run, "BTC")
@@ -69,8 +71,9 @@ def test_pause_blocks_entries_resume_by_command_lets_them_in_and_exit_closes_one
             assert "entries PAUSED" in run.strategy.format_status()
 
             resume = _ctl(tmp_path, "resume")
-            await run.run_until(BTC_START + 2 * HOUR, stop=lambda ts: bool(run.records)
-                                and first_record(run).state is PairState.HEDGED)
+            await run.run_until(
+                BTC_START + 2 * HOUR, stop=lambda ts: bool(run.records) and first_record(run).state is PairState.HEDGED
+            )
             pair = first_record(run)
             assert _status(run, resume)[0] == "done" and pair.state is PairState.HEDGED
 
@@ -88,8 +91,9 @@ def test_pause_blocks_entries_resume_by_command_lets_them_in_and_exit_closes_one
 def test_flatten_pauses_entries_closes_every_pair_and_reports_flat(cross_venue: Any, tmp_path: Path) -> None:
     async def body() -> None:
         with sim_run(cross_venue, _settings(tmp_path), coins=["BTC"], start_ts=BTC_START, hours=4) as run:
-            await run.run_until(BTC_START + 2 * HOUR, stop=lambda ts: bool(run.records)
-                                and first_record(run).state is PairState.HEDGED)
+            await run.run_until(
+                BTC_START + 2 * HOUR, stop=lambda ts: bool(run.records) and first_record(run).state is PairState.HEDGED
+            )
             assert run.positions()  # hedged on both venues
             flatten = _ctl(tmp_path, "flatten")
             wanted = watch_wanted_entries(run, "BTC")
@@ -108,12 +112,19 @@ def test_flatten_pauses_entries_closes_every_pair_and_reports_flat(cross_venue: 
 
 
 def test_kill_switch_halts_at_once_cancels_open_orders_and_only_resume_clears_it(
-        cross_venue: Any, tmp_path: Path) -> None:
+    cross_venue: Any, tmp_path: Path
+) -> None:
     faults = {BYBIT: FaultConfig(fill_delay_s=1800)}  # the bybit entry order stays open for half an hour
 
     async def body() -> None:
-        with sim_run(cross_venue, _settings(tmp_path, single_leg_timeout_s=600), coins=["BTC"], start_ts=BTC_START,
-                     hours=3, faults=faults) as run:
+        with sim_run(
+            cross_venue,
+            _settings(tmp_path, single_leg_timeout_s=600),
+            coins=["BTC"],
+            start_ts=BTC_START,
+            hours=3,
+            faults=faults,
+        ) as run:
             bybit = run.env.connectors[BYBIT]
             await run.run_until(BTC_START + HOUR, stop=lambda ts: bool(bybit.in_flight_orders))
             open_ids = set(bybit.in_flight_orders)
@@ -153,7 +164,8 @@ def test_resume_is_refused_while_the_kill_switch_file_exists(cross_venue: Any, t
 
 
 def test_kill_command_halt_survives_a_restart_and_blocks_entries_until_resumed(
-        cross_venue: Any, tmp_path: Path) -> None:
+    cross_venue: Any, tmp_path: Path
+) -> None:
     async def body() -> None:
         env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=4)
         try:

@@ -1,4 +1,5 @@
 """`funding-arb ctl`: commands reach the running bot through the config's journal, from another terminal."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -28,8 +29,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project home with one sim config whose journal is data/ctl_sim.journal.sqlite."""
     root = tmp_path / "home"
     (root / "conf" / "scripts").mkdir(parents=True)
-    data = perp_settings(Path("data/ctl_sim_state.json"), journal_file="data/ctl_sim.journal.sqlite",
-                         kill_switch_file="data/ctl.kill")
+    data = perp_settings(
+        Path("data/ctl_sim_state.json"), journal_file="data/ctl_sim.journal.sqlite", kill_switch_file="data/ctl.kill"
+    )
     (root / "conf" / "scripts" / "ctl_sim.yml").write_text(yaml.safe_dump(_plain(data)))
     monkeypatch.setenv("FUNDING_ARB_HOME", str(root))
     return root
@@ -42,7 +44,9 @@ def test_ctl_queues_commands_in_the_configs_journal(home: Path, capsys: pytest.C
 
     journal = Journal(home / "data" / "ctl_sim.journal.sqlite")
     assert [(c.command, c.arg, c.status) for c in journal.pending_commands()] == [
-        ("pause", None, "pending"), ("exit", "BTC-1-1", "pending")]
+        ("pause", None, "pending"),
+        ("exit", "BTC-1-1", "pending"),
+    ]
     assert "#2 exit BTC-1-1 [pending]" in capsys.readouterr().out
 
 

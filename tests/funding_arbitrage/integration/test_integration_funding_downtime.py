@@ -4,6 +4,7 @@ venues' REST income endpoints do), or recorded as unknown (N/A in status, metric
 The pair is opened at BTC_START + 1h, the bot is stopped, the venues settle BTC funding at BTC_SETTLEMENT
 (2025-03-10T00:00Z) with nobody listening, and a new instance starts an hour later.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -35,8 +36,9 @@ async def _stop(run: SimRun) -> None:
 
 
 async def _open_then_sleep_through_settlement(run: SimRun) -> str:
-    await run.run_until(BTC_START + 2 * HOUR, stop=lambda ts: bool(run.records)
-                        and first_record(run).state is PairState.HEDGED)
+    await run.run_until(
+        BTC_START + 2 * HOUR, stop=lambda ts: bool(run.records) and first_record(run).state is PairState.HEDGED
+    )
     pair_id = first_record(run).pair_id
     await _stop(run)
     await run.run_until(BTC_SETTLEMENT + HOUR)  # the venues settle funding; no strategy is listening
@@ -50,8 +52,9 @@ def test_funding_paid_while_down_is_booked_from_the_venue_history(cross_venue: A
         env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=10)
         try:
             pair_id = await _open_then_sleep_through_settlement(add_strategy(env, settings))
-            paid_while_down = [p for name in (BINANCE, BYBIT) for p in env.perps[name].funding_payments
-                               if p.ts == BTC_SETTLEMENT]
+            paid_while_down = [
+                p for name in (BINANCE, BYBIT) for p in env.perps[name].funding_payments if p.ts == BTC_SETTLEMENT
+            ]
             assert len(paid_while_down) == 2  # both venues settled at the same time
 
             second = add_strategy(env, settings)
@@ -63,7 +66,9 @@ def test_funding_paid_while_down_is_booked_from_the_venue_history(cross_venue: A
             assert second.runtime.funding_total(record) == record.funding_received_quote
             booked = second.runtime.journal.funding_payments()
             assert {(p.connector, p.settlement_ts, p.source) for p in booked} == {
-                (BINANCE, BTC_SETTLEMENT, "history"), (BYBIT, BTC_SETTLEMENT, "history")}
+                (BINANCE, BTC_SETTLEMENT, "history"),
+                (BYBIT, BTC_SETTLEMENT, "history"),
+            }
             assert sum(p.amount_quote for p in booked) == sum(p.amount_quote for p in paid_while_down)
             totals = second.runtime.journal.totals()
             assert totals["funding_payments"] == 2

@@ -1,4 +1,5 @@
 """Risk state that survives: daily loss (share of the UTC day's starting equity), halts, peak, errors, pause."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,13 @@ DAY1 = 20000 * DAY  # a UTC midnight
 
 
 def make_gate(**overrides: Any) -> RiskGate:
-    fields: dict[str, Any] = dict(max_drawdown_quote=D(2000), max_daily_loss_pct=D(3), total_capital_quote=D(20000),
-                                  max_errors_per_window=3, error_window_s=300)
+    fields: dict[str, Any] = {
+        "max_drawdown_quote": D(2000),
+        "max_daily_loss_pct": D(3),
+        "total_capital_quote": D(20000),
+        "max_errors_per_window": 3,
+        "error_window_s": 300,
+    }
     fields.update(overrides)
     return RiskGate(FundingArbSettings(**fields), MarginBrackets({}))
 
@@ -60,9 +66,11 @@ def test_a_gain_never_trips_the_daily_loss() -> None:
     assert daily_loss_reason(D(10000), D(9899), D(1)) is not None
 
 
-@given(start=st.decimals(min_value=100, max_value=10**7, places=2),
-       loss_pct=st.decimals(min_value=0, max_value=99, places=2),
-       limit=st.decimals(min_value="0.01", max_value=50, places=2))
+@given(
+    start=st.decimals(min_value=100, max_value=10**7, places=2),
+    loss_pct=st.decimals(min_value=0, max_value=99, places=2),
+    limit=st.decimals(min_value="0.01", max_value=50, places=2),
+)
 def test_daily_loss_fires_exactly_from_the_limit(start: D, loss_pct: D, limit: D) -> None:
     equity = start * (1 - loss_pct / 100)
     assert (daily_loss_reason(start, equity, limit) is not None) == (loss_pct >= limit)

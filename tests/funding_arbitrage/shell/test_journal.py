@@ -1,4 +1,5 @@
 """The SQLite journal: versioned, migrated, refuses foreign and corrupt files untouched, keys funding per leg."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -33,8 +34,9 @@ def test_a_v1_journal_is_migrated_to_the_current_version_keeping_its_rows(tmp_pa
     db.executescript(MIGRATIONS[0])
     db.execute("INSERT INTO meta VALUES ('application', ?), ('schema_version', '1')", (APPLICATION,))
     db.execute("INSERT INTO pairs VALUES ('BTC-1-1', 'HEDGED', 'BTC', 5.0, '{\"pair_id\": \"BTC-1-1\"}')")
-    db.execute("INSERT INTO funding_payments VALUES ('binance_perpetual', 'BTC-USDT', 28800, '1.5', '0.0001', "
-               "'[\"BTC-1-1\"]')")
+    db.execute(
+        "INSERT INTO funding_payments VALUES ('binance_perpetual', 'BTC-USDT', 28800, '1.5', '0.0001', '[\"BTC-1-1\"]')"
+    )
     db.execute("INSERT INTO totals VALUES ('fees_paid_quote', '2.25')")
     db.commit()
     db.close()
@@ -50,7 +52,7 @@ def test_a_v1_journal_is_migrated_to_the_current_version_keeping_its_rows(tmp_pa
     assert j.funding_gap_pairs() == {"BTC-1-1"}
 
 
-@pytest.mark.parametrize("content", [b"{\"version\": 1, \"pairs\": []}", b"\x00" * 4096, b"SQLite format 3\x00junk"])
+@pytest.mark.parametrize("content", [b'{"version": 1, "pairs": []}', b"\x00" * 4096, b"SQLite format 3\x00junk"])
 def test_a_corrupt_or_foreign_file_is_refused_and_left_untouched(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "j.sqlite"
     path.write_bytes(content)
@@ -90,10 +92,15 @@ def test_simultaneous_payments_on_two_venues_are_both_kept_and_a_repeat_is_not(t
     assert not j.record_funding("bybit_perpetual", "BTC-USDT", 28800, D("2.5"), D("0.0002"), "history", ["p"])
 
     assert [(p.connector, p.amount_quote) for p in j.funding_payments()] == [
-        ("binance_perpetual", D("-1.2")), ("bybit_perpetual", D("2.5"))]
+        ("binance_perpetual", D("-1.2")),
+        ("bybit_perpetual", D("2.5")),
+    ]
     totals = j.totals()
     assert (totals["funding_received_quote"], totals["funding_paid_quote"], totals["funding_payments"]) == (
-        D("2.5"), D("1.2"), D(2))
+        D("2.5"),
+        D("1.2"),
+        D(2),
+    )
 
 
 def test_pairs_are_documents_with_transitions_and_survive_reopening(tmp_path: Path) -> None:
@@ -103,8 +110,7 @@ def test_pairs_are_documents_with_transitions_and_survive_reopening(tmp_path: Pa
     j.put_pairs([("BTC-1-1", "HEDGED", "BTC", 2.0, {"pair_id": "BTC-1-1", "x": D("1")}, None)])
     j.put_order("c1", "BTC-1-1", "placed", 1.0, {"client_order_id": "c1", "amount": D("0.01")})
     assert j.record_fill("c1", "t1", 1.5, "binance_perpetual", "BTC-USDT", "long", D("100"), D("0.01"), D("0.0004"))
-    assert not j.record_fill("c1", "t1", 1.5, "binance_perpetual", "BTC-USDT", "long", D("100"), D("0.01"),
-                             D("0.0004"))
+    assert not j.record_fill("c1", "t1", 1.5, "binance_perpetual", "BTC-USDT", "long", D("100"), D("0.01"), D("0.0004"))
     j.close()
 
     again = Journal(path)
@@ -126,8 +132,15 @@ def test_commands_are_acknowledged_once(tmp_path: Path) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["fees_paid_quote", "fills", "funding_received_quote"]),
-                          st.decimals(min_value=0, max_value=10**6, places=8)), max_size=20))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["fees_paid_quote", "fills", "funding_received_quote"]),
+            st.decimals(min_value=0, max_value=10**6, places=8),
+        ),
+        max_size=20,
+    )
+)
 def test_totals_only_grow(tmp_path_factory: pytest.TempPathFactory, deltas: list[tuple[str, Decimal]]) -> None:
     j = Journal(tmp_path_factory.mktemp("t") / "j.sqlite")
     previous: dict[str, Decimal] = {}
