@@ -147,6 +147,8 @@ class OperatorControls:
     def _log_ack(self, what: str, status: str, message: str) -> None:
         log.warning("control_ack command=%s status=%s message=%s", what, status, message)
         self.acks.append(f"{what}: {status}: {message}")
+        if self.rt.last_ts is not None:  # in the metrics' event list too (JSON export, dashboards)
+            self.rt.metrics.event(self.rt.last_ts, "control_ack", f"{what}: {status}: {message}")
 
     def status_lines(self) -> list[str]:
         """Operator state for the status text: pause, flatten in progress, kill switch, last acknowledgements."""

@@ -93,7 +93,7 @@ class Journal:
         existed = path.exists() and path.stat().st_size > 0
         try:
             uri = f"file:{path}?mode={'rw' if existed else 'rwc'}"
-            self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
+            self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0, check_same_thread=False)
         except sqlite3.Error as e:
             raise JournalError(f"journal {path} cannot be opened ({e}); it was left untouched") from e
         try:
