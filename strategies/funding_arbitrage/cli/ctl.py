@@ -4,7 +4,7 @@
     funding-arb ctl [--conf CONF] resume        clear a pause or a halt (the only way to clear a halt)
     funding-arb ctl [--conf CONF] exit PAIR     close one pair (reduce-only, the normal close path)
     funding-arb ctl [--conf CONF] flatten       pause and close every pair; acknowledged "flat" once none is open
-    funding-arb ctl [--conf CONF] kill          halt at once and cancel every open order (positions kept)
+    funding-arb ctl [--conf CONF] kill          halt at once: entry orders cancelled, reduce-only orders continue
     funding-arb ctl [--conf CONF] status        trading state, recent commands and their acknowledgements
 
 A command is written to the journal of CONF (`journal_file`) and acted on by the bot at its next tick, whether it

@@ -8,10 +8,11 @@ text (`status_lines`).
     resume      clear a pause and any halt (the only way to clear a halt); refused while the kill-switch file exists
     exit PAIR   close one pair through the normal reduce-only close path
     flatten     pause, then close every pair through the normal close path; `done` once no pair is open
-    kill        halt at once and cancel every open order of this bot; positions are kept (halt semantics)
+    kill        halt at once: no new entries, working entry orders cancelled in the same tick by the runtime's halt
+                policy (the risk step runs right after the controls), reduce-only orders continue, positions kept
 
-The kill-switch file (`kill_switch_file`): while it exists the bot is halted (orders cancelled once when it
-appears); removing it does not resume: `resume` does.
+The kill-switch file (`kill_switch_file`): while it exists the bot is halted (as `kill`); removing it does not
+resume: `resume` does (refused while the file exists).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from .state import PairState
 
 log = logging.getLogger(__name__)
 COMMANDS = ("pause", "resume", "exit", "flatten", "kill")
+HALT_EFFECT = (
+    "halted at once: the same tick's risk step cancels working entry orders (the runtime's halt policy); "
+    "reduce-only orders continue, positions are kept"
+)
 ACKS_SHOWN = 5
 
 
@@ -92,7 +97,7 @@ class OperatorControls:
 
     def _kill(self, command: Command, ts: float) -> tuple[str, str]:
         self.rt.risk.halt(ts, "operator kill (funding-arb ctl kill)")
-        return "done", f"halted; {self.cancel_all_orders()} open order(s) cancelled; positions kept"
+        return "done", HALT_EFFECT
 
     def _close(self, record: Any, ts: float, reason: str) -> str:
         """Close one pair by the normal path: HEDGED/IMBALANCED -> reduce-only close of both legs; OPENING -> its
@@ -124,20 +129,8 @@ class OperatorControls:
         present = self.kill_switch_path.exists()
         if present and not self.kill_switch_present:
             self.rt.risk.halt(ts, f"kill-switch file {self.kill_switch_path} present")
-            cancelled = self.cancel_all_orders()
-            self._log_ack("kill-switch", "done", f"halted; {cancelled} open order(s) cancelled")
+            self._log_ack("kill-switch", "done", HALT_EFFECT)
         self.kill_switch_present = present
-
-    def cancel_all_orders(self) -> int:
-        """Cancel every order this bot has in flight, on every connector; returns how many were asked to cancel."""
-        n = 0
-        for name, connector in self.rt.strategy.connectors.items():
-            for order in list(getattr(connector, "in_flight_orders", {}).values()):
-                if getattr(order, "is_done", False):
-                    continue
-                self.rt.strategy.cancel(name, order.trading_pair, order.client_order_id)
-                n += 1
-        return n
 
     # --- acknowledgements ---------------------------------------------------------------------------
     def _ack(self, command: Command, status: str, ts: float, message: str) -> None:

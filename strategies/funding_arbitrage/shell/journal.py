@@ -333,6 +333,7 @@ class Journal:
             cur = self._db.execute(
                 "INSERT INTO commands (ts, command, arg, source) VALUES (?, ?, ?, ?)", (ts, command, arg, source)
             )
+            self._add_totals({"commands": Decimal(1)})
         return int(cur.lastrowid or 0)
 
     def pending_commands(self) -> list[Command]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hummingbot.core.event.events import OrderCancelledEvent
 from integration_helpers import (
+    BINANCE,
     BTC_START,
     BYBIT,
     HOUR,
@@ -111,10 +112,11 @@ def test_flatten_pauses_entries_closes_every_pair_and_reports_flat(cross_venue: 
     run_async(body)
 
 
-def test_kill_switch_halts_at_once_cancels_open_orders_and_only_resume_clears_it(
+def test_kill_switch_halts_at_once_cancels_open_entry_orders_and_only_resume_clears_it(
     cross_venue: Any, tmp_path: Path
 ) -> None:
-    faults = {BYBIT: FaultConfig(fill_delay_s=1800)}  # the bybit entry order stays open for half an hour
+    # both entry orders stay open for half an hour: the pair holds nothing when the kill switch appears
+    faults = {BINANCE: FaultConfig(fill_delay_s=1800), BYBIT: FaultConfig(fill_delay_s=1800)}
 
     async def body() -> None:
         with sim_run(
@@ -125,10 +127,10 @@ def test_kill_switch_halts_at_once_cancels_open_orders_and_only_resume_clears_it
             hours=3,
             faults=faults,
         ) as run:
-            bybit = run.env.connectors[BYBIT]
-            await run.run_until(BTC_START + HOUR, stop=lambda ts: bool(bybit.in_flight_orders))
-            open_ids = set(bybit.in_flight_orders)
-            assert open_ids and run.runtime.risk.state is not TradingState.HALTED
+            venues = [run.env.connectors[BINANCE], run.env.connectors[BYBIT]]
+            await run.run_until(BTC_START + HOUR, stop=lambda ts: all(v.in_flight_orders for v in venues))
+            open_ids = {oid for v in venues for oid in v.in_flight_orders}
+            assert len(open_ids) == 2 and run.runtime.risk.state is not TradingState.HALTED
 
             (tmp_path / "KILL").touch()
             await run.run_until(run.env.now + run.env.tick_s)  # one tick
@@ -137,7 +139,9 @@ def test_kill_switch_halts_at_once_cancels_open_orders_and_only_resume_clears_it
             assert "kill-switch" in (run.runtime.risk.halt_reason or "")
             await run.run_until(run.env.now + 2 * run.env.tick_s)
             cancelled = {e.order_id for e in run.events.of_type(OrderCancelledEvent)}
-            assert open_ids <= cancelled and not bybit.in_flight_orders
+            assert open_ids <= cancelled and not any(v.in_flight_orders for v in venues)
+            await run.run_until(BTC_START + HOUR + 1800 + 5 * 60)  # past the fill delay: nothing filled late
+            assert run.positions() == {}
 
             (tmp_path / "KILL").unlink()
             await run.run_until(run.env.now + 10 * run.env.tick_s)
