@@ -319,7 +319,7 @@ def _act(d: Driver, action: str, index: int, pct: int) -> None:
     if action in ("fill", "fill_all") and order is not None:
         amount = order.remaining if action == "fill_all" else PARAMS.ceil_lot(order.remaining * pct / 100)
         for e in d.venue.fill(order, min(amount, order.remaining)):
-            d.send(e if d.book.unknown.isdisjoint({order.leg}) else e)
+            d.send(e)
     elif action in ("reject", "cancel") and order is not None:
         d.send(d.venue.end(order, cancelled=action == "cancel"))
     elif action == "timeout":

@@ -150,7 +150,8 @@ class SimRun:
         """OrderFilledEvents of the record's own orders, in firing order."""
         from hummingbot.core.event.events import OrderFilledEvent
 
-        return [e for e in self.events.of_type(OrderFilledEvent) if e.order_id in record.orders]
+        ids = set(self.runtime.store.order_ids(record.pair_id))
+        return [e for e in self.events.of_type(OrderFilledEvent) if e.order_id in ids]
 
     def close(self) -> None:
         self.events.detach()
