@@ -366,7 +366,7 @@ HUMMINGBOT_KEYS = {"script_file_name", "controllers_config", "markets", "candles
 
 def format_validation_error(err: ValidationError) -> list[str]:
     """One line per problem: `field (value): why`."""
-    lines = []
+    lines: list[str] = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "config"
         msg = e["msg"].removeprefix("Value error, ")

@@ -89,6 +89,7 @@ class LegExecutor:
         self.timeout_s, self.maker_timeout_s = timeout_s, maker_timeout_s
         self._timed_out: dict[str, float] = {}  # order id -> when its last LegTimeout fired
         self._querying: set[str] = set()
+        self._prev_tick_ts: float | None = None  # an order is timed out only once a whole tick could deliver fills
 
     @property
     def tracker(self) -> Any:
@@ -133,7 +134,10 @@ class LegExecutor:
 
     def _show(self, record: PairRecord, book: lc.PairBook, ts: float, reason: str | None) -> None:
         record.book = encode_book(book)
-        record.long.filled_base, record.short.filled_base = book.long.held_base, -book.short.held_base
+        for leg, held in ((record.long, book.long.held_base), (record.short, -book.short.held_base)):
+            if abs(held) < abs(leg.filled_base):  # closed, reduced or found smaller: entry cost in proportion
+                leg.cost_quote = leg.cost_quote * abs(held) / abs(leg.filled_base)
+            leg.filled_base = held
         why = reason or (book.close_reason.value if book.close_reason else None)
         record.transition(VIEW[book.state], ts, why)
         if book.state is lc.LifecycleState.HEDGED:
@@ -211,9 +215,7 @@ class LegExecutor:
         record, side = found
         leg = record.leg(side)
         if result.order.intent is lc.OrderIntent.OPEN:
-            leg.cost_quote += price * amount
-        elif leg.filled_base:
-            leg.cost_quote -= leg.cost_quote * min(Decimal(1), amount / abs(leg.filled_base))
+            leg.cost_quote += price * result.new_base
         leg.fees_quote += fee_quote
         if record.first_fill_ts is None:
             record.first_fill_ts = ts
@@ -271,10 +273,13 @@ class LegExecutor:
                     self.send(record, lc.LegTimeout(ts, order.leg), ts)
             if record.is_open:
                 self.send(record, lc.Tick(ts), ts)
+        self._prev_tick_ts = ts
 
     def _overdue(self, order: TrackedOrder, ts: float) -> bool:
         limit = self.maker_timeout_s if order.leg in self.book(self._store.records[order.pair_id]).maker_first \
             else self.timeout_s
+        if self._prev_tick_ts is None or order.placed_ts >= self._prev_tick_ts:
+            return False  # placed on the previous tick: its venue events may not have been delivered yet
         since = self._timed_out.get(order.client_order_id, order.placed_ts)
         return ts - since >= limit
 

@@ -94,7 +94,7 @@ def _orphans(rt: Any, ts: float, tick: TickSnapshot, report: RecoveryReport) -> 
             continue
         reason = f"orphan legs on restart ({token}: {', '.join(f'{k[0]} {a}' for k, a in legs)}); " \
                  "orphan_policy=halt: left to the operator"
-        rt.risk._halt(ts, reason)  # noqa: SLF001 - the gate's halt, as the error-burst halt uses it
+        rt.risk._halt(ts, reason)  # the gate's own halt, as its error-burst halt uses
         report.actions.append(f"halted: {reason}")
 
 

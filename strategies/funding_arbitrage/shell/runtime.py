@@ -68,7 +68,7 @@ class FundingArbRuntime:
         self.executor = LegExecutor(strategy, self.store, self._record_error, settings.single_leg_timeout_s,
                                     settings.entry_maker_timeout_s)
         self.executor.hooks.on_alert = lambda ts, name, sev, msg: self.metrics.alert(name, sev, msg, ts)
-        self.executor.hooks.on_halt = lambda ts, reason: self.risk._halt(ts, reason)  # noqa: SLF001
+        self.executor.hooks.on_halt = lambda ts, reason: self.risk._halt(ts, reason)  # the gate's own halt
         self.executor.hooks.on_entry_failed = self._entry_failed
         self.executor.hooks.venue_amount = self._venue_amount
         self.executor.hooks.maker_price = self._maker_price

@@ -153,6 +153,12 @@ class SimRun:
         ids = set(self.runtime.store.order_ids(record.pair_id))
         return [e for e in self.events.of_type(OrderFilledEvent) if e.order_id in ids]
 
+    def leg_of(self, order_id: str) -> Any:
+        """The record leg an order of the strategy belongs to (from the order tracker)."""
+        found = self.runtime.store.by_order(order_id)
+        assert found is not None, order_id
+        return found[0].leg(found[1])
+
     def close(self) -> None:
         self.events.detach()
         self.env.close()

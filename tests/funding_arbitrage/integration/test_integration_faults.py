@@ -37,7 +37,7 @@ def _first_closed(run: SimRun) -> Any:
 
 def _venue_fills(run: SimRun, connector: str, position: str) -> list[Any]:
     r = first_record(run)
-    return [e for e in run.fills_of(r) if r.leg(r.orders[e.order_id]).connector == connector and e.position == position]
+    return [e for e in run.fills_of(r) if run.leg_of(e.order_id).connector == connector and e.position == position]
 
 
 def test_rejected_long_leg_unwinds_the_filled_short_and_leaves_no_position(
