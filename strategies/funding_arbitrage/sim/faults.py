@@ -16,7 +16,8 @@ How each fault reaches a strategy (the connectors deliver it exactly as a real H
   rejected (empty: all), e.g. a venue that refuses new positions but lets closes through.
 * sync_reject: the rejection is raised by `buy` / `sell` themselves, before any order id exists (what a
   connector's synchronous validation does), instead of a MarketOrderFailureEvent.
-* bad mark window [start, end): the funding info's mark and index prices read NaN (a broken feed).
+* bad mark window [start, end): the funding info's mark and index prices read NaN (a broken feed), on the
+  trading pairs in `bad_mark_pairs` (empty: all).
 * while disconnected, order-status and trade-history queries fail too (SimNetworkError).
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ class FaultConfig:
     reject_position_actions: tuple[str, ...] = ()
     sync_reject: bool = False
     bad_mark_windows: tuple[Window, ...] = field(default_factory=tuple)
+    bad_mark_pairs: tuple[str, ...] = ()
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -77,8 +79,9 @@ class FaultInjector:
     def funding_stale(self, ts: float) -> bool:
         return _inside(ts, self.config.stale_funding_windows)
 
-    def mark_bad(self, ts: float) -> bool:
-        return _inside(ts, self.config.bad_mark_windows)
+    def mark_bad(self, ts: float, trading_pair: str) -> bool:
+        pairs = self.config.bad_mark_pairs
+        return _inside(ts, self.config.bad_mark_windows) and (not pairs or trading_pair in pairs)
 
     def reject(self, position_action: str = "NIL") -> bool:
         """One draw per order placement (of the targeted position actions)."""
