@@ -344,9 +344,15 @@ class LegExecutor:
 
     # --- views for the runtime ------------------------------------------------------------------------------
     def working_entry_orders(self) -> dict[str, tuple[str, str]]:
-        """Entry orders that may still fill: order_id -> (connector, trading_pair)."""
-        return {o.client_order_id: (o.connector, o.trading_pair) for o in self.tracker.open_orders()
-                if o.intent is lc.OrderIntent.OPEN}
+        """Entry orders of pairs that hold nothing yet (cancelling them adds no risk): order_id -> (connector,
+        trading_pair). A second leg following a fill is not one of them: cancelling it would leave a naked leg."""
+        out = {}
+        for o in self.tracker.open_orders():
+            record = self._store.records.get(o.pair_id)
+            if o.intent is lc.OrderIntent.OPEN and record is not None \
+                    and record.long.filled_base == 0 and record.short.filled_base == 0:
+                out[o.client_order_id] = (o.connector, o.trading_pair)
+        return out
 
     def working_markets(self) -> set[tuple[str, str]]:
         return {(o.connector, o.trading_pair) for o in self.tracker.open_orders()}

@@ -1,11 +1,12 @@
 """Restart recovery, before the first entry: persisted pairs and orders against what the venues hold.
 
-Run once, at the first tick on which every venue is ready (entries wait for it):
+Runs from the first tick on which every venue is ready; entries wait until it has finished:
 
 1. every order that was working when the last run stopped becomes UNKNOWN and is resolved from the venue (order
    status, trade history) by the executor: interrupted entries and unwinds then finish through their lifecycle;
+   the rest waits until no order is unknown any more (fills that landed while down are then in the records);
 2. open pairs whose venue positions match are adopted as they are (the per-tick reconcile keeps checking);
-3. perp positions no record explains are orphans, handled per `orphan_policy`:
+3. perp positions no record explains (and no open order of ours may explain) are orphans, per `orphan_policy`:
    * `flatten`: each orphan becomes a pair record closing it reduce-only (retried like any close);
    * `adopt_if_hedged`: a long and a short orphan of one token that hedge each other (gap within one lot) are
      adopted as a HEDGED pair; anything else halts as below;
@@ -43,19 +44,38 @@ class RecoveryReport:
                 + (f"; {'; '.join(self.actions)}" if self.actions else ""))
 
 
-def recover(rt: Any, ts: float, tick: TickSnapshot) -> RecoveryReport | None:
-    """Run recovery when every configured venue is ready; None (try again next tick) before that."""
-    if not all(tick.ready.get(c, False) for c in rt.settings.all_connectors):
-        return None
-    report = RecoveryReport(ts)
-    report.unknown_orders = [o.client_order_id for o in rt.executor.restart_unknown(ts)]
+class Recovery:
+    """The restart recovery of one runtime: `step` every tick until it returns the finished report."""
+
+    def __init__(self) -> None:
+        self.started: RecoveryReport | None = None
+
+    def step(self, rt: Any, ts: float, tick: TickSnapshot) -> RecoveryReport | None:
+        """None while waiting (venues not ready, orders still unknown); the report once recovery is done."""
+        if not all(tick.ready.get(c, False) for c in rt.settings.all_connectors):
+            return None
+        if self.started is None:
+            self.started = RecoveryReport(ts)
+            self.started.unknown_orders = [o.client_order_id for o in rt.executor.restart_unknown(ts)]
+            if self.started.unknown_orders:
+                log.warning("recovery: asking the venues about %d orders of unknown state: %s",
+                            len(self.started.unknown_orders), ", ".join(self.started.unknown_orders))
+        if rt.store.tracker.unknown():
+            return None  # decisions on orphans wait for the venues' answers
+        return recover(rt, ts, tick, self.started)
+
+
+def recover(rt: Any, ts: float, tick: TickSnapshot, report: RecoveryReport) -> RecoveryReport:
+    """Orphans and the summary, once every order's state is known."""
+    report.ts = ts
     report.adopted_pairs = [r.pair_id for r in rt.store.open_records()]
     expected = net_exposure(rt.store.records.values())
+    working = rt.executor.working_markets()
     actual: dict[tuple[str, str], Decimal] = {}
     for p in tick.positions:
         actual[(p.connector, p.trading_pair)] = actual.get((p.connector, p.trading_pair), Decimal(0)) + p.amount
-    report.orphans = {k: a for k, a in sorted(actual.items())
-                      if a != 0 and expected.get(k, Decimal(0)) == 0 and k[0] in rt.settings.perp_connectors}
+    report.orphans = {k: a for k, a in sorted(actual.items()) if a != 0 and expected.get(k, Decimal(0)) == 0
+                      and k not in working and k[0] in rt.settings.perp_connectors}
     if report.orphans:
         _orphans(rt, ts, tick, report)
     log.warning("%s", report.summary) if report.orphans or report.unknown_orders else log.info("%s", report.summary)

@@ -73,7 +73,8 @@ class FundingArbRuntime:
         self.executor.hooks.venue_amount = self._venue_amount
         self.executor.hooks.maker_price = self._maker_price
         self.cooldowns: dict[str, tuple[float, int]] = {}  # token -> (until_ts, consecutive failed entries)
-        self.recovery_report: recovery.RecoveryReport | None = None
+        self.recovery_report: recovery.RecoveryReport | None = None  # set once restart recovery has finished
+        self._recovery = recovery.Recovery()
         self.exporter = (JsonExporter(root / settings.metrics_export_path, settings.metrics_export_interval_s,
                                       registry=self.metrics) if settings.metrics_export_path else None)
         self.prometheus: Optional[PrometheusServer] = None
@@ -190,7 +191,7 @@ class FundingArbRuntime:
         self.last_tick, self.last_ts = tick, ts
         self._markets = {(m.connector, m.trading_pair): m for m in tick.markets}  # one index per tick for lookups
         if self.recovery_report is None:
-            self.recovery_report = recovery.recover(self, ts, tick)
+            self.recovery_report = self._recovery.step(self, ts, tick)
         self._reconcile(ts, tick)
         self.executor.tick(ts, tick.ready)
         self._update_risk(ts, tick)
