@@ -149,6 +149,26 @@ class FundingArbSettings(BaseModel):
         default=Decimal("5"), gt=0, le=50,
     )
 
+    # --- execution (core/lifecycle.py) ----------------------------------------------------------------
+    entry_maker_first: bool = _f("Send the first entry leg as a maker order, cancelled and replaced at market "
+                                 "after entry_maker_timeout_s", default=False)
+    entry_maker_timeout_s: int = _f("Seconds a maker entry order may rest before the taker fallback", default=30)
+    entry_max_retries: int = _f("Times a second entry leg that failed is re-sent at market before the first leg "
+                                "is rolled back (0..10)", default=2)
+    entry_cooldown_s: int = _f("Cooldown of a token after a failed entry, seconds; doubles with each further "
+                               "failure up to entry_cooldown_max_s", default=300)
+    entry_cooldown_max_s: int = _f("Longest cooldown of a token after repeated failed entries, seconds",
+                                   default=21600)
+    close_retry_backoff_s: int = _f("First wait before re-sending a failed close or reduction, seconds; doubles "
+                                    "per failure up to close_retry_max_backoff_s", default=5)
+    close_retry_max_backoff_s: int = _f("Longest wait between retries of a failed close, seconds", default=300)
+    close_escalate_after: int = _f("Failed closes of one pair after which an alert fires and entries halt "
+                                   "(the retries go on)", default=3)
+    orphan_policy: Literal["flatten", "adopt_if_hedged", "halt"] = _f(
+        "On restart, legs on the venues that no record explains: flatten (close them reduce-only), "
+        "adopt_if_hedged (adopt a long/short that hedge each other as a pair, else halt), halt (alert, no new "
+        "entries, leave them to the operator)", default="halt")
+
     # --- metrics and state --------------------------------------------------------------------------
     prometheus_port: int = _f("Port for Prometheus metrics (0 disables)", default=0)
     metrics_export_path: str = _f(
@@ -215,12 +235,21 @@ class FundingArbSettings(BaseModel):
 
     @field_validator(
         "persistence_observations", "exit_confirmations", "max_errors_per_window", "error_window_s",
-        "stale_data_s", "single_leg_timeout_s", "metrics_export_interval_s",
+        "stale_data_s", "single_leg_timeout_s", "metrics_export_interval_s", "entry_maker_timeout_s",
+        "entry_cooldown_s", "entry_cooldown_max_s", "close_retry_backoff_s", "close_retry_max_backoff_s",
+        "close_escalate_after",
     )
     @classmethod
     def _positive_int(cls, v: int, info: Any) -> int:
         if v < 1:
             raise ValueError(f"{info.field_name} ({v}) must be at least 1")
+        return v
+
+    @field_validator("entry_max_retries")
+    @classmethod
+    def _entry_retries(cls, v: int) -> int:
+        if not 0 <= v <= 10:
+            raise ValueError(f"entry_max_retries ({v}) must be in 0..10")
         return v
 
     @field_validator("prometheus_port")
@@ -433,7 +462,7 @@ HUMMINGBOT_KEYS = {"script_file_name", "controllers_config", "markets", "candles
 
 def format_validation_error(err: ValidationError) -> list[str]:
     """One line per problem: `field (value): why`."""
-    lines = []
+    lines: list[str] = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "config"
         msg = e["msg"].removeprefix("Value error, ")

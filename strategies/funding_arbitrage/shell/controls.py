@@ -44,6 +44,7 @@ class OperatorControls:
         self.kill_switch_present = False
         self.flattening: int | None = None  # id of the flatten command in progress
         self.acks: deque[str] = deque(maxlen=ACKS_SHOWN)
+        self._closing: set[str] = set()  # pairs this controller asked to close (each once)
 
     def poll(self, ts: float) -> None:
         """Kill switch first, then pending commands in order, then a flatten in progress."""
@@ -100,25 +101,19 @@ class OperatorControls:
         return "done", HALT_EFFECT
 
     def _close(self, record: Any, ts: float, reason: str) -> str:
-        """Close one pair by the normal path: HEDGED/IMBALANCED -> reduce-only close of both legs; OPENING -> its
-        fills are unwound; UNWINDING -> already closing."""
-        if self.rt.executor.has_pending(record):
-            return f"{record.pair_id}: orders working, closed once they finish"
-        if record.state in (PairState.HEDGED, PairState.IMBALANCED):
-            self.rt.executor.close_pair(record, ts, reason)
-            return f"{record.pair_id}: closing ({reason})"
-        if record.state is PairState.OPENING:
-            self.rt.executor.abort_opening(record, ts, reason)
-            return f"{record.pair_id}: entry aborted, filled legs unwound ({reason})"
-        return f"{record.pair_id}: already {record.state.value}"
+        """Close one pair by the normal path: the lifecycle's CloseRequested (reduce-only orders sized from what the
+        legs hold; an entry in progress is rolled back), once per pair."""
+        if record.state is PairState.UNWINDING or record.pair_id in self._closing:
+            return f"{record.pair_id}: already closing"
+        self._closing.add(record.pair_id)
+        self.rt.executor.close_pair(record, ts, reason)
+        return f"{record.pair_id}: closing ({reason})"
 
     def _progress_flatten(self, ts: float) -> None:
         if self.flattening is None:
             return
-        open_records = self.rt.store.open_records()
-        for record in open_records:
-            if record.state is not PairState.UNWINDING and not self.rt.executor.has_pending(record):
-                self._close(record, ts, "operator_flatten")
+        for record in self.rt.store.open_records():
+            self._close(record, ts, "operator_flatten")
         if not self.rt.store.open_records():
             message = "flat: no pair open"
             self.journal.ack_command(self.flattening, "done", ts, message)

@@ -161,7 +161,7 @@ def update_metrics(m: Any, rt: Any, tick: Any, decision: Any) -> None:
     m.gauge("drawdown_quote", gate.drawdown_quote)
     m.gauge("open_pairs", len([r for r in rt.store.open_records() if r.state is PairState.HEDGED]))
     m.gauge("imbalanced_pairs", len([r for r in rt.store.open_records()
-                                     if r.state in (PairState.IMBALANCED, PairState.FAILED)]))
+                                     if r.state is PairState.REDUCING]))
     for name in rt.settings.all_connectors:
         m.gauge("venue_ready", 1 if tick.ready.get(name) else 0, connector=name)
     for v in rt.engine.funding_views():

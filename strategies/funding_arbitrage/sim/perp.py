@@ -278,6 +278,8 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         if info is None:
             self._perpetual_trading.initialize_funding_info(FundingInfo(pair, mark, mark, upcoming.ts, upcoming.rate))
         else:  # what FundingInfo.update(FundingInfoUpdate(...)) does, without its dataclasses.asdict per tick
+            if self._faults.mark_bad(ts, pair):
+                mark = Decimal("NaN")  # injected broken mark feed (faults.bad_mark_windows)
             info.index_price = mark
             info.mark_price = mark
             info.next_funding_utc_timestamp = upcoming.ts

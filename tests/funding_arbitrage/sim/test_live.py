@@ -318,7 +318,7 @@ def test_run_sim_ticks_on_ready_sim_venues_and_stops_cleanly_on_sigterm(tmp_path
     assert set(intervals.values()) == {8.0}  # the config's hint: at 3600x an 8h interval lasts 8 s
     assert len(_samples(metrics, "funding_apr_pct")) == 6
     assert _samples(metrics, "trading_state")[(("state", "ACTIVE"),)] == 1.0
-    assert json.loads((home / "data" / "funding_arb_sim_state.json").read_text())["version"] == 1
+    assert json.loads((home / "data" / "funding_arb_sim_state.json").read_text())["version"] == 2
     assert (home / "data" / "conf_funding_arbitrage_sim.sqlite").exists()
 
 
