@@ -162,6 +162,8 @@ STRICT: list[tuple[str, str, str, str]] = [
     ("a single quote peg", _sample_with(quote_pegs="[USDT]"), "quote_pegs", "USDT"),
     ("persistence of a million ticks", _sample_with(persistence_observations="1000000"), "persistence_observations",
      "1000000"),
+    ("entry cooldown of years", _sample_with(entry_cooldown_s="100000000"), "entry_cooldown_s", "100000000"),
+    ("close retry backoff of a day", _sample_with(close_retry_backoff_s="86400"), "close_retry_backoff_s", "86400"),
     ("metrics export once a day", _sample_with(metrics_export_interval_s="86400"), "metrics_export_interval_s",
      "86400"),
 ]
@@ -222,7 +224,7 @@ def test_run_refuses_a_duplicate_key_with_exit_2(tmp_path, monkeypatch, capsys):
     (home / "conf" / "scripts").mkdir(parents=True)
     (home / "conf" / "scripts" / "dup.yml").write_text(SAMPLE_TEXT + "max_drawdown_quote: 9999\n")
     monkeypatch.setenv("FUNDING_ARB_HOME", str(home))
-    from strategies.funding_arbitrage.cli.launcher import cmd_run, build_parser
+    from strategies.funding_arbitrage.cli.launcher import build_parser, cmd_run
 
     args = build_parser().parse_args(["run", "--conf", "dup.yml"])
     monkeypatch.setattr("strategies.funding_arbitrage.shell.home.use_project_home", lambda root=None: home)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import annotated_types as at
 
-from strategies.funding_arbitrage.core.config import FundingArbSettings
+from strategies.funding_arbitrage.core.config import GUARD_UPPER_BOUNDS, FundingArbSettings
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
 
@@ -31,3 +31,9 @@ def test_every_field_bounded_in_code_has_its_range_in_the_docs() -> None:
         for m in limits:
             value = getattr(m, type(m).__name__.lower())
             assert str(value) in rows[name], f"{name}: docs say {rows[name]}, code has {m}"
+
+
+def test_every_guard_upper_bound_is_in_the_docs() -> None:
+    rows = _rows()
+    for name, limit in GUARD_UPPER_BOUNDS.items():
+        assert name in rows and str(limit) in rows[name], name

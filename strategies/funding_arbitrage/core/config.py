@@ -27,6 +27,10 @@ def _f(prompt: str, **kwargs: Any) -> Any:
 
 
 HINT_KEY_DOC = "keys are `connector` or `connector:TOKEN`"
+GUARD_UPPER_BOUNDS: dict[str, int] = {  # upper bounds of execution guards (their fields keep their own lower bounds)
+    "entry_maker_timeout_s": 600, "entry_cooldown_s": 86400, "entry_cooldown_max_s": 7 * 86400,
+    "close_retry_backoff_s": 600, "close_retry_max_backoff_s": 3600, "close_escalate_after": 100,
+}
 PROJECT_HOME_CONTEXT = "project_home"  # validation context key: paths must resolve under this directory
 
 
@@ -281,6 +285,15 @@ class FundingArbSettings(BaseModel):
         problem = path_outside_home(v, Path(home) if home is not None else None)
         if problem:
             raise ValueError(f"{info.field_name} ({v!r}) {problem}")
+        return v
+
+    @field_validator(*GUARD_UPPER_BOUNDS, check_fields=False)
+    @classmethod
+    def _guard_upper_bound(cls, v: int, info: ValidationInfo) -> int:
+        """Guards declared elsewhere in this class get their sane upper bound here (docs/configuration.md)."""
+        limit = GUARD_UPPER_BOUNDS[info.field_name or ""]
+        if v > limit:
+            raise ValueError(f"{info.field_name} ({v}) must be at most {limit}: higher turns the guard off")
         return v
 
     @field_validator("kill_switch_file")
