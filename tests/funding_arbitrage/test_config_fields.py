@@ -260,3 +260,48 @@ def test_state_file_is_where_the_pairs_are_persisted(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "b" / "other.json").read_text())["pairs"] == []
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json")) == [
         "a/state.json", "b/other.json"]
+
+
+# --- durability: journal, kill switch, daily loss, quote pegs (issue 9) -----------------------------------------
+@proves("journal_file")
+def test_journal_file_is_where_the_journal_is_kept(tmp_path: Path) -> None:
+    beside, _ = ticked(settings(tmp_path))
+    chosen, _ = ticked(settings(tmp_path, journal_file=str(tmp_path / "j" / "mine.journal.sqlite")))
+
+    assert beside.journal is not None and beside.journal.path == tmp_path / "state" / "state.journal.sqlite"
+    assert chosen.journal is not None and chosen.journal.path == tmp_path / "j" / "mine.journal.sqlite"
+    assert chosen.journal.path.exists()
+
+
+@proves("kill_switch_file")
+def test_kill_switch_file_halts_while_it_exists(tmp_path: Path) -> None:
+    (tmp_path / "KILL").touch()
+    elsewhere, _ = ticked(settings(tmp_path / "a", kill_switch_file=str(tmp_path / "not-there")))
+    killed, _ = ticked(settings(tmp_path / "b", kill_switch_file=str(tmp_path / "KILL")))
+
+    # (no venue here sends data, so the first tick's staleness check halts too: the kill switch acts before it)
+    assert "kill-switch" not in (elsewhere.risk.halt_reason or "")
+    assert killed.risk.state is TradingState.HALTED and "kill-switch" in (killed.risk.halt_reason or "")
+
+
+@proves("max_daily_loss_pct")
+def test_max_daily_loss_pct_decides_whether_a_4_percent_day_halts(tmp_path: Path) -> None:
+    def state_after(limit: str) -> TradingState:
+        gate = RiskGate(settings(tmp_path, max_daily_loss_pct=D(limit), max_drawdown_quote=D("5000"),
+                                 total_capital_quote=D("20000")))
+        gate.update_equity(0, D("10000"))
+        gate.update_equity(3600, D("9600"))
+        return gate.state
+
+    assert state_after("5") is TradingState.ACTIVE
+    assert state_after("3") is TradingState.HALTED
+
+
+@proves("quote_pegs")
+def test_quote_pegs_decide_whether_a_usdt_leg_may_hedge_a_usdc_leg(tmp_path: Path) -> None:
+    base = {**settings(tmp_path).model_dump(), "quote_assets": {BINANCE: "USDT", BYBIT: "USDC"}}
+    refused, problems = check_settings(base)
+    accepted, _ = check_settings({**base, "quote_pegs": ["USDT", "USDC"]})
+
+    assert refused is None and any("quote_assets" in p for p in problems)
+    assert accepted is not None

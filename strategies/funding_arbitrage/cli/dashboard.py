@@ -7,6 +7,7 @@ file on a machine without network. Every text from the input is HTML-escaped. Ti
         INPUT: metrics export (default data/funding_arb_metrics.json) or a replay report.json
         OUTPUT: HTML file (default: INPUT with .html)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,24 +76,30 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[tuple[str, float]], unit
     """Horizontal bars (negative values to the left of zero) as inline SVG; a note instead when no data."""
     bars = [(label, float(v)) for label, v in bars if v is not None and math.isfinite(float(v))]
     if not bars:
-        return (f'<figure><figcaption>{esc(title)}</figcaption><svg data-chart="{esc(chart_id)}" width="420" '
-                f'height="30"><text x="4" y="18">no data</text></svg></figure>')
+        return (
+            f'<figure><figcaption>{esc(title)}</figcaption><svg data-chart="{esc(chart_id)}" width="420" '
+            f'height="30"><text x="4" y="18">no data</text></svg></figure>'
+        )
     width, label_w, row_h = 420, 170, 20
     span = max(abs(v) for _, v in bars) or 1.0
     has_neg = any(v < 0 for _, v in bars)
     plot_w = width - label_w - 70
     zero = label_w + (plot_w / 2 if has_neg else 0)
     scale = (plot_w / 2 if has_neg else plot_w) / span
-    parts = [f'<figure><figcaption>{esc(title)}</figcaption><svg data-chart="{esc(chart_id)}" '
-             f'width="{width}" height="{len(bars) * row_h + 10}" role="img" aria-label="{esc(title)}">']
+    parts = [
+        f'<figure><figcaption>{esc(title)}</figcaption><svg data-chart="{esc(chart_id)}" '
+        f'width="{width}" height="{len(bars) * row_h + 10}" role="img" aria-label="{esc(title)}">'
+    ]
     for i, (label, v) in enumerate(bars):
         y, w = 5 + i * row_h, abs(v) * scale
         x = zero - w if v < 0 else zero
         color = "#c0504d" if v < 0 else "#4f81bd"
-        parts.append(f'<text x="2" y="{y + 13}">{esc(label[:28])}</text>'
-                     f'<rect class="bar" x="{x:.1f}" y="{y}" width="{max(w, 1):.1f}" height="{row_h - 6}" '
-                     f'fill="{color}"><title>{esc(label)}: {v:g}{esc(unit)}</title></rect>'
-                     f'<text x="{max(x + w, zero) + 4:.1f}" y="{y + 13}">{v:,.4g}{esc(unit)}</text>')
+        parts.append(
+            f'<text x="2" y="{y + 13}">{esc(label[:28])}</text>'
+            f'<rect class="bar" x="{x:.1f}" y="{y}" width="{max(w, 1):.1f}" height="{row_h - 6}" '
+            f'fill="{color}"><title>{esc(label)}: {v:g}{esc(unit)}</title></rect>'
+            f'<text x="{max(x + w, zero) + 4:.1f}" y="{y + 13}">{v:,.4g}{esc(unit)}</text>'
+        )
     parts.append(f'<line x1="{zero:.1f}" y1="0" x2="{zero:.1f}" y2="{len(bars) * row_h + 10}" stroke="#888"/>')
     return "".join(parts) + "</svg></figure>"
 
@@ -101,15 +108,19 @@ def table(caption: str, table_id: str, headers: Sequence[str], rows: Sequence[Se
     """A table whose caption states its row count (`data-count`, checked against the rows by a test)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return (f'<h2 data-count-for="{esc(table_id)}" data-count="{len(rows)}">{esc(caption)} ({len(rows)})</h2>'
-            f'<table id="{esc(table_id)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+    return (
+        f'<h2 data-count-for="{esc(table_id)}" data-count="{len(rows)}">{esc(caption)} ({len(rows)})</h2>'
+        f'<table id="{esc(table_id)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 def page(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
-            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\';'
-            f' script-src \'unsafe-inline\'; img-src data:"><style>{_CSS}</style><script>{_PAGE_JS}</script>'
-            f'</head><body><h1>{esc(title)}</h1>{body}</body></html>')
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline';"
+        f" script-src 'unsafe-inline'; img-src data:\"><style>{_CSS}</style><script>{_PAGE_JS}</script>"
+        f"</head><body><h1>{esc(title)}</h1>{body}</body></html>"
+    )
 
 
 # --- input kinds ---------------------------------------------------------------------------------------------
@@ -149,8 +160,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("dashboard", help="render the JSON metrics export or a replay report.json as an offline "
-                       "HTML page with charts")
+    p = sub.add_parser(
+        "dashboard", help="render the JSON metrics export or a replay report.json as an offline HTML page with charts"
+    )
     p.add_argument("input", nargs="?", default=None, help=f"metrics export or report.json (default {DEFAULT_INPUT})")
     p.add_argument("-o", "--output", default=None, help="HTML file to write (default: INPUT with .html)")
     p.set_defaults(func=cmd_dashboard)

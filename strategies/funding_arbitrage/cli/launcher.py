@@ -3,12 +3,13 @@
     funding-arb cli [--v2 CONF] [--sim ...]     Hummingbot's interactive client rooted at the project
     funding-arb run --conf CONF [--sim ...]     the strategy headless on Hummingbot's engine
         --sim [--speed S] [--start ISO] [--data DIR]: on simulated venues replaying recorded data (sim/live.py)
-    funding-arb check-config FILE               validate a strategy config, print every problem
+    funding-arb check-config FILE               validate a strategy config, print every problem (exit 2 if any)
+    funding-arb ctl [--conf CONF] COMMAND       operator controls: pause | resume | exit PAIR | flatten | kill | status
     funding-arb replay [...]                    replay recorded history through the strategy (see replay)
     funding-arb dashboard [INPUT] [-o OUT]      metrics export or replay report.json as an offline HTML page
 
-Exit codes (run): 0 stopped cleanly, 1 strategy failed to start or crashed, 2 invalid configuration,
-4 missing or wrong keystore password.
+Exit codes (run, check-config): 0 stopped cleanly / valid, 1 strategy failed to start or crashed, 2 invalid
+configuration, 4 missing or wrong keystore password.
 """
 from __future__ import annotations
 
@@ -31,21 +32,22 @@ def _resolve_conf(conf: str, root: Path) -> Path:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from ..core.config import ConfigError, check_settings, load_settings_dict
+    """Every problem of the file (duplicate keys), its fields and their combinations, in one run; exit 2 like `run`."""
+    from ..core.config import ConfigError, check_settings_file
     from ..shell.home import project_root
 
-    path = _resolve_conf(args.file, project_root())
+    root = project_root()
+    path = _resolve_conf(args.file, root)
     try:
-        data = load_settings_dict(path)
+        settings, problems = check_settings_file(path, home=root)
     except ConfigError as e:
         print(f"{path}: {e}", file=sys.stderr)
-        return EXIT_FAILED
-    settings, problems = check_settings(data)
+        return EXIT_CONFIG
     if settings is None:
         print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_CONFIG
     print(f"{path}: OK ({len(settings.tokens)} tokens on {', '.join(settings.all_connectors)})")
     return EXIT_OK
 
@@ -56,7 +58,7 @@ def _check_sim(args: argparse.Namespace, conf_path: Path) -> str | None:
     from ..sim.live import SimSetupError, check_speed, parse_start, plan_from_settings
 
     try:
-        plan_from_settings(load_settings(conf_path))
+        plan_from_settings(load_settings(conf_path, home=conf_path.parents[2]))
         check_speed(args.speed)
         if args.start is not None:
             parse_start(args.start)
@@ -90,6 +92,14 @@ def cmd_cli(args: argparse.Namespace) -> int:
             print(f"--sim cannot start: {problem}", file=sys.stderr)
             return EXIT_CONFIG
         sim = _sim_options(args)
+    if args.v2:
+        from ..core.config import ConfigError, load_settings
+
+        try:
+            load_settings(root / "conf" / "scripts" / args.v2, home=root)
+        except ConfigError as e:
+            print(f"invalid configuration: {e}", file=sys.stderr)
+            return EXIT_CONFIG
     from ..shell.app import run_client
 
     return run_client(v2_conf=args.v2, sim=sim)
@@ -103,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = use_project_home()
     conf_path = root / "conf" / "scripts" / args.conf
     try:
-        load_settings(conf_path)
+        load_settings(conf_path, home=root)
     except ConfigError as e:
         print(f"invalid configuration: {e}", file=sys.stderr)
         return EXIT_CONFIG
@@ -147,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .dashboard import add_parser as add_dashboard_parser
 
     add_dashboard_parser(sub)
+
+    from .ctl import add_ctl_parser
+
+    add_ctl_parser(sub, DEFAULT_CONF)
 
     try:
         from ..replay.cli import add_replay_parser

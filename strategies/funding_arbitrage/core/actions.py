@@ -46,7 +46,7 @@ class HeldPair:
     amount_base: Decimal
     entry_ts: float
     entry_notional_quote: Decimal
-    funding_received_quote: Decimal
+    funding_received_quote: Decimal | None  # None when unknown (funding paid while the bot was down, no history)
     unrealized_pnl_quote: Decimal | None  # both legs' price PnL; None when unknown
 
     @property
@@ -158,8 +158,9 @@ def held_hours(pair: HeldPair, ts: float) -> Decimal:
 def take_profit_reached(
     pair: HeldPair, exit_cost_quote: Decimal | None, take_profit_pct: Decimal
 ) -> tuple[bool, Decimal | None]:
-    """funding + leg PnL - exit cost >= take_profit_pct % of entry notional; (False, None) when unknown."""
-    if pair.unrealized_pnl_quote is None or exit_cost_quote is None:
+    """funding + leg PnL - exit cost >= take_profit_pct % of entry notional; (False, None) when any part is unknown
+    (an unknown funding total is never taken as what was booked: that would understate it)."""
+    if pair.unrealized_pnl_quote is None or exit_cost_quote is None or pair.funding_received_quote is None:
         return False, None
     value = pair.funding_received_quote + pair.unrealized_pnl_quote - exit_cost_quote
     return value >= take_profit_pct / _HUNDRED * pair.entry_notional_quote, value

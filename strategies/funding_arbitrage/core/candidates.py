@@ -347,8 +347,8 @@ def _size_and_cost(
     entry_basis = (short.mid - long.mid) / ref
     funding = funding_over_horizon(
         t.leg_funding(long),
-        t.leg_funding(short),
-        size.long_amount_base,  # type: ignore[arg-type]
+        t.leg_funding(short),  # type: ignore[arg-type]
+        size.long_amount_base,
         size.short_amount_base,
         p.horizon_hours,
     )

@@ -14,6 +14,7 @@ Decisions, stated once:
   * **Names** get the `funding_arb_` prefix; counters are exported as `<name>_total`.
   * **Secrets never leave**: every label value, alert message and event passes through `redact()`.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -131,8 +132,9 @@ class MetricsRegistry:
                 full = self.full_name(s.name, s.kind)
                 fam = self._families.setdefault(full, _Family(s.kind, tuple(sorted(s.labels)), s.help))
                 if fam.labelnames != tuple(sorted(s.labels)) or fam.kind != s.kind:
-                    raise MetricsError(f"{full} exists as {fam.kind} {list(fam.labelnames)}, catalog says "
-                                       f"{s.kind} {sorted(s.labels)}")
+                    raise MetricsError(
+                        f"{full} exists as {fam.kind} {list(fam.labelnames)}, catalog says {s.kind} {sorted(s.labels)}"
+                    )
                 if s.kind == "counter" and not s.labels:
                     fam.values.setdefault((), 0)
                 elif s.kind == "counter" and s.domain and len(s.labels) == 1:
@@ -156,9 +158,13 @@ class MetricsRegistry:
     def counters(self) -> dict[str, list[tuple[dict[str, str], Number]]]:
         """Every counter series as (labels, value), by name without prefix and `_total`."""
         with self._lock:
-            return {full.removeprefix(PREFIX): [(dict(zip(fam.labelnames, k, strict=True)), v)
-                                                for k, v in fam.values.items()]
-                    for full, fam in self._families.items() if fam.kind == "counter"}
+            return {
+                full.removeprefix(PREFIX): [
+                    (dict(zip(fam.labelnames, k, strict=True)), v) for k, v in fam.values.items()
+                ]
+                for full, fam in self._families.items()
+                if fam.kind == "counter"
+            }
 
     def add_alert_listener(self, listener: Callable[[Alert, str], None]) -> None:
         """Call `listener(alert, transition)` on "raised" (newly active), "refreshed" and "cleared", outside
@@ -244,8 +250,10 @@ class MetricsRegistry:
         """
         amount = _checked(amount, f"{name} increment")
         if amount < 0:
-            raise MetricsError(f"{name} increment ({amount}) must not be negative: counters are monotonic; "
-                               "use gauge_add() for signed running totals (funding, PnL)")
+            raise MetricsError(
+                f"{name} increment ({amount}) must not be negative: counters are monotonic; "
+                "use gauge_add() for signed running totals (funding, PnL)"
+            )
         with self._lock:
             fam, key = self._slot(name, "counter", labels)
             fam.values[key] = fam.values.get(key, 0) + amount
@@ -307,10 +315,11 @@ class MetricsRegistry:
         sev = Severity(severity)
         with self._lock:
             a = self._alerts.get(name)
-            transition = "raised" if a is None or not a.active else "refreshed"
-            if transition == "raised":
-                a = self._alerts[name] = Alert(name, sev, redact(message), ts, ts)
+            if a is None or not a.active:
+                transition, a = "raised", Alert(name, sev, redact(message), ts, ts)
+                self._alerts[name] = a
             else:
+                transition = "refreshed"
                 a.severity, a.message, a.last_ts = sev, redact(message), ts
             self._prune(ts)
             copy = Alert(**asdict(a))
@@ -338,8 +347,7 @@ class MetricsRegistry:
             names.add(a.name)
             self.alert(a.name, a.severity, a.message, ts)
         with self._lock:
-            gone = [n for n, a in self._alerts.items()
-                    if a.active and n.startswith(prefix) and n not in names]
+            gone = [n for n, a in self._alerts.items() if a.active and n.startswith(prefix) and n not in names]
             for n in gone:
                 self.clear_alert(n, ts)
 
@@ -348,8 +356,7 @@ class MetricsRegistry:
             return [Alert(**asdict(a)) for a in self._alerts.values() if a.active or not active_only]
 
     def _prune(self, ts: float) -> None:
-        expired = [n for n, a in self._alerts.items()
-                   if not a.active and ts - a.last_ts > self.alert_retention_s]
+        expired = [n for n, a in self._alerts.items() if not a.active and ts - a.last_ts > self.alert_retention_s]
         for n in expired:
             del self._alerts[n]
 
@@ -368,8 +375,9 @@ class MetricsRegistry:
             self._events.clear()
             for e in [*events, *current]:
                 if isinstance(e, dict) and {"ts", "name", "message"} <= set(e):
-                    self._events.append({k: e[k] for k in ("ts", "name", "message", "pair_id", "token", "reason")
-                                         if k in e})
+                    self._events.append(
+                        {k: e[k] for k in ("ts", "name", "message", "pair_id", "token", "reason") if k in e}
+                    )
 
     # --- export ----------------------------------------------------------------------------------
     def snapshot(self, ts: float | None = None) -> dict[str, Any]:
@@ -381,8 +389,13 @@ class MetricsRegistry:
                 samples = [self._sample_json(fam, k, v) for k, v in fam.values.items()]
                 metrics[key] = {"type": fam.kind, "help": self._help_of(full, fam), "samples": samples}
             alerts = [{**asdict(a), "severity": a.severity.value} for a in self._alerts.values()]
-            return {"schema_version": SCHEMA_VERSION, "ts": ts, "metrics": metrics, "alerts": alerts,
-                    "events": list(self._events)}
+            return {
+                "schema_version": SCHEMA_VERSION,
+                "ts": ts,
+                "metrics": metrics,
+                "alerts": alerts,
+                "events": list(self._events),
+            }
 
     def _help_of(self, full: str, fam: _Family) -> str:
         base = full.removeprefix(PREFIX)
@@ -408,17 +421,23 @@ class MetricsRegistry:
         """Prometheus metric families rendered now (called from the scrape thread)."""
         with self._lock:
             out = [self._family(full, fam) for full, fam in self._families.items()]
-            alert_family = GaugeMetricFamily(PREFIX + "alert_active", self._help.get(
-                "alert_active", "1 while the alert is active, else 0"),
-                                             labels=["alert", "severity"])
+            alert_family = GaugeMetricFamily(
+                PREFIX + "alert_active",
+                self._help.get("alert_active", "1 while the alert is active, else 0"),
+                labels=["alert", "severity"],
+            )
             for a in self._alerts.values():
                 alert_family.add_metric([redact(a.name), a.severity.value], 1.0 if a.active else 0.0)
             out.append(alert_family)
-            counts = GaugeMetricFamily(PREFIX + "alerts_active", self._help.get(
-                "alerts_active", "Number of active alerts per severity"), labels=["severity"])
+            counts = GaugeMetricFamily(
+                PREFIX + "alerts_active",
+                self._help.get("alerts_active", "Number of active alerts per severity"),
+                labels=["severity"],
+            )
             for sev in Severity:
-                counts.add_metric([sev.value], float(sum(1 for a in self._alerts.values()
-                                                         if a.active and a.severity is sev)))
+                counts.add_metric(
+                    [sev.value], float(sum(1 for a in self._alerts.values() if a.active and a.severity is sev))
+                )
             out.append(counts)
         return iter(out)
 

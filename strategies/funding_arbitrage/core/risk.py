@@ -4,11 +4,16 @@ Trading state (NautilusTrader's `TradingState`):
   * ACTIVE   - entries allowed on venues whose data is fresh.
   * REDUCING - a pair is nearer to liquidation than `min_liquidation_distance_pct` and its `ReduceAction`
                is pending; new entries are denied everywhere until every leg is back beyond the threshold.
-  * HALTED   - latched by an error burst, a drawdown of `max_drawdown_quote`, or every venue going stale.
+  * HALTED   - latched by an error burst, a drawdown of `max_drawdown_quote`, a daily loss of `max_daily_loss_pct`
+               of the UTC day's starting equity, every venue going stale, or an operator kill / kill-switch file.
                A halt means: **no new entries, cancel working entry orders, keep hedged positions.** It
                does not close positions (closing both legs in a hurry is how one-legged losses start);
                reduce-only actions (`ReduceAction`, `UnwindAction`) are still produced and must still be
                executed. Only `resume()` (an operator) clears it; `halt_reason` says why it happened.
+
+Separately, an operator `pause` blocks new entries (exits, reductions and unwinds still run) until `resume()`.
+The state that must survive a restart (halt, pause, equity peak, day start equity, error history) is exported by
+`export_state()` and restored by `restore_state()`; `revision` grows whenever it changes (the shell persists then).
 
 Each check is a small function returning a reason string or None; the gate applies them to its state.
 Actions are level-triggered: recomputed from the current amounts every tick while the condition holds,
@@ -19,15 +24,16 @@ syncs `alerts()` into metrics, and asks `allow_entry(ts, venues)` before every e
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
+from typing import Any
 
 from .config import FundingArbSettings
-import os
-from pathlib import Path
 from .margin import (
     BracketTable,
     MarginBrackets,
@@ -45,7 +51,7 @@ logger = logging.getLogger(__name__)
 ALERT_PREFIX = "risk."
 
 
-class TradingState(str, Enum):  # noqa: UP042 - same str-Enum idiom as snapshots.MarketKind
+class TradingState(str, Enum):
     ACTIVE = "ACTIVE"
     REDUCING = "REDUCING"
     HALTED = "HALTED"
@@ -172,6 +178,26 @@ def drawdown_reason(peak_quote: Decimal, equity_quote: Decimal, max_drawdown_quo
     return None
 
 
+def daily_loss_reason(day_start_equity_quote: Decimal, equity_quote: Decimal, max_daily_loss_pct: Decimal
+                      ) -> str | None:
+    """Loss since the UTC day began, as a share of that day's starting equity: halts at `max_daily_loss_pct` %.
+
+    Example: day start 10000, equity 9690, limit 3 % -> loss 310 = 3.1 % >= 3 % -> a reason. A gain never trips."""
+    if day_start_equity_quote <= 0:
+        return None
+    loss = day_start_equity_quote - equity_quote
+    loss_pct = loss / day_start_equity_quote * 100
+    if loss_pct >= max_daily_loss_pct:
+        return (f"daily loss {loss} quote ({loss_pct:.2f}% of the day's starting equity {day_start_equity_quote}; "
+                f"max_daily_loss_pct={max_daily_loss_pct})")
+    return None
+
+
+def utc_day(ts: float) -> int:
+    """Days since the epoch (UTC) of a timestamp in seconds: the daily-loss window resets when this changes."""
+    return int(ts // 86400)
+
+
 def stale_reason(ts: float, last_update_ts: float | None, stale_data_s: int) -> str | None:
     if last_update_ts is None:
         return "no funding/book data received"
@@ -213,6 +239,10 @@ class RiskGate:
         self.halted_ts: float | None = None
         self.peak_equity_quote: Decimal | None = None
         self.last_equity_quote: Decimal | None = None
+        self.paused = False
+        self.day: int | None = None  # utc_day() of day_start_equity_quote
+        self.day_start_equity_quote: Decimal | None = None
+        self.revision = 0  # grows whenever the state `export_state` returns changes
         self.stale_venues: dict[str, str] = {}
         self.leg_reports: tuple[LegReport, ...] = ()
         self._errors: deque[tuple[float, str, str]] = deque()  # (ts, kind, redacted detail)
@@ -231,17 +261,69 @@ class RiskGate:
     def _halt(self, ts: float, reason: str) -> None:
         if self.halt_reason is None:
             self.halt_reason, self.halted_ts = redact(reason), ts
+            self.revision += 1
             logger.warning("risk_halt ts=%s reason=%r", ts, self.halt_reason)
         self._alerts["halt"] = [RiskAlert(ALERT_PREFIX + "halted", Severity.CRITICAL,
                                           f"trading halted: {self.halt_reason}")]
 
     def resume(self, ts: float) -> None:
-        """Operator action: clear the halt, forget counted errors, restart the drawdown peak at equity."""
-        logger.warning("risk_resume ts=%s cleared_reason=%r", ts, self.halt_reason)
+        """Operator action: clear the halt and the pause, forget counted errors, restart the drawdown peak and the
+        day's starting equity at the current equity."""
+        logger.warning("risk_resume ts=%s cleared_reason=%r paused=%s", ts, self.halt_reason, self.paused)
         self.halt_reason = self.halted_ts = None
+        self.paused = False
         self._errors.clear()
         self.peak_equity_quote = self.last_equity_quote
+        if self.last_equity_quote is not None:
+            self.day, self.day_start_equity_quote = utc_day(ts), self.last_equity_quote
         self._alerts.pop("halt", None)
+        self.revision += 1
+
+    def halt(self, ts: float, reason: str) -> None:
+        """Operator or kill-switch halt: latched like every halt, cleared only by `resume()`."""
+        self._halt(ts, reason)
+
+    def pause(self, ts: float) -> None:
+        """Operator pause: new entries denied until `resume()`; exits, reductions and unwinds still run."""
+        if not self.paused:
+            self.paused = True
+            self.revision += 1
+            logger.warning("risk_pause ts=%s", ts)
+
+    # --- persistence ------------------------------------------------------------------------------
+    def export_state(self) -> dict[str, Any]:
+        """What must survive a restart, JSON-ready (Decimals as text)."""
+        def d(x: Decimal | None) -> str | None:
+            return None if x is None else str(x)
+
+        return {"trading_state": self.state.value, "halt_reason": self.halt_reason, "halted_ts": self.halted_ts,
+                "paused": self.paused, "peak_equity_quote": d(self.peak_equity_quote),
+                "last_equity_quote": d(self.last_equity_quote), "day": self.day,
+                "day_start_equity_quote": d(self.day_start_equity_quote),
+                "errors": [list(e) for e in self._errors]}
+
+    def restore_state(self, doc: Mapping[str, Any]) -> None:
+        """Restore `export_state()` output (at start, before the first tick). A halt comes back latched."""
+        def d(x: object) -> Decimal | None:
+            return None if x is None else Decimal(str(x))
+
+        reason = doc.get("halt_reason")
+        self.halt_reason = str(reason) if reason is not None else None
+        halted = doc.get("halted_ts")
+        self.halted_ts = float(halted) if isinstance(halted, (int, float)) else None
+        self.paused = bool(doc.get("paused", False))
+        self.peak_equity_quote = d(doc.get("peak_equity_quote"))
+        self.last_equity_quote = d(doc.get("last_equity_quote"))
+        day = doc.get("day")
+        self.day = int(day) if isinstance(day, (int, float)) else None
+        self.day_start_equity_quote = d(doc.get("day_start_equity_quote"))
+        errors = doc.get("errors") or []
+        self._errors = deque((float(e[0]), str(e[1]), str(e[2])) for e in errors)
+        if self.halt_reason is not None:
+            self._alerts["halt"] = [RiskAlert(ALERT_PREFIX + "halted", Severity.CRITICAL,
+                                              f"trading halted: {self.halt_reason}")]
+        logger.warning("risk_restored halted=%r paused=%s peak=%s day_start=%s errors=%d", self.halt_reason,
+                       self.paused, self.peak_equity_quote, self.day_start_equity_quote, len(self._errors))
 
     # --- errors -----------------------------------------------------------------------------------
     def error_count(self, ts: float) -> int:
@@ -255,6 +337,7 @@ class RiskGate:
         """Count an order reject / venue error; returns the halt reason if this one completes a burst."""
         detail = redact(detail)
         self._errors.append((ts, kind, detail))
+        self.revision += 1
         logger.info("risk_error ts=%s kind=%s detail=%r", ts, kind, detail)
         reason = error_burst_reason(self.error_count(ts), self.settings.max_errors_per_window,
                                     self.settings.error_window_s)
@@ -273,7 +356,13 @@ class RiskGate:
         self.last_equity_quote = equity_quote
         if self.peak_equity_quote is None or equity_quote > self.peak_equity_quote:
             self.peak_equity_quote = equity_quote
+            self.revision += 1
+        if self.day != utc_day(ts) or self.day_start_equity_quote is None:
+            self.day, self.day_start_equity_quote = utc_day(ts), equity_quote
+            self.revision += 1
         reason = drawdown_reason(self.peak_equity_quote, equity_quote, self.settings.max_drawdown_quote)
+        reason = reason or daily_loss_reason(self.day_start_equity_quote, equity_quote,
+                                             self.settings.max_daily_loss_pct)
         if reason:
             self._halt(ts, reason)
         return reason
@@ -401,10 +490,12 @@ class RiskGate:
         """None if a new pair may be opened on `venues` now, else the denial reason.
 
         The text before the first ":" is a bounded code (halted, reducing, unchecked, stale,
-        unknown_venue), fit for a metric label; the rest is for people.
+        unknown_venue, paused), fit for a metric label; the rest is for people.
         """
         if self.halt_reason is not None:
             return f"halted: {self.halt_reason}"
+        if self.paused:
+            return "paused: operator pause (funding-arb ctl resume to trade again)"
         if self._pending_reduce:
             return f"reducing: pairs {sorted(self._pending_reduce)} are near liquidation"
         checked = self._staleness_checked_ts

@@ -103,6 +103,8 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
     env = _environment(opts, md, capital)
     state = state_dir / "funding_arbitrage_state.json"
     state.unlink(missing_ok=True)
+    for journal in state_dir.glob(f"{state.stem}.journal.sqlite*"):  # the journal beside it (and its WAL): start flat
+        journal.unlink()
     config = script.FundingArbitrageConfig(**{**settings, "state_file": str(state)})
     script.FundingArbitrage.init_markets(config)
     strategy = script.FundingArbitrage(env.connectors, config)
@@ -117,7 +119,7 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
         return f"pair {record.pair_id} {side} leg"
 
     ledger = await _drive(env, opts, "funding_arbitrage", reason_of, progress)
-    rows = [_pair_row(r, ledger) for r in store.records.values()]
+    rows = [_pair_row(r, ledger, store.order_ids(r.pair_id)) for r in store.records.values()]
     events = [RunEvent(float(e["ts"]), EventKind.LEVERAGE_REDUCTION if e["name"] == "leverage_reduction"
                        else EventKind.NOTE, f"{e['name']}: {e['message']}")
               for e in strategy.runtime.metrics.snapshot().get("events", [])]
@@ -206,9 +208,9 @@ def _finish(name: str, env: SimEnvironment, ledger: Any, capital: Decimal, pairs
     return result
 
 
-def _pair_row(record: Any, ledger: Any) -> PairRow:
+def _pair_row(record: Any, ledger: Any, order_ids: list[str]) -> PairRow:
     """One hedged pair's figures from its own fills (funding as the strategy attributed it)."""
-    trades = ledger.trades_of(set(record.orders))
+    trades = ledger.trades_of(set(order_ids))
     fees = sum((t.fee_quote for t in trades), Decimal(0))
     slippage = sum((t.slippage_quote for t in trades), Decimal(0))
     basis = sum((-t.signed_base * t.mid_price for t in trades), Decimal(0))

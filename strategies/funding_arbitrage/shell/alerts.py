@@ -12,8 +12,10 @@ a payload; apprise's own log lines pass through a filter that masks them.
 Rate limit with hysteresis, on the strategy's clock (seconds): an alert is sent when raised; raised again
 after clearing within `repeat_s` of its last notification it is suppressed (counted as
 `alert_notifications_total{result="suppressed"}`); while it stays active a reminder goes out every `repeat_s`;
-a clear is sent as "resolved" only for an alert that was notified. Delivery runs on one daemon thread so a slow channel never delays a tick.
+a clear is sent as "resolved" only for an alert that was notified. Delivery runs on one daemon thread so a slow
+channel never delays a tick.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,8 +64,9 @@ class _SecretFilter(logging.Filter):
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
         parts = {s for u in secrets for s in [u, *re.split(r"[:/@?&=]+", u.split("://", 1)[-1])] if len(s) >= 6}
-        self._pattern = re.compile("|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))) \
-            if parts else None
+        self._pattern = (
+            re.compile("|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))) if parts else None
+        )
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self._pattern is not None:
@@ -77,8 +80,14 @@ class _SecretFilter(logging.Filter):
 class AlertNotifier:
     """Listener for `MetricsRegistry`; sends critical alerts out. `app_notify(text)` reaches Hummingbot."""
 
-    def __init__(self, metrics: MetricsRegistry, urls: list[str], repeat_s: float,
-                 app_notify: Callable[[str], None] | None = None, instance: str = "") -> None:
+    def __init__(
+        self,
+        metrics: MetricsRegistry,
+        urls: list[str],
+        repeat_s: float,
+        app_notify: Callable[[str], None] | None = None,
+        instance: str = "",
+    ) -> None:
         self.metrics, self.repeat_s, self.app_notify, self.instance = metrics, repeat_s, app_notify, instance
         self._apprise = self._build_apprise(urls) if urls else None
         self._last_sent: dict[str, float] = {}  # alert name -> clock ts of its last notification
@@ -120,16 +129,16 @@ class AlertNotifier:
             return  # the same incident, already sent: not a suppression, nothing new
         if last is not None and ts - last < self.repeat_s:
             self.metrics.inc("alert_notifications", result="suppressed")
-            log.info("alert_suppressed name=%s (sent %.0fs ago, repeat_s=%s)", alert.name, ts - last,
-                     self.repeat_s)
+            log.info("alert_suppressed name=%s (sent %.0fs ago, repeat_s=%s)", alert.name, ts - last, self.repeat_s)
             return
         self._last_sent[alert.name] = ts
         self._open.add(alert.name)
         self._send(alert, alert.message)
 
     def _send(self, alert: Alert, text: str) -> None:
-        title = f"{TITLE_PREFIX}{' ' + self.instance if self.instance else ''} {alert.severity.value.upper()}: " \
-                f"{alert.name}"
+        title = (
+            f"{TITLE_PREFIX}{' ' + self.instance if self.instance else ''} {alert.severity.value.upper()}: {alert.name}"
+        )
         body = redact(text)
         log.warning("ALERT %s %s", title, body)
         if self.app_notify is not None:

@@ -19,6 +19,8 @@ from hummingbot.client.hummingbot_application import HummingbotApplication
 from hummingbot.client.runner import bootstrap_application, load_and_start_strategy
 
 from ..cli.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
+from ..core.redaction import all_loggers, install_on_handlers
+from .offline_noise import quiet_offline_noise
 
 if TYPE_CHECKING:
     from ..sim.live import LiveSimEnvironment
@@ -56,10 +58,13 @@ async def _install_sim(hb: HummingbotApplication, v2_conf: str, sim: SimOptions)
 
 def _enable_project_loggers() -> None:
     """Hummingbot's `init_logging` (logging.config.dictConfig, disable_existing_loggers) disables every logger that
-    existed before it ran, including this package's modules the launcher imported first; turn those back on."""
+    existed before it ran, including this package's modules the launcher imported first; turn those back on. Each
+    `init_logging` also builds new handlers: every handler (Hummingbot's and ours) gets the credential filter again
+    (`core.redaction.RedactingFilter`: messages and exception tracebacks masked before any handler writes them)."""
     for name, logger in logging.root.manager.loggerDict.items():
         if name.startswith("strategies.funding_arbitrage") and isinstance(logger, logging.Logger):
             logger.disabled = False
+    install_on_handlers(all_loggers())
 
 
 def _password_from_env() -> str | None:
@@ -105,6 +110,7 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: str | None,
         print("Invalid password.")
         return EXIT_PASSWORD
     _enable_project_loggers()
+    filter_task = asyncio.get_running_loop().create_task(_keep_logging_secure())
     sim_task: asyncio.Task | None = None
     if sim is not None:
         if not v2_conf:
@@ -121,9 +127,17 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: str | None,
 
         asyncio.get_running_loop().create_task(_start_when_ready())
     await hb.run()
+    filter_task.cancel()
     if sim_task is not None:
         sim_task.cancel()
     return EXIT_OK
+
+
+async def _keep_logging_secure() -> None:
+    """In the client, `start` re-runs Hummingbot's init_logging (new handlers): filter them within a loop step."""
+    while True:
+        _enable_project_loggers()
+        await asyncio.sleep(LOOP_STEP_S)
 
 
 async def _client_sim_loop(hb: HummingbotApplication, sim_env: LiveSimEnvironment) -> None:
@@ -131,6 +145,7 @@ async def _client_sim_loop(hb: HummingbotApplication, sim_env: LiveSimEnvironmen
     detached_said = False
     while True:
         _enable_project_loggers()  # `start` re-runs Hummingbot's init_logging, which disables them again
+        quiet_offline_noise()  # no exchange is reachable in --sim: drop the real exchanges' network errors
         try:
             await sim_env.step_realtime()
         except Exception:
@@ -192,7 +207,9 @@ async def _serve(hb: HummingbotApplication, sim_env: LiveSimEnvironment | None) 
     log.info("funding-arb running headless; send SIGTERM or SIGINT to stop")
     print("funding-arb running headless; stop with Ctrl-C or SIGTERM", flush=True)
     while not stop.is_set():
+        _enable_project_loggers()  # cheap; re-filters handlers a later init_logging may have rebuilt
         if sim_env is not None:
+            quiet_offline_noise()  # no exchange is reachable in --sim: drop the real exchanges' network errors
             await sim_env.step_realtime()
             if sim_env.finished:
                 log.info("%s", sim_env.finish_message)

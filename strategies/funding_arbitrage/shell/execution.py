@@ -1,215 +1,362 @@
-"""Plain two-leg market execution and fill bookkeeping for hedged pairs (shell layer).
+"""Order intents -> orders, venue events -> lifecycle events (shell layer; nothing is decided here).
 
-Both legs are sent as MARKET orders of the same lot-rounded amount; closes are marked `PositionAction.CLOSE`
-(reduce-only where the venue supports it). Fills update the `PairRecord`; a leg whose partner fails or does
-not fill within `single_leg_timeout_s` is unwound, so no naked leg is kept.
+Each pair's behaviour is the pure table in `core/lifecycle.py`; its orders are tracked once, by client order id,
+in `core/orders.OrderTracker` (persisted with the pair store). This module:
+
+* turns fills, rejects, cancels and completions into lifecycle events, counting a fill once per trade id;
+* places what the lifecycle asks: entries `PositionAction.OPEN`, every reducing intent `PositionAction.CLOSE`
+  (reduce-only), sized never above what the venue holds; for connectors that send no reduce-only flag
+  (`NO_REDUCE_ONLY`) that same pre-submit check is what keeps an order from flipping the position;
+* asks the venue (order status, trade history) about orders whose state is unknown (after a disconnect or a
+  restart) before the lifecycle may decide on that leg; nothing is assumed unfilled;
+* times working orders out (`LegTimeout`) and ticks every open pair (retries with backoff).
 """
+
 from __future__ import annotations
 
+import asyncio
 import logging
-from decimal import ROUND_CEILING, Decimal
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
+from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState
 
-from .state import Leg, PairRecord, PairState, PairStore
+from ..core import lifecycle as lc
+from ..core.orders import OrderStatus, TrackedOrder
+from .state import VIEW, PairRecord, PairStore
 
 log = logging.getLogger(__name__)
-DUST_FRACTION = Decimal("0.001")  # a leg below 0.1 % of target counts as flat
+NO_REDUCE_ONLY = ("okx_perpetual", "gate_io_perpetual")  # 20260922: PositionAction.CLOSE sends no reduce-only flag
+CLOSE_REASONS = {r.value: r for r in lc.CloseReason}
+
+
+@dataclass
+class ExecutionHooks:
+    """What execution reports back to the runtime (errors count toward the error-burst halt)."""
+
+    on_error: Callable[[float, str, str], None]
+    on_alert: Callable[[float, str, str, str], None] = lambda ts, name, severity, msg: None
+    on_halt: Callable[[float, str], None] = lambda ts, reason: None
+    on_entry_failed: Callable[[float, str, str], None] = lambda ts, token, reason: None
+    venue_amount: Callable[[str, str], Decimal | None] = lambda connector, pair: None  # signed perp position
+    maker_price: Callable[[str, str, bool], Decimal | None] = lambda connector, pair, is_buy: None
+
+
+def encode_book(book: lc.PairBook) -> dict[str, Any]:
+    return {"state": book.state.value, "first": book.first.value, "target_base": str(book.target_base),
+            "lot_base": str(book.params.lot_base), "min_base": str(book.params.min_base),
+            "max_entry_retries": book.params.max_entry_retries, "retry_backoff_s": book.params.retry_backoff_s,
+            "max_backoff_s": book.params.max_backoff_s, "escalate_after": book.params.escalate_after,
+            "held": [str(book.long.held_base), str(book.short.held_base)],
+            "close_reason": book.close_reason.value if book.close_reason else None, "failures": book.failures,
+            "entry_retries": book.entry_retries, "retry_at_ts": book.retry_at_ts,
+            "reduce_to_base": None if book.reduce_to_base is None else str(book.reduce_to_base),
+            "followed_base": str(book.followed_base), "maker_first": sorted(s.value for s in book.maker_first)}
+
+
+def decode_book(d: dict[str, Any], open_orders: list[TrackedOrder]) -> lc.PairBook:
+    """The persisted book; working amounts come from the tracker's open orders (the one record of them)."""
+    params = lc.LifecycleParams(Decimal(d["lot_base"]), Decimal(d["min_base"]), int(d["max_entry_retries"]),
+                                float(d["retry_backoff_s"]), float(d["max_backoff_s"]), int(d["escalate_after"]))
+
+    def leg(side: lc.LegSide, held: str) -> lc.LegBook:
+        mine = [o for o in open_orders if o.leg is side]
+        return lc.LegBook(Decimal(held), sum((o.remaining_base for o in mine if o.intent is lc.OrderIntent.OPEN),
+                                             Decimal(0)),
+                          sum((o.remaining_base for o in mine if o.intent.reduces), Decimal(0)))
+
+    return lc.PairBook(
+        lc.LifecycleState(d["state"]), lc.LegSide(d["first"]), Decimal(d["target_base"]), params,
+        leg(lc.LegSide.LONG, d["held"][0]), leg(lc.LegSide.SHORT, d["held"][1]),
+        lc.CloseReason(d["close_reason"]) if d.get("close_reason") else None, int(d["failures"]),
+        int(d["entry_retries"]), d.get("retry_at_ts"),
+        frozenset(o.leg for o in open_orders if o.status is OrderStatus.UNKNOWN),
+        Decimal(d["reduce_to_base"]) if d.get("reduce_to_base") is not None else None,
+        frozenset(lc.LegSide(s) for s in d.get("maker_first", [])), Decimal(d.get("followed_base", "0")))
 
 
 class LegExecutor:
-    """Places and tracks orders for pair records through the strategy's `buy`/`sell`."""
+    """Runs pair lifecycles: events in, orders out, through the strategy's `buy` / `sell` / `cancel`."""
 
-    def __init__(self, strategy: Any, store: PairStore, on_error: Callable[[float, str, str], None]) -> None:
+    def __init__(self, strategy: Any, store: PairStore, on_error: Callable[[float, str, str], None],
+                 timeout_s: float = 30.0, maker_timeout_s: float = 30.0) -> None:
         self._strategy = strategy
         self._store = store
-        self._on_error = on_error
-        self._pending: dict[str, tuple[str, str, str]] = {}  # order_id -> (pair_id, side, action)
+        self.hooks = ExecutionHooks(on_error)
+        self.timeout_s, self.maker_timeout_s = timeout_s, maker_timeout_s
+        self._timed_out: dict[str, float] = {}  # order id -> when its last LegTimeout fired
+        self._querying: set[str] = set()
+        self._prev_tick_ts: float | None = None  # an order is timed out only once a whole tick could deliver fills
 
-    # --- placing -------------------------------------------------------------------------------------
-    def open_pair(self, record: PairRecord, ts: float) -> None:
+    @property
+    def tracker(self) -> Any:
+        return self._store.tracker
+
+    # --- entry points from the runtime ----------------------------------------------------------------------
+    def open_pair(self, record: PairRecord, ts: float, params: lc.LifecycleParams, first: lc.LegSide,
+                  maker_first: bool = False) -> None:
+        """Start an entry: only the `first` leg is sent; the other follows its fills."""
+        book, intents = lc.new_entry(first, record.long.target_base, params, maker_first)
         self._store.add(record)
-        for leg in record.legs():
-            self._place(record, leg, leg.target_base, opening=True, ts=ts)
-        self._store.save()
+        self._apply(record, book, intents, ts)
 
-    def close_pair(self, record: PairRecord, ts: float, reason: str, fraction: Decimal = Decimal(1),
-                   lots: Optional[Mapping[tuple[str, str], Decimal]] = None) -> None:
-        """Close `fraction` of both legs (1 = all); a partial cut is rounded up to the leg's lot
-        (`lots`: (connector, trading_pair) -> lot size), as venues reject amounts below one lot.
-        Marks the pair UNWINDING when closing fully (also when the rounded cuts take everything)."""
-        cuts = {leg.side: _cut(abs(leg.filled_base), fraction, (lots or {}).get((leg.connector, leg.trading_pair)))
-                for leg in record.legs()}
-        full = all(cuts[leg.side] >= abs(leg.filled_base) for leg in record.legs())
-        if full:
-            record.transition(PairState.UNWINDING, ts, reason)
-        for leg in record.legs():
-            if not full:
-                leg.target_base = abs(leg.filled_base) - cuts[leg.side]
-            if cuts[leg.side] > 0:
-                self._place(record, leg, cuts[leg.side], opening=False, ts=ts)
-        self._store.save()
+    def close_pair(self, record: PairRecord, ts: float, reason: str) -> None:
+        record.close_reason = record.close_reason or reason
+        self.send(record, lc.CloseRequested(ts, CLOSE_REASONS.get(reason, lc.CloseReason.OPERATOR)), ts)
 
-    def unwind_imbalanced(self, record: PairRecord, venue_amounts: Mapping[tuple[str, str], Decimal], ts: float
-                          ) -> None:
-        """Close what the venues really hold for an IMBALANCED pair (e.g. one leg was liquidated): perp legs adopt
-        the venue's position first, so reduce-only closes match it; a leg already flat needs no order."""
-        for leg in record.legs():
-            key = (leg.connector, leg.trading_pair)
-            if leg.kind == "perp" and key in venue_amounts:
-                leg.filled_base = venue_amounts[key]
-        self.close_pair(record, ts, record.close_reason or "imbalanced: venue position differs from the record; closing what the venues hold")
-        self._advance(record, ts)
-        self._store.save()
+    def reduce_pair(self, record: PairRecord, ts: float, fraction: Decimal, reason: str) -> None:
+        self.send(record, lc.ReduceRequested(ts, fraction, lc.CloseReason.RISK_REDUCTION), ts, reason)
 
-    def unwind_leg(self, record: PairRecord, side: str, ts: float, reason: str) -> None:
-        """Close whatever one leg holds (single-leg timeout or partner rejected)."""
-        leg = record.leg(side)
-        if record.state is not PairState.UNWINDING:
-            record.transition(PairState.UNWINDING, ts, reason)
-        if abs(leg.filled_base) > 0:
-            self._place(record, leg, abs(leg.filled_base), opening=False, ts=ts)
-        self._store.save()
+    def position_mismatch(self, record: PairRecord, ts: float, long_base: Decimal, short_base: Decimal) -> None:
+        self.send(record, lc.PositionMismatch(ts, long_base, short_base), ts)
 
-    def _place(self, record: PairRecord, leg: Leg, amount: Decimal, opening: bool, ts: float) -> None:
-        buy = (leg.side == "long") == opening
-        action = PositionAction.OPEN if opening else PositionAction.CLOSE
+    def send(self, record: PairRecord, event: lc.Event, ts: float, reason: str | None = None) -> None:
+        book = self.book(record)
+        book, intents = lc.step(book, event)
+        self._apply(record, book, intents, ts, reason)
+
+    def book(self, record: PairRecord) -> lc.PairBook:
+        return decode_book(record.book, self.tracker.open_orders(record.pair_id))
+
+    # --- intents -> orders ----------------------------------------------------------------------------------
+    def _apply(self, record: PairRecord, book: lc.PairBook, intents: list[lc.Intent], ts: float,
+               reason: str | None = None) -> None:
+        queue: list[lc.Event] = []
+        self._show(record, book, ts, reason)
+        for intent in intents:
+            queue += self._execute(record, intent, ts)
+        self._store.save()
+        for event in queue:  # synchronous outcomes (refused orders, venue holds less) go back through the table
+            self.send(record, event, ts)
+
+    def _show(self, record: PairRecord, book: lc.PairBook, ts: float, reason: str | None) -> None:
+        record.book = encode_book(book)
+        for leg, held in ((record.long, book.long.held_base), (record.short, -book.short.held_base)):
+            if abs(held) < abs(leg.filled_base):  # closed, reduced or found smaller: entry cost in proportion
+                leg.cost_quote = leg.cost_quote * abs(held) / abs(leg.filled_base)
+            leg.filled_base = held
+        why = reason or (book.close_reason.value if book.close_reason else None)
+        record.transition(VIEW[book.state], ts, why)
+        if book.state is lc.LifecycleState.HEDGED:
+            record.long.target_base = record.short.target_base = book.long.held_base
+
+    def _execute(self, record: PairRecord, intent: lc.Intent, ts: float) -> list[lc.Event]:
+        if isinstance(intent, lc.PlaceOrder):
+            return self._place(record, intent, ts)
+        if isinstance(intent, lc.CancelOrders):
+            for o in self.tracker.open_orders(record.pair_id, intent.leg):
+                log.info("cancel pair=%s leg=%s id=%s", record.pair_id, o.leg.value, o.client_order_id)
+                self._strategy.cancel(o.connector, o.trading_pair, o.client_order_id)
+        elif isinstance(intent, lc.QueryOrders):
+            for o in self.tracker.open_orders(record.pair_id, intent.leg):
+                if o.status is OrderStatus.UNKNOWN:
+                    self._query(o, ts)
+        elif isinstance(intent, lc.Alert):
+            self.hooks.on_alert(ts, f"pair.{record.pair_id}", intent.severity, f"{record.pair_id}: {intent.message}")
+        elif isinstance(intent, lc.HaltEntries):
+            self.hooks.on_halt(ts, f"{record.pair_id}: {intent.reason}")
+        elif isinstance(intent, lc.EntryFailed):
+            self.hooks.on_entry_failed(ts, record.token, intent.reason.value)
+        return []
+
+    def _place(self, record: PairRecord, p: lc.PlaceOrder, ts: float) -> list[lc.Event]:
+        leg = record.leg(p.leg.value)
+        amount = p.amount_base
+        if p.intent.reduces and leg.kind == "perp":
+            held = self._venue_held(leg.connector, leg.trading_pair, p.leg)
+            if held is not None and amount > held:  # never more than the venue holds (no flip, reduce-only or not)
+                log.warning("reduce_capped pair=%s leg=%s asked=%s venue_holds=%s", record.pair_id, p.leg.value,
+                            amount, held)
+                return [lc.OrderCancelled(ts, p.leg, p.intent, amount), self._mismatch(record, ts)]
+        buy = (p.leg is lc.LegSide.LONG) == (p.intent is lc.OrderIntent.OPEN)
+        price = None if p.taker else self.hooks.maker_price(leg.connector, leg.trading_pair, buy)
+        order_type = OrderType.MARKET if price is None else OrderType.LIMIT_MAKER
+        kwargs: dict[str, Any] = {} if price is None else {"price": price}
+        if leg.kind == "perp":
+            kwargs["position_action"] = PositionAction.OPEN if p.intent is lc.OrderIntent.OPEN else PositionAction.CLOSE
         try:
             fn = self._strategy.buy if buy else self._strategy.sell
-            if leg.kind == "perp":
-                order_id = fn(leg.connector, leg.trading_pair, amount, OrderType.MARKET, position_action=action)
-            else:
-                order_id = fn(leg.connector, leg.trading_pair, amount, OrderType.MARKET)
-        except Exception as e:  # the connector refused synchronously: count it, leave the record consistent
-            self._on_error(ts, "order_place_failed", f"{leg.connector} {leg.trading_pair}: {e!r}")
-            self._mark_failed_leg(record, leg.side, ts, closing=not opening)
-            return
-        record.orders[order_id] = leg.side
-        self._pending[order_id] = (record.pair_id, leg.side, action.name)
-        log.info("order_placed pair=%s leg=%s connector=%s pair=%s side=%s amount=%s action=%s id=%s",
-                 record.pair_id, leg.side, leg.connector, leg.trading_pair, "BUY" if buy else "SELL",
-                 amount, action.name, order_id)
+            order_id = fn(leg.connector, leg.trading_pair, amount, order_type, **kwargs)
+        except Exception as e:  # refused synchronously: the lifecycle hears a reject
+            self.hooks.on_error(ts, "order_place_failed", f"{leg.connector} {leg.trading_pair}: {e!r}")
+            return [lc.OrderRejected(ts, p.leg, p.intent, amount)]
+        self.tracker.add(TrackedOrder(order_id, record.pair_id, p.leg, p.intent, leg.connector, leg.trading_pair,
+                                      amount, ts, updated_ts=ts))
+        log.info("order_placed pair=%s leg=%s connector=%s pair=%s side=%s amount=%s intent=%s type=%s id=%s",
+                 record.pair_id, p.leg.value, leg.connector, leg.trading_pair, "BUY" if buy else "SELL", amount,
+                 p.intent.value, order_type.name, order_id)
+        return []
 
-    # --- events --------------------------------------------------------------------------------------
-    def on_fill(self, order_id: str, trade_type: TradeType, price: Decimal, amount: Decimal,
-                fee_quote: Decimal, ts: float) -> Optional[PairRecord]:
+    def _venue_held(self, connector: str, pair: str, side: lc.LegSide) -> Decimal | None:
+        """What the venue holds on this leg's side (absolute; 0 when it holds the other side); None: unknown."""
+        signed = self.hooks.venue_amount(connector, pair)
+        if signed is None:
+            return None
+        return max(Decimal(0), signed if side is lc.LegSide.LONG else -signed)
+
+    def _mismatch(self, record: PairRecord, ts: float) -> lc.PositionMismatch:
+        amounts = []
+        for side in (lc.LegSide.LONG, lc.LegSide.SHORT):
+            leg = record.leg(side.value)
+            held = self._venue_held(leg.connector, leg.trading_pair, side) if leg.kind == "perp" else None
+            amounts.append(abs(leg.filled_base) if held is None else held)
+        return lc.PositionMismatch(ts, amounts[0], amounts[1])
+
+    # --- venue events -> lifecycle events -------------------------------------------------------------------
+    def on_fill(self, order_id: str, trade_id: str, trade_type: TradeType, price: Decimal, amount: Decimal,
+                fee_quote: Decimal, ts: float) -> PairRecord | None:
         found = self._store.by_order(order_id)
-        if found is None:
+        result = self.tracker.fill(order_id, trade_id or f"{order_id}@{ts}:{amount}", amount, ts)
+        if found is None or result is None or result.new_base <= 0:
             return None
         record, side = found
         leg = record.leg(side)
-        signed = amount if trade_type == TradeType.BUY else -amount
-        opening = (signed > 0) == (leg.side == "long")
-        if opening:
-            leg.cost_quote += price * amount
-        elif leg.filled_base:
-            leg.cost_quote -= leg.cost_quote * min(Decimal(1), amount / abs(leg.filled_base))
-        leg.filled_base += signed
+        if result.order.intent is lc.OrderIntent.OPEN:
+            leg.cost_quote += price * result.new_base
         leg.fees_quote += fee_quote
         if record.first_fill_ts is None:
             record.first_fill_ts = ts
-        record.updated_ts = ts
-        if opening and record.state is PairState.UNWINDING:
-            # an entry order filled after the pair was given up (partner rejected, single-leg timeout): close it too
-            self._place(record, leg, amount, opening=False, ts=ts)
-        self._advance(record, ts)
-        self._store.save()
+        self.send(record, lc.LegFilled(ts, result.order.leg, result.order.intent, result.new_base), ts)
         return record
 
     def on_order_done(self, order_id: str, ts: float) -> None:
-        """An order completed: it can no longer fill, so the pair may now be hedged or closed."""
-        self._pending.pop(order_id, None)
-        found = self._store.by_order(order_id)
-        if found is not None:
-            self._advance(found[0], ts)
-            self._store.save()
+        """Completed: a rest the venue did not fill ends as cancelled for the lifecycle."""
+        order = self.tracker.get(order_id)
+        if order is None or order.status.done and order.remaining_base <= 0:
+            return
+        self._end(order_id, OrderStatus.FILLED if order.remaining_base <= 0 else OrderStatus.CANCELLED, ts)
 
-    def on_failure(self, order_id: str, ts: float, message: str) -> Optional[PairRecord]:
-        pending = self._pending.pop(order_id, None)
-        found = self._store.by_order(order_id)
-        if found is None:
+    def on_failure(self, order_id: str, ts: float, message: str) -> PairRecord | None:
+        order = self.tracker.get(order_id)
+        if order is None:
             return None
-        record, side = found
-        self._on_error(ts, "order_failed", f"pair={record.pair_id} leg={side}: {message}")
-        closing = pending is None or pending[2] != PositionAction.OPEN.name  # unknown (restart): assume a close
-        self._mark_failed_leg(record, side, ts, closing)
-        self._store.save()
+        self.hooks.on_error(ts, "order_failed", f"pair={order.pair_id} leg={order.leg.value}: {message}")
+        return self._end(order_id, OrderStatus.REJECTED, ts)
+
+    def on_cancel(self, order_id: str, ts: float) -> PairRecord | None:
+        return self._end(order_id, OrderStatus.CANCELLED, ts)
+
+    def _end(self, order_id: str, status: OrderStatus, ts: float) -> PairRecord | None:
+        order = self.tracker.end(order_id, status, ts)
+        record = self._store.records.get(order.pair_id) if order is not None else None
+        if order is None or record is None:
+            return None
+        self._timed_out.pop(order_id, None)
+        rest = order.remaining_base
+        if status is OrderStatus.REJECTED:
+            self.send(record, lc.OrderRejected(ts, order.leg, order.intent, rest), ts)
+        elif rest > 0 or status is OrderStatus.CANCELLED:
+            self.send(record, lc.OrderCancelled(ts, order.leg, order.intent, rest), ts)
+        else:
+            self._store.save()
         return record
 
-    def _mark_failed_leg(self, record: PairRecord, side: str, ts: float, closing: bool) -> None:
-        """React to a leg's order that failed: unwind the partner of a failed entry; a failed close order of an
-        unwinding pair needs the operator (FAILED); a failed entry order of an unwinding pair only ends it."""
-        if record.state is PairState.OPENING:
-            other = "short" if side == "long" else "long"
-            if abs(record.leg(other).filled_base) > 0 or self._has_pending(record, other):
-                self.unwind_leg(record, other, ts, f"{side} leg rejected")
-            else:
-                record.transition(PairState.UNWINDING, ts, f"{side} leg rejected")
-                self._advance(record, ts)
-        elif record.state is PairState.UNWINDING and closing:
-            record.transition(PairState.FAILED, ts, f"unwind order on {side} leg failed")
-        elif record.state is PairState.UNWINDING:
-            self._advance(record, ts)
+    # --- every tick -----------------------------------------------------------------------------------------
+    def tick(self, ts: float, ready: dict[str, bool]) -> None:
+        """Mark orders on disconnected venues unknown, ask the venue about unknown ones, fire timeouts, tick."""
+        down = [c for c, ok in ready.items() if not ok]
+        for order in self.tracker.mark_unknown(ts, down) if down else []:
+            record = self._store.records.get(order.pair_id)
+            if record is not None:
+                log.warning("order_state_unknown id=%s connector=%s (venue not ready)", order.client_order_id,
+                            order.connector)
+                self.send(record, lc.OrderStateUnknown(ts, order.leg), ts)
+        for record in self._store.open_records():
+            for order in self.tracker.open_orders(record.pair_id):
+                if order.status is OrderStatus.UNKNOWN and ready.get(order.connector, False):
+                    self._query(order, ts)
+                elif order.status is OrderStatus.WORKING and self._overdue(order, ts):
+                    self._timed_out[order.client_order_id] = ts
+                    self.send(record, lc.LegTimeout(ts, order.leg), ts)
+            if record.is_open:
+                self.send(record, lc.Tick(ts), ts)
+        self._prev_tick_ts = ts
 
+    def _overdue(self, order: TrackedOrder, ts: float) -> bool:
+        limit = self.maker_timeout_s if order.leg in self.book(self._store.records[order.pair_id]).maker_first \
+            else self.timeout_s
+        if self._prev_tick_ts is None or order.placed_ts >= self._prev_tick_ts:
+            return False  # placed on the previous tick: its venue events may not have been delivered yet
+        since = self._timed_out.get(order.client_order_id, order.placed_ts)
+        return ts - since >= limit
+
+    def restart_unknown(self, ts: float) -> list[TrackedOrder]:
+        """After a restart every order that was working is unknown until the venue is asked."""
+        orders = self.tracker.mark_unknown(ts)
+        for order in orders:
+            record = self._store.records.get(order.pair_id)
+            if record is not None:
+                self.send(record, lc.OrderStateUnknown(ts, order.leg), ts)
+        return orders
+
+    # --- asking the venue -----------------------------------------------------------------------------------
+    def _query(self, order: TrackedOrder, ts: float) -> None:
+        if order.client_order_id in self._querying:
+            return
+        connector = self._strategy.connectors.get(order.connector)
+        if connector is None:
+            return
+        self._querying.add(order.client_order_id)
+        task = asyncio.ensure_future(self._resolve(connector, order, ts))
+        task.add_done_callback(lambda _t, oid=order.client_order_id: self._querying.discard(oid))
+
+    async def _resolve(self, connector: Any, order: TrackedOrder, ts: float) -> None:
+        """Order status and trade history from the connector; their fills and end go to the lifecycle."""
+        tracked = connector._order_tracker.fetch_order(client_order_id=order.client_order_id)
+        ifo = tracked or InFlightOrder(order.client_order_id, order.trading_pair, OrderType.MARKET,
+                                       TradeType.BUY if order.is_buy else TradeType.SELL, order.amount_base,
+                                       order.placed_ts, initial_state=OrderState.OPEN)
+        try:
+            trades = await connector._all_trade_updates_for_order(ifo)
+            status = await connector._request_order_status(ifo)
+        except Exception as e:  # still unreachable, or the venue does not know it yet: ask again next tick
+            log.warning("order_query_failed id=%s connector=%s: %r", order.client_order_id, order.connector, e)
+            return
+        now = float(self._strategy.current_timestamp)
+        quote = order.trading_pair.split("-")[1]
+        for t in trades:
+            try:
+                fee = Decimal(t.fee.fee_amount_in_token(order.trading_pair, t.fill_price, t.fill_base_amount, quote))
+            except Exception as e:  # no rate to convert: keep the percent part, as the fill event path does
+                log.warning("fee of trade %s not convertible (%r): booked its percent part", t.trade_id, e)
+                fee = Decimal(t.fee.percent) * t.fill_price * t.fill_base_amount
+            self.on_fill(order.client_order_id, t.trade_id, ifo.trade_type, t.fill_price, t.fill_base_amount,
+                         fee, now)
+        self._answer(order, status.new_state, now)
+
+    def _answer(self, order: TrackedOrder, state: OrderState, ts: float) -> None:
+        ended = {OrderState.FILLED: OrderStatus.FILLED, OrderState.CANCELED: OrderStatus.CANCELLED,
+                 OrderState.FAILED: OrderStatus.REJECTED}
+        if state in ended:
+            current = self.tracker.get(order.client_order_id)
+            if current is not None and not current.status.done:
+                self._end(order.client_order_id, ended[state], ts)
+        else:
+            self.tracker.confirm_working(order.client_order_id, ts)
+        record = self._store.records.get(order.pair_id)
+        if record is not None and not any(o.status is OrderStatus.UNKNOWN
+                                          for o in self.tracker.open_orders(order.pair_id, order.leg)):
+            log.info("order_state_resolved id=%s state=%s", order.client_order_id, state.name)
+            self.send(record, lc.OrderStateUnknown(ts, order.leg, resolved=True), ts)
+
+    # --- views for the runtime ------------------------------------------------------------------------------
     def working_entry_orders(self) -> dict[str, tuple[str, str]]:
-        """Opening orders not yet completed: order_id -> (connector, trading_pair)."""
+        """Entry orders of pairs that hold nothing yet (cancelling them adds no risk): order_id -> (connector,
+        trading_pair). A second leg following a fill is not one of them: cancelling it would leave a naked leg."""
         out = {}
-        for order_id, (pair_id, side, action) in self._pending.items():
-            record = self._store.records.get(pair_id)
-            if record is not None and action == PositionAction.OPEN.name:
-                leg = record.leg(side)
-                out[order_id] = (leg.connector, leg.trading_pair)
+        for o in self.tracker.open_orders():
+            record = self._store.records.get(o.pair_id)
+            if o.intent is lc.OrderIntent.OPEN and record is not None \
+                    and record.long.filled_base == 0 and record.short.filled_base == 0:
+                out[o.client_order_id] = (o.connector, o.trading_pair)
         return out
 
     def working_markets(self) -> set[tuple[str, str]]:
-        """(connector, trading_pair) of every order still working."""
-        out = set()
-        for pair_id, side, _ in self._pending.values():
-            record = self._store.records.get(pair_id)
-            if record is not None:
-                out.add((record.leg(side).connector, record.leg(side).trading_pair))
-        return out
+        return {(o.connector, o.trading_pair) for o in self.tracker.open_orders()}
 
     def has_pending(self, record: PairRecord) -> bool:
-        """Any order of this pair still working (placed, not completed, failed or cancelled)."""
-        return any(pid == record.pair_id for pid, _, _ in self._pending.values())
+        return bool(self.tracker.open_orders(record.pair_id))
 
-    def _has_pending(self, record: PairRecord, side: str) -> bool:
-        return any(pid == record.pair_id and s == side for pid, s, _ in self._pending.values())
-
-    def _advance(self, record: PairRecord, ts: float) -> None:
-        def done(leg: Leg) -> bool:
-            return abs(leg.filled_base) >= leg.target_base * (1 - DUST_FRACTION)
-
-        def flat(leg: Leg) -> bool:
-            return abs(leg.filled_base) <= leg.target_base * DUST_FRACTION
-
-        idle = not self._has_pending(record, "long") and not self._has_pending(record, "short")
-        if record.state is PairState.OPENING and done(record.long) and done(record.short):
-            record.transition(PairState.HEDGED, ts)
-        elif record.state is PairState.UNWINDING and idle and flat(record.long) and flat(record.short):
-            record.transition(PairState.CLOSED, ts)
-
-    def abort_opening(self, record: PairRecord, ts: float, reason: str) -> None:
-        """Single-leg timeout: the pair never got hedged; close whatever each leg holds."""
-        if record.state is not PairState.OPENING:
-            return
-        self._on_error(ts, "single_leg_timeout", f"pair={record.pair_id}: {reason}")
-        record.transition(PairState.UNWINDING, ts, "single-leg timeout")
-        for leg in record.legs():
-            if abs(leg.filled_base) > 0:
-                self._place(record, leg, abs(leg.filled_base), opening=False, ts=ts)
-        self._advance(record, ts)
-        self._store.save()
-
-
-def _cut(held: Decimal, fraction: Decimal, lot: Optional[Decimal]) -> Decimal:
-    """Base amount to close of a leg holding `held`: all at fraction >= 1, else `held * fraction` rounded up to
-    `lot` (None or 0: unrounded), at most `held`."""
-    if fraction >= 1:
-        return held
-    cut = held * fraction
-    if lot:
-        cut = (cut / lot).to_integral_value(rounding=ROUND_CEILING) * lot
-    return min(cut, held)

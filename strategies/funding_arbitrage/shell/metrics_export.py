@@ -1,6 +1,7 @@
 """Export of a `MetricsRegistry`: atomic JSON snapshot file, a Prometheus endpoint, and the start-up wiring
 (catalog, build info, counters restored from the previous run, alert delivery). No hummingbot import.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -200,8 +201,11 @@ def build_labels() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             return "unknown"
 
-    return {"version": version("funding-arb"), "python": platform.python_version(),
-            "hummingbot": version("hummingbot")}
+    return {
+        "version": version("funding-arb"),
+        "python": platform.python_version(),
+        "engine": "hummingbot " + version("hummingbot"),
+    }
 
 
 def _previous_export(export_path: Path | None) -> dict[str, Any]:
@@ -233,25 +237,40 @@ def restored_totals(data: dict[str, Any], export_path: Path | None = None) -> To
             if fam.get("type") != "counter":
                 continue
             base = name.removeprefix("funding_arb_").removesuffix("_total")
-            out[base] = [(dict(s["labels"]), Decimal(str(s["value"]))) for s in fam["samples"]
-                         if isinstance(s.get("value"), (int, float)) and not isinstance(s["value"], bool)]
+            out[base] = [
+                (dict(s["labels"]), Decimal(str(s["value"])))
+                for s in fam["samples"]
+                if isinstance(s.get("value"), (int, float)) and not isinstance(s["value"], bool)
+            ]
         return out
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         logger.warning("metrics_restore_failed path=%s error=%s: counters restart at 0", export_path, redact(str(e)))
         return {}
 
 
-def prepare_metrics(registry: MetricsRegistry, settings: Any, export_path: Path | None) -> None:
-    """Declare every metric of the catalog, set build info and restore the counters of the previous run."""
+JOURNAL_TOTALS = ("fees_paid_quote", "funding_received_quote", "funding_paid_quote")  # quote money, per quote
+
+
+def prepare_metrics(registry: MetricsRegistry, settings: Any, export_path: Path | None, journal: Any = None) -> None:
+    """Declare every metric of the catalog, set build info and restore the counters of the previous run: every
+    series from the last JSON export, and the money totals from the journal (`Journal.totals()`, which never
+    decrease) when it has them and there is one quote asset. A restored counter is never lowered."""
     from ..core.metric_catalog import CATALOG, label_domains
 
-    registry.declare_catalog(CATALOG, label_domains(list(settings.tokens), list(settings.all_connectors),
-                                                    quote_labels(settings)))
+    registry.declare_catalog(
+        CATALOG, label_domains(list(settings.tokens), list(settings.all_connectors), quote_labels(settings))
+    )
     registry.gauge("build_info", 1, **build_labels())
     previous = _previous_export(export_path)
     registry.restore_events(previous.get("events", []) if isinstance(previous.get("events"), list) else [])
     restored = 0
-    for name, samples in restored_totals(previous, export_path).items():
+    totals = restored_totals(previous, export_path)
+    quotes = quote_labels(settings)
+    journal_totals = _journal_totals(journal)
+    for name in JOURNAL_TOTALS:
+        if name in journal_totals and len(quotes) == 1:
+            totals.setdefault(name, []).append(({"quote": quotes[0]}, journal_totals[name]))
+    for name, samples in totals.items():
         for labels, value in samples:
             try:
                 registry.restore_counter(name, value, **labels)
@@ -259,7 +278,17 @@ def prepare_metrics(registry: MetricsRegistry, settings: Any, export_path: Path 
             except Exception as e:  # a renamed metric or changed labels: skip that series, say so
                 logger.warning("metrics_restore_skipped name=%s labels=%s error=%s", name, labels, e)
     if restored:
-        logger.info("metrics_restored series=%d from=%s", restored, export_path)
+        logger.info("metrics_restored series=%d from=%s journal=%s", restored, export_path, bool(journal_totals))
+
+
+def _journal_totals(journal: Any) -> dict[str, Decimal]:
+    if journal is None or not hasattr(journal, "totals"):
+        return {}
+    try:
+        return {k: Decimal(v) for k, v in journal.totals().items()}
+    except Exception as e:  # a journal that cannot be read here is reported by its owner; the export still counts
+        logger.warning("metrics_journal_totals_failed error=%s", redact(str(e)))
+        return {}
 
 
 def is_loopback(host: str) -> bool:
@@ -302,15 +331,18 @@ class PrometheusServer:
         if self._server is not None:
             return
         if not is_loopback(self.addr):
-            logger.warning("prometheus_exposed addr=%s port=%s: the metrics endpoint is reachable from other "
-                           "hosts (no authentication); restrict it with a firewall or bind 127.0.0.1",
-                           self.addr, self._requested_port)
+            logger.warning(
+                "prometheus_exposed addr=%s port=%s: the metrics endpoint is reachable from other "
+                "hosts (no authentication); restrict it with a firewall or bind 127.0.0.1",
+                self.addr,
+                self._requested_port,
+            )
         try:
-            self._server, self._thread = start_http_server(self._requested_port, addr=self.addr,
-                                                           registry=self._prom)
+            self._server, self._thread = start_http_server(self._requested_port, addr=self.addr, registry=self._prom)
         except OSError as e:
-            raise MetricsServerError(f"prometheus_port ({self._requested_port}) on prometheus_host {self.addr} "
-                                     f"cannot be bound: {e}") from e
+            raise MetricsServerError(
+                f"prometheus_port ({self._requested_port}) on prometheus_host {self.addr} cannot be bound: {e}"
+            ) from e
         logger.info("prometheus_started addr=%s port=%s", self.addr, self.port)
 
     def stop(self) -> None:

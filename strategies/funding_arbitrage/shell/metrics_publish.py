@@ -4,6 +4,7 @@ critical alerts derived from the pair book (presentation only: no decisions are 
 Names, units and labels follow `core/metric_catalog.py` (base units, ratios, `_quote` with a `quote` label).
 Unknown values are None (absent in Prometheus, null in JSON), never 0.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,9 +21,18 @@ log = logging.getLogger(__name__)
 HUNDRED = Decimal(100)
 FUNDING_DAYS = 7
 HOUR_S = Decimal(3600)
-_FAILED = getattr(PairState, "FAILED", None)
-_PER_PAIR = ("candidate_net_edge_ratio", "candidate_break_even_seconds", "candidate_borrow_quote", "hedge_gap_base",
-             "pair_funding_received_quote", "liquidation_distance_ratio", "margin_ratio", "position_base")
+_FAILED = getattr(PairState, "FAILED", None)  # before the lifecycle (exec): a close that failed rested here
+_IMBALANCED = getattr(PairState, "IMBALANCED", None)
+_PER_PAIR = (
+    "candidate_net_edge_ratio",
+    "candidate_break_even_seconds",
+    "candidate_borrow_quote",
+    "hedge_gap_base",
+    "pair_funding_received_quote",
+    "liquidation_distance_ratio",
+    "margin_ratio",
+    "position_base",
+)
 
 
 def utc_day(ts: float) -> str:
@@ -56,7 +66,16 @@ def publish_gauges(m: Any, rt: Any, tick: Any, decision: Any) -> None:
     m.gauge("drawdown_quote", gate.drawdown_quote, quote=quote)
     m.gauge("drawdown_limit_quote", rt.settings.max_drawdown_quote, quote=quote)
     m.gauge("open_pairs", len([r for r in open_records if r.state is PairState.HEDGED]))
-    m.gauge("imbalanced_pairs", len([r for r in open_records if r.state in (PairState.IMBALANCED, _FAILED)]))
+    m.gauge(
+        "imbalanced_pairs",
+        len(
+            [
+                r
+                for r in open_records  # legs differ outside an entry in progress
+                if r.state is not PairState.OPENING and r.hedge_gap_base != 0
+            ]
+        ),
+    )
     for name in rt.settings.all_connectors:
         m.gauge("venue_ready", 1 if tick.ready.get(name) else 0, connector=name)
     views = {(v.connector, v.trading_pair): v for v in rt.engine.funding_views()}
@@ -84,8 +103,13 @@ def _candidates(m: Any, rt: Any, decision: Any) -> None:
         m.gauge("candidate_net_edge_ratio", _ratio(c.net_edge_pct), **labels)
         m.gauge("candidate_break_even_seconds", _seconds(c.break_even_hours), **labels)
         if c.components is not None:
-            m.gauge("candidate_borrow_quote", c.components.borrow_quote, source=c.borrow_source,
-                    quote=quote_of(rt.settings.trading_pair(c.long_connector, c.token)), **labels)
+            m.gauge(
+                "candidate_borrow_quote",
+                c.components.borrow_quote,
+                source=c.borrow_source,
+                quote=quote_of(rt.settings.trading_pair(c.long_connector, c.token)),
+                **labels,
+            )
 
 
 def _pairs(m: Any, rt: Any, tick: Any, views: dict[tuple[str, str], Any], quote: str) -> None:
@@ -94,8 +118,12 @@ def _pairs(m: Any, rt: Any, tick: Any, views: dict[tuple[str, str], Any], quote:
     expected: Optional[Decimal] = Decimal(0)
     for r in rt.store.open_records():
         m.gauge("hedge_gap_base", r.hedge_gap_base, pair_id=r.pair_id)
-        m.gauge("pair_funding_received_quote", r.funding_received_quote, pair_id=r.pair_id,
-                quote=quote_of(r.short.trading_pair))
+        m.gauge(
+            "pair_funding_received_quote",
+            _funding_total(rt, r),
+            pair_id=r.pair_id,
+            quote=quote_of(r.short.trading_pair),
+        )
         legs_pnl = rt._legs_pnl(r)
         pnl = None if pnl is None or legs_pnl is None else pnl + legs_pnl
         for leg in r.legs():
@@ -111,6 +139,12 @@ def _pairs(m: Any, rt: Any, tick: Any, views: dict[tuple[str, str], Any], quote:
         m.gauge("position_base", p.amount, connector=p.connector, pair=p.trading_pair)
     m.gauge("unrealized_pnl_quote", pnl, quote=quote)
     m.gauge("expected_funding_quote_per_second", expected, quote=quote)
+
+
+def _funding_total(rt: Any, r: Any) -> Optional[Decimal]:
+    """The pair's funding (None while unknown: paid while down and in no venue history)."""
+    total = getattr(rt, "funding_total", None)
+    return total(r) if total is not None else r.funding_received_quote
 
 
 def book_fill(m: Any, trading_pair: str, connector: str, fee_quote: Decimal) -> None:
@@ -166,6 +200,13 @@ class TickObserver:
         for old in sorted(self.funding_by_day)[:-FUNDING_DAYS]:
             del self.funding_by_day[old]
 
+    def funding_split(self, ts: float, amount_quote: Decimal, holders: list[Any]) -> None:
+        """Book one settlement to the per-day ledger, split over `holders` by long size (as the journal does)."""
+        total = sum((abs(r.long.filled_base) for r in holders), Decimal(0))
+        for r in holders:
+            share = abs(r.long.filled_base) / total if total else Decimal(1) / len(holders)
+            self.funding_booked(r.pair_id, ts, amount_quote * share)
+
     def funding_line(self, day: str) -> str:
         """`date=2025-03-10 total=+0.4081 BTC-1741536180-1=+0.4081 ...` (quote)."""
         pairs = self.funding_by_day.get(day, {})
@@ -181,9 +222,11 @@ class TickObserver:
         active: dict[str, str] = {}
         for r in rt.store.open_records():
             if _FAILED is not None and r.state is _FAILED:
-                active[f"close_failed.{r.pair_id}"] = f"{r.pair_id}: close failed ({r.close_reason}); legs " \
-                                                      f"{r.long.filled_base} / {r.short.filled_base} remain"
-            if r.state is PairState.IMBALANCED:
+                active[f"close_failed.{r.pair_id}"] = (
+                    f"{r.pair_id}: close failed ({r.close_reason}); legs "
+                    f"{r.long.filled_base} / {r.short.filled_base} remain"
+                )
+            if _IMBALANCED is not None and r.state is _IMBALANCED:
                 active[f"hedge_gap.{r.pair_id}"] = f"{r.pair_id}: legs differ by {r.hedge_gap_base} {r.token}"
         report = rt.last_risk
         asked = {a.pair_id for a in report.reduce_actions} if report is not None else set()
@@ -191,14 +234,17 @@ class TickObserver:
         for pair_id, since in self._reduce_since.items():
             if ts - since > rt.settings.single_leg_timeout_s:
                 active[f"leverage_reduction_failed.{pair_id}"] = (
-                    f"{pair_id}: still near liquidation {ts - since:.0f}s after its reduction was asked for")
+                    f"{pair_id}: still near liquidation {ts - since:.0f}s after its reduction was asked for"
+                )
         if not self._started:  # positions on the venues that no record explains, at start: orphans
             self._orphans = set(rt.unmanaged)
         self._orphans &= set(rt.unmanaged)  # cleared once the position is gone or explained
         for connector, pair in self._orphans:
-            active[f"orphan_position.{connector}.{pair}"] = f"{connector} {pair} holds " \
-                                                            f"{rt.unmanaged[(connector, pair)]} not opened by this " \
-                                                            "strategy (found at start)"
+            active[f"orphan_position.{connector}.{pair}"] = (
+                f"{connector} {pair} holds "
+                f"{rt.unmanaged[(connector, pair)]} not opened by this "
+                "strategy (found at start)"
+            )
         self._started = True
         self._sync(ts, active)
 

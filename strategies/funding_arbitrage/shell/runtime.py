@@ -14,22 +14,27 @@ from typing import Any, Optional
 
 from hummingbot.core.data_type.common import PositionMode
 
-from . import status as status_view
-from .adapter import SnapshotBuilder
+from ..core import lifecycle as lc
 from ..core.config import ConfigError, FundingArbSettings
 from ..core.decisions import EdgeEngine, HeldPair
+from ..core.metrics import MetricsRegistry
+from ..core.risk import LegRisk, RiskGate, RiskReport
+from ..core.snapshots import MarketKind, TickSnapshot
+from . import recovery
+from . import status as status_view
+from .adapter import SnapshotBuilder
+from .controls import OperatorControls
+from .durability import Durability, journal_path
 from .execution import LegExecutor
 from .home import project_root
-from ..core.metrics import MetricsRegistry
+from .journal import Journal, JournalError
+from .journal_store import JournaledPairStore
 from . import metrics_publish
 from .alerts import AlertNotifier, alert_urls_from_env, hummingbot_notify
 from .metrics_export import BackgroundJsonExporter, PrometheusServer, prepare_metrics
-from ..core.risk import LegRisk, RiskGate, RiskReport
-from ..core.snapshots import MarketKind, TickSnapshot
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
 log = logging.getLogger(__name__)
-STUCK_FACTOR = 10
 PLACEHOLDER_VALUES = {"", "none", "null", "xxx", "changeme", "your_api_key", "your_api_secret", "api_key",
                       "secret", "placeholder", "test", "dummy"}
 
@@ -62,21 +67,40 @@ class FundingArbRuntime:
         self.strategy = strategy
         self.settings = settings
         root = project_root()
-        self.store = PairStore(root / settings.state_file)
         self.metrics = MetricsRegistry()
         self.risk = RiskGate(settings)
+        self.fatal_error: Optional[str] = None
+        self.journal: Optional[Journal] = None
+        try:  # the journal is the source of truth across restarts; the JSON state file is its export
+            self.journal = Journal(journal_path(settings, root))
+        except JournalError as e:
+            self.fatal_error = str(e)
+            log.error("journal_open_failed %s", e)
+        self.store: PairStore = (JournaledPairStore(root / settings.state_file, self.journal) if self.journal
+                                 else PairStore(None))
+        self.durability = Durability(self.journal, settings, self.risk) if self.journal else None
+        self.controls = (OperatorControls(self, self.journal, root / settings.kill_switch_file) if self.journal
+                         else None)
         self.engine = EdgeEngine(settings)
         self.snapshots = SnapshotBuilder(settings)
-        self.executor = LegExecutor(strategy, self.store, self._record_error)
+        self.executor = LegExecutor(strategy, self.store, self._record_error, settings.single_leg_timeout_s,
+                                    settings.entry_maker_timeout_s)
+        self.executor.hooks.on_alert = lambda ts, name, sev, msg: self.metrics.alert(name, sev, msg, ts)
+        self.executor.hooks.on_halt = lambda ts, reason: self.risk._halt(ts, reason)  # the gate's own halt
+        self.executor.hooks.on_entry_failed = self._entry_failed
+        self.executor.hooks.venue_amount = self._venue_amount
+        self.executor.hooks.maker_price = self._maker_price
+        self.cooldowns: dict[str, tuple[float, int]] = {}  # token -> (until_ts, consecutive failed entries)
+        self.recovery_report: recovery.RecoveryReport | None = None  # set once restart recovery has finished
+        self._recovery = recovery.Recovery()
         self.exporter = (BackgroundJsonExporter(root / settings.metrics_export_path,
                                                 settings.metrics_export_interval_s, registry=self.metrics)
                          if settings.metrics_export_path else None)
-        prepare_metrics(self.metrics, settings, self.exporter.path if self.exporter else None)
+        prepare_metrics(self.metrics, settings, self.exporter.path if self.exporter else None, self.journal)
         self.alerts = AlertNotifier(self.metrics, alert_urls_from_env(), settings.alert_repeat_s,
                                     hummingbot_notify)
         self.observer = metrics_publish.TickObserver(self.metrics)
         self.prometheus: Optional[PrometheusServer] = None
-        self.fatal_error: Optional[str] = None
         self.last_decision: Any = None
         self.last_tick: Optional[TickSnapshot] = None
         self.last_risk: Optional[RiskReport] = None
@@ -92,6 +116,8 @@ class FundingArbRuntime:
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def _load_state(self) -> None:
+        if self.journal is None:
+            return
         try:
             records = self.store.load()
         except StateError as e:
@@ -113,6 +139,8 @@ class FundingArbRuntime:
             self.prometheus = PrometheusServer(self.metrics, self.settings.prometheus_port,
                                                addr=self.settings.prometheus_host)
             self.prometheus.start()
+        if self.durability is not None:  # funding paid while down: booked from venue history, else N/A
+            self.durability.recover(ts, self.store.open_records(), self.strategy.connectors)
         self._initialised = True
 
     def _reconcile(self, ts: float, tick: TickSnapshot) -> None:
@@ -142,38 +170,39 @@ class FundingArbRuntime:
                 self.metrics.alert("unmanaged_position", "warning",
                                    f"{key[0]} {key[1]} holds {act} not opened by this strategy; token blocked", ts)
                 continue
-            for r in self.store.open_records():
-                if r.state is PairState.HEDGED and any((lg.connector, lg.trading_pair) == key for lg in r.legs()):
-                    r.transition(PairState.IMBALANCED, ts, "venue position differs from the record")
-                    changed = True
+            changed = True
             self.metrics.alert("reconcile_mismatch", "critical", f"{key[0]} {key[1]}: recorded {exp}, venue {act}", ts)
-        self._resolve_imbalanced(ts, actual)
+            self._mismatch_to_lifecycle(ts, key, actual)
         self.unmanaged, self._mismatch_since, self._reconciled = unmanaged, since, True
         if not unmanaged:
             self.metrics.clear_alert("unmanaged_position", ts)
         if changed:
             self.store.save()
 
-    def _resolve_imbalanced(self, ts: float, actual: dict[tuple[str, str], Decimal]) -> None:
-        """Unwind IMBALANCED pairs at what the venues hold; a market shared by two open pairs cannot be attributed
-        and stays IMBALANCED (critical alert) for the operator."""
-        owners: dict[tuple[str, str], int] = {}
-        for r in self.store.open_records():
-            for leg in r.legs():
-                owners[(leg.connector, leg.trading_pair)] = owners.get((leg.connector, leg.trading_pair), 0) + 1
-        for r in self.store.open_records():
-            if r.state is not PairState.IMBALANCED or self.executor.has_pending(r):
-                continue
-            if any(owners[(leg.connector, leg.trading_pair)] > 1 for leg in r.legs()):
-                continue
-            amounts = {(lg.connector, lg.trading_pair): actual.get((lg.connector, lg.trading_pair), Decimal(0))
-                       for lg in r.legs() if lg.kind == "perp"}
-            self.metrics.event(ts, "imbalance_unwind", f"{r.pair_id}: closing venue amounts {amounts}")
-            self.executor.unwind_imbalanced(r, amounts, ts)
+    def _mismatch_to_lifecycle(self, ts: float, key: tuple[str, str], actual: dict[tuple[str, str], Decimal]) -> None:
+        """The venue is the truth: the one open pair holding this market adopts it (its lifecycle rebalances or
+        closes). A market shared by two open pairs cannot be attributed: it stays alerted for the operator."""
+        owners = [r for r in self.store.open_records() if any((lg.connector, lg.trading_pair) == key
+                                                              for lg in r.legs())]
+        if len(owners) != 1 or self.executor.has_pending(owners[0]):
+            return
+        r = owners[0]
+        held = []
+        for side, leg in (("long", r.long), ("short", r.short)):
+            k = (leg.connector, leg.trading_pair)
+            venue = actual.get(k, Decimal(0)) if leg.kind == "perp" else leg.filled_base
+            held.append(max(Decimal(0), venue if side == "long" else -venue))
+        self.metrics.event(ts, "position_mismatch", f"{r.pair_id}: venue holds long {held[0]} short {held[1]}")
+        self.executor.position_mismatch(r, ts, held[0], held[1])
 
     def on_stop(self) -> None:
         """Stop serving metrics and persist state; hedged positions stay open and are reloaded at restart."""
+        if self.fatal_error or not self._state_loaded:
+            return  # nothing was loaded: never overwrite what could not be read
         self.store.save()
+        if self.durability is not None and self.last_ts is not None:
+            self.durability.save_risk(self.last_ts)
+            self.durability.mark_alive(self.last_ts, force=True)
         if self.exporter is not None:  # the last totals, written before stop returns, for the next start
             if self.last_ts is not None:
                 self.exporter.last_export_ts = None
@@ -201,13 +230,23 @@ class FundingArbRuntime:
         tick = self.snapshots.build(ts, self.strategy.connectors)
         self.last_tick, self.last_ts = tick, ts
         self._markets = {(m.connector, m.trading_pair): m for m in tick.markets}  # one index per tick for lookups
+        if self.controls is not None:
+            self.controls.poll(ts)  # operator commands and the kill switch act before anything else this tick
+        if self.recovery_report is None:
+            self.recovery_report = self._recovery.step(self, ts, tick)
         self._reconcile(ts, tick)
+        self.executor.tick(ts, tick.ready)
         self._update_risk(ts, tick)
         self.observer.after_risk(self, ts)
+        if self.durability is not None:
+            self.durability.retry_history(ts, self.store.open_records(), self.strategy.connectors)
+            self.durability.save_risk(ts)
+            self.durability.mark_alive(ts)
         decision = self.engine.evaluate(tick, self._held())
         self.last_decision = decision
         self._apply_exits(ts, decision)
-        self._apply_entries(ts, decision)
+        if self.recovery_report is not None:  # no entry before restart recovery has run
+            self._apply_entries(ts, decision)
         self._publish(ts, tick, decision)
 
     def _held(self) -> list[HeldPair]:
@@ -221,10 +260,15 @@ class FundingArbRuntime:
                 pair_id=r.pair_id, token=r.token, long_connector=r.long.connector, long_pair=r.long.trading_pair,
                 long_kind=MarketKind(r.long.kind), short_connector=r.short.connector, short_pair=r.short.trading_pair,
                 amount_base=amount, entry_ts=r.opened_ts,
-                entry_notional_quote=r.long.cost_quote, funding_received_quote=r.funding_received_quote,
+                entry_notional_quote=r.long.cost_quote, funding_received_quote=self.funding_total(r),
                 unrealized_pnl_quote=self._legs_pnl(r),
             ))
         return out
+
+    def funding_total(self, r: PairRecord) -> Optional[Decimal]:
+        """The pair's funding received (quote); None while unknown (funding paid while down and not in any venue
+        history): status, metrics and take-profit show or treat it as unknown, never as 0."""
+        return self.durability.funding_total(r) if self.durability is not None else r.funding_received_quote
 
     def _legs_pnl(self, r: PairRecord) -> Optional[Decimal]:
         """Mark-to-mid PnL of both legs; None when a price is unknown."""
@@ -243,7 +287,7 @@ class FundingArbRuntime:
 
     def _update_risk(self, ts: float, tick: TickSnapshot) -> None:
         """Run the risk gate; reduce pairs near liquidation and unwind pairs that never got hedged."""
-        opening = self._unpaired(ts)
+        opening: list[tuple[str, float]] = []  # single legs are the lifecycle's (LegTimeout, retries, rollback)
         report = self.risk.evaluate(ts, equity_quote=self._equity(tick), last_update_ts_by_venue=self._freshness(tick),
                                     legs=self._leg_risks(tick), unpaired_legs=opening)
         self.last_risk = report
@@ -258,27 +302,7 @@ class FundingArbRuntime:
                 self.metrics.inc("leverage_reductions", reason="liquidation_distance")
                 self.metrics.event(ts, "leverage_reduction", f"{record.pair_id}: {action.reason}",
                                    pair_id=record.pair_id, token=record.token, reason="liquidation_distance")
-                lots = {(m.connector, m.trading_pair): m.rules.lot_size for m in tick.markets}
-                self.executor.close_pair(record, ts, action.reason, fraction=action.fraction, lots=lots)
-        for unwind in report.unwind_actions:
-            record = self.store.records.get(unwind.pair_id)
-            if record is not None:
-                self.metrics.event(ts, "single_leg_timeout", f"{unwind.pair_id}: {unwind.reason}")
-                self.executor.abort_opening(record, ts, unwind.reason)
-
-    def _unpaired(self, ts: float) -> list[tuple[str, float]]:
-        """OPENING pairs for the single-leg timer, timed from their first fill. A pair whose orders neither
-        filled nor failed is timed from its opening once STUCK_FACTOR timeouts have passed."""
-        out = []
-        limit = STUCK_FACTOR * self.settings.single_leg_timeout_s
-        for r in self.store.open_records():
-            if r.state is not PairState.OPENING:
-                continue
-            if r.first_fill_ts is not None:
-                out.append((r.pair_id, r.first_fill_ts))
-            elif ts - r.opened_ts > limit:
-                out.append((r.pair_id, r.opened_ts))
-        return out
+                self.executor.reduce_pair(record, ts, action.fraction, action.reason)
 
     def _freshness(self, tick: TickSnapshot) -> dict[str, Optional[float]]:
         """Per venue, the older of its latest book change and its latest funding change: a venue whose funding feed
@@ -304,6 +328,8 @@ class FundingArbRuntime:
         total = sum(tick.balances_quote.values(), Decimal(0))
         for p in tick.positions:
             total += p.unrealized_pnl
+        if not total.is_finite():  # a NaN balance or PnL: unknown, never compared (it would raise every tick)
+            return None
         for r in self.store.open_records():
             if r.long.kind == "spot":
                 mid = self._mid(r.long.connector, r.long.trading_pair)
@@ -336,9 +362,10 @@ class FundingArbRuntime:
 
     def _mark(self, connector: str, pair: str) -> Optional[Decimal]:
         market = self._markets.get((connector, pair))
-        if market is not None and market.funding is not None:
-            return market.funding.mark_price
-        return self._mid(connector, pair)
+        mark = market.funding.mark_price if market is not None and market.funding is not None else None
+        if mark is None or not mark.is_finite() or mark <= 0:  # bad data isolates this leg (liquidation N/A)
+            mark = self._mid(connector, pair)
+        return mark if mark is not None and mark.is_finite() and mark > 0 else None
 
     # --- acting on decisions -------------------------------------------------------------------------
     def _apply_exits(self, ts: float, decision: Any) -> None:
@@ -350,13 +377,17 @@ class FundingArbRuntime:
             self.metrics.inc("exits", reason=str(action.reason))
             self.metrics.event(ts, "exit", f"{record.pair_id}: {action.detail}", pair_id=record.pair_id,
                                token=record.token, reason=str(action.reason))
-            self.executor.close_pair(record, ts, str(action.reason))
+            try:
+                self.executor.close_pair(record, ts, str(action.reason))
+            except Exception as e:  # one pair's failure never stops another pair's exit
+                log.exception("exit_failed pair=%s", record.pair_id)
+                self._record_error(ts, "exit_exception", f"{record.pair_id}: {e!r}")
 
     def _apply_entries(self, ts: float, decision: Any) -> None:
         busy_tokens = {r.token for r in self.store.open_records()}
         busy_tokens |= {self._token_of(pair) for (_, pair) in self.unmanaged}
         for action in decision.enters:
-            if action.token in busy_tokens:
+            if action.token in busy_tokens or self._cooling(action.token, ts):
                 continue
             denial = self.risk.allow_entry(ts, [action.long_connector, action.short_connector])
             if denial is not None:
@@ -375,12 +406,70 @@ class FundingArbRuntime:
             log.info("enter pair=%s token=%s long=%s short=%s amount=%s net_edge_pct=%s", record.pair_id,
                      action.token, action.long_connector, action.short_connector, action.amount_base,
                      action.edge.net_edge_pct)
+            params = self._params(action)
+            if params is None:
+                log.info("entry_skipped token=%s reason=market rules unknown", action.token)
+                continue
             self.metrics.inc("entries", token=action.token)
             self.metrics.event(ts, "entry", f"{record.pair_id}: long {action.long_connector} short "
                                f"{action.short_connector} {action.amount_base} {action.token}",
                                pair_id=record.pair_id, token=action.token)
-            self.executor.open_pair(record, ts)
+            self.executor.open_pair(record, ts, params, self._less_liquid(action), self.settings.entry_maker_first)
             busy_tokens.add(action.token)
+
+    def _params(self, action: Any) -> lc.LifecycleParams | None:
+        """Lot-matching and minimum size for the pair: the coarser lot; the larger of both venues' minimum order
+        and minimum notional at the current mid, rounded up to that lot. None when a market is missing."""
+        legs = [self._markets.get((action.long_connector, action.long_pair)),
+                self._markets.get((action.short_connector, action.short_pair))]
+        if any(m is None or m.book is None or m.book.mid is None for m in legs):
+            return None
+        lot = max(m.rules.lot_size for m in legs if m is not None)
+        mins = [max(m.rules.min_order_size, m.rules.min_notional / m.book.mid) for m in legs
+                if m is not None and m.book is not None and m.book.mid]
+        params = lc.LifecycleParams(lot, max(mins), self.settings.entry_max_retries,
+                                    float(self.settings.close_retry_backoff_s),
+                                    float(self.settings.close_retry_max_backoff_s), self.settings.close_escalate_after)
+        return lc.LifecycleParams(lot, params.ceil_lot(max(mins)), params.max_entry_retries, params.retry_backoff_s,
+                                  params.max_backoff_s, params.escalate_after)
+
+    def _less_liquid(self, action: Any) -> lc.LegSide:
+        """The leg with less depth on the side it takes (asks for the long, bids for the short) goes first."""
+        def depth(connector: str, pair: str, asks: bool) -> Decimal:
+            m = self._markets.get((connector, pair))
+            if m is None or m.book is None:
+                return Decimal(0)
+            return sum((size for _, size in (m.book.asks if asks else m.book.bids)[:5]), Decimal(0))
+
+        long_depth = depth(action.long_connector, action.long_pair, True)
+        short_depth = depth(action.short_connector, action.short_pair, False)
+        return lc.LegSide.LONG if long_depth <= short_depth else lc.LegSide.SHORT
+
+    def _cooling(self, token: str, ts: float) -> bool:
+        until = self.cooldowns.get(token)
+        return until is not None and ts < until[0]
+
+    def _entry_failed(self, ts: float, token: str, reason: str) -> None:
+        """Exponential per-token cooldown after a failed entry: entry_cooldown_s, doubled per further failure."""
+        failures = self.cooldowns.get(token, (0.0, 0))[1] + 1
+        wait = min(self.settings.entry_cooldown_max_s, self.settings.entry_cooldown_s * 2 ** (failures - 1))
+        self.cooldowns[token] = (ts + wait, failures)
+        self.metrics.inc("entries_failed", token=token)
+        log.warning("entry_failed token=%s reason=%s failures=%d cooldown_s=%s", token, reason, failures, wait)
+
+    def _venue_amount(self, connector: str, pair: str) -> Decimal | None:
+        """Signed perp position from the last tick (0 when none); None when the venue is not ready."""
+        tick = self.last_tick
+        if tick is None or not tick.ready.get(connector, False):
+            return None
+        return sum((p.amount for p in tick.positions if p.connector == connector and p.trading_pair == pair),
+                   Decimal(0))
+
+    def _maker_price(self, connector: str, pair: str, is_buy: bool) -> Decimal | None:
+        m = self._markets.get((connector, pair))
+        if m is None or m.book is None:
+            return None
+        return m.book.best_bid if is_buy else m.book.best_ask
 
     @staticmethod
     def _token_of(trading_pair: str) -> str:
@@ -396,17 +485,31 @@ class FundingArbRuntime:
             log.warning("fee of fill %s not convertible to quote (%r): booked its percent part %s; flat fees "
                         "of this fill are missing", event.order_id, e, fee)
             self.metrics.inc("fee_conversion_failures")
-        record = self.executor.on_fill(event.order_id, event.trade_type, Decimal(event.price),
-                                       Decimal(event.amount), fee, float(event.timestamp))
+        record = self.executor.on_fill(event.order_id, str(getattr(event, "exchange_trade_id", "") or ""),
+                                       event.trade_type, Decimal(event.price), Decimal(event.amount), fee,
+                                       float(event.timestamp))
+        self._journal_fill(event, fee)
         if record is not None:
+            found = self.store.by_order(event.order_id)
             metrics_publish.book_fill(self.metrics, event.trading_pair,
-                                      record.leg(record.orders[event.order_id]).connector, fee)
+                                      record.leg(found[1]).connector if found else "unknown", fee)
+
+    def _journal_fill(self, event: Any, fee: Decimal) -> None:
+        if not isinstance(self.store, JournaledPairStore):
+            return
+        found = self.store.by_order(event.order_id)
+        side = found[1] if found else "unknown"
+        market = found[0].leg(side) if found else None
+        self.store.journal.record_fill(
+            event.order_id, str(getattr(event, "exchange_trade_id", "") or f"{event.timestamp}:{event.amount}"),
+            float(event.timestamp), market.connector if market else "", event.trading_pair, side,
+            Decimal(event.price), Decimal(event.amount), fee)
 
     def on_failure(self, event: Any) -> None:
         self.executor.on_failure(event.order_id, float(event.timestamp), str(event.error_message))
 
     def on_cancel(self, event: Any) -> None:
-        self.executor.on_failure(event.order_id, float(event.timestamp), "cancelled")
+        self.executor.on_cancel(event.order_id, float(event.timestamp))
 
     def on_complete(self, event: Any) -> None:
         self.executor.on_order_done(event.order_id, float(event.timestamp))
@@ -416,20 +519,24 @@ class FundingArbRuntime:
         holders = [r for r in self.store.open_records()
                    if any(leg.connector == event.market and leg.trading_pair == event.trading_pair
                           for leg in r.legs())]
-        metrics_publish.book_funding(self.metrics, event.trading_pair, amount)
         if not holders:
+            metrics_publish.book_funding(self.metrics, event.trading_pair, amount)
             log.info("funding_unattributed connector=%s pair=%s amount=%s", event.market, event.trading_pair, amount)
             return
-        total = sum((abs(r.long.filled_base) for r in holders), Decimal(0)) or Decimal(len(holders))
-        for r in holders:
-            share = (abs(r.long.filled_base) / total) if total else Decimal(1) / len(holders)
-            r.funding_received_quote += amount * share
-            self.observer.funding_booked(r.pair_id, float(event.timestamp), amount * share)
-        self.store.save()
+        if self.durability is None:
+            return
+        rate = Decimal(str(event.funding_rate)) if getattr(event, "funding_rate", None) is not None else None
+        if self.durability.book(event.market, event.trading_pair, float(event.timestamp), amount, rate, "event",
+                                holders):
+            metrics_publish.book_funding(self.metrics, event.trading_pair, amount)
+            self.observer.funding_split(float(event.timestamp), amount, holders)
+            self.store.save()
 
     # --- errors, metrics, status ---------------------------------------------------------------------
     def _record_error(self, ts: float, kind: str, detail: str) -> None:
         self.metrics.inc("errors", kind=kind)
+        if self.journal is not None:
+            self.journal.add_totals({"errors": Decimal(1)})
         self.risk.record_error(ts, kind, detail)
         log.warning("error kind=%s detail=%s", kind, detail)
 

@@ -1,14 +1,16 @@
-"""Hedged-pair records and their persistence (no hummingbot import).
+"""Hedged-pair records, the order tracker's store, and their persistence (no hummingbot import).
 
-A `PairRecord` is one delta-neutral position: a long leg and a short leg of the same token on two venues.
-Its lifecycle is an explicit state machine (IDLE is implicit: no record):
+A `PairRecord` is one delta-neutral position: a long leg and a short leg of the same token on two venues. Its
+behaviour is the pure lifecycle table (`core/lifecycle.py`); the record keeps the lifecycle's book (`book`) and a
+coarse, stable view of it for status, metrics and reports (`state`):
 
-    OPENING -> HEDGED -> UNWINDING -> CLOSED
-    OPENING -> IMBALANCED -> UNWINDING | HEDGED
-    any non-terminal -> FAILED (an unrecoverable error, e.g. a rejected unwind; needs the operator)
+    OPENING (OPENING_FIRST, OPENING_SECOND) -> HEDGED <-> REDUCING -> UNWINDING (CLOSING) -> CLOSED
 
-The store is written atomically (temp file, fsync, rename) after every change, so a crash never leaves a
-half-written file and no position is forgotten across restarts.
+Orders are tracked once, by client order id, in `core/orders.OrderTracker`; this file is its store today
+(`StateFileOrderStore`), behind the `OrderStore` interface so the SQLite journal can replace it.
+
+The file is written atomically (temp file, fsync, rename) after every change, so a crash never leaves a
+half-written file and no position or order is forgotten across restarts.
 """
 from __future__ import annotations
 
@@ -21,23 +23,27 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from ..core.lifecycle import LifecycleState
+from ..core.orders import OrderTracker, TrackedOrder
 
-class PairState(str, Enum):
+
+class PairState(str, Enum):  # noqa: UP042 - same str-Enum idiom as snapshots.MarketKind
+    """The coarse view of `LifecycleState` shown in status, metrics and reports."""
+
     OPENING = "OPENING"
     HEDGED = "HEDGED"
-    IMBALANCED = "IMBALANCED"
+    REDUCING = "REDUCING"
     UNWINDING = "UNWINDING"
     CLOSED = "CLOSED"
-    FAILED = "FAILED"
 
 
-ALLOWED = {
-    PairState.OPENING: {PairState.HEDGED, PairState.IMBALANCED, PairState.UNWINDING, PairState.FAILED},
-    PairState.HEDGED: {PairState.UNWINDING, PairState.IMBALANCED, PairState.FAILED},
-    PairState.IMBALANCED: {PairState.HEDGED, PairState.UNWINDING, PairState.FAILED},
-    PairState.UNWINDING: {PairState.CLOSED, PairState.IMBALANCED, PairState.FAILED},
-    PairState.CLOSED: set(),
-    PairState.FAILED: {PairState.UNWINDING},
+VIEW = {
+    LifecycleState.OPENING_FIRST: PairState.OPENING,
+    LifecycleState.OPENING_SECOND: PairState.OPENING,
+    LifecycleState.HEDGED: PairState.HEDGED,
+    LifecycleState.REDUCING: PairState.REDUCING,
+    LifecycleState.CLOSING: PairState.UNWINDING,
+    LifecycleState.CLOSED: PairState.CLOSED,
 }
 
 
@@ -74,7 +80,7 @@ class PairRecord:
     funding_received_quote: Decimal = Decimal(0)
     close_reason: Optional[str] = None
     closed_ts: Optional[float] = None
-    orders: dict[str, str] = field(default_factory=dict)  # order_id -> "long"/"short"
+    book: dict[str, Any] = field(default_factory=dict)  # the lifecycle's PairBook (shell/execution.py encodes it)
     entry_edge_pct: Optional[Decimal] = None
     first_fill_ts: Optional[float] = None  # when the first leg filled: starts the single-leg timer
 
@@ -94,15 +100,13 @@ class PairRecord:
         return self.state not in (PairState.CLOSED,)
 
     def transition(self, new: PairState, ts: float, reason: Optional[str] = None) -> None:
-        """Move to `new`. Raises StateError if the state machine does not allow it."""
+        """Show the lifecycle's new state (the lifecycle table decides; this only records it)."""
+        if reason and self.close_reason is None and new in (PairState.UNWINDING, PairState.CLOSED):
+            self.close_reason = reason
         if new == self.state:
             return
-        if new not in ALLOWED[self.state]:
-            raise StateError(f"pair {self.pair_id}: {self.state.value} -> {new.value} is not allowed")
         self.state = new
         self.updated_ts = ts
-        if reason and new in (PairState.UNWINDING, PairState.FAILED) and self.close_reason is None:
-            self.close_reason = reason
         if new is PairState.CLOSED:
             self.closed_ts = ts
 
@@ -121,12 +125,15 @@ def _leg_from(d: dict[str, Any]) -> Leg:
                Decimal(d.get("margin_quote", "0")))
 
 
+V1_STATES = {"FAILED": "UNWINDING", "IMBALANCED": "REDUCING"}  # version-1 files: states that no longer rest
+
+
 def _record_from(d: dict[str, Any]) -> PairRecord:
     return PairRecord(
         pair_id=d["pair_id"], token=d["token"], long=_leg_from(d["long"]), short=_leg_from(d["short"]),
-        state=PairState(d["state"]), opened_ts=float(d["opened_ts"]),
+        state=PairState(V1_STATES.get(d["state"], d["state"])), opened_ts=float(d["opened_ts"]),
         updated_ts=float(d["updated_ts"]), funding_received_quote=Decimal(d["funding_received_quote"]),
-        close_reason=d.get("close_reason"), closed_ts=d.get("closed_ts"), orders=dict(d.get("orders", {})),
+        close_reason=d.get("close_reason"), closed_ts=d.get("closed_ts"), book=dict(d.get("book", {})),
         entry_edge_pct=Decimal(d["entry_edge_pct"]) if d.get("entry_edge_pct") is not None else None,
         first_fill_ts=d.get("first_fill_ts"),
     )
@@ -135,23 +142,28 @@ def _record_from(d: dict[str, Any]) -> PairRecord:
 class PairStore:
     """All pair records, persisted to one JSON file. Closed records are kept (bounded) for the status."""
 
-    VERSION = 1
+    VERSION = 2
     MAX_CLOSED = 200
 
     def __init__(self, path: Optional[Path]) -> None:
         self.path = path
         self.records: dict[str, PairRecord] = {}
+        self.orders: dict[str, TrackedOrder] = {}  # what StateFileOrderStore keeps; OrderTracker is the reader
         self._seq = 0
+        self.tracker = OrderTracker(StateFileOrderStore(self))
 
     def open_records(self) -> list[PairRecord]:
         return [r for r in self.records.values() if r.is_open]
 
     def by_order(self, order_id: str) -> Optional[tuple[PairRecord, str]]:
-        for r in self.records.values():
-            side = r.orders.get(order_id)
-            if side is not None:
-                return r, side
-        return None
+        """The pair and leg ("long" / "short") of a tracked order, or None."""
+        order = self.tracker.get(order_id)
+        if order is None or order.pair_id not in self.records:
+            return None
+        return self.records[order.pair_id], order.leg.value
+
+    def order_ids(self, pair_id: str) -> list[str]:
+        return [o.client_order_id for o in self.tracker.of_pair(pair_id)]
 
     def new_id(self, token: str, ts: float) -> str:
         self._seq += 1
@@ -165,6 +177,9 @@ class PairStore:
         closed = sorted((r for r in self.records.values() if not r.is_open), key=lambda r: r.closed_ts or 0)
         for r in closed[: max(0, len(closed) - self.MAX_CLOSED)]:
             del self.records[r.pair_id]
+        for oid, order in list(self.orders.items()):  # finished orders of forgotten pairs
+            if order.status.done and order.pair_id not in self.records:
+                del self.orders[oid]
 
     def load(self) -> list[PairRecord]:
         """Read the file if it exists. Raises StateError naming the file when it is corrupt."""
@@ -172,22 +187,41 @@ class PairStore:
             return []
         try:
             data = json.loads(self.path.read_text())
-            if data.get("version") != self.VERSION:
-                raise StateError(f"{self.path}: unsupported state version {data.get('version')!r}")
+            if data.get("version") not in (1, self.VERSION):  # 1: no orders section; recovery asks the venues
+                raise StateError(f"{self.path}: unsupported state version {data.get('version')!r} "
+                                 f"(this version reads {self.VERSION})")
             records = [_record_from(d) for d in data["pairs"]]
+            orders = [TrackedOrder.from_dict(d) for d in data.get("orders", [])]
             self._seq = int(data.get("seq", 0))
         except (ValueError, KeyError, TypeError) as e:
             raise StateError(f"{self.path}: state file is unreadable ({e!r}); it was left untouched, "
                              "move it aside after checking positions on the venues") from e
         self.records = {r.pair_id: r for r in records}
+        self.orders = {o.client_order_id: o for o in orders}
+        self.tracker = OrderTracker(StateFileOrderStore(self))
         return records
 
     def save(self) -> None:
         if self.path is None:
             return
         payload = {"version": self.VERSION, "seq": self._seq,
-                   "pairs": [asdict(r) for r in sorted(self.records.values(), key=lambda r: r.pair_id)]}
+                   "pairs": [asdict(r) for r in sorted(self.records.values(), key=lambda r: r.pair_id)],
+                   "orders": [o.to_dict() for o in sorted(self.orders.values(), key=lambda o: o.client_order_id)]}
         atomic_write_text(self.path, json.dumps(payload, default=_encode, indent=1, sort_keys=True))
+
+
+class StateFileOrderStore:
+    """`OrderStore` over the state file: orders are written with the pairs, in the same atomic write."""
+
+    def __init__(self, pairs: PairStore) -> None:
+        self._pairs = pairs
+
+    def upsert(self, order: TrackedOrder) -> None:
+        self._pairs.orders[order.client_order_id] = order
+        self._pairs.save()
+
+    def load(self) -> list[TrackedOrder]:
+        return list(self._pairs.orders.values())
 
 
 def atomic_write_text(path: Path, text: str) -> None:

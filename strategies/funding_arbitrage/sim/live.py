@@ -80,6 +80,10 @@ def plan_from_settings(settings: FundingArbSettings) -> SimPlan:
         raise SimSetupError(
             f"state_file ({settings.state_file}) must be a sim-only file (its name containing 'sim', e.g. "
             "data/funding_arb_sim_state.json): simulated pairs must never mix with live state")
+    if settings.journal_file and "sim" not in Path(settings.journal_file).name:
+        raise SimSetupError(
+            f"journal_file ({settings.journal_file}) must be a sim-only file (its name containing 'sim', e.g. "
+            "data/conf_funding_arbitrage_sim.journal.sqlite): simulated pairs must never mix with the live journal")
     n = len(settings.all_connectors)
     return SimPlan(
         perp_venues=tuple(c[len(SIM_PREFIX):-len(PERP_SUFFIX)] for c in settings.perp_connectors),
@@ -279,6 +283,11 @@ async def install_sim_connectors(hb: Any, v2_conf: str, sim: SimOptionsLike) -> 
     settings = load_settings(Path(hb_settings.SCRIPT_STRATEGY_CONF_DIR_PATH) / v2_conf)
     env = LiveSimEnvironment(settings, sim)
     move_previous_state(project_root() / settings.state_file)
+    from ..shell.durability import journal_path
+
+    journal = journal_path(settings, project_root())
+    for part in (journal, journal.with_name(journal.name + "-wal"), journal.with_name(journal.name + "-shm")):
+        move_previous_state(part)  # the sim venues start flat: so does the journal (the old one is kept aside)
     core = hb.trading_core
     for name, connector in env.connectors.items():
         register_sim_connector(connector)  # AllConnectorSettings (fee schema) + RateOracle

@@ -179,6 +179,19 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
             return 0, Decimal(-1), Decimal(-1)
         return paid[-1].ts, paid[-1].rate, paid[-1].amount_quote
 
+    def funding_payment_history(self, trading_pair: str, start_ts: float, end_ts: float) -> list[SimFundingPayment]:
+        """This account's funding payments on `trading_pair` settled within [start_ts, end_ts], oldest first: what a
+        venue's REST income history returns (Binance `GET /fapi/v1/income?incomeType=FUNDING_FEE`, Bybit
+        `GET /v5/account/transaction-log?type=SETTLEMENT`), which Hummingbot's connectors do not expose (they keep
+        only the last payment, `_fetch_last_fee_payment`). The strategy books funding paid while it was down from it.
+
+        Raises:
+            SimNetworkError: inside a disconnect window, like any REST call.
+        """
+        if self._disconnected():
+            raise SimNetworkError(f"{self.name}: network unavailable (disconnect window)")
+        return [p for p in self.funding_payments if p.trading_pair == trading_pair and start_ts <= p.ts <= end_ts]
+
     # --- venue hooks --------------------------------------------------------------------------------------
     def _validate_order(self, order: SimOrder) -> None:
         action = order.position_action
@@ -265,6 +278,8 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         if info is None:
             self._perpetual_trading.initialize_funding_info(FundingInfo(pair, mark, mark, upcoming.ts, upcoming.rate))
         else:  # what FundingInfo.update(FundingInfoUpdate(...)) does, without its dataclasses.asdict per tick
+            if self._faults.mark_bad(ts, pair):
+                mark = Decimal("NaN")  # injected broken mark feed (faults.bad_mark_windows)
             info.index_price = mark
             info.mark_price = mark
             info.next_funding_utc_timestamp = upcoming.ts

@@ -249,12 +249,29 @@ class SimVenueMixin(SimOfflineMixin, ABC):
             return
         await super()._create_order(trade_type, order_id, trading_pair, amount, order_type, price, **kwargs)  # type: ignore[misc]
 
+    def buy(self, trading_pair: str, amount: Decimal, order_type: OrderType = OrderType.LIMIT,
+            price: Decimal = Decimal("NaN"), **kwargs: Any) -> str:
+        self._sync_reject(kwargs)
+        return super().buy(trading_pair, amount, order_type, price, **kwargs)  # type: ignore[misc, no-any-return]
+
+    def sell(self, trading_pair: str, amount: Decimal, order_type: OrderType = OrderType.LIMIT,
+             price: Decimal = Decimal("NaN"), **kwargs: Any) -> str:
+        self._sync_reject(kwargs)
+        return super().sell(trading_pair, amount, order_type, price, **kwargs)  # type: ignore[misc, no-any-return]
+
+    def _sync_reject(self, kwargs: dict[str, Any]) -> None:
+        """Injected synchronous refusal: raised before any order id exists (see faults.sync_reject)."""
+        action = kwargs.get("position_action", PositionAction.NIL)
+        if self._faults.config.sync_reject and self._faults.reject(action.name):
+            raise SimOrderRejected(f"{self.name}: order refused before submission (injected synchronous fault)")
+
     async def _place_order(self, order_id: str, trading_pair: str, amount: Decimal, trade_type: TradeType,
                            order_type: OrderType, price: Decimal, **kwargs: Any) -> tuple[str, float]:
         now = self.current_timestamp
         if self._disconnected():
             raise SimNetworkError(f"{self.name}: network unavailable (disconnect window) at {now}")
-        if self._faults.reject():
+        action = kwargs.get("position_action", PositionAction.NIL)
+        if not self._faults.config.sync_reject and self._faults.reject(action.name):
             raise SimOrderRejected(f"{self.name}: order rejected by the venue (injected fault)")
         state = self._markets[trading_pair]
         if state.mid is None:
@@ -284,6 +301,8 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         return True
 
     async def _request_order_status(self, tracked_order: InFlightOrder) -> OrderUpdate:
+        if self._disconnected():
+            raise SimNetworkError(f"{self.name}: network unavailable (disconnect window), order status not read")
         oid = tracked_order.client_order_id
         if oid in self._open_orders:
             state = OrderState.PARTIALLY_FILLED if self._open_orders[oid].filled > 0 else OrderState.OPEN
@@ -294,6 +313,8 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         return OrderUpdate(tracked_order.trading_pair, self.current_timestamp, state, oid, tracked_order.exchange_order_id)
 
     async def _all_trade_updates_for_order(self, order: InFlightOrder) -> list[TradeUpdate]:
+        if self._disconnected():
+            raise SimNetworkError(f"{self.name}: network unavailable (disconnect window), trades not read")
         return list(self._trades.get(order.client_order_id, []))
 
     def _match_orders(self, ts: float) -> None:

@@ -166,6 +166,7 @@ ROWS: list[tuple[str, Callable[..., FundingArbSettings], dict[str, Any], Scenari
             **{
                 "spot_leg_borrows_quote": True,
                 "borrow_rates_apr_pct": {"USDT": D("1"), "FDUSD": D("300")},
+                "quote_pegs": ["USDT", "FDUSD"],  # the changed config's FDUSD spot leg is declared 1:1
                 **kw,
             }
         ),

@@ -150,7 +150,44 @@ class SimRun:
         """OrderFilledEvents of the record's own orders, in firing order."""
         from hummingbot.core.event.events import OrderFilledEvent
 
-        return [e for e in self.events.of_type(OrderFilledEvent) if e.order_id in record.orders]
+        ids = set(self.runtime.store.order_ids(record.pair_id))
+        return [e for e in self.events.of_type(OrderFilledEvent) if e.order_id in ids]
+
+    def leg_of(self, order_id: str) -> Any:
+        """The record leg an order of the strategy belongs to (from the order tracker)."""
+        found = self.runtime.store.by_order(order_id)
+        assert found is not None, order_id
+        return found[0].leg(found[1])
+
+    def settled_problems(self) -> list[str]:
+        """What is wrong once the recovery time has passed (empty: fine): net exposure per token across the perp
+        venues beyond one lot; two open pairs on one token; the records' legs (the journal) differing from the
+        venue positions; the tracker's open orders differing from the venues' open orders."""
+        problems = []
+        lots: dict[str, Decimal] = {}
+        net: dict[str, Decimal] = {}
+        for (connector, pair), amount in self.positions().items():
+            token = pair.split("-")[0]
+            net[token] = net.get(token, D(0)) + amount
+            lots[token] = max(lots.get(token, D(0)), lot(self, connector, pair))
+        problems += [f"{t}: net exposure {n} beyond one lot ({lots[t]})" for t, n in net.items() if abs(n) > lots[t]]
+        open_records = [r for r in self.records if r.state is not PairState.CLOSED]
+        tokens = [r.token for r in open_records]
+        problems += [f"{t}: {tokens.count(t)} open pairs" for t in set(tokens) if tokens.count(t) > 1]
+        recorded: dict[tuple[str, str], Decimal] = {}
+        for r in open_records:
+            for leg in r.legs():
+                if leg.kind == "perp":
+                    key = (leg.connector, leg.trading_pair)
+                    recorded[key] = recorded.get(key, D(0)) + leg.filled_base
+        recorded = {k: v for k, v in recorded.items() if v != 0}
+        if recorded != self.positions():
+            problems.append(f"records {recorded} != venues {self.positions()}")
+        tracked = {o.client_order_id for o in self.runtime.store.tracker.open_orders()}
+        venue_open = {o.client_order_id for c in self.env.connectors.values() for o in c.sim_open_orders()}
+        if tracked != venue_open:
+            problems.append(f"tracker open orders {sorted(tracked)} != venue open orders {sorted(venue_open)}")
+        return problems
 
     def close(self) -> None:
         self.events.detach()
@@ -201,6 +238,19 @@ def watch_wanted_entries(run: SimRun, token: str) -> list[float]:
 
     run.on_step.append(hook)
     return wanted
+
+
+def max_open_pairs_per_token(run: SimRun) -> dict[str, int]:
+    """Watch, tick by tick, the most pairs open at once per token (a duplicate entry shows as 2)."""
+    seen: dict[str, int] = {}
+
+    def hook(ts: float) -> None:
+        open_tokens = [r.token for r in run.records if r.state is not PairState.CLOSED]
+        for t in set(open_tokens):
+            seen[t] = max(seen.get(t, 0), open_tokens.count(t))
+
+    run.on_step.append(hook)
+    return seen
 
 
 def first_record(run: SimRun) -> PairRecord:

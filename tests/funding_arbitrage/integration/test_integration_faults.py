@@ -1,8 +1,8 @@
 """Venue faults reaching the real strategy the way a real connector delivers them (`sim.faults.FaultConfig`).
 
-Every fault is on sim bybit only, the LONG leg of the BTC pair of 2025-03-09T16:00Z (see integration_helpers), so
-the binance short is the leg that fills alone. The invariant checked each time: no naked position is left on the
-venues, and the pair ends in a terminal state.
+Faults on sim bybit, the LONG leg of the BTC pair of 2025-03-09T16:00Z (see integration_helpers), and venue-wide
+conditions (disconnects, stale funding). Rejects, partial fills and delays of either leg, checked after the recovery
+time, are in test_integration_execution.py.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from integration_helpers import (
 )
 
 from strategies.funding_arbitrage.core.reasons import SkipReason
-from strategies.funding_arbitrage.sim.faults import FaultConfig
 from strategies.funding_arbitrage.shell.state import PairState
+from strategies.funding_arbitrage.sim.faults import FaultConfig
 
 OPENING, HEDGED, UNWINDING, CLOSED = PairState.OPENING, PairState.HEDGED, PairState.UNWINDING, PairState.CLOSED
 
@@ -37,29 +37,7 @@ def _first_closed(run: SimRun) -> Any:
 
 def _venue_fills(run: SimRun, connector: str, position: str) -> list[Any]:
     r = first_record(run)
-    return [e for e in run.fills_of(r) if r.leg(r.orders[e.order_id]).connector == connector and e.position == position]
-
-
-def test_rejected_long_leg_unwinds_the_filled_short_and_leaves_no_position(
-        cross_venue: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    transitions = TransitionLog(monkeypatch)
-    faults = {BYBIT: FaultConfig(reject_probability=1.0)}
-
-    async def body() -> None:
-        with sim_run(cross_venue, perp_settings(tmp_path / "s.json"), coins=["BTC"], start_ts=BTC_START, hours=1,
-                     faults=faults) as run:
-            await run.run_until(run.env.end_ts, stop=_first_closed(run))
-            r = first_record(run)
-
-            assert transitions.path(r.pair_id) == [OPENING, UNWINDING, CLOSED]
-            assert r.close_reason == "long leg rejected"
-            assert [e.amount for e in _venue_fills(run, BINANCE, "OPEN")] == [abs(r.short.target_base)]
-            assert sum(e.amount for e in _venue_fills(run, BINANCE, "CLOSE")) == r.short.target_base
-            assert r.long.filled_base == r.short.filled_base == 0
-            assert run.positions() == {}
-            assert run.runtime.metrics.value("errors", kind="order_failed") >= 1
-
-    run_async(body)
+    return [e for e in run.fills_of(r) if run.leg_of(e.order_id).connector == connector and e.position == position]
 
 
 def test_partial_fill_becomes_hedged_only_when_both_legs_are_complete(
@@ -87,51 +65,6 @@ def test_partial_fill_becomes_hedged_only_when_both_legs_are_complete(
             assert transitions.path(r.pair_id) == [OPENING, HEDGED]
             assert r.long.filled_base == r.long.target_base and r.short.filled_base == -r.short.target_base
             assert len(_venue_fills(run, BYBIT, "OPEN")) == 2  # one order, filled in two parts
-
-    run_async(body)
-
-
-def test_partial_fill_still_incomplete_after_single_leg_timeout_is_unwound(
-        cross_venue: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    transitions = TransitionLog(monkeypatch)
-    faults = {BYBIT: FaultConfig(partial_fill_probability=1.0, partial_fill_fraction=D("0.5"))}
-    settings = perp_settings(tmp_path / "s.json", single_leg_timeout_s=30)  # the rest arrives one 60 s tick later
-
-    async def body() -> None:
-        with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=1, faults=faults) as run:
-            await run.run_until(run.env.end_ts, stop=_first_closed(run))
-            r = first_record(run)
-
-            assert transitions.path(r.pair_id) == [OPENING, UNWINDING, CLOSED]
-            assert r.close_reason == "single-leg timeout"
-            assert any(e["name"] == "single_leg_timeout" for e in run.runtime.metrics.snapshot()["events"])
-            # the long's second part filled after the timeout and was closed as well
-            assert sum(e.amount for e in _venue_fills(run, BYBIT, "OPEN")) == r.long.target_base
-            assert sum(e.amount for e in _venue_fills(run, BYBIT, "CLOSE")) == r.long.target_base
-            assert run.positions() == {}
-
-    run_async(body)
-
-
-def test_fill_delay_longer_than_single_leg_timeout_unwinds_and_closes_the_late_fill(
-        cross_venue: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    transitions = TransitionLog(monkeypatch)
-    faults = {BYBIT: FaultConfig(fill_delay_s=600)}
-
-    async def body() -> None:
-        with sim_run(cross_venue, perp_settings(tmp_path / "s.json"), coins=["BTC"], start_ts=BTC_START, hours=1,
-                     faults=faults) as run:
-            await run.run_until(run.env.end_ts, stop=_first_closed(run))
-            r = first_record(run)
-            unwound_ts = next(ts for pid, _, new, ts in transitions.items if new is UNWINDING)
-            late_open = _venue_fills(run, BYBIT, "OPEN")
-
-            assert transitions.path(r.pair_id) == [OPENING, UNWINDING, CLOSED]
-            assert r.close_reason == "single-leg timeout"
-            assert unwound_ts - r.opened_ts < 600  # unwound before the delayed leg could fill
-            assert late_open and all(e.timestamp > unwound_ts for e in late_open)
-            assert sum(e.amount for e in _venue_fills(run, BYBIT, "CLOSE")) == sum(e.amount for e in late_open)
-            assert run.positions() == {}
 
     run_async(body)
 

@@ -106,7 +106,7 @@ def _open(raw: pd.DataFrame, venue: str, coin: str, ts: int) -> Decimal:
 def _actions(run: SimRun, record: PairRecord, connector: str, before_ts: float | None = None,
              after_ts: float | None = None) -> set[str]:
     """Position actions of the record's fills on `connector`, optionally only before / after a time."""
-    return {e.position for e in run.fills_of(record) if record.leg(record.orders[e.order_id]).connector == connector
+    return {e.position for e in run.fills_of(record) if run.leg_of(e.order_id).connector == connector
             and (before_ts is None or e.timestamp < before_ts) and (after_ts is None or e.timestamp >= after_ts)}
 
 
@@ -143,7 +143,7 @@ def test_perp_perp_fills_and_fees_are_counted_per_venue(perp_perp: Lifecycle) ->
     fills = run.fills_of(r)
 
     for connector in (BYBIT, BINANCE):
-        on_venue = [e for e in fills if r.leg(r.orders[e.order_id]).connector == connector]
+        on_venue = [e for e in fills if run.leg_of(e.order_id).connector == connector]
         assert run.runtime.metrics.value("fills", connector=connector) == len(on_venue) >= 2
     assert D(str(run.runtime.metrics.value("fees_paid_quote", quote="USDT"))) == pytest.approx(r.long.fees_quote + r.short.fees_quote)
 

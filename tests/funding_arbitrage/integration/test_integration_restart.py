@@ -117,9 +117,9 @@ def test_position_opened_outside_the_strategy_blocks_its_token_with_an_alert(cro
     run_async(body)
 
 
-def test_position_changed_on_the_venue_marks_the_pair_imbalanced_and_unwinds_it(
+def test_position_reduced_by_hand_is_rebalanced_and_the_exit_closes_only_what_the_venue_holds(
         cross_venue: Any, tmp_path: Path) -> None:
-    """Something outside the strategy (an operator, another bot) closes part of a hedged leg."""
+    """Something outside the strategy (an operator, another bot) closes half of a hedged leg."""
     async def body() -> None:
         env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=2)
         try:
@@ -127,18 +127,23 @@ def test_position_changed_on_the_venue_marks_the_pair_imbalanced_and_unwinds_it(
             await run.run_until(env.end_ts, stop=lambda ts: bool(run.records)
                                 and run.records[0].state is PairState.HEDGED)
             pair = first_record(run)
-            env.perps[BINANCE].buy("BTC-USDT", abs(pair.short.filled_base) / 2, OrderType.MARKET,
-                                   position_action=PositionAction.CLOSE)
+            half = abs(pair.short.filled_base) / 2
+            env.perps[BINANCE].buy("BTC-USDT", half, OrderType.MARKET, position_action=PositionAction.CLOSE)
             await run.run_until(env.now + 5 * 60)
 
-            assert pair.state is PairState.CLOSED
-            assert "venue position differs" in (pair.close_reason or "")
+            assert pair.state is PairState.HEDGED  # rebalanced: the long was cut to the short, reduce-only
+            assert run.positions() == {(BYBIT, "BTC-USDT"): half, (BINANCE, "BTC-USDT"): -half}
+            assert (pair.long.filled_base, pair.short.filled_base) == (half, -half)
             assert "reconcile_mismatch" in {a.name for a in run.runtime.metrics.alerts()}
-            for connector in env.perps.values():  # what the venue still held was closed: no naked leg
-                assert all(p.amount == 0 for p in connector.account_positions.values())
+
+            run.runtime.executor.close_pair(pair, env.now, "max_holding")
+            await run.run_until(env.now + 5 * 60, stop=lambda ts: pair.state is PairState.CLOSED)
+
+            assert pair.state is PairState.CLOSED and run.positions() == {}
+            closes = [e for e in run.fills_of(pair) if e.position == "CLOSE"]
+            assert sum(e.amount for e in closes if run.leg_of(e.order_id).connector == BINANCE) == half
             run.events.detach()
         finally:
             env.close()
 
     run_async(body)
-

@@ -1,4 +1,5 @@
 """Fixtures for the observability tests: the integration helpers (real strategy on the sim venues) and the data."""
+
 from __future__ import annotations
 
 import socket

@@ -4,6 +4,7 @@ The channel is apprise's `json://user:SECRET@127.0.0.1:PORT/hook` in $FUNDING_AR
 appear in no payload, no log line and no metrics export. Scenarios reuse the integration windows (BTC from
 2025-03-09T16:00Z enters within minutes).
 """
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 text = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 outer.raw.append(text)
                 outer.bodies.append(json.loads(text))
@@ -102,14 +103,21 @@ def _reject_all(run: SimRun, connector: str) -> None:
 
 def test_halt_is_delivered_to_the_webhook_once(cross_venue: Any, tmp_path: Path, receiver: Receiver) -> None:
     export = tmp_path / "metrics.json"
-    settings = perp_settings(tmp_path / "s.json", max_errors_per_window=2, error_window_s=3600,
-                             metrics_export_path=str(export))
+    settings = perp_settings(
+        tmp_path / "s.json", max_errors_per_window=2, error_window_s=3600, metrics_export_path=str(export)
+    )
 
     async def body() -> None:
-        with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=2,
-                     faults={BYBIT: FaultConfig(reject_probability=1.0)}) as run:
+        with sim_run(
+            cross_venue,
+            settings,
+            coins=["BTC"],
+            start_ts=BTC_START,
+            hours=2,
+            faults={BYBIT: FaultConfig(reject_probability=1.0)},
+        ) as run:
             await run.run_until(run.env.end_ts)
-            titles = _delivered(run, receiver, export)
+            _delivered(run, receiver, export)
 
             assert run.runtime.risk.halt_reason is not None
             halted = [b["message"] for b in receiver.bodies if b["title"] == "funding-arb CRITICAL: risk.halted"]
@@ -122,15 +130,21 @@ def test_halt_is_delivered_to_the_webhook_once(cross_venue: Any, tmp_path: Path,
 
 
 def test_liquidation_risk_and_a_failed_leverage_reduction_are_delivered(
-        cross_venue: Any, tmp_path: Path, receiver: Receiver) -> None:
+    cross_venue: Any, tmp_path: Path, receiver: Receiver
+) -> None:
     # 50x leaves ~1.5 % to liquidation, the strategy wants 5 %; every reduction order is rejected
-    settings = perp_settings(tmp_path / "s.json", leverage={BINANCE: 50, BYBIT: 50},
-                             min_liquidation_distance_pct=D(5), max_errors_per_window=1000)
+    settings = perp_settings(
+        tmp_path / "s.json",
+        leverage={BINANCE: 50, BYBIT: 50},
+        min_liquidation_distance_pct=D(5),
+        max_errors_per_window=1000,
+    )
 
     async def body() -> None:
         with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=1) as run:
-            await run.run_until(run.env.end_ts, stop=lambda ts: bool(run.records)
-                                and first_record(run).state is PairState.HEDGED)
+            await run.run_until(
+                run.env.end_ts, stop=lambda ts: bool(run.records) and first_record(run).state is PairState.HEDGED
+            )
             _reject_all(run, BYBIT)
             _reject_all(run, BINANCE)
             await run.run_until(run.env.now + 10 * 60)
@@ -145,8 +159,7 @@ def test_liquidation_risk_and_a_failed_leverage_reduction_are_delivered(
 
 def test_failed_close_is_delivered(cross_venue: Any, tmp_path: Path, receiver: Receiver) -> None:
     state = tmp_path / "s.json"
-    short_hold = perp_settings(state, holding_horizon_hours=D(2), max_break_even_hours=D(2),
-                               max_holding_hours=D(2))
+    short_hold = perp_settings(state, holding_horizon_hours=D(2), max_break_even_hours=D(2), max_holding_hours=D(2))
 
     async def body() -> None:
         env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=6)
@@ -160,38 +173,70 @@ def test_failed_close_is_delivered(cross_venue: Any, tmp_path: Path, receiver: R
             first.events.detach()
             second = add_strategy(env, short_hold)  # held longer than max_holding: it exits ...
             _reject_all(second, BINANCE)  # ... and the close of the binance leg is rejected
-            await second.run_until(env.now + 10 * 60)
+            pair_id = first_record(second).pair_id
+            await second.run_until(env.now + 90 * 60)  # the close retries with backoff, then escalates
             titles = _delivered(second, receiver)
             second.events.detach()
 
-            assert any(": close_failed." in t for t in titles), titles
+            # the lifecycle's escalation (`pair.<id>`, critical) or, before it existed, the FAILED state's alert
+            assert any(t.endswith(f": pair.{pair_id}") or t.endswith(f": close_failed.{pair_id}") for t in titles), (
+                titles
+            )
         finally:
             env.close()
 
     run_async(body)
 
 
-def test_hedge_gap_and_orphan_on_restart_are_delivered(cross_venue: Any, tmp_path: Path,
-                                                      receiver: Receiver) -> None:
+def test_orphan_position_found_at_start_is_delivered(cross_venue: Any, tmp_path: Path, receiver: Receiver) -> None:
     async def body() -> None:
-        env = make_env(cross_venue, coins=["BTC", "ETH"], start_ts=BTC_START, hours=2)
+        env = make_env(cross_venue, coins=["BTC", "ETH"], start_ts=BTC_START, hours=1)
         try:
             await env.start()
             env.perps[BINANCE].buy("ETH-USDT", D("0.1"), OrderType.MARKET, position_action=PositionAction.OPEN)
             for _ in range(2):
                 await env.step()
             run = add_strategy(env, perp_settings(tmp_path / "s.json", tokens=("BTC", "ETH")))
-            await run.run_until(env.end_ts, stop=lambda ts: bool(run.records)
-                                and run.records[0].state is PairState.HEDGED)
-            pair = first_record(run)
-            env.perps[BINANCE].buy("BTC-USDT", abs(pair.short.filled_base) / 2, OrderType.MARKET,
-                                   position_action=PositionAction.CLOSE)  # a hedge gap made by hand
-            await run.run_until(env.now + 5 * 60)
+            await run.run_until(env.now + 10 * 60)
             titles = _delivered(run, receiver)
             run.events.detach()
 
-            assert "funding-arb CRITICAL: orphan_position.sim_binance_perpetual.ETH-USDT" in titles
-            assert "funding-arb CRITICAL: reconcile_mismatch" in titles
+            # restart recovery's critical alert (journal) or, before it existed, the orphan alert of the observer
+            assert (
+                "funding-arb CRITICAL: restart_recovery" in titles
+                or "funding-arb CRITICAL: orphan_position.sim_binance_perpetual.ETH-USDT" in titles
+            ), titles
+        finally:
+            env.close()
+
+    run_async(body)
+
+
+def test_hedge_gap_made_on_the_venue_is_delivered(cross_venue: Any, tmp_path: Path, receiver: Receiver) -> None:
+    async def body() -> None:
+        env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=2)
+        try:
+            run = add_strategy(env, perp_settings(tmp_path / "s.json"))
+            await run.run_until(
+                env.end_ts, stop=lambda ts: bool(run.records) and run.records[0].state is PairState.HEDGED
+            )
+            pair = first_record(run)
+            env.perps[BINANCE].buy(
+                "BTC-USDT", abs(pair.short.filled_base) / 2, OrderType.MARKET, position_action=PositionAction.CLOSE
+            )  # a hedge gap made by hand
+            await run.run_until(env.now + 10 * 60)
+            titles = _delivered(run, receiver)
+            run.events.detach()
+
+            assert any(
+                t
+                in (
+                    f"funding-arb CRITICAL: pair.{pair.pair_id}",
+                    "funding-arb CRITICAL: reconcile_mismatch",
+                    f"funding-arb CRITICAL: hedge_gap.{pair.pair_id}",
+                )
+                for t in titles
+            ), titles
         finally:
             env.close()
 

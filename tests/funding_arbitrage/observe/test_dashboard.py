@@ -3,6 +3,7 @@ text, every count in the page equals its table, nothing fetched from outside.
 
 Needs Debian's `chromium` (`apt-get install -y chromium`); the browser tests are skipped with that reason without it.
 """
+
 from __future__ import annotations
 
 import html as htmllib
@@ -25,10 +26,23 @@ HOSTILE = "<img src=x onerror=\"document.body.dataset.pwned='1'\"> & <b>bold</b>
 
 
 def dump_dom(page: Path, profile: Path) -> tuple[str, str]:
-    cmd = [CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-           "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-           "--virtual-time-budget=5000", "--dump-dom", page.resolve().as_uri()]
+    cmd = [
+        CHROMIUM or "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout, done.stderr
@@ -133,7 +147,19 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_unknown_values_show_as_na_never_zero() -> None:
-    page = render({"schema_version": 2, "ts": None, "metrics": {
-        "funding_arb_equity_quote": {"type": "gauge", "help": "h", "samples": [
-            {"labels": {"quote": "USDT"}, "value": None}]}}, "alerts": [], "events": []})
+    page = render(
+        {
+            "schema_version": 2,
+            "ts": None,
+            "metrics": {
+                "funding_arb_equity_quote": {
+                    "type": "gauge",
+                    "help": "h",
+                    "samples": [{"labels": {"quote": "USDT"}, "value": None}],
+                }
+            },
+            "alerts": [],
+            "events": [],
+        }
+    )
     assert "equity (quote)<b>N/A</b>" in page and "snapshot<b>N/A</b>" in page

@@ -1,6 +1,7 @@
 """The JSON metrics export: valid against docs/schema/metrics_export.schema.json on the real strategy, entries and
 exits in `events`, counters and events carried across a restart, and a writer killed mid-export leaves the
 previous file intact."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,14 @@ def validate(snapshot: dict[str, Any]) -> None:
 def test_export_of_an_entry_and_an_exit_validates_and_lists_both_events(cross_venue: Any, tmp_path: Path) -> None:
     state, export = tmp_path / "s.json", tmp_path / "metrics.json"
     settings = perp_settings(state, metrics_export_path=str(export), metrics_export_interval_s=60)
-    short_hold = perp_settings(state, metrics_export_path=str(export), metrics_export_interval_s=60,
-                               holding_horizon_hours=D(2), max_break_even_hours=D(2), max_holding_hours=D(2))
+    short_hold = perp_settings(
+        state,
+        metrics_export_path=str(export),
+        metrics_export_interval_s=60,
+        holding_horizon_hours=D(2),
+        max_break_even_hours=D(2),
+        max_holding_hours=D(2),
+    )
 
     async def body() -> None:
         env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=6)
@@ -50,8 +57,13 @@ def test_export_of_an_entry_and_an_exit_validates_and_lists_both_events(cross_ve
             before = json.loads(export.read_text())
             fees_before = before["metrics"]["funding_arb_fees_paid_quote_total"]["samples"][0]["value"]
             second = add_strategy(env, short_hold)  # held longer than max_holding: exits
-            await second.run_until(env.now + 30 * 60, stop=lambda ts: pair.pair_id in second.runtime.store.records
-                                   and second.runtime.store.records[pair.pair_id].state is PairState.CLOSED)
+            await second.run_until(
+                env.now + 30 * 60,
+                stop=lambda ts: (
+                    pair.pair_id in second.runtime.store.records
+                    and second.runtime.store.records[pair.pair_id].state is PairState.CLOSED
+                ),
+            )
             await second.run_until(env.now + 120)  # one more export after the close
             second.events.detach()
             second.runtime.exporter.flush()
@@ -95,8 +107,9 @@ WRITER = textwrap.dedent("""
 
 def test_writer_killed_mid_export_leaves_the_previous_file_intact(tmp_path: Path) -> None:
     path, marker = tmp_path / "metrics.json", tmp_path / "marker"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(marker)], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), str(marker)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     try:
         for _ in range(600):
             if marker.exists():

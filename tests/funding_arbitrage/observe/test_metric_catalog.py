@@ -1,5 +1,6 @@
 """The metric catalog: Prometheus naming conventions, docs/metrics.md equal to it, series initialised at start,
 counters restored (never lowered), alert listeners, the dashboard JSON well formed."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ def test_names_follow_prometheus_conventions(spec) -> None:
     assert not re.search(r"_(pct|percent|hours|hour|ms|minutes)(_|$)", spec.name)  # base units only
     assert not spec.name.endswith("_total")  # added on export for counters only
     assert ("quote" in spec.labels) == spec.name.endswith("_quote") or spec.name.endswith("_quote_per_second")
-    assert len(spec.help) > len(spec.name.replace("_", " ")) and spec.help.endswith(")") or spec.help.endswith(".")
+    assert (len(spec.help) > len(spec.name.replace("_", " ")) and spec.help.endswith(")")) or spec.help.endswith(".")
 
 
 def test_docs_table_equals_the_catalog() -> None:
@@ -97,6 +98,16 @@ def test_dashboard_json_is_a_grafana_dashboard_on_catalog_metrics_only() -> None
             names = set(re.findall(r"\bfunding_arb_[a-z_]+", t["expr"]))
             assert names and names <= exported | hist, (p["title"], names - exported - hist)
     titles = " ".join(p["title"].lower() for p in panels)
-    for topic in ("pnl", "expected vs received", "hedge gap", "positions", "margin", "liquidation",
-                  "trading state", "alerts", "errors", "tick duration"):
+    for topic in (
+        "pnl",
+        "expected vs received",
+        "hedge gap",
+        "positions",
+        "margin",
+        "liquidation",
+        "trading state",
+        "alerts",
+        "errors",
+        "tick duration",
+    ):
         assert topic in titles, topic

@@ -4,6 +4,7 @@ Checks through Prometheus's HTTP API: values equal the strategy's own state; eve
 dashboard and every alerting rule's series exist; no counter goes backwards across a restart of the strategy.
 Needs Debian's `prometheus` and `promtool` (`apt-get install -y prometheus`); skipped with that reason if absent.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,16 +32,16 @@ SCRAPE = DEPLOY / "prometheus" / "prometheus.yml"
 DASHBOARD = DEPLOY / "grafana" / "funding_arb_dashboard.json"
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
-needs_prometheus = pytest.mark.skipif(PROMETHEUS is None or PROMTOOL is None,
-                                      reason="Debian prometheus not installed (apt-get install -y prometheus)")
+needs_prometheus = pytest.mark.skipif(
+    PROMETHEUS is None or PROMTOOL is None, reason="Debian prometheus not installed (apt-get install -y prometheus)"
+)
 METRIC_NAME = re.compile(r"\b(funding_arb_[a-z_]+|up)\b")
 
 
 @needs_prometheus
 def test_promtool_accepts_the_rules_and_the_scrape_config() -> None:
     rules = subprocess.run([PROMTOOL or "promtool", "check", "rules", str(RULES)], capture_output=True, text=True)
-    config = subprocess.run([PROMTOOL or "promtool", "check", "config", str(SCRAPE)], capture_output=True,
-                            text=True)
+    config = subprocess.run([PROMTOOL or "promtool", "check", "config", str(SCRAPE)], capture_output=True, text=True)
 
     assert rules.returncode == 0, rules.stdout + rules.stderr
     assert config.returncode == 0, config.stdout + config.stderr
@@ -58,9 +59,15 @@ class Prometheus:
         self.port = free_port()
         self.log = (tmp / "prometheus.log").open("w")
         self.proc = subprocess.Popen(
-            [PROMETHEUS or "prometheus", f"--config.file={tmp / 'prometheus.yml'}",
-             f"--storage.tsdb.path={tmp / 'tsdb'}", f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                PROMETHEUS or "prometheus",
+                f"--config.file={tmp / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
     def get(self, path: str, **params: str) -> Any:
         url = f"http://127.0.0.1:{self.port}{path}" + ("?" + urllib.parse.urlencode(params) if params else "")
@@ -117,7 +124,8 @@ def _check_values(prom: Prometheus, run: SimRun) -> None:
     assert hedged and paid, "the scenario must hold a pair through a funding settlement"
     assert value_of(prom.query("funding_arb_open_pairs")) == len(hedged)
     assert value_of(prom.query('funding_arb_equity_quote{quote="USDT"}')) == pytest.approx(
-        float(rt.risk.last_equity_quote), rel=1e-9)
+        float(rt.risk.last_equity_quote), rel=1e-9
+    )
     fees = sum(r.long.fees_quote + r.short.fees_quote for r in rt.store.records.values())
     assert value_of(prom.query("funding_arb_fees_paid_quote_total")) == pytest.approx(float(fees), rel=1e-9)
     net = value_of(prom.query("funding_arb_funding_received_quote_total - funding_arb_funding_paid_quote_total"))
@@ -130,7 +138,10 @@ def _check_values(prom: Prometheus, run: SimRun) -> None:
     legs = rt.risk.leg_reports
     assert legs and len(prom.query("funding_arb_liquidation_distance_ratio")) == len(legs)
     assert {s["metric"]["source"] for s in prom.query("funding_arb_margin_ratio")} <= {
-        "venue", "estimated", "proxy:binance"}
+        "venue",
+        "estimated",
+        "proxy:binance",
+    }
 
 
 def _check_dashboard_and_rules(prom: Prometheus) -> None:
@@ -148,12 +159,17 @@ def _check_dashboard_and_rules(prom: Prometheus) -> None:
 
 
 def test_prometheus_scrapes_the_strategy_dashboard_and_rules_have_series_counters_survive_restart(
-        cross_venue: Any, tmp_path: Path) -> None:
+    cross_venue: Any, tmp_path: Path
+) -> None:
     if PROMETHEUS is None:
         pytest.skip("Debian prometheus not installed (apt-get install -y prometheus)")
     port = free_port()
-    settings = perp_settings(tmp_path / "state.json", prometheus_port=port,
-                             metrics_export_path=str(tmp_path / "metrics.json"), metrics_export_interval_s=60)
+    settings = perp_settings(
+        tmp_path / "state.json",
+        prometheus_port=port,
+        metrics_export_path=str(tmp_path / "metrics.json"),
+        metrics_export_interval_s=60,
+    )
 
     async def body() -> None:
         env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=12)
@@ -166,8 +182,10 @@ def test_prometheus_scrapes_the_strategy_dashboard_and_rules_have_series_counter
             await _settle(prom, run)
             _check_values(prom, run)
             _check_dashboard_and_rules(prom)
-            before = {s["metric"]["__name__"] + json.dumps(s["metric"], sort_keys=True): float(s["value"][1])
-                      for s in prom.query('{__name__=~"funding_arb_.+_total"}')}
+            before = {
+                s["metric"]["__name__"] + json.dumps(s["metric"], sort_keys=True): float(s["value"][1])
+                for s in prom.query('{__name__=~"funding_arb_.+_total"}')
+            }
 
             await run.strategy.on_stop()  # restart: a new instance of the script on the same venues
             run.env.clock.remove_iterator(run.strategy)
@@ -178,13 +196,15 @@ def test_prometheus_scrapes_the_strategy_dashboard_and_rules_have_series_counter
             await _step_while_scraped(run, prom, 8)
             await _settle(prom, run)
 
-            after = {s["metric"]["__name__"] + json.dumps(s["metric"], sort_keys=True): float(s["value"][1])
-                     for s in prom.query('{__name__=~"funding_arb_.+_total"}')}
+            after = {
+                s["metric"]["__name__"] + json.dumps(s["metric"], sort_keys=True): float(s["value"][1])
+                for s in prom.query('{__name__=~"funding_arb_.+_total"}')
+            }
             assert before and set(before) <= set(after)
             assert all(after[k] >= v for k, v in before.items()), {k: (v, after[k]) for k, v in before.items()}
             for name in {s["metric"]["__name__"] for s in prom.query('{__name__=~"funding_arb_.+_total"}')}:
                 assert not prom.query(f"resets({name}[10m]) > 0"), name
-            assert prom.query('changes(funding_arb_last_tick_timestamp_seconds[10m]) > 2')  # both runs scraped
+            assert prom.query("changes(funding_arb_last_tick_timestamp_seconds[10m]) > 2")  # both runs scraped
             _check_values(prom, run)
         finally:
             prom.stop()

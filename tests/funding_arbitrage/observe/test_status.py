@@ -1,5 +1,6 @@
 """`status` on the real strategy (sim venues): nearest candidates always shown with why they are not entered,
 human times, open pairs with age / funding / net / current edge, funding per pair and day."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,7 @@ from integration_helpers import BTC_SETTLEMENT, BTC_START, perp_settings, run_as
 EPOCH = re.compile(r"\b1[6-9]\d{8}(\.\d+)?\b")  # a raw Unix time in seconds
 
 
-def test_status_shows_the_nearest_pairs_and_why_when_nothing_clears_the_floor(cross_venue: Any,
-                                                                             tmp_path: Path) -> None:
+def test_status_shows_the_nearest_pairs_and_why_when_nothing_clears_the_floor(cross_venue: Any, tmp_path: Path) -> None:
     settings = perp_settings(tmp_path / "s.json", tokens=("BTC", "ETH"), min_net_edge_pct=Decimal(5))
 
     async def body() -> None:
@@ -24,8 +24,11 @@ def test_status_shows_the_nearest_pairs_and_why_when_nothing_clears_the_floor(cr
             assert run.records == []
             section = text.split("Nearest below the cost floor")[1]
             for token in ("BTC", "ETH"):
-                assert re.search(rf"{token} sim_\w+->sim_\w+ .*funding_below_cost_floor: even at zero slippage "
-                                 r"the net edge is at most -?\d+\.\d{3}% < min 5%", section), section
+                assert re.search(
+                    rf"{token} sim_\w+->sim_\w+ .*funding_below_cost_floor: even at zero slippage "
+                    r"the net edge is at most -?\d+\.\d{3}% < min 5%",
+                    section,
+                ), section
             assert "next settlement" in text and re.search(r"2025-03-10 00:00 UTC \(in \d+h \d+m\)", text)
             assert not EPOCH.search(text), EPOCH.search(text)
 

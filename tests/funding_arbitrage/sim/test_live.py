@@ -304,7 +304,7 @@ def test_run_sim_ticks_on_ready_sim_venues_and_stops_cleanly_on_sigterm(tmp_path
 
     def funding_seen() -> dict[str, Any] | None:
         m = _read_json(metrics_path)
-        return m if m and len(_samples(m, "funding_interval_hours")) == 6 else None
+        return m if m and len(_samples(m, "funding_interval_seconds")) == 6 else None
 
     metrics = _wait(proc, funding_seen, timeout=120)
     time.sleep(max(0.0, 25 - (time.time() - started)))
@@ -313,12 +313,12 @@ def test_run_sim_ticks_on_ready_sim_venues_and_stops_cleanly_on_sigterm(tmp_path
     assert rc == 0
     ready = _samples(metrics, "venue_ready")
     assert ready == {(("connector", c),): 1.0 for c in [*PERPS, "sim_binance"]}
-    intervals = _samples(metrics, "funding_interval_hours")
+    intervals = _samples(metrics, "funding_interval_seconds")
     assert {dict(k)["connector"] for k in intervals} == set(PERPS)
-    assert set(intervals.values()) == {8.0}  # the config's hint: at 3600x an 8h interval lasts 8 s
-    assert len(_samples(metrics, "funding_apr_pct")) == 6
+    assert set(intervals.values()) == {28800.0}  # the config's 8h hint (at 3600x an 8h interval lasts 8 s)
+    assert len(_samples(metrics, "funding_rate_apr_ratio")) == 6
     assert _samples(metrics, "trading_state")[(("state", "ACTIVE"),)] == 1.0
-    assert json.loads((home / "data" / "funding_arb_sim_state.json").read_text())["version"] == 1
+    assert json.loads((home / "data" / "funding_arb_sim_state.json").read_text())["version"] == 2
     assert (home / "data" / "conf_funding_arbitrage_sim.sqlite").exists()
 
 
