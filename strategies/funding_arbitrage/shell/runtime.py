@@ -20,17 +20,16 @@ from ..core.decisions import EdgeEngine, HeldPair
 from ..core.metrics import MetricsRegistry
 from ..core.risk import LegRisk, RiskGate, RiskReport
 from ..core.snapshots import MarketKind, TickSnapshot
-from . import recovery
+from . import metrics_publish, recovery
 from . import status as status_view
 from .adapter import SnapshotBuilder
+from .alerts import AlertNotifier, alert_urls_from_env, hummingbot_notify
 from .controls import OperatorControls
 from .durability import Durability, journal_path
 from .execution import LegExecutor
 from .home import project_root
 from .journal import Journal, JournalError
 from .journal_store import JournaledPairStore
-from . import metrics_publish
-from .alerts import AlertNotifier, alert_urls_from_env, hummingbot_notify
 from .metrics_export import BackgroundJsonExporter, PrometheusServer, prepare_metrics
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 

@@ -12,20 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from strategies.funding_arbitrage.shell import metrics_export
 from strategies.funding_arbitrage.core.metrics import (
     MetricsError,
     MetricsRegistry,
     Severity,
 )
+from strategies.funding_arbitrage.core.redaction import redact
+from strategies.funding_arbitrage.core.risk import RiskAlert
+from strategies.funding_arbitrage.shell import metrics_export
 from strategies.funding_arbitrage.shell.metrics_export import (
     JsonExporter,
     MetricsServerError,
     PrometheusServer,
     write_json,
 )
-from strategies.funding_arbitrage.core.redaction import redact
-from strategies.funding_arbitrage.core.risk import RiskAlert
 
 ROOT = Path(__file__).resolve().parents[3]
 BINANCE_STYLE_KEY = "FAKEk3y9Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6Lz9Xc"  # made up, key-shaped
