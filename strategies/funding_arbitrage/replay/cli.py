@@ -18,7 +18,7 @@ def _ts(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(value)  # Python 3.11+ reads a trailing Z
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"not an ISO date/time: {value!r}") from e
     if dt.tzinfo is None:
@@ -43,7 +43,8 @@ def add_replay_parser(sub: Any, func: Callable[[argparse.Namespace], int]) -> No
     p.add_argument("--out", type=Path, default=Path("out/replay"), help="report directory")
     p.add_argument("--runs", type=_csv, default=RUN_NAMES,
                    help=f"runs to execute, comma separated (default all: {','.join(RUN_NAMES)})")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (default when not a terminal)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress (default: a bar with ETA on a terminal, a line every 30 s otherwise)")
     p.set_defaults(func=func)
 
 
@@ -61,7 +62,7 @@ def run_replay_command(args: argparse.Namespace) -> int:
     opts = ReplayOptions(
         data_dir=data, venues=args.venues, coins=args.coins, spot=args.spot, start_ts=args.start,
         end_ts=args.end, config_path=args.config, tick_s=args.tick, out_dir=args.out,
-        progress=not args.no_progress and sys.stderr.isatty(), runs=tuple(args.runs),
+        progress=not args.no_progress, runs=tuple(args.runs),
     )
     try:
         report, files = run_replay(opts)
