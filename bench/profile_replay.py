@@ -11,7 +11,7 @@ import argparse
 import cProfile
 import pstats
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from strategies.funding_arbitrage.replay.runner import ReplayOptions, run_replay
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--out", type=Path, default=Path("out/profile_replay"))
     args = parser.parse_args()
-    start = datetime.fromisoformat(args.start).replace(tzinfo=timezone.utc).timestamp()
+    start = datetime.fromisoformat(args.start).replace(tzinfo=UTC).timestamp()
     opts = ReplayOptions(data_dir=project_root() / ".." / "shared" / "data" / "cross_venue_2025",
                          start_ts=start, end_ts=start + args.days * 86400, tick_s=args.tick,
                          out_dir=args.out / "report", runs=tuple(args.runs.split(",")))

@@ -161,8 +161,8 @@ class BaselineStrategy(StrategyV2Base):
         pnl += pos.short_proceeds - pos.long_cost
         # As upstream's executors: the single-leg timer runs from the first fill, while the partner is missing.
         none_yet = pos.first_fill_ts is None
-        return BaselineHeld(pos.long_connector, pos.short_connector,
-                            pos.opened_ts if none_yet else pos.first_fill_ts, pos.size_quote, pnl,
+        timer_ts = pos.opened_ts if pos.first_fill_ts is None else pos.first_fill_ts
+        return BaselineHeld(pos.long_connector, pos.short_connector, timer_ts, pos.size_quote, pnl,
                             pos.funding, none_yet or pos.long_base > 0, none_yet or pos.short_base > 0)
 
     # --- events --------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from .allocation import ExposureCaps
 from .baseline import BaselineConfig
 from .formatting import plain
 from .oracle import OracleCosts, run_oracle, taker_round_trip
+from .parallel import run_parallel
 from .passive import run_passive_carry
 from .progress import ProgressDisplay, no_progress
 from .report import write_report
@@ -77,6 +78,7 @@ class ReplayOptions:
     progress: bool = False
     runs: tuple[str, ...] = RUN_NAMES
     basis: BasisModel = field(default_factory=BasisModel)
+    jobs: int = 1  # simulated runs at once (>1: forked worker processes, `parallel.py`); results are the same
 
 
 def sim_settings(opts: ReplayOptions) -> dict[str, Any]:
@@ -278,6 +280,19 @@ def _passive(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], star
                              start_ts=int(start), end_ts=int(end), sample_s=int(SAMPLE_S))
 
 
+def _simulated_runs(names: list[str], opts: ReplayOptions, md: MarketData, settings: dict[str, Any],
+                    state_dir: Path, progress: Callable[[str, float], None]) -> dict[str, RunResult]:
+    """The strategy and baseline runs: in order in this process, or side by side with `opts.jobs` > 1."""
+    def one(name: str, report: Callable[[str, float], None]) -> RunResult:
+        if name == "funding_arbitrage":
+            return asyncio.run(_run_strategy(opts, md, settings, state_dir, report))
+        return asyncio.run(_run_baseline(opts, md, settings, report))
+
+    if opts.jobs > 1 and len(names) > 1:
+        return run_parallel(names, one, progress, opts.jobs)
+    return {name: one(name, progress) for name in names}
+
+
 def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
     """Run every requested run and write the report into `opts.out_dir`."""
     wall0 = time.monotonic()
@@ -285,24 +300,21 @@ def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
     settings = sim_settings(opts)
     start, end = _period(md, opts)
     opts = dataclasses.replace(opts, start_ts=start, end_ts=end)
-    simulated = [name for name in ("funding_arbitrage", "baseline") if name in opts.runs]
+    simulated: list[str] = [name for name in ("funding_arbitrage", "baseline") if name in opts.runs]
     display = ProgressDisplay(simulated) if opts.progress else None
     progress = display.update if display is not None else no_progress
     state_dir = Path(tempfile.mkdtemp(prefix="replay_state_"))
     runs: dict[str, RunResult] = {}
     try:
         with display.logs_above() if display is not None else contextlib.nullcontext():
-            if "funding_arbitrage" in opts.runs:
-                runs["funding_arbitrage"] = asyncio.run(_run_strategy(opts, md, settings, state_dir, progress))
-            if "baseline" in opts.runs:
-                runs["baseline"] = asyncio.run(_run_baseline(opts, md, settings, progress))
+            runs.update(_simulated_runs(simulated, opts, md, settings, state_dir, progress))
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
     if "passive_carry" in opts.runs and opts.spot:
         runs["passive_carry"] = _passive(opts, md, settings, start, end)
     if "oracle" in opts.runs:
         runs["oracle"] = _oracle(opts, md, settings, start, end)
-    runs = with_carry_capture(runs)
+    runs = with_carry_capture({name: runs[name] for name in RUN_NAMES if name in runs})
     report = ReplayReport(
         data={"dir": _shown_path(opts.data_dir), "venues": list(opts.venues), "coins": list(opts.coins),
               "spot_venues": list(opts.spot),
