@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
@@ -22,9 +21,3 @@ def cross_venue() -> MarketData:
     if not CROSS_VENUE.exists():
         pytest.fail(f"market data not found at {CROSS_VENUE}: the project expects ../shared/data next to it")
     return load_market_data(CROSS_VENUE)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

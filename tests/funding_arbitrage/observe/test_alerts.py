@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port
 from hummingbot.core.data_type.common import OrderType, PositionAction
 from integration_helpers import (
     BINANCE,
@@ -32,6 +31,7 @@ from integration_helpers import (
     run_async,
     sim_run,
 )
+from observe_helpers import free_port
 
 from strategies.funding_arbitrage.core.metrics import MetricsRegistry
 from strategies.funding_arbitrage.shell.alerts import ALERT_URLS_ENV, AlertNotifier

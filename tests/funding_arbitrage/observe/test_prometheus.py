@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import free_port
 from integration_helpers import BTC_SETTLEMENT, BTC_START, SimRun, add_strategy, make_env, perp_settings
+from observe_helpers import free_port
 
 from strategies.funding_arbitrage.shell.state import PairState
 
