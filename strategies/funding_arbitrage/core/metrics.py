@@ -97,7 +97,7 @@ def _json_number(v: Number | None) -> float | str | None:
 class MetricsRegistry:
     """Counters, gauges, histograms, alerts and recent events of one strategy instance."""
 
-    def __init__(self, alert_retention_s: float = 86400.0, max_events: int = 200) -> None:
+    def __init__(self, alert_retention_s: float = 86400.0, max_events: int = 1000) -> None:
         self._lock = threading.RLock()
         self._families: dict[str, _Family] = {}
         self._help: dict[str, str] = {}

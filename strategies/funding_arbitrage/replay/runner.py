@@ -143,7 +143,7 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
               for e in strategy.runtime.metrics.snapshot().get("events", [])]
     gate = strategy.runtime.risk
     halted = gate.halt_reason is not None
-    if halted:
+    if halted and not any(e.kind is EventKind.HALT for e in events):  # the runtime's own "halt" event counts
         events.append(RunEvent(float(gate.halted_ts), EventKind.HALT, f"trading halted: {gate.halt_reason}"))
     return _finish("funding_arbitrage", env, ledger, _funded(env), len(store.records), rows, events, opts,
                    halted=halted)
