@@ -45,6 +45,16 @@ class ExecutionHooks:
     maker_price: Callable[[str, str, bool], Decimal | None] = lambda connector, pair, is_buy: None
 
 
+def lifecycle_params(settings: Any, lot_base: Decimal, min_base: Decimal) -> lc.LifecycleParams:
+    """The lifecycle's sizes and timers for one pair: `min_base` rounded up to the lot; retries and backoff from
+    the settings (entry_max_retries, close_retry_backoff_s, close_retry_max_backoff_s, close_escalate_after)."""
+    params = lc.LifecycleParams(lot_base, min_base, settings.entry_max_retries,
+                                float(settings.close_retry_backoff_s), float(settings.close_retry_max_backoff_s),
+                                settings.close_escalate_after)
+    return lc.LifecycleParams(lot_base, params.ceil_lot(min_base), params.max_entry_retries, params.retry_backoff_s,
+                              params.max_backoff_s, params.escalate_after)
+
+
 def encode_book(book: lc.PairBook) -> dict[str, Any]:
     return {"state": book.state.value, "first": book.first.value, "target_base": str(book.target_base),
             "lot_base": str(book.params.lot_base), "min_base": str(book.params.min_base),

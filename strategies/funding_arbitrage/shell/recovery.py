@@ -23,7 +23,7 @@ from typing import Any
 
 from ..core import lifecycle as lc
 from ..core.snapshots import TickSnapshot
-from .execution import encode_book
+from .execution import encode_book, lifecycle_params
 from .state import Leg, PairRecord, PairState, net_exposure
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,8 @@ def _orphans(rt: Any, ts: float, tick: TickSnapshot, report: RecoveryReport) -> 
         shorts = [(k, a) for k, a in legs if a < 0]
         if policy == "adopt_if_hedged" and len(longs) == 1 and len(shorts) == 1:
             (lk, la), (sk, sa) = longs[0], shorts[0]
-            lot = _lot(tick, lk, sk)
-            if lot is not None and abs(la + sa) <= lot:
+            lot = _lot(tick, lk, sk) or Decimal(0)  # without the markets' rules only an exact match is adopted
+            if abs(la + sa) <= lot:
                 record = _record(rt, ts, token, lk, la, sk, -sa, tick, lot)
                 report.actions.append(f"adopted {token} {lk[0]} {la} / {sk[0]} {sa} as {record.pair_id}")
                 continue
@@ -135,8 +135,7 @@ def _record(rt: Any, ts: float, token: str, long_key: tuple[str, str], long_base
         short=Leg(short_key[0], short_key[1], "perp", "short", -short_base,
                   short_base * entry.get(short_key, Decimal(0)), target_base=held),
         state=PairState.HEDGED, opened_ts=ts, updated_ts=ts)
-    params = lc.LifecycleParams(lot, lot, rt.settings.entry_max_retries, float(rt.settings.close_retry_backoff_s),
-                                float(rt.settings.close_retry_max_backoff_s), rt.settings.close_escalate_after)
+    params = lifecycle_params(rt.settings, lot, lot)
     book = lc.PairBook(lc.LifecycleState.HEDGED, lc.LegSide.LONG, held, params, lc.LegBook(long_base),
                        lc.LegBook(short_base))
     record.book = encode_book(book)
