@@ -12,6 +12,7 @@ Orders are tracked once, by client order id, in `core/orders.OrderTracker`; this
 The file is written atomically (temp file, fsync, rename) after every change, so a crash never leaves a
 half-written file and no position or order is forgotten across restarts.
 """
+
 from __future__ import annotations
 
 import json
@@ -120,9 +121,17 @@ def _encode(obj: Any) -> Any:
 
 
 def _leg_from(d: dict[str, Any]) -> Leg:
-    return Leg(d["connector"], d["trading_pair"], d["kind"], d["side"], Decimal(d["filled_base"]),
-               Decimal(d["cost_quote"]), Decimal(d["fees_quote"]), Decimal(d["target_base"]),
-               Decimal(d.get("margin_quote", "0")))
+    return Leg(
+        d["connector"],
+        d["trading_pair"],
+        d["kind"],
+        d["side"],
+        Decimal(d["filled_base"]),
+        Decimal(d["cost_quote"]),
+        Decimal(d["fees_quote"]),
+        Decimal(d["target_base"]),
+        Decimal(d.get("margin_quote", "0")),
+    )
 
 
 V1_STATES = {"FAILED": "UNWINDING", "IMBALANCED": "REDUCING"}  # version-1 files: states that no longer rest
@@ -130,10 +139,17 @@ V1_STATES = {"FAILED": "UNWINDING", "IMBALANCED": "REDUCING"}  # version-1 files
 
 def _record_from(d: dict[str, Any]) -> PairRecord:
     return PairRecord(
-        pair_id=d["pair_id"], token=d["token"], long=_leg_from(d["long"]), short=_leg_from(d["short"]),
-        state=PairState(V1_STATES.get(d["state"], d["state"])), opened_ts=float(d["opened_ts"]),
-        updated_ts=float(d["updated_ts"]), funding_received_quote=Decimal(d["funding_received_quote"]),
-        close_reason=d.get("close_reason"), closed_ts=d.get("closed_ts"), book=dict(d.get("book", {})),
+        pair_id=d["pair_id"],
+        token=d["token"],
+        long=_leg_from(d["long"]),
+        short=_leg_from(d["short"]),
+        state=PairState(V1_STATES.get(d["state"], d["state"])),
+        opened_ts=float(d["opened_ts"]),
+        updated_ts=float(d["updated_ts"]),
+        funding_received_quote=Decimal(d["funding_received_quote"]),
+        close_reason=d.get("close_reason"),
+        closed_ts=d.get("closed_ts"),
+        book=dict(d.get("book", {})),
         entry_edge_pct=Decimal(d["entry_edge_pct"]) if d.get("entry_edge_pct") is not None else None,
         first_fill_ts=d.get("first_fill_ts"),
     )
@@ -188,14 +204,18 @@ class PairStore:
         try:
             data = json.loads(self.path.read_text())
             if data.get("version") not in (1, self.VERSION):  # 1: no orders section; recovery asks the venues
-                raise StateError(f"{self.path}: unsupported state version {data.get('version')!r} "
-                                 f"(this version reads {self.VERSION})")
+                raise StateError(
+                    f"{self.path}: unsupported state version {data.get('version')!r} "
+                    f"(this version reads {self.VERSION})"
+                )
             records = [_record_from(d) for d in data["pairs"]]
             orders = [TrackedOrder.from_dict(d) for d in data.get("orders", [])]
             self._seq = int(data.get("seq", 0))
         except (ValueError, KeyError, TypeError) as e:
-            raise StateError(f"{self.path}: state file is unreadable ({e!r}); it was left untouched, "
-                             "move it aside after checking positions on the venues") from e
+            raise StateError(
+                f"{self.path}: state file is unreadable ({e!r}); it was left untouched, "
+                "move it aside after checking positions on the venues"
+            ) from e
         self.records = {r.pair_id: r for r in records}
         self.orders = {o.client_order_id: o for o in orders}
         self.tracker = OrderTracker(StateFileOrderStore(self))
@@ -204,9 +224,12 @@ class PairStore:
     def save(self) -> None:
         if self.path is None:
             return
-        payload = {"version": self.VERSION, "seq": self._seq,
-                   "pairs": [asdict(r) for r in sorted(self.records.values(), key=lambda r: r.pair_id)],
-                   "orders": [o.to_dict() for o in sorted(self.orders.values(), key=lambda o: o.client_order_id)]}
+        payload = {
+            "version": self.VERSION,
+            "seq": self._seq,
+            "pairs": [asdict(r) for r in sorted(self.records.values(), key=lambda r: r.pair_id)],
+            "orders": [o.to_dict() for o in sorted(self.orders.values(), key=lambda o: o.client_order_id)],
+        }
         atomic_write_text(self.path, json.dumps(payload, default=_encode, indent=1, sort_keys=True))
 
 

@@ -52,7 +52,7 @@ def test_beyond_the_hard_limit_halts_unless_the_token_is_settling() -> None:
 
 
 def test_bad_data_on_one_token_leaves_the_others_measured() -> None:
-    legs = _legs("0.012", "0.012") + [HeldLeg("a", "ETH-USDT", "ETH", D("NaN"), LOT)] + _legs("1", "0.5", "SOL")
+    legs = [*_legs("0.012", "0.012"), HeldLeg("a", "ETH-USDT", "ETH", D("NaN"), LOT), *_legs("1", "0.5", "SOL")]
 
     verdict = HedgeMonitor(D("1"), D("20"), 300).update(0, legs)
 
