@@ -26,7 +26,7 @@ from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState
 
 from ..core import lifecycle as lc
 from ..core.orders import OrderStatus, TrackedOrder
-from .state import VIEW, PairRecord, PairStore
+from .state import VIEW, PairRecord, PairStore, decode_book, encode_book
 
 log = logging.getLogger(__name__)
 NO_REDUCE_ONLY = ("okx_perpetual", "gate_io_perpetual")  # 20260922: PositionAction.CLOSE sends no reduce-only flag
@@ -63,65 +63,6 @@ def lifecycle_params(settings: Any, lot_base: Decimal, min_base: Decimal) -> lc.
         params.retry_backoff_s,
         params.max_backoff_s,
         params.escalate_after,
-    )
-
-
-def encode_book(book: lc.PairBook) -> dict[str, Any]:
-    return {
-        "state": book.state.value,
-        "first": book.first.value,
-        "target_base": str(book.target_base),
-        "lot_base": str(book.params.lot_base),
-        "min_base": str(book.params.min_base),
-        "max_entry_retries": book.params.max_entry_retries,
-        "retry_backoff_s": book.params.retry_backoff_s,
-        "max_backoff_s": book.params.max_backoff_s,
-        "escalate_after": book.params.escalate_after,
-        "held": [str(book.long.held_base), str(book.short.held_base)],
-        "close_reason": book.close_reason.value if book.close_reason else None,
-        "failures": book.failures,
-        "entry_retries": book.entry_retries,
-        "retry_at_ts": book.retry_at_ts,
-        "reduce_to_base": None if book.reduce_to_base is None else str(book.reduce_to_base),
-        "followed_base": str(book.followed_base),
-        "maker_first": sorted(s.value for s in book.maker_first),
-    }
-
-
-def decode_book(d: dict[str, Any], open_orders: list[TrackedOrder]) -> lc.PairBook:
-    """The persisted book; working amounts come from the tracker's open orders (the one record of them)."""
-    params = lc.LifecycleParams(
-        Decimal(d["lot_base"]),
-        Decimal(d["min_base"]),
-        int(d["max_entry_retries"]),
-        float(d["retry_backoff_s"]),
-        float(d["max_backoff_s"]),
-        int(d["escalate_after"]),
-    )
-
-    def leg(side: lc.LegSide, held: str) -> lc.LegBook:
-        mine = [o for o in open_orders if o.leg is side]
-        return lc.LegBook(
-            Decimal(held),
-            sum((o.remaining_base for o in mine if o.intent is lc.OrderIntent.OPEN), Decimal(0)),
-            sum((o.remaining_base for o in mine if o.intent.reduces), Decimal(0)),
-        )
-
-    return lc.PairBook(
-        lc.LifecycleState(d["state"]),
-        lc.LegSide(d["first"]),
-        Decimal(d["target_base"]),
-        params,
-        leg(lc.LegSide.LONG, d["held"][0]),
-        leg(lc.LegSide.SHORT, d["held"][1]),
-        lc.CloseReason(d["close_reason"]) if d.get("close_reason") else None,
-        int(d["failures"]),
-        int(d["entry_retries"]),
-        d.get("retry_at_ts"),
-        frozenset(o.leg for o in open_orders if o.status is OrderStatus.UNKNOWN),
-        Decimal(d["reduce_to_base"]) if d.get("reduce_to_base") is not None else None,
-        frozenset(lc.LegSide(s) for s in d.get("maker_first", [])),
-        Decimal(d.get("followed_base", "0")),
     )
 
 

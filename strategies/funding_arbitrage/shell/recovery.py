@@ -23,8 +23,8 @@ from typing import Any
 
 from ..core import lifecycle as lc
 from ..core.snapshots import TickSnapshot
-from .execution import encode_book, lifecycle_params
-from .state import Leg, PairRecord, PairState, net_exposure
+from .execution import lifecycle_params
+from .state import Leg, PairRecord, PairState, encode_book, net_exposure
 
 log = logging.getLogger(__name__)
 
