@@ -163,6 +163,14 @@ class LegExecutor:
         amount = p.amount_base
         if p.intent.reduces and leg.kind == "perp":
             held = self._venue_held(leg.connector, leg.trading_pair, p.leg)
+            if held is None and leg.connector in NO_REDUCE_ONLY:  # no reduce-only flag and no position: could flip
+                log.warning(
+                    "close_deferred pair=%s leg=%s: %s position unknown and the connector sends no reduce-only flag",
+                    record.pair_id,
+                    p.leg.value,
+                    leg.connector,
+                )
+                return [lc.OrderCancelled(ts, p.leg, p.intent, amount)]
             if held is not None and amount > held:  # never more than the venue holds (no flip, reduce-only or not)
                 log.warning(
                     "reduce_capped pair=%s leg=%s asked=%s venue_holds=%s", record.pair_id, p.leg.value, amount, held

@@ -231,11 +231,17 @@ class FundingArbRuntime:
         self._reconcile(ts, tick)
         self.executor.tick(ts, tick.ready)
         self._check_hedge(ts, tick)
-        self._update_risk(ts, tick)
+        try:
+            self._update_risk(ts, tick)
+            risk_ok = True
+        except Exception as e:  # a bad input in one pair's risk figures must not stop the other pairs' exits
+            log.exception("risk_failed ts=%s", ts)
+            self._record_error(ts, "risk_exception", repr(e))
+            risk_ok = False
         decision = self.engine.evaluate(tick, self._held())
         self.last_decision = decision
         self._apply_exits(ts, decision)
-        if self.recovery_report is not None:  # no entry before restart recovery has run
+        if self.recovery_report is not None and risk_ok:  # no entry before recovery, nor while risk is unknown
             self._apply_entries(ts, decision)
         self._publish(ts, tick, decision)
 
@@ -433,12 +439,17 @@ class FundingArbRuntime:
         log.warning("entry_failed token=%s reason=%s failures=%d cooldown_s=%s", token, reason, failures, wait)
 
     def _venue_amount(self, connector: str, pair: str) -> Decimal | None:
-        """Signed perp position from the last tick (0 when none); None when the venue is not ready."""
-        tick = self.last_tick
-        if tick is None or not tick.ready.get(connector, False):
+        """Signed perp position as the connector holds it now (0 when none); None when the venue is not ready or
+        reports no positions (the pre-submit check of reduce-only orders reads this)."""
+        venue = self.strategy.connectors.get(connector)
+        if venue is None or not getattr(venue, "ready", False):
             return None
-        return sum((p.amount for p in tick.positions if p.connector == connector and p.trading_pair == pair),
-                   Decimal(0))
+        try:
+            positions = list(venue.account_positions.values())
+        except Exception as e:  # a connector without positions: unknown, never 0
+            log.warning("positions_unreadable connector=%s: %r", connector, e)
+            return None
+        return sum((Decimal(p.amount) for p in positions if p.trading_pair == pair), Decimal(0))
 
     def _maker_price(self, connector: str, pair: str, is_buy: bool) -> Decimal | None:
         m = self._markets.get((connector, pair))
