@@ -198,6 +198,11 @@ def _start_close(book: PairBook, reason: CloseReason) -> Result:
     return _settle(book, intents + out)
 
 
+def _too_small(book: PairBook) -> bool:
+    """A leg holds something, but less than the smallest tradable size: the pair cannot be kept as a hedge."""
+    return not book.flat and min(book.long.held_base, book.short.held_base) < book.params.min_base
+
+
 def _settle(book: PairBook, intents: list[Intent]) -> Result:
     """Level-triggered end states: a closing or reducing pair that is done moves on."""
     if book.state is LifecycleState.CLOSING and book.flat and book.idle:
@@ -205,6 +210,9 @@ def _settle(book: PairBook, intents: list[Intent]) -> Result:
     if book.state is LifecycleState.REDUCING and book.idle and book.retry_at_ts is None and not book.unknown:
         if book.flat:
             return replace(book, state=LifecycleState.CLOSED, reduce_to_base=None, failures=0), intents
+        if _too_small(book):
+            book, out = _start_close(book, CloseReason.IMBALANCED)
+            return book, intents + out
         if book.params.within_tolerance(book.gap_base):
             return replace(
                 book, state=LifecycleState.HEDGED, reduce_to_base=None, failures=0, retry_at_ts=None
@@ -269,6 +277,9 @@ def _opening_progress(book: PairBook) -> Result:
     if not book.idle or book.unknown:
         return book, intents
     if book.params.floor_lot(first.held_base) < book.params.min_base:  # the first leg filled too little to hedge
+        book, out = _start_close(book, CloseReason.ENTRY_TOO_SMALL)
+        return book, [*intents, *out, EntryFailed(CloseReason.ENTRY_TOO_SMALL)]
+    if book.params.within_tolerance(book.gap_base) and _too_small(book):  # hedged, but a leg under the minimum
         book, out = _start_close(book, CloseReason.ENTRY_TOO_SMALL)
         return book, [*intents, *out, EntryFailed(CloseReason.ENTRY_TOO_SMALL)]
     if book.params.within_tolerance(book.gap_base):
@@ -347,6 +358,9 @@ def _adopt_venue(book: PairBook, e: Event) -> Result:
             return replace(book, state=LifecycleState.CLOSED, close_reason=CloseReason.IMBALANCED), [
                 Alert("critical", "both legs were closed on the venues outside the strategy")
             ]
+        if _too_small(book):
+            book, out = _start_close(book, CloseReason.IMBALANCED)
+            return book, [Alert("warning", "venue positions fell below the minimum order: closing the pair"), *out]
         if not book.params.within_tolerance(book.gap_base):
             book, out = _rebalance(book)
             return book, [Alert("warning", f"venue positions differ: rebalancing to {book.reduce_to_base}"), *out]
@@ -431,10 +445,17 @@ def _exiting_order_failed(book: PairBook, e: Event) -> Result:
 
 
 def _exiting_tick(book: PairBook, e: Event) -> Result:
-    """Re-place failed reducing orders once their backoff has passed, sized from what the legs hold now."""
+    """Re-place failed reducing orders once their backoff has passed, sized from what the legs hold now. Without a
+    pending retry the state is level-triggered: a closing leg no working order covers gets its close now (e.g. a
+    pair restored from a state file)."""
     assert isinstance(e, Tick)
     intents: list[Intent] = [QueryOrders(s) for s in sorted(book.unknown)]
-    if book.retry_at_ts is None or e.ts < book.retry_at_ts:
+    if book.retry_at_ts is None:
+        if book.state is LifecycleState.CLOSING:
+            book, out = _send_closes(book)
+            return _settle(book, intents + out)
+        return _settle(book, intents)
+    if e.ts < book.retry_at_ts:
         return book, intents
     book = replace(book, retry_at_ts=None)
     if book.state is LifecycleState.CLOSING:

@@ -26,7 +26,7 @@ from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState
 
 from ..core import lifecycle as lc
 from ..core.orders import OrderStatus, TrackedOrder
-from .state import VIEW, PairRecord, PairStore, decode_book, encode_book
+from .state import VIEW, PairRecord, PairStore, book_of_record, decode_book, encode_book
 
 log = logging.getLogger(__name__)
 NO_REDUCE_ONLY = ("okx_perpetual", "gate_io_perpetual")  # 20260922: PositionAction.CLOSE sends no reduce-only flag
@@ -114,6 +114,8 @@ class LegExecutor:
         self._apply(record, book, intents, ts, reason)
 
     def book(self, record: PairRecord) -> lc.PairBook:
+        if not record.book:  # a record from a version-1 state file
+            record.book = book_of_record(record)
         return decode_book(record.book, self.tracker.open_orders(record.pair_id))
 
     # --- intents -> orders ----------------------------------------------------------------------------------
@@ -121,10 +123,12 @@ class LegExecutor:
         self, record: PairRecord, book: lc.PairBook, intents: list[lc.Intent], ts: float, reason: str | None = None
     ) -> None:
         queue: list[lc.Event] = []
+        before = (record.book, record.state, record.close_reason)
         self._show(record, book, ts, reason)
         for intent in intents:
             queue += self._execute(record, intent, ts)
-        self._store.save()
+        if intents or before != (record.book, record.state, record.close_reason):
+            self._store.save()  # nothing changed (most ticks of a resting pair): no write
         for event in queue:  # synchronous outcomes (refused orders, venue holds less) go back through the table
             self.send(record, event, ts)
 

@@ -256,6 +256,40 @@ def encode_book(book: lc.PairBook) -> dict[str, Any]:
     }
 
 
+FROM_VIEW = {
+    PairState.HEDGED: LifecycleState.HEDGED,
+    PairState.REDUCING: LifecycleState.REDUCING,
+    PairState.UNWINDING: LifecycleState.CLOSING,
+    PairState.CLOSED: LifecycleState.CLOSED,
+}
+
+
+def book_of_record(record: PairRecord) -> dict[str, Any]:
+    """A book for a record that has none (state files of version 1): its state and what its legs hold; no lot
+    rounding (unknown), nothing working (the venues are asked at restart)."""
+    if record.state is PairState.OPENING:
+        state = (
+            LifecycleState.OPENING_SECOND
+            if record.long.filled_base or record.short.filled_base
+            else LifecycleState.OPENING_FIRST
+        )
+    else:
+        state = FROM_VIEW[record.state]
+    first = lc.LegSide.SHORT if record.short.filled_base and not record.long.filled_base else lc.LegSide.LONG
+    params = lc.LifecycleParams(Decimal(0), Decimal(0))
+    held = (abs(record.long.filled_base), abs(record.short.filled_base))
+    book = lc.PairBook(
+        state,
+        first,
+        max(record.long.target_base, held[0]),
+        params,
+        lc.LegBook(held[0]),
+        lc.LegBook(held[1]),
+        followed_base=held[0] if first is lc.LegSide.LONG else held[1],
+    )
+    return encode_book(book)
+
+
 def decode_book(d: dict[str, Any], open_orders: list[TrackedOrder]) -> lc.PairBook:
     """The persisted book; working amounts come from the tracker's open orders (the one record of them)."""
     params = lc.LifecycleParams(
