@@ -114,11 +114,28 @@ def test_orders_working_at_a_restart_are_unknown_until_the_venue_answers(tmp_pat
 def test_a_version_1_state_file_is_read_and_its_pairs_keep_their_lifecycle(tmp_path: Path) -> None:
     import json
 
-    leg = {"connector": "binance_perpetual", "trading_pair": "BTC-USDT", "kind": "perp", "side": "long",
-           "filled_base": "0.01", "cost_quote": "600", "fees_quote": "0.3", "target_base": "0.01"}
+    leg = {
+        "connector": "binance_perpetual",
+        "trading_pair": "BTC-USDT",
+        "kind": "perp",
+        "side": "long",
+        "filled_base": "0.01",
+        "cost_quote": "600",
+        "fees_quote": "0.3",
+        "target_base": "0.01",
+    }
     short = {**leg, "connector": "bybit_perpetual", "side": "short", "filled_base": "-0.01"}
-    pair = {"pair_id": "BTC-1", "token": "BTC", "long": leg, "short": short, "state": "FAILED", "opened_ts": 0,
-            "updated_ts": 0, "funding_received_quote": "0", "orders": {"x": "long"}}
+    pair = {
+        "pair_id": "BTC-1",
+        "token": "BTC",
+        "long": leg,
+        "short": short,
+        "state": "FAILED",
+        "opened_ts": 0,
+        "updated_ts": 0,
+        "funding_received_quote": "0",
+        "orders": {"x": "long"},
+    }
     (tmp_path / "state.json").write_text(json.dumps({"version": 1, "seq": 1, "pairs": [pair]}))
     store = PairStore(tmp_path / "state.json")
     store.load()
@@ -129,5 +146,7 @@ def test_a_version_1_state_file_is_read_and_its_pairs_keep_their_lifecycle(tmp_p
     ex.send(record, lc.Tick(5), 5)  # FAILED no longer rests: the close is retried from what the legs hold
 
     assert record.state is PairState.UNWINDING
-    assert sorted((o[0], o[1], o[2]) for o in strategy.orders) == [("buy", "bybit_perpetual", D("0.01")),
-                                                                   ("sell", "binance_perpetual", D("0.01"))]
+    assert sorted((o[0], o[1], o[2]) for o in strategy.orders) == [
+        ("buy", "bybit_perpetual", D("0.01")),
+        ("sell", "binance_perpetual", D("0.01")),
+    ]
