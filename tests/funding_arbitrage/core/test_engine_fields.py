@@ -120,7 +120,7 @@ ROWS: list[tuple[str, Callable[..., FundingArbSettings], dict[str, Any], Scenari
     ("min_net_edge_pct", base, {"min_net_edge_pct": D("1.0")}, once(*wide())),
     ("max_break_even_hours", base, {"max_break_even_hours": D("12")}, once(*wide())),
     ("persistence_observations", base, {"persistence_observations": 2}, once(*wide())),
-    ("exit_edge_apr_pct", base, {"exit_edge_apr_pct": D("30")}, once(*SPREAD_FALLS, held_pairs=(held(),))),
+    ("exit_edge_apr_pct", base, {"exit_edge_apr_pct": D("-200")}, once(*SPREAD_NEGATIVE, held_pairs=(held(),))),
     ("exit_confirmations", base, {"exit_confirmations": 2}, once(*SPREAD_NEGATIVE, held_pairs=(held(),))),
     (
         "take_profit_pct",
