@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import itertools
 import math
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,14 +34,14 @@ Series = list[tuple[float, float]]
 
 
 def _ts(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp()
+    return datetime.fromisoformat(text).astimezone(UTC).timestamp()
 
 
 def _per_hour(rows: list[tuple[float, float]]) -> Series:
     """(settlement ts, rate per interval) -> (ts, rate per hour), interval = gap to the previous settlement."""
     rows.sort()
     out: Series = []
-    for prev, cur in zip(rows, rows[1:], strict=False):
+    for prev, cur in itertools.pairwise(rows):
         gap_h = round((cur[0] - prev[0]) / 3600)
         if 1 <= gap_h <= 24:
             out.append((cur[0], cur[1] / gap_h))

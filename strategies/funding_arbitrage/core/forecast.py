@@ -19,6 +19,7 @@ Money and rates are Decimal; `calibrate` is statistics over history and works in
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -44,8 +45,10 @@ class OUParams:
         if not self.reversion_per_hour > 0:
             raise ValueError(f"reversion_per_hour ({self.reversion_per_hour}) must be positive")
         if self.vol_per_sqrt_hour < 0 or self.mean_sd_per_hour < 0:
-            raise ValueError(f"vol_per_sqrt_hour ({self.vol_per_sqrt_hour}) and mean_sd_per_hour "
-                             f"({self.mean_sd_per_hour}) must not be negative")
+            raise ValueError(
+                f"vol_per_sqrt_hour ({self.vol_per_sqrt_hour}) and mean_sd_per_hour "
+                f"({self.mean_sd_per_hour}) must not be negative"
+            )
 
     @property
     def half_life_hours(self) -> Decimal:
@@ -55,7 +58,7 @@ class OUParams:
 # Calibrated by `calibrate` on funding_2020_2023 (binance, bybit, gate, htx, kucoin, mexc BTC/ETH, 2020-2023) and
 # cross_venue_2025 up to 2025-06-01 (binance, bybit); reproduce with `python bench/forecast_calibration.py`.
 LEVEL_DEFAULTS = OUParams(Decimal("0.0000116"), Decimal("0.1"), Decimal("0.0000145"), Decimal("0.00000772"))
-SPREAD_DEFAULTS = OUParams(Decimal("0"), Decimal("0.132"), Decimal("0.0000164"), Decimal("0.00000325"))
+SPREAD_DEFAULTS = OUParams(Decimal(0), Decimal("0.132"), Decimal("0.0000164"), Decimal("0.00000325"))
 # "The last rate persists": no reversion, no uncertainty (the holding period is then the whole cap).
 PERSISTENT = OUParams(Decimal(0), Decimal("1e-12"), Decimal(0), Decimal(0))
 
@@ -182,7 +185,10 @@ class FundingForecaster:
         return _shrunk(self.spread, diffs, self._k)
 
     def outlook(
-        self, long_key: tuple[str, str] | None, short_key: tuple[str, str], start_rate_per_hour: Decimal,
+        self,
+        long_key: tuple[str, str] | None,
+        short_key: tuple[str, str],
+        start_rate_per_hour: Decimal,
         cap_hours: Decimal,
     ) -> tuple[Forecast, Decimal]:
         """(forecast over the expected holding period, that period in hours) for a pair's funding spread."""
@@ -198,7 +204,10 @@ class FundingForecaster:
         return hit
 
     def forward(
-        self, long_key: tuple[str, str] | None, short_key: tuple[str, str], start_rate_per_hour: Decimal,
+        self,
+        long_key: tuple[str, str] | None,
+        short_key: tuple[str, str],
+        start_rate_per_hour: Decimal,
         horizon_hours: Decimal,
     ) -> Forecast:
         """Forecast of a held pair's funding spread over a fixed forward horizon (for the hold rule)."""
@@ -250,7 +259,7 @@ def calibrate(series: Iterable[Sequence[tuple[float, float]]], min_points: int =
 
 
 def _fit_one(pts: Sequence[tuple[float, float]]) -> tuple[int, float, float, float] | None:
-    gaps = sorted(b[0] - a[0] for a, b in zip(pts, pts[1:], strict=False))
+    gaps = sorted(b[0] - a[0] for a, b in itertools.pairwise(pts))
     dt_h = gaps[len(gaps) // 2] / 3600
     xs = [p[1] for p in pts[:-1]]
     ys = [p[1] for p in pts[1:]]

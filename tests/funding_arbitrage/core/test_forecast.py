@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from strategies.funding_arbitrage.core.forecast import (
     LEVEL_DEFAULTS,
-    OUParams,
     FundingForecaster,
+    OUParams,
     calibrate,
     expected_holding_hours,
     forecast,
@@ -69,22 +69,20 @@ P = OUParams(D("0.00001"), D("0.1"), D("0.00001"), D("0.000002"))
 
 def test_forecast_starts_at_the_current_rate_and_reverts_to_the_mean() -> None:
     short = forecast(P, D("0.0001"), D("0.01"))
-    long = forecast(P, D("0.0001"), D("10000"))
+    long = forecast(P, D("0.0001"), D(10000))
 
     assert abs(short.mean_rate_per_hour - D("0.0001")) < D("0.0000001")
     assert abs(long.mean_rate_per_hour - P.mean_per_hour) < D("0.000001")
-    assert forecast(P, P.mean_per_hour, D("100")).mean_rate_per_hour == P.mean_per_hour
+    assert forecast(P, P.mean_per_hour, D(100)).mean_rate_per_hour == P.mean_per_hour
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     x0=st.decimals(D("-0.001"), D("0.001"), places=7),
-    h1=st.decimals(D("1"), D("500"), places=1),
-    extra=st.decimals(D("1"), D("500"), places=1),
+    h1=st.decimals(D(1), D(500), places=1),
+    extra=st.decimals(D(1), D(500), places=1),
 )
-def test_forecast_mean_lies_between_start_and_mean_and_uncertainty_of_the_total_grows(
-    x0: D, h1: D, extra: D
-) -> None:
+def test_forecast_mean_lies_between_start_and_mean_and_uncertainty_of_the_total_grows(x0: D, h1: D, extra: D) -> None:
     a, b = forecast(P, x0, h1), forecast(P, x0, h1 + extra)
     lo, hi = min(x0, P.mean_per_hour), max(x0, P.mean_per_hour)
 
@@ -93,10 +91,10 @@ def test_forecast_mean_lies_between_start_and_mean_and_uncertainty_of_the_total_
 
 
 def test_expected_holding_period_is_the_cap_for_a_positive_mean_and_finite_for_a_negative_one() -> None:
-    cap = D("720")
+    cap = D(720)
     assert expected_holding_hours(P, D("0.00005"), cap) == cap
     assert expected_holding_hours(P, D("-0.00005"), cap) == 0
-    negative_mean = OUParams(D("-0.00001"), D("0.1"), D("0.00001"), D("0"))
+    negative_mean = OUParams(D("-0.00001"), D("0.1"), D("0.00001"), D(0))
     hours = expected_holding_hours(negative_mean, D("0.00003"), cap)
     # the expected rate mu + (x0 - mu) e^{-theta t} reaches 0 at t = ln(4) / 0.1
     assert abs(hours - D(4).ln() / D("0.1")) < D("1e-9")

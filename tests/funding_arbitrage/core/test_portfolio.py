@@ -23,10 +23,10 @@ def _equity(spot_quote: D, base: D, mid: D, perp_quote: D, upnl: D) -> D | None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    mid=st.decimals(D("100"), D("100000"), places=2),
-    amount=st.decimals(D("0.001"), D("10"), places=3),
-    slip_bps=st.decimals(D("0"), D("50"), places=1),
-    fee_bps=st.decimals(D("0"), D("20"), places=1),
+    mid=st.decimals(D(100), D(100000), places=2),
+    amount=st.decimals(D("0.001"), D(10), places=3),
+    slip_bps=st.decimals(D(0), D(50), places=1),
+    fee_bps=st.decimals(D(0), D(20), places=1),
 )
 def test_a_carry_entry_changes_equity_by_fees_and_slippage_only(mid: D, amount: D, slip_bps: D, fee_bps: D) -> None:
     before = _equity(D(5000), D(0), mid, D(5000), D(0))
@@ -43,9 +43,9 @@ def test_a_carry_entry_changes_equity_by_fees_and_slippage_only(mid: D, amount: 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    mid=st.decimals(D("100"), D("100000"), places=2),
-    move_pct=st.decimals(D("-30"), D("30"), places=2),
-    amount=st.decimals(D("0.001"), D("10"), places=3),
+    mid=st.decimals(D(100), D(100000), places=2),
+    move_pct=st.decimals(D(-30), D(30), places=2),
+    amount=st.decimals(D("0.001"), D(10), places=3),
 )
 def test_a_hedged_carry_is_flat_in_equity_when_the_price_moves(mid: D, move_pct: D, amount: D) -> None:
     new = mid * (1 + move_pct / 100)
