@@ -207,14 +207,20 @@ class EdgeEngine:
         else:
             cost, note = self._exit_cost(t, pair, long, short)
         forward_apr = None if value is None else value.upper_apr_pct
-        signal = None  # the monitor counts consecutive ticks of a confidently negative forecast
+        signal, floor_hit = None, False  # the monitor counts consecutive ticks that call for an exit
         if value is not None and forward_apr is not None:
+            # an operator's positive exit_edge_apr_pct is an explicit floor: exit when even the optimistic
+            # forecast is below it; otherwise only the expected-value rule (`holding`) exits
+            floor_hit = p.exit_apr_pct > _ZERO and forward_apr < p.exit_apr_pct
             negative = confidently_negative(value, cost, p.exit_z) and forward_apr < min(p.exit_apr_pct, _ZERO)
-            signal = Decimal(-1) if negative else Decimal(1)
+            signal = Decimal(-1) if negative or floor_hit else Decimal(1)
         below = self._exit_monitor.update(pair.pair_id, signal, _ZERO)
         tp_hit, tp_value = take_profit_reached(pair, cost, p.take_profit_pct)
         hours = held_hours(pair, t.ts)
-        exiting = value is not None and should_exit(value, cost, p.exit_z, below, p.exit_confirmations)
+        exiting = value is not None and (
+            should_exit(value, cost, p.exit_z, below, p.exit_confirmations)
+            or (floor_hit and below >= p.exit_confirmations)
+        )
         action = exit_decision(pair, hours, below if exiting else 0, tp_hit, tp_value, p.max_holding_hours,
                                p.exit_confirmations, forward_apr)
         return action, HoldReview(pair.pair_id, hours, forward_apr, below, cost, tp_value, note)
