@@ -75,6 +75,7 @@ def perp_settings(state_file: Path, tokens: Sequence[str] = ("BTC",), **override
         "prometheus_port": 0,
         "metrics_export_path": "",
         "state_file": str(state_file),
+        "funding_forecast": "persistent",  # these tests drive the machinery: the current spread lasts the horizon
     }
     data.update(overrides)
     return data
