@@ -276,3 +276,197 @@ def test_quote_pegs_decide_whether_a_usdt_leg_may_hedge_a_usdc_leg(tmp_path: Pat
 
     assert refused is None and any("quote_assets" in p for p in problems)
     assert accepted is not None
+
+
+# --- execution (core/lifecycle.py through shell/execution.py) -------------------------------------------------------
+def _lifecycle(tmp_path: Path, **overrides: Any) -> Any:
+    from strategies.funding_arbitrage.shell.execution import lifecycle_params
+
+    return lifecycle_params(settings(tmp_path, **overrides), D("0.001"), D("0.002"))
+
+
+def _second_leg_rejects_until_rollback(tmp_path: Path, retries: int) -> int:
+    from strategies.funding_arbitrage.core import lifecycle as lc
+
+    book, _ = lc.new_entry(lc.LegSide.SHORT, D("0.01"), _lifecycle(tmp_path, entry_max_retries=retries))
+    book, _ = lc.step(book, lc.LegFilled(1, lc.LegSide.SHORT, lc.OrderIntent.OPEN, D("0.01")))
+    for n in range(1, 20):
+        book, _ = lc.step(book, lc.OrderRejected(1 + n, lc.LegSide.LONG, lc.OrderIntent.OPEN, D("0.01")))
+        if book.state is lc.LifecycleState.CLOSING:
+            return n
+    raise AssertionError("never rolled back")
+
+
+@proves("entry_max_retries")
+def test_entry_max_retries_is_how_often_a_rejected_second_leg_is_resent(tmp_path: Path) -> None:
+    assert _second_leg_rejects_until_rollback(tmp_path, 0) == 1
+    assert _second_leg_rejects_until_rollback(tmp_path, 3) == 4
+
+
+def _close_retries(tmp_path: Path, **overrides: Any) -> tuple[list[float], int]:
+    """Backoff before each re-send of a close that keeps failing, and at which failure entries halt."""
+    from strategies.funding_arbitrage.core import lifecycle as lc
+
+    params = _lifecycle(tmp_path, **overrides)
+    book = lc.PairBook(lc.LifecycleState.HEDGED, lc.LegSide.SHORT, D("0.01"), params,
+                       lc.LegBook(D("0.01")), lc.LegBook(D("0.01")))
+    book, _ = lc.step(book, lc.CloseRequested(0, lc.CloseReason.OPERATOR))
+    waits, halted_at, ts = [], 0, 0.0
+    for n in range(1, 7):
+        book, intents = lc.step(book, lc.OrderRejected(ts, lc.LegSide.LONG, lc.OrderIntent.CLOSE, D("0.01")))
+        halted_at = halted_at or (n if any(isinstance(i, lc.HaltEntries) for i in intents) else 0)
+        assert book.retry_at_ts is not None
+        waits.append(book.retry_at_ts - ts)
+        ts = book.retry_at_ts
+        book, _ = lc.step(book, lc.Tick(ts))
+    return waits, halted_at
+
+
+@proves("close_retry_backoff_s")
+def test_close_retry_backoff_is_the_first_wait_before_resending_a_failed_close(tmp_path: Path) -> None:
+    assert _close_retries(tmp_path, close_retry_backoff_s=5)[0][:3] == [5, 10, 20]
+    assert _close_retries(tmp_path, close_retry_backoff_s=30)[0][:3] == [30, 60, 120]
+
+
+@proves("close_retry_max_backoff_s")
+def test_close_retry_max_backoff_caps_the_wait(tmp_path: Path) -> None:
+    assert max(_close_retries(tmp_path, close_retry_max_backoff_s=300)[0]) == 160
+    assert max(_close_retries(tmp_path, close_retry_max_backoff_s=20)[0]) == 20
+
+
+@proves("close_escalate_after")
+def test_close_escalate_after_is_the_failure_that_halts_entries(tmp_path: Path) -> None:
+    assert _close_retries(tmp_path, close_escalate_after=3)[1] == 3
+    assert _close_retries(tmp_path, close_escalate_after=5)[1] == 5
+
+
+@proves("entry_cooldown_s")
+def test_entry_cooldown_blocks_the_token_after_a_failed_entry(tmp_path: Path) -> None:
+    def cooling_at(cooldown: int, ts: float) -> bool:
+        runtime, _ = ticked(settings(tmp_path, entry_cooldown_s=cooldown))
+        runtime._entry_failed(1000.0, "BTC", "entry_rejected")
+        return runtime._cooling("BTC", ts)
+
+    assert cooling_at(600, 1500.0) and not cooling_at(300, 1500.0)
+
+
+@proves("entry_cooldown_max_s")
+def test_entry_cooldown_max_caps_the_doubling(tmp_path: Path) -> None:
+    def wait_after_failures(cap: int, n: int) -> float:
+        runtime, _ = ticked(settings(tmp_path, entry_cooldown_s=300, entry_cooldown_max_s=cap))
+        for _ in range(n):
+            runtime._entry_failed(1000.0, "BTC", "entry_rejected")
+        return runtime.cooldowns["BTC"][0] - 1000.0
+
+    assert wait_after_failures(21600, 4) == 2400 and wait_after_failures(1000, 4) == 1000
+
+
+class _OrderShell(RecordingShell):
+    """A shell that accepts orders (ids in sequence) and records their type."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current_timestamp = 1000.0
+
+    def buy(self, connector: str, pair: str, amount: Any, order_type: Any, **kwargs: Any) -> str:
+        self.calls.append(("buy", connector, amount, order_type))
+        return f"id{len(self.calls)}"
+
+    sell = buy
+
+    def cancel(self, connector: str, pair: str, order_id: str) -> None:
+        self.calls.append(("cancel", order_id))
+
+
+def _maker_entry(tmp_path: Path, **overrides: Any) -> tuple[Any, _OrderShell]:
+    """An entry through the runtime's own executor, with a book to rest a maker order on."""
+    from strategies.funding_arbitrage.core.lifecycle import LegSide
+    from strategies.funding_arbitrage.shell.execution import lifecycle_params
+    from strategies.funding_arbitrage.shell.state import Leg, PairRecord, PairState
+
+    s = settings(tmp_path, **{"state_file": str(tmp_path / f"{sorted(overrides.items())}.json"), **overrides})
+    shell = _OrderShell()
+    runtime = FundingArbRuntime(shell, s)
+    runtime.executor.hooks.maker_price = lambda connector, pair, is_buy: D("60000")
+    record = PairRecord("BTC-1", "BTC", Leg(BYBIT, "BTC-USDT", "perp", "long", target_base=D("0.01")),
+                        Leg(BINANCE, "BTC-USDT", "perp", "short", target_base=D("0.01")), PairState.OPENING, 1000, 1000)
+    runtime.executor.open_pair(record, 1000.0, lifecycle_params(s, D("0.001"), D("0.001")), LegSide.LONG,
+                               runtime.settings.entry_maker_first)
+    return runtime, shell
+
+
+@proves("entry_maker_first")
+def test_entry_maker_first_rests_the_first_leg_as_a_maker_order(tmp_path: Path) -> None:
+    from hummingbot.core.data_type.common import OrderType
+
+    _, taker = _maker_entry(tmp_path, entry_maker_first=False)
+    _, maker = _maker_entry(tmp_path, entry_maker_first=True)
+
+    assert [c[3] for c in taker.calls if c[0] == "buy"] == [OrderType.MARKET]
+    assert [c[3] for c in maker.calls if c[0] == "buy"] == [OrderType.LIMIT_MAKER]
+
+
+@proves("entry_maker_timeout_s")
+def test_entry_maker_timeout_is_when_the_maker_order_is_cancelled(tmp_path: Path) -> None:
+    def cancelled_by(timeout: int, at: float) -> bool:
+        runtime, shell = _maker_entry(tmp_path, entry_maker_first=True, entry_maker_timeout_s=timeout)
+        for ts in (1060.0, at):
+            runtime.executor.tick(ts, {BYBIT: True, BINANCE: True})
+        return any(c[0] == "cancel" for c in shell.calls)
+
+    assert cancelled_by(60, 1120.0) and not cancelled_by(600, 1120.0)
+
+
+def _hedge_tick(tmp_path: Path, net_long: str, **overrides: Any) -> FundingArbRuntime:
+    """One hedge check of a settled BTC position held on the venues (no pair of ours), long vs short 0.1."""
+    from strategies.funding_arbitrage.core.snapshots import PositionSnapshot, TickSnapshot
+
+    runtime, _ = ticked(settings(tmp_path, **overrides), times=())
+    positions = [PositionSnapshot(BYBIT, "BTC-USDT", D(net_long), D("60000"), D(0), D(3)),
+                 PositionSnapshot(BINANCE, "BTC-USDT", D("-0.1"), D("60000"), D(0), D(3))]
+    for ts in (2000.0, 2100.0):
+        runtime._check_hedge(ts, TickSnapshot(ts=ts, markets=(), positions=tuple(positions)))
+    return runtime
+
+
+@proves("hedge_gap_tolerance_pct")
+def test_hedge_gap_tolerance_decides_whether_a_gap_counts_as_unhedged(tmp_path: Path) -> None:
+    assert _hedge_tick(tmp_path, "0.104", hedge_gap_tolerance_pct=D("1")).hedge.unhedged_seconds == 100
+    assert _hedge_tick(tmp_path, "0.104", hedge_gap_tolerance_pct=D("5")).hedge.unhedged_seconds == 0
+
+
+@proves("hedge_gap_halt_pct")
+def test_hedge_gap_halt_decides_whether_a_gap_halts_entries(tmp_path: Path) -> None:
+    def halted_for_the_gap(limit: str) -> bool:
+        runtime = _hedge_tick(tmp_path, "0.15", hedge_gap_halt_pct=D(limit))
+        return (runtime.risk.halt_reason or "").startswith("hedge gap")
+
+    assert halted_for_the_gap("20") and not halted_for_the_gap("50")
+
+
+@proves("hedge_rebalance_cooldown_s")
+def test_hedge_rebalance_cooldown_spaces_rebalances_of_a_token(tmp_path: Path) -> None:
+    def last_rebalance_ts(cooldown: int) -> float:  # ticks at 2000 and 2100, both beyond tolerance
+        return _hedge_tick(tmp_path, "0.11", hedge_rebalance_cooldown_s=cooldown).hedge._rebalanced_ts["BTC"]
+
+    assert last_rebalance_ts(60) == 2100 and last_rebalance_ts(600) == 2000
+
+
+@proves("orphan_policy")
+def test_orphan_policy_decides_what_recovery_does_with_unexplained_legs(tmp_path: Path) -> None:
+    from strategies.funding_arbitrage.core.snapshots import PositionSnapshot, TickSnapshot
+    from strategies.funding_arbitrage.shell import recovery
+
+    def after(policy: str) -> FundingArbRuntime:
+        runtime, _ = ticked(settings(tmp_path, orphan_policy=policy, state_file=str(tmp_path / f"{policy}.json")),
+                            times=())
+        positions = (PositionSnapshot(BYBIT, "BTC-USDT", D("0.1"), D("60000"), D(0), D(3)),
+                     PositionSnapshot(BINANCE, "BTC-USDT", D("-0.1"), D("60000"), D(0), D(3)))
+        tick = TickSnapshot(ts=2000.0, markets=(), positions=positions)
+        recovery.recover(runtime, 2000.0, tick, recovery.RecoveryReport(2000.0))
+        return runtime
+
+    halt, adopt = after("halt"), after("adopt_if_hedged")
+    assert (halt.risk.halt_reason or "").startswith("orphan legs") and halt.store.open_records() == []
+    assert adopt.risk.halt_reason is None
+    assert [(r.long.filled_base, r.short.filled_base) for r in adopt.store.open_records()] == [(D("0.1"), D("-0.1"))]

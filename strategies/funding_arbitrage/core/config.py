@@ -30,6 +30,7 @@ HINT_KEY_DOC = "keys are `connector` or `connector:TOKEN`"
 GUARD_UPPER_BOUNDS: dict[str, int] = {  # upper bounds of execution guards (their fields keep their own lower bounds)
     "entry_maker_timeout_s": 600, "entry_cooldown_s": 86400, "entry_cooldown_max_s": 7 * 86400,
     "close_retry_backoff_s": 600, "close_retry_max_backoff_s": 3600, "close_escalate_after": 100,
+    "hedge_rebalance_cooldown_s": 86400,
 }
 PROJECT_HOME_CONTEXT = "project_home"  # validation context key: paths must resolve under this directory
 
@@ -168,6 +169,11 @@ class FundingArbSettings(BaseModel):
     close_retry_max_backoff_s: int = _f("Longest wait between retries of a failed close, seconds", default=300)
     close_escalate_after: int = _f("Failed closes of one pair after which an alert fires and entries halt "
                                    "(the retries go on)", default=3)
+    hedge_gap_tolerance_pct: Decimal = _f("Net base exposure of a token, in % of its gross, tolerated before the "
+                                          "larger leg is trimmed (one lot is always tolerated)", default=Decimal("1"))
+    hedge_gap_halt_pct: Decimal = _f("Net exposure of a settled token, in % of its gross, beyond which entries halt "
+                                     "with a critical alert", default=Decimal("20"))
+    hedge_rebalance_cooldown_s: int = _f("Seconds between two rebalances of one token", default=300)
     orphan_policy: Literal["flatten", "adopt_if_hedged", "halt"] = _f(
         "On restart, legs on the venues that no record explains: flatten (close them reduce-only), "
         "adopt_if_hedged (adopt a long/short that hedge each other as a pair, else halt), halt (alert, no new "
@@ -223,7 +229,8 @@ class FundingArbSettings(BaseModel):
             raise ValueError(f"{info.field_name} ({v}) must be a positive number")
         return v
 
-    @field_validator("max_book_depth_share_pct", "min_liquidation_distance_pct")
+    @field_validator("max_book_depth_share_pct", "min_liquidation_distance_pct", "hedge_gap_tolerance_pct",
+                     "hedge_gap_halt_pct")
     @classmethod
     def _percent_range(cls, v: Decimal, info: Any) -> Decimal:
         if not v.is_finite() or not (0 < v <= 100):
@@ -241,7 +248,7 @@ class FundingArbSettings(BaseModel):
         "persistence_observations", "exit_confirmations", "max_errors_per_window", "error_window_s",
         "stale_data_s", "single_leg_timeout_s", "metrics_export_interval_s", "entry_maker_timeout_s",
         "entry_cooldown_s", "entry_cooldown_max_s", "close_retry_backoff_s", "close_retry_max_backoff_s",
-        "close_escalate_after",
+        "close_escalate_after", "hedge_rebalance_cooldown_s",
     )
     @classmethod
     def _positive_int(cls, v: int, info: Any) -> int:

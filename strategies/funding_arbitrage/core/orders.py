@@ -159,8 +159,9 @@ class OrderTracker:
             return FillResult(order, Decimal(0))
         filled = order.filled_base + amount_base
         status = OrderStatus.FILLED if filled >= order.amount_base else order.status
-        order = self._put(replace(order, filled_base=filled, trade_ids=(*order.trade_ids, trade_id),
-                                  status=status, updated_ts=ts))
+        order = self._put(
+            replace(order, filled_base=filled, trade_ids=(*order.trade_ids, trade_id), status=status, updated_ts=ts)
+        )
         return FillResult(order, amount_base)
 
     def end(self, client_order_id: str, status: OrderStatus, ts: float) -> TrackedOrder | None:
@@ -190,8 +191,11 @@ class OrderTracker:
 
     def open_orders(self, pair_id: str | None = None, leg: LegSide | None = None) -> list[TrackedOrder]:
         """Orders that may still fill (WORKING or UNKNOWN), optionally of one pair / leg."""
-        return [o for o in self._orders.values() if not o.status.done
-                and (pair_id is None or o.pair_id == pair_id) and (leg is None or o.leg is leg)]
+        return [
+            o
+            for o in self._orders.values()
+            if not o.status.done and (pair_id is None or o.pair_id == pair_id) and (leg is None or o.leg is leg)
+        ]
 
     def unknown(self) -> list[TrackedOrder]:
         return [o for o in self._orders.values() if o.status is OrderStatus.UNKNOWN]

@@ -121,6 +121,9 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
         return f"pair {record.pair_id} {side} leg"
 
     ledger = await _drive(env, opts, "funding_arbitrage", reason_of, progress)
+    # hedge gap figures from the strategy's own monitor (core/hedge.py), measured every tick on what venues hold
+    ledger.max_hedge_gap_pct, ledger.unhedged_seconds = strategy.runtime.hedge.max_gap_pct, \
+        strategy.runtime.hedge.unhedged_seconds
     rows = [_pair_row(r, ledger, store.order_ids(r.pair_id)) for r in store.records.values()]
     events = [RunEvent(float(e["ts"]), EventKind.LEVERAGE_REDUCTION if e["name"] == "leverage_reduction"
                        else EventKind.NOTE, f"{e['name']}: {e['message']}")

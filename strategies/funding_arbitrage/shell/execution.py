@@ -26,7 +26,7 @@ from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState
 
 from ..core import lifecycle as lc
 from ..core.orders import OrderStatus, TrackedOrder
-from .state import VIEW, PairRecord, PairStore
+from .state import VIEW, PairRecord, PairStore, book_of_record, decode_book, encode_book
 
 log = logging.getLogger(__name__)
 NO_REDUCE_ONLY = ("okx_perpetual", "gate_io_perpetual")  # 20260922: PositionAction.CLOSE sends no reduce-only flag
@@ -45,44 +45,38 @@ class ExecutionHooks:
     maker_price: Callable[[str, str, bool], Decimal | None] = lambda connector, pair, is_buy: None
 
 
-def encode_book(book: lc.PairBook) -> dict[str, Any]:
-    return {"state": book.state.value, "first": book.first.value, "target_base": str(book.target_base),
-            "lot_base": str(book.params.lot_base), "min_base": str(book.params.min_base),
-            "max_entry_retries": book.params.max_entry_retries, "retry_backoff_s": book.params.retry_backoff_s,
-            "max_backoff_s": book.params.max_backoff_s, "escalate_after": book.params.escalate_after,
-            "held": [str(book.long.held_base), str(book.short.held_base)],
-            "close_reason": book.close_reason.value if book.close_reason else None, "failures": book.failures,
-            "entry_retries": book.entry_retries, "retry_at_ts": book.retry_at_ts,
-            "reduce_to_base": None if book.reduce_to_base is None else str(book.reduce_to_base),
-            "followed_base": str(book.followed_base), "maker_first": sorted(s.value for s in book.maker_first)}
-
-
-def decode_book(d: dict[str, Any], open_orders: list[TrackedOrder]) -> lc.PairBook:
-    """The persisted book; working amounts come from the tracker's open orders (the one record of them)."""
-    params = lc.LifecycleParams(Decimal(d["lot_base"]), Decimal(d["min_base"]), int(d["max_entry_retries"]),
-                                float(d["retry_backoff_s"]), float(d["max_backoff_s"]), int(d["escalate_after"]))
-
-    def leg(side: lc.LegSide, held: str) -> lc.LegBook:
-        mine = [o for o in open_orders if o.leg is side]
-        return lc.LegBook(Decimal(held), sum((o.remaining_base for o in mine if o.intent is lc.OrderIntent.OPEN),
-                                             Decimal(0)),
-                          sum((o.remaining_base for o in mine if o.intent.reduces), Decimal(0)))
-
-    return lc.PairBook(
-        lc.LifecycleState(d["state"]), lc.LegSide(d["first"]), Decimal(d["target_base"]), params,
-        leg(lc.LegSide.LONG, d["held"][0]), leg(lc.LegSide.SHORT, d["held"][1]),
-        lc.CloseReason(d["close_reason"]) if d.get("close_reason") else None, int(d["failures"]),
-        int(d["entry_retries"]), d.get("retry_at_ts"),
-        frozenset(o.leg for o in open_orders if o.status is OrderStatus.UNKNOWN),
-        Decimal(d["reduce_to_base"]) if d.get("reduce_to_base") is not None else None,
-        frozenset(lc.LegSide(s) for s in d.get("maker_first", [])), Decimal(d.get("followed_base", "0")))
+def lifecycle_params(settings: Any, lot_base: Decimal, min_base: Decimal) -> lc.LifecycleParams:
+    """The lifecycle's sizes and timers for one pair: `min_base` rounded up to the lot; retries and backoff from
+    the settings (entry_max_retries, close_retry_backoff_s, close_retry_max_backoff_s, close_escalate_after)."""
+    params = lc.LifecycleParams(
+        lot_base,
+        min_base,
+        settings.entry_max_retries,
+        float(settings.close_retry_backoff_s),
+        float(settings.close_retry_max_backoff_s),
+        settings.close_escalate_after,
+    )
+    return lc.LifecycleParams(
+        lot_base,
+        params.ceil_lot(min_base),
+        params.max_entry_retries,
+        params.retry_backoff_s,
+        params.max_backoff_s,
+        params.escalate_after,
+    )
 
 
 class LegExecutor:
     """Runs pair lifecycles: events in, orders out, through the strategy's `buy` / `sell` / `cancel`."""
 
-    def __init__(self, strategy: Any, store: PairStore, on_error: Callable[[float, str, str], None],
-                 timeout_s: float = 30.0, maker_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        strategy: Any,
+        store: PairStore,
+        on_error: Callable[[float, str, str], None],
+        timeout_s: float = 30.0,
+        maker_timeout_s: float = 30.0,
+    ) -> None:
         self._strategy = strategy
         self._store = store
         self.hooks = ExecutionHooks(on_error)
@@ -96,8 +90,9 @@ class LegExecutor:
         return self._store.tracker
 
     # --- entry points from the runtime ----------------------------------------------------------------------
-    def open_pair(self, record: PairRecord, ts: float, params: lc.LifecycleParams, first: lc.LegSide,
-                  maker_first: bool = False) -> None:
+    def open_pair(
+        self, record: PairRecord, ts: float, params: lc.LifecycleParams, first: lc.LegSide, maker_first: bool = False
+    ) -> None:
         """Start an entry: only the `first` leg is sent; the other follows its fills."""
         book, intents = lc.new_entry(first, record.long.target_base, params, maker_first)
         self._store.add(record)
@@ -119,16 +114,21 @@ class LegExecutor:
         self._apply(record, book, intents, ts, reason)
 
     def book(self, record: PairRecord) -> lc.PairBook:
+        if not record.book:  # a record from a version-1 state file
+            record.book = book_of_record(record)
         return decode_book(record.book, self.tracker.open_orders(record.pair_id))
 
     # --- intents -> orders ----------------------------------------------------------------------------------
-    def _apply(self, record: PairRecord, book: lc.PairBook, intents: list[lc.Intent], ts: float,
-               reason: str | None = None) -> None:
+    def _apply(
+        self, record: PairRecord, book: lc.PairBook, intents: list[lc.Intent], ts: float, reason: str | None = None
+    ) -> None:
         queue: list[lc.Event] = []
+        before = (record.book, record.state, record.close_reason)
         self._show(record, book, ts, reason)
         for intent in intents:
             queue += self._execute(record, intent, ts)
-        self._store.save()
+        if intents or before != (record.book, record.state, record.close_reason):
+            self._store.save()  # nothing changed (most ticks of a resting pair): no write
         for event in queue:  # synchronous outcomes (refused orders, venue holds less) go back through the table
             self.send(record, event, ts)
 
@@ -167,9 +167,18 @@ class LegExecutor:
         amount = p.amount_base
         if p.intent.reduces and leg.kind == "perp":
             held = self._venue_held(leg.connector, leg.trading_pair, p.leg)
+            if held is None and leg.connector in NO_REDUCE_ONLY:  # no reduce-only flag and no position: could flip
+                log.warning(
+                    "close_deferred pair=%s leg=%s: %s position unknown and the connector sends no reduce-only flag",
+                    record.pair_id,
+                    p.leg.value,
+                    leg.connector,
+                )
+                return [lc.OrderCancelled(ts, p.leg, p.intent, amount)]
             if held is not None and amount > held:  # never more than the venue holds (no flip, reduce-only or not)
-                log.warning("reduce_capped pair=%s leg=%s asked=%s venue_holds=%s", record.pair_id, p.leg.value,
-                            amount, held)
+                log.warning(
+                    "reduce_capped pair=%s leg=%s asked=%s venue_holds=%s", record.pair_id, p.leg.value, amount, held
+                )
                 return [lc.OrderCancelled(ts, p.leg, p.intent, amount), self._mismatch(record, ts)]
         buy = (p.leg is lc.LegSide.LONG) == (p.intent is lc.OrderIntent.OPEN)
         price = None if p.taker else self.hooks.maker_price(leg.connector, leg.trading_pair, buy)
@@ -183,11 +192,23 @@ class LegExecutor:
         except Exception as e:  # refused synchronously: the lifecycle hears a reject
             self.hooks.on_error(ts, "order_place_failed", f"{leg.connector} {leg.trading_pair}: {e!r}")
             return [lc.OrderRejected(ts, p.leg, p.intent, amount)]
-        self.tracker.add(TrackedOrder(order_id, record.pair_id, p.leg, p.intent, leg.connector, leg.trading_pair,
-                                      amount, ts, updated_ts=ts))
-        log.info("order_placed pair=%s leg=%s connector=%s pair=%s side=%s amount=%s intent=%s type=%s id=%s",
-                 record.pair_id, p.leg.value, leg.connector, leg.trading_pair, "BUY" if buy else "SELL", amount,
-                 p.intent.value, order_type.name, order_id)
+        self.tracker.add(
+            TrackedOrder(
+                order_id, record.pair_id, p.leg, p.intent, leg.connector, leg.trading_pair, amount, ts, updated_ts=ts
+            )
+        )
+        log.info(
+            "order_placed pair=%s leg=%s connector=%s pair=%s side=%s amount=%s intent=%s type=%s id=%s",
+            record.pair_id,
+            p.leg.value,
+            leg.connector,
+            leg.trading_pair,
+            "BUY" if buy else "SELL",
+            amount,
+            p.intent.value,
+            order_type.name,
+            order_id,
+        )
         return []
 
     def _venue_held(self, connector: str, pair: str, side: lc.LegSide) -> Decimal | None:
@@ -206,8 +227,16 @@ class LegExecutor:
         return lc.PositionMismatch(ts, amounts[0], amounts[1])
 
     # --- venue events -> lifecycle events -------------------------------------------------------------------
-    def on_fill(self, order_id: str, trade_id: str, trade_type: TradeType, price: Decimal, amount: Decimal,
-                fee_quote: Decimal, ts: float) -> PairRecord | None:
+    def on_fill(
+        self,
+        order_id: str,
+        trade_id: str,
+        trade_type: TradeType,
+        price: Decimal,
+        amount: Decimal,
+        fee_quote: Decimal,
+        ts: float,
+    ) -> PairRecord | None:
         found = self._store.by_order(order_id)
         result = self.tracker.fill(order_id, trade_id or f"{order_id}@{ts}:{amount}", amount, ts)
         if found is None or result is None or result.new_base <= 0:
@@ -225,7 +254,7 @@ class LegExecutor:
     def on_order_done(self, order_id: str, ts: float) -> None:
         """Completed: a rest the venue did not fill ends as cancelled for the lifecycle."""
         order = self.tracker.get(order_id)
-        if order is None or order.status.done and order.remaining_base <= 0:
+        if order is None or order.status.done:  # unknown, or already ended (cancel / reject / fill count)
             return
         self._end(order_id, OrderStatus.FILLED if order.remaining_base <= 0 else OrderStatus.CANCELLED, ts)
 
@@ -261,8 +290,9 @@ class LegExecutor:
         for order in self.tracker.mark_unknown(ts, down) if down else []:
             record = self._store.records.get(order.pair_id)
             if record is not None:
-                log.warning("order_state_unknown id=%s connector=%s (venue not ready)", order.client_order_id,
-                            order.connector)
+                log.warning(
+                    "order_state_unknown id=%s connector=%s (venue not ready)", order.client_order_id, order.connector
+                )
                 self.send(record, lc.OrderStateUnknown(ts, order.leg), ts)
         for record in self._store.open_records():
             for order in self.tracker.open_orders(record.pair_id):
@@ -276,8 +306,11 @@ class LegExecutor:
         self._prev_tick_ts = ts
 
     def _overdue(self, order: TrackedOrder, ts: float) -> bool:
-        limit = self.maker_timeout_s if order.leg in self.book(self._store.records[order.pair_id]).maker_first \
+        limit = (
+            self.maker_timeout_s
+            if order.leg in self.book(self._store.records[order.pair_id]).maker_first
             else self.timeout_s
+        )
         if self._prev_tick_ts is None or order.placed_ts >= self._prev_tick_ts:
             return False  # placed on the previous tick: its venue events may not have been delivered yet
         since = self._timed_out.get(order.client_order_id, order.placed_ts)
@@ -306,9 +339,15 @@ class LegExecutor:
     async def _resolve(self, connector: Any, order: TrackedOrder, ts: float) -> None:
         """Order status and trade history from the connector; their fills and end go to the lifecycle."""
         tracked = connector._order_tracker.fetch_order(client_order_id=order.client_order_id)
-        ifo = tracked or InFlightOrder(order.client_order_id, order.trading_pair, OrderType.MARKET,
-                                       TradeType.BUY if order.is_buy else TradeType.SELL, order.amount_base,
-                                       order.placed_ts, initial_state=OrderState.OPEN)
+        ifo = tracked or InFlightOrder(
+            order.client_order_id,
+            order.trading_pair,
+            OrderType.MARKET,
+            TradeType.BUY if order.is_buy else TradeType.SELL,
+            order.amount_base,
+            order.placed_ts,
+            initial_state=OrderState.OPEN,
+        )
         try:
             trades = await connector._all_trade_updates_for_order(ifo)
             status = await connector._request_order_status(ifo)
@@ -323,13 +362,15 @@ class LegExecutor:
             except Exception as e:  # no rate to convert: keep the percent part, as the fill event path does
                 log.warning("fee of trade %s not convertible (%r): booked its percent part", t.trade_id, e)
                 fee = Decimal(t.fee.percent) * t.fill_price * t.fill_base_amount
-            self.on_fill(order.client_order_id, t.trade_id, ifo.trade_type, t.fill_price, t.fill_base_amount,
-                         fee, now)
+            self.on_fill(order.client_order_id, t.trade_id, ifo.trade_type, t.fill_price, t.fill_base_amount, fee, now)
         self._answer(order, status.new_state, now)
 
     def _answer(self, order: TrackedOrder, state: OrderState, ts: float) -> None:
-        ended = {OrderState.FILLED: OrderStatus.FILLED, OrderState.CANCELED: OrderStatus.CANCELLED,
-                 OrderState.FAILED: OrderStatus.REJECTED}
+        ended = {
+            OrderState.FILLED: OrderStatus.FILLED,
+            OrderState.CANCELED: OrderStatus.CANCELLED,
+            OrderState.FAILED: OrderStatus.REJECTED,
+        }
         if state in ended:
             current = self.tracker.get(order.client_order_id)
             if current is not None and not current.status.done:
@@ -337,8 +378,9 @@ class LegExecutor:
         else:
             self.tracker.confirm_working(order.client_order_id, ts)
         record = self._store.records.get(order.pair_id)
-        if record is not None and not any(o.status is OrderStatus.UNKNOWN
-                                          for o in self.tracker.open_orders(order.pair_id, order.leg)):
+        if record is not None and not any(
+            o.status is OrderStatus.UNKNOWN for o in self.tracker.open_orders(order.pair_id, order.leg)
+        ):
             log.info("order_state_resolved id=%s state=%s", order.client_order_id, state.name)
             self.send(record, lc.OrderStateUnknown(ts, order.leg, resolved=True), ts)
 
@@ -349,8 +391,12 @@ class LegExecutor:
         out = {}
         for o in self.tracker.open_orders():
             record = self._store.records.get(o.pair_id)
-            if o.intent is lc.OrderIntent.OPEN and record is not None \
-                    and record.long.filled_base == 0 and record.short.filled_base == 0:
+            if (
+                o.intent is lc.OrderIntent.OPEN
+                and record is not None
+                and record.long.filled_base == 0
+                and record.short.filled_base == 0
+            ):
                 out[o.client_order_id] = (o.connector, o.trading_pair)
         return out
 
@@ -359,4 +405,3 @@ class LegExecutor:
 
     def has_pending(self, record: PairRecord) -> bool:
         return bool(self.tracker.open_orders(record.pair_id))
-

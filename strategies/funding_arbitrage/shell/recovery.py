@@ -23,8 +23,8 @@ from typing import Any
 
 from ..core import lifecycle as lc
 from ..core.snapshots import TickSnapshot
-from .execution import encode_book
-from .state import Leg, PairRecord, PairState, net_exposure
+from .execution import lifecycle_params
+from .state import Leg, PairRecord, PairState, encode_book, net_exposure
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,11 @@ class RecoveryReport:
 
     @property
     def summary(self) -> str:
-        return (f"recovery at {self.ts:.0f}: {len(self.adopted_pairs)} open pairs kept, "
-                f"{len(self.unknown_orders)} orders asked of the venues, {len(self.orphans)} orphan legs"
-                + (f"; {'; '.join(self.actions)}" if self.actions else ""))
+        return (
+            f"recovery at {self.ts:.0f}: {len(self.adopted_pairs)} open pairs kept, "
+            f"{len(self.unknown_orders)} orders asked of the venues, {len(self.orphans)} orphan legs"
+            + (f"; {'; '.join(self.actions)}" if self.actions else "")
+        )
 
 
 class Recovery:
@@ -58,8 +60,11 @@ class Recovery:
             self.started = RecoveryReport(ts)
             self.started.unknown_orders = [o.client_order_id for o in rt.executor.restart_unknown(ts)]
             if self.started.unknown_orders:
-                log.warning("recovery: asking the venues about %d orders of unknown state: %s",
-                            len(self.started.unknown_orders), ", ".join(self.started.unknown_orders))
+                log.warning(
+                    "recovery: asking the venues about %d orders of unknown state: %s",
+                    len(self.started.unknown_orders),
+                    ", ".join(self.started.unknown_orders),
+                )
         if rt.store.tracker.unknown():
             return None  # decisions on orphans wait for the venues' answers
         return recover(rt, ts, tick, self.started)
@@ -74,8 +79,11 @@ def recover(rt: Any, ts: float, tick: TickSnapshot, report: RecoveryReport) -> R
     actual: dict[tuple[str, str], Decimal] = {}
     for p in tick.positions:
         actual[(p.connector, p.trading_pair)] = actual.get((p.connector, p.trading_pair), Decimal(0)) + p.amount
-    report.orphans = {k: a for k, a in sorted(actual.items()) if a != 0 and expected.get(k, Decimal(0)) == 0
-                      and k not in working and k[0] in rt.settings.perp_connectors}
+    report.orphans = {
+        k: a
+        for k, a in sorted(actual.items())
+        if a != 0 and expected.get(k, Decimal(0)) == 0 and k not in working and k[0] in rt.settings.perp_connectors
+    }
     if report.orphans:
         _orphans(rt, ts, tick, report)
     log.warning("%s", report.summary) if report.orphans or report.unknown_orders else log.info("%s", report.summary)
@@ -96,8 +104,8 @@ def _orphans(rt: Any, ts: float, tick: TickSnapshot, report: RecoveryReport) -> 
         shorts = [(k, a) for k, a in legs if a < 0]
         if policy == "adopt_if_hedged" and len(longs) == 1 and len(shorts) == 1:
             (lk, la), (sk, sa) = longs[0], shorts[0]
-            lot = _lot(tick, lk, sk)
-            if lot is not None and abs(la + sa) <= lot:
+            lot = _lot(tick, lk, sk) or Decimal(0)  # without the markets' rules only an exact match is adopted
+            if abs(la + sa) <= lot:
                 record = _record(rt, ts, token, lk, la, sk, -sa, tick, lot)
                 report.actions.append(f"adopted {token} {lk[0]} {la} / {sk[0]} {sa} as {record.pair_id}")
                 continue
@@ -112,8 +120,10 @@ def _orphans(rt: Any, ts: float, tick: TickSnapshot, report: RecoveryReport) -> 
                 rt.executor.send(record, lc.CloseRequested(ts, lc.CloseReason.ORPHAN), ts, "orphan")
                 report.actions.append(f"flattening {key[0]} {key[1]} {amount} ({record.pair_id})")
             continue
-        reason = f"orphan legs on restart ({token}: {', '.join(f'{k[0]} {a}' for k, a in legs)}); " \
-                 "orphan_policy=halt: left to the operator"
+        reason = (
+            f"orphan legs on restart ({token}: {', '.join(f'{k[0]} {a}' for k, a in legs)}); "
+            "orphan_policy=halt: left to the operator"
+        )
         rt.risk._halt(ts, reason)  # the gate's own halt, as its error-burst halt uses
         report.actions.append(f"halted: {reason}")
 
@@ -123,22 +133,49 @@ def _lot(tick: TickSnapshot, a: tuple[str, str], b: tuple[str, str]) -> Decimal 
     return max(lots) if lots else None
 
 
-def _record(rt: Any, ts: float, token: str, long_key: tuple[str, str], long_base: Decimal,
-            short_key: tuple[str, str], short_base: Decimal, tick: TickSnapshot, lot: Decimal) -> PairRecord:
+def _record(
+    rt: Any,
+    ts: float,
+    token: str,
+    long_key: tuple[str, str],
+    long_base: Decimal,
+    short_key: tuple[str, str],
+    short_base: Decimal,
+    tick: TickSnapshot,
+    lot: Decimal,
+) -> PairRecord:
     """A HEDGED pair record for legs found on the venues (entry prices from the venue positions)."""
     entry = {(p.connector, p.trading_pair): p.entry_price for p in tick.positions}
     held = min(long_base, short_base) if long_base and short_base else max(long_base, short_base)
     record = PairRecord(
-        pair_id=rt.store.new_id(token, ts), token=token,
-        long=Leg(long_key[0], long_key[1], "perp", "long", long_base, long_base * entry.get(long_key, Decimal(0)),
-                 target_base=held),
-        short=Leg(short_key[0], short_key[1], "perp", "short", -short_base,
-                  short_base * entry.get(short_key, Decimal(0)), target_base=held),
-        state=PairState.HEDGED, opened_ts=ts, updated_ts=ts)
-    params = lc.LifecycleParams(lot, lot, rt.settings.entry_max_retries, float(rt.settings.close_retry_backoff_s),
-                                float(rt.settings.close_retry_max_backoff_s), rt.settings.close_escalate_after)
-    book = lc.PairBook(lc.LifecycleState.HEDGED, lc.LegSide.LONG, held, params, lc.LegBook(long_base),
-                       lc.LegBook(short_base))
+        pair_id=rt.store.new_id(token, ts),
+        token=token,
+        long=Leg(
+            long_key[0],
+            long_key[1],
+            "perp",
+            "long",
+            long_base,
+            long_base * entry.get(long_key, Decimal(0)),
+            target_base=held,
+        ),
+        short=Leg(
+            short_key[0],
+            short_key[1],
+            "perp",
+            "short",
+            -short_base,
+            short_base * entry.get(short_key, Decimal(0)),
+            target_base=held,
+        ),
+        state=PairState.HEDGED,
+        opened_ts=ts,
+        updated_ts=ts,
+    )
+    params = lifecycle_params(rt.settings, lot, lot)
+    book = lc.PairBook(
+        lc.LifecycleState.HEDGED, lc.LegSide.LONG, held, params, lc.LegBook(long_base), lc.LegBook(short_base)
+    )
     record.book = encode_book(book)
     rt.store.add(record)
     return record

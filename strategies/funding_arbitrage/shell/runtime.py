@@ -16,6 +16,7 @@ from hummingbot.core.data_type.common import PositionMode
 from ..core import lifecycle as lc
 from ..core.config import ConfigError, FundingArbSettings
 from ..core.decisions import EdgeEngine, HeldPair
+from ..core.hedge import HedgeMonitor, HeldLeg
 from ..core.metrics import MetricsRegistry
 from ..core.risk import LegRisk, RiskGate, RiskReport
 from ..core.snapshots import MarketKind, TickSnapshot
@@ -24,7 +25,7 @@ from . import status as status_view
 from .adapter import SnapshotBuilder
 from .controls import OperatorControls
 from .durability import Durability, journal_path
-from .execution import LegExecutor
+from .execution import LegExecutor, lifecycle_params
 from .home import project_root
 from .journal import Journal, JournalError
 from .journal_store import JournaledPairStore
@@ -90,6 +91,8 @@ class FundingArbRuntime:
         self.cooldowns: dict[str, tuple[float, int]] = {}  # token -> (until_ts, consecutive failed entries)
         self.recovery_report: recovery.RecoveryReport | None = None  # set once restart recovery has finished
         self._recovery = recovery.Recovery()
+        self.hedge = HedgeMonitor(settings.hedge_gap_tolerance_pct, settings.hedge_gap_halt_pct,
+                                  float(settings.hedge_rebalance_cooldown_s))
         self.exporter = (JsonExporter(root / settings.metrics_export_path, settings.metrics_export_interval_s,
                                       registry=self.metrics) if settings.metrics_export_path else None)
         self.prometheus: Optional[PrometheusServer] = None
@@ -170,6 +173,39 @@ class FundingArbRuntime:
         if changed:
             self.store.save()
 
+    def _check_hedge(self, ts: float, tick: TickSnapshot) -> None:
+        """Net exposure per token across every venue (unmanaged positions included): trim, or halt past the limit."""
+        lots = {(m.connector, m.trading_pair): m.rules.lot_size for m in tick.markets}
+        records = self.store.open_records()
+        managed = {(lg.connector, lg.trading_pair) for r in records for lg in r.legs()}
+        legs = [HeldLeg(p.connector, p.trading_pair, self._token_of(p.trading_pair), p.amount,
+                        lots.get((p.connector, p.trading_pair), Decimal(0)), (p.connector, p.trading_pair) in managed)
+                for p in tick.positions if p.connector in self.settings.perp_connectors]
+        legs += [HeldLeg(r.long.connector, r.long.trading_pair, r.token, r.long.filled_base,
+                         lots.get((r.long.connector, r.long.trading_pair), Decimal(0))) for r in records
+                 if r.long.kind == "spot"]
+        settling = {r.token for r in records if self.executor.has_pending(r) or r.state is not PairState.HEDGED}
+        verdict = self.hedge.update(ts, legs, settling)
+        for token, e in verdict.exposures.items():
+            self.metrics.gauge("hedge_gap_pct", e.gap_pct, token=token)
+        for token, reason in verdict.bad_data.items():
+            log.warning("hedge_bad_data token=%s %s (left out of the monitor)", token, reason)
+        for token in verdict.rebalance:
+            owners = [r for r in records if r.token == token]
+            e = verdict.exposures[token]
+            if len(owners) == 1 and e.unmanaged_base == 0:
+                self.metrics.inc("hedge_rebalances", token=token)
+                self._mismatch_to_lifecycle(ts, (owners[0].long.connector, owners[0].long.trading_pair),
+                                            {(p.connector, p.trading_pair): p.amount for p in tick.positions})
+            else:
+                self.metrics.alert(f"hedge_gap.{token}", "warning", f"{token}: net {e.net_base} beyond tolerance "
+                                   f"{e.tolerance_base}, not attributable to one pair (unmanaged {e.unmanaged_base})",
+                                   ts)
+        if verdict.halt_reason is not None:
+            self.metrics.alert("hedge_gap_limit", "critical", verdict.halt_reason, ts)
+            if self.risk.halt_reason is None:
+                self.risk._halt(ts, f"hedge gap: {verdict.halt_reason}")  # the gate's own halt
+
     def _mismatch_to_lifecycle(self, ts: float, key: tuple[str, str], actual: dict[tuple[str, str], Decimal]) -> None:
         """The venue is the truth: the one open pair holding this market adopts it (its lifecycle rebalances or
         closes). A market shared by two open pairs cannot be attributed: it stays alerted for the operator."""
@@ -219,15 +255,22 @@ class FundingArbRuntime:
             self.recovery_report = self._recovery.step(self, ts, tick)
         self._reconcile(ts, tick)
         self.executor.tick(ts, tick.ready)
-        self._update_risk(ts, tick)
-        if self.durability is not None:
+        self._check_hedge(ts, tick)
+        try:
+            self._update_risk(ts, tick)
+            risk_ok = True
+        except Exception as e:  # a bad input in one pair's risk figures must not stop the other pairs' exits
+            log.exception("risk_failed ts=%s", ts)
+            self._record_error(ts, "risk_exception", repr(e))
+            risk_ok = False
+        if self.durability is not None:  # funding history still owed, risk state and liveness into the journal
             self.durability.retry_history(ts, self.store.open_records(), self.strategy.connectors)
             self.durability.save_risk(ts)
             self.durability.mark_alive(ts)
         decision = self.engine.evaluate(tick, self._held())
         self.last_decision = decision
         self._apply_exits(ts, decision)
-        if self.recovery_report is not None:  # no entry before restart recovery has run
+        if self.recovery_report is not None and risk_ok:  # no entry before recovery, nor while risk is unknown
             self._apply_entries(ts, decision)
         self._publish(ts, tick, decision)
 
@@ -398,16 +441,12 @@ class FundingArbRuntime:
         and minimum notional at the current mid, rounded up to that lot. None when a market is missing."""
         legs = [self._markets.get((action.long_connector, action.long_pair)),
                 self._markets.get((action.short_connector, action.short_pair))]
-        if any(m is None or m.book is None or m.book.mid is None for m in legs):
+        if any(m is None or m.book is None or not m.book.mid for m in legs):
             return None
         lot = max(m.rules.lot_size for m in legs if m is not None)
         mins = [max(m.rules.min_order_size, m.rules.min_notional / m.book.mid) for m in legs
                 if m is not None and m.book is not None and m.book.mid]
-        params = lc.LifecycleParams(lot, max(mins), self.settings.entry_max_retries,
-                                    float(self.settings.close_retry_backoff_s),
-                                    float(self.settings.close_retry_max_backoff_s), self.settings.close_escalate_after)
-        return lc.LifecycleParams(lot, params.ceil_lot(max(mins)), params.max_entry_retries, params.retry_backoff_s,
-                                  params.max_backoff_s, params.escalate_after)
+        return lifecycle_params(self.settings, lot, max(mins))
 
     def _less_liquid(self, action: Any) -> lc.LegSide:
         """The leg with less depth on the side it takes (asks for the long, bids for the short) goes first."""
@@ -434,12 +473,17 @@ class FundingArbRuntime:
         log.warning("entry_failed token=%s reason=%s failures=%d cooldown_s=%s", token, reason, failures, wait)
 
     def _venue_amount(self, connector: str, pair: str) -> Decimal | None:
-        """Signed perp position from the last tick (0 when none); None when the venue is not ready."""
-        tick = self.last_tick
-        if tick is None or not tick.ready.get(connector, False):
+        """Signed perp position as the connector holds it now (0 when none); None when the venue is not ready or
+        reports no positions (the pre-submit check of reduce-only orders reads this)."""
+        venue = self.strategy.connectors.get(connector)
+        if venue is None or not getattr(venue, "ready", False):
             return None
-        return sum((p.amount for p in tick.positions if p.connector == connector and p.trading_pair == pair),
-                   Decimal(0))
+        try:
+            positions = list(venue.account_positions.values())
+        except Exception as e:  # a connector without positions: unknown, never 0
+            log.warning("positions_unreadable connector=%s: %r", connector, e)
+            return None
+        return sum((Decimal(p.amount) for p in positions if p.trading_pair == pair), Decimal(0))
 
     def _maker_price(self, connector: str, pair: str, is_buy: bool) -> Decimal | None:
         m = self._markets.get((connector, pair))

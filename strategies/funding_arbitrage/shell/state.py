@@ -12,6 +12,7 @@ Orders are tracked once, by client order id, in `core/orders.OrderTracker`; this
 The file is written atomically (temp file, fsync, rename) after every change, so a crash never leaves a
 half-written file and no position or order is forgotten across restarts.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from ..core import lifecycle as lc
 from ..core.lifecycle import LifecycleState
-from ..core.orders import OrderTracker, TrackedOrder
+from ..core.orders import OrderStatus, OrderTracker, TrackedOrder
 
 
 class PairState(str, Enum):  # noqa: UP042 - same str-Enum idiom as snapshots.MarketKind
@@ -120,9 +122,17 @@ def _encode(obj: Any) -> Any:
 
 
 def _leg_from(d: dict[str, Any]) -> Leg:
-    return Leg(d["connector"], d["trading_pair"], d["kind"], d["side"], Decimal(d["filled_base"]),
-               Decimal(d["cost_quote"]), Decimal(d["fees_quote"]), Decimal(d["target_base"]),
-               Decimal(d.get("margin_quote", "0")))
+    return Leg(
+        d["connector"],
+        d["trading_pair"],
+        d["kind"],
+        d["side"],
+        Decimal(d["filled_base"]),
+        Decimal(d["cost_quote"]),
+        Decimal(d["fees_quote"]),
+        Decimal(d["target_base"]),
+        Decimal(d.get("margin_quote", "0")),
+    )
 
 
 V1_STATES = {"FAILED": "UNWINDING", "IMBALANCED": "REDUCING"}  # version-1 files: states that no longer rest
@@ -130,10 +140,17 @@ V1_STATES = {"FAILED": "UNWINDING", "IMBALANCED": "REDUCING"}  # version-1 files
 
 def _record_from(d: dict[str, Any]) -> PairRecord:
     return PairRecord(
-        pair_id=d["pair_id"], token=d["token"], long=_leg_from(d["long"]), short=_leg_from(d["short"]),
-        state=PairState(V1_STATES.get(d["state"], d["state"])), opened_ts=float(d["opened_ts"]),
-        updated_ts=float(d["updated_ts"]), funding_received_quote=Decimal(d["funding_received_quote"]),
-        close_reason=d.get("close_reason"), closed_ts=d.get("closed_ts"), book=dict(d.get("book", {})),
+        pair_id=d["pair_id"],
+        token=d["token"],
+        long=_leg_from(d["long"]),
+        short=_leg_from(d["short"]),
+        state=PairState(V1_STATES.get(d["state"], d["state"])),
+        opened_ts=float(d["opened_ts"]),
+        updated_ts=float(d["updated_ts"]),
+        funding_received_quote=Decimal(d["funding_received_quote"]),
+        close_reason=d.get("close_reason"),
+        closed_ts=d.get("closed_ts"),
+        book=dict(d.get("book", {})),
         entry_edge_pct=Decimal(d["entry_edge_pct"]) if d.get("entry_edge_pct") is not None else None,
         first_fill_ts=d.get("first_fill_ts"),
     )
@@ -188,14 +205,18 @@ class PairStore:
         try:
             data = json.loads(self.path.read_text())
             if data.get("version") not in (1, self.VERSION):  # 1: no orders section; recovery asks the venues
-                raise StateError(f"{self.path}: unsupported state version {data.get('version')!r} "
-                                 f"(this version reads {self.VERSION})")
+                raise StateError(
+                    f"{self.path}: unsupported state version {data.get('version')!r} "
+                    f"(this version reads {self.VERSION})"
+                )
             records = [_record_from(d) for d in data["pairs"]]
             orders = [TrackedOrder.from_dict(d) for d in data.get("orders", [])]
             self._seq = int(data.get("seq", 0))
         except (ValueError, KeyError, TypeError) as e:
-            raise StateError(f"{self.path}: state file is unreadable ({e!r}); it was left untouched, "
-                             "move it aside after checking positions on the venues") from e
+            raise StateError(
+                f"{self.path}: state file is unreadable ({e!r}); it was left untouched, "
+                "move it aside after checking positions on the venues"
+            ) from e
         self.records = {r.pair_id: r for r in records}
         self.orders = {o.client_order_id: o for o in orders}
         self.tracker = OrderTracker(StateFileOrderStore(self))
@@ -204,10 +225,106 @@ class PairStore:
     def save(self) -> None:
         if self.path is None:
             return
-        payload = {"version": self.VERSION, "seq": self._seq,
-                   "pairs": [asdict(r) for r in sorted(self.records.values(), key=lambda r: r.pair_id)],
-                   "orders": [o.to_dict() for o in sorted(self.orders.values(), key=lambda o: o.client_order_id)]}
+        payload = {
+            "version": self.VERSION,
+            "seq": self._seq,
+            "pairs": [asdict(r) for r in sorted(self.records.values(), key=lambda r: r.pair_id)],
+            "orders": [o.to_dict() for o in sorted(self.orders.values(), key=lambda o: o.client_order_id)],
+        }
         atomic_write_text(self.path, json.dumps(payload, default=_encode, indent=1, sort_keys=True))
+
+
+def encode_book(book: lc.PairBook) -> dict[str, Any]:
+    return {
+        "state": book.state.value,
+        "first": book.first.value,
+        "target_base": str(book.target_base),
+        "lot_base": str(book.params.lot_base),
+        "min_base": str(book.params.min_base),
+        "max_entry_retries": book.params.max_entry_retries,
+        "retry_backoff_s": book.params.retry_backoff_s,
+        "max_backoff_s": book.params.max_backoff_s,
+        "escalate_after": book.params.escalate_after,
+        "held": [str(book.long.held_base), str(book.short.held_base)],
+        "close_reason": book.close_reason.value if book.close_reason else None,
+        "failures": book.failures,
+        "entry_retries": book.entry_retries,
+        "retry_at_ts": book.retry_at_ts,
+        "reduce_to_base": None if book.reduce_to_base is None else str(book.reduce_to_base),
+        "followed_base": str(book.followed_base),
+        "maker_first": sorted(s.value for s in book.maker_first),
+    }
+
+
+FROM_VIEW = {
+    PairState.HEDGED: LifecycleState.HEDGED,
+    PairState.REDUCING: LifecycleState.REDUCING,
+    PairState.UNWINDING: LifecycleState.CLOSING,
+    PairState.CLOSED: LifecycleState.CLOSED,
+}
+
+
+def book_of_record(record: PairRecord) -> dict[str, Any]:
+    """A book for a record that has none (state files of version 1): its state and what its legs hold; no lot
+    rounding (unknown), nothing working (the venues are asked at restart)."""
+    if record.state is PairState.OPENING:
+        state = (
+            LifecycleState.OPENING_SECOND
+            if record.long.filled_base or record.short.filled_base
+            else LifecycleState.OPENING_FIRST
+        )
+    else:
+        state = FROM_VIEW[record.state]
+    first = lc.LegSide.SHORT if record.short.filled_base and not record.long.filled_base else lc.LegSide.LONG
+    params = lc.LifecycleParams(Decimal(0), Decimal(0))
+    held = (abs(record.long.filled_base), abs(record.short.filled_base))
+    book = lc.PairBook(
+        state,
+        first,
+        max(record.long.target_base, held[0]),
+        params,
+        lc.LegBook(held[0]),
+        lc.LegBook(held[1]),
+        followed_base=held[0] if first is lc.LegSide.LONG else held[1],
+    )
+    return encode_book(book)
+
+
+def decode_book(d: dict[str, Any], open_orders: list[TrackedOrder]) -> lc.PairBook:
+    """The persisted book; working amounts come from the tracker's open orders (the one record of them)."""
+    params = lc.LifecycleParams(
+        Decimal(d["lot_base"]),
+        Decimal(d["min_base"]),
+        int(d["max_entry_retries"]),
+        float(d["retry_backoff_s"]),
+        float(d["max_backoff_s"]),
+        int(d["escalate_after"]),
+    )
+
+    def leg(side: lc.LegSide, held: str) -> lc.LegBook:
+        mine = [o for o in open_orders if o.leg is side]
+        return lc.LegBook(
+            Decimal(held),
+            sum((o.remaining_base for o in mine if o.intent is lc.OrderIntent.OPEN), Decimal(0)),
+            sum((o.remaining_base for o in mine if o.intent.reduces), Decimal(0)),
+        )
+
+    return lc.PairBook(
+        lc.LifecycleState(d["state"]),
+        lc.LegSide(d["first"]),
+        Decimal(d["target_base"]),
+        params,
+        leg(lc.LegSide.LONG, d["held"][0]),
+        leg(lc.LegSide.SHORT, d["held"][1]),
+        lc.CloseReason(d["close_reason"]) if d.get("close_reason") else None,
+        int(d["failures"]),
+        int(d["entry_retries"]),
+        d.get("retry_at_ts"),
+        frozenset(o.leg for o in open_orders if o.status is OrderStatus.UNKNOWN),
+        Decimal(d["reduce_to_base"]) if d.get("reduce_to_base") is not None else None,
+        frozenset(lc.LegSide(s) for s in d.get("maker_first", [])),
+        Decimal(d.get("followed_base", "0")),
+    )
 
 
 class StateFileOrderStore:

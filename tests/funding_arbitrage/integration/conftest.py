@@ -1,4 +1,5 @@
 """Fixtures for the end-to-end tests: the real cross-venue dataset, loaded once, and its raw files for hand checks."""
+
 from __future__ import annotations
 
 import pandas as pd

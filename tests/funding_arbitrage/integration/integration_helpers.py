@@ -10,6 +10,7 @@ Windows used (UTC; rates from funding_rates.csv.gz, shown by the sim as the next
 * HYPE_CARRY_START 2025-05-08T17:00Z: bybit HYPE pays +0.1481 % at 2025-05-09T00:00Z, then +0.0576 %.
 Imported by name (the test directories are not packages).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,10 +26,10 @@ from typing import Any
 
 import pytest
 
+from strategies.funding_arbitrage.shell.state import PairRecord, PairState
 from strategies.funding_arbitrage.sim.data import MarketData
 from strategies.funding_arbitrage.sim.faults import FaultConfig
 from strategies.funding_arbitrage.sim.harness import EventRecorder, SimEnvironment
-from strategies.funding_arbitrage.shell.state import PairRecord, PairState
 
 ROOT = Path(__file__).resolve().parents[3]
 CROSS_VENUE = (ROOT / ".." / "shared" / "data" / "cross_venue_2025").resolve()
@@ -56,13 +57,23 @@ def perp_settings(state_file: Path, tokens: Sequence[str] = ("BTC",), **override
     """A valid perp-perp config on the two sim perps that enters on small edges: 8h interval hints (known from
     the first tick), 0.01 % minimum net edge over a 72h horizon, two ticks of persistence, 1000 quote per leg."""
     data: dict[str, Any] = {
-        "perp_connectors": list(PERPS), "spot_connectors": [], "tokens": list(tokens),
-        "quote_assets": {c: "USDT" for c in PERPS}, "leverage": {c: 3 for c in PERPS},
+        "perp_connectors": list(PERPS),
+        "spot_connectors": [],
+        "tokens": list(tokens),
+        "quote_assets": {c: "USDT" for c in PERPS},
+        "leverage": {c: 3 for c in PERPS},
         "funding_interval_hints_hours": {c: D(8) for c in PERPS},
-        "total_capital_quote": D(20000), "order_amount_quote": D(1000), "max_token_exposure_quote": D(3000),
-        "max_venue_exposure_quote": D(6000), "max_total_exposure_quote": D(4000),
-        "holding_horizon_hours": D(72), "min_net_edge_pct": D("0.01"), "max_break_even_hours": D(72),
-        "persistence_observations": 2, "prometheus_port": 0, "metrics_export_path": "",
+        "total_capital_quote": D(20000),
+        "order_amount_quote": D(1000),
+        "max_token_exposure_quote": D(3000),
+        "max_venue_exposure_quote": D(6000),
+        "max_total_exposure_quote": D(4000),
+        "holding_horizon_hours": D(72),
+        "min_net_edge_pct": D("0.01"),
+        "max_break_even_hours": D(72),
+        "persistence_observations": 2,
+        "prometheus_port": 0,
+        "metrics_export_path": "",
         "state_file": str(state_file),
     }
     data.update(overrides)
@@ -71,9 +82,15 @@ def perp_settings(state_file: Path, tokens: Sequence[str] = ("BTC",), **override
 
 def carry_settings(state_file: Path, **overrides: Any) -> dict[str, Any]:
     """Carry only: long HYPE spot on sim bybit, short HYPE perp on sim bybit."""
-    data = perp_settings(state_file, tokens=("HYPE",), perp_connectors=[BYBIT], spot_connectors=[BYBIT_SPOT],
-                         quote_assets={BYBIT: "USDT", BYBIT_SPOT: "USDT"}, leverage={BYBIT: 3},
-                         funding_interval_hints_hours={BYBIT: D(8)})
+    data = perp_settings(
+        state_file,
+        tokens=("HYPE",),
+        perp_connectors=[BYBIT],
+        spot_connectors=[BYBIT_SPOT],
+        quote_assets={BYBIT: "USDT", BYBIT_SPOT: "USDT"},
+        leverage={BYBIT: 3},
+        funding_interval_hints_hours={BYBIT: D(8)},
+    )
     data.update(overrides)
     return data
 
@@ -131,8 +148,12 @@ class SimRun:
 
     def positions(self) -> dict[tuple[str, str], Decimal]:
         """Signed venue positions (perps) by (connector, trading pair), zero ones left out."""
-        return {(name, p.trading_pair): p.amount for name, c in self.env.perps.items()
-                for p in c.account_positions.values() if p.amount != 0}
+        return {
+            (name, p.trading_pair): p.amount
+            for name, c in self.env.perps.items()
+            for p in c.account_positions.values()
+            if p.amount != 0
+        }
 
     def funding_of(self, record: PairRecord) -> Decimal:
         """What the sim venues paid on the record's perp legs while it was open (sim `funding_payments`)."""
@@ -142,8 +163,14 @@ class SimRun:
             venue = self.env.perps.get(leg.connector)
             if venue is None:
                 continue
-            total += sum((p.amount_quote for p in venue.funding_payments
-                          if p.trading_pair == leg.trading_pair and record.opened_ts <= p.ts <= end), D(0))
+            total += sum(
+                (
+                    p.amount_quote
+                    for p in venue.funding_payments
+                    if p.trading_pair == leg.trading_pair and record.opened_ts <= p.ts <= end
+                ),
+                D(0),
+            )
         return total
 
     def fills_of(self, record: PairRecord) -> list[Any]:
@@ -194,13 +221,30 @@ class SimRun:
         self.env.close()
 
 
-def make_env(market_data: MarketData, *, coins: Sequence[str], start_ts: float, hours: float,
-             perp_venues: Sequence[str] = ("binance", "bybit"), spot_venues: Sequence[str] = (),
-             faults: Mapping[str, FaultConfig] | None = None, balance: Decimal = BALANCE_QUOTE,
-             tick_s: float = 60.0) -> SimEnvironment:
-    return SimEnvironment(market_data=market_data, perp_venues=list(perp_venues), spot_venues=list(spot_venues),
-                          coins=list(coins), start_ts=start_ts, end_ts=start_ts + hours * HOUR, tick_s=tick_s,
-                          faults=dict(faults or {}), initial_balance_quote=balance, record=False)
+def make_env(
+    market_data: MarketData,
+    *,
+    coins: Sequence[str],
+    start_ts: float,
+    hours: float,
+    perp_venues: Sequence[str] = ("binance", "bybit"),
+    spot_venues: Sequence[str] = (),
+    faults: Mapping[str, FaultConfig] | None = None,
+    balance: Decimal = BALANCE_QUOTE,
+    tick_s: float = 60.0,
+) -> SimEnvironment:
+    return SimEnvironment(
+        market_data=market_data,
+        perp_venues=list(perp_venues),
+        spot_venues=list(spot_venues),
+        coins=list(coins),
+        start_ts=start_ts,
+        end_ts=start_ts + hours * HOUR,
+        tick_s=tick_s,
+        faults=dict(faults or {}),
+        initial_balance_quote=balance,
+        record=False,
+    )
 
 
 def add_strategy(env: SimEnvironment, settings: dict[str, Any]) -> SimRun:
@@ -264,4 +308,3 @@ def lot(run: SimRun, connector: str, trading_pair: str) -> Decimal:
 
 def events_named(run: SimRun, name: str) -> list[dict[str, Any]]:
     return [e for e in run.runtime.metrics.snapshot().get("events", []) if e["name"] == name]
-

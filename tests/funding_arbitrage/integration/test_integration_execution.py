@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,16 +44,25 @@ CLOSED, HEDGED = PairState.CLOSED, PairState.HEDGED
 
 
 def _orders(run: SimRun, connector: str, intent: OrderIntent | None = None) -> list[TrackedOrder]:
-    return sorted((o for o in run.runtime.store.tracker.all() if o.connector == connector
-                   and (intent is None or o.intent is intent)), key=lambda o: o.placed_ts)
+    return sorted(
+        (
+            o
+            for o in run.runtime.store.tracker.all()
+            if o.connector == connector and (intent is None or o.intent is intent)
+        ),
+        key=lambda o: o.placed_ts,
+    )
 
 
 def _fills(run: SimRun, connector: str, position: str | None = None) -> list[Any]:
     from hummingbot.core.event.events import OrderFilledEvent
 
     ids = {o.client_order_id for o in _orders(run, connector)}
-    return [e for e in run.events.of_type(OrderFilledEvent) if e.order_id in ids
-            and (position is None or e.position == position)]
+    return [
+        e
+        for e in run.events.of_type(OrderFilledEvent)
+        if e.order_id in ids and (position is None or e.position == position)
+    ]
 
 
 def _set_faults(run: SimRun, connector: str, **changes: Any) -> None:
@@ -68,8 +78,9 @@ async def _settle(run: SimRun, seconds: float = RECOVERY_S) -> None:
 
 def _run(market_data: Any, settings: dict[str, Any], body: Any, hours: float = 2, **env: Any) -> None:
     async def main() -> None:
-        with sim_run(market_data, settings, coins=env.pop("coins", ["BTC"]), start_ts=BTC_START, hours=hours,
-                     **env) as run:
+        with sim_run(
+            market_data, settings, coins=env.pop("coins", ["BTC"]), start_ts=BTC_START, hours=hours, **env
+        ) as run:
             pairs = max_open_pairs_per_token(run)
             await body(run)
             assert all(n <= 1 for n in pairs.values()), pairs  # never a duplicate entry
@@ -123,13 +134,20 @@ def test_first_leg_synchronous_reject_never_sends_the_second(cross_venue: Any, t
 
 @pytest.mark.parametrize("venue", [BYBIT, BINANCE])
 @pytest.mark.parametrize("fraction", ["0.1", "0.5", "0.9"])
-def test_partial_fills_end_hedged_without_unwinding(cross_venue: Any, tmp_path: Path, venue: str,
-                                                    fraction: str) -> None:
+def test_partial_fills_end_hedged_without_unwinding(
+    cross_venue: Any, tmp_path: Path, venue: str, fraction: str
+) -> None:
     faults = {venue: FaultConfig(partial_fill_probability=1.0, partial_fill_fraction=D(fraction))}
 
     async def body(run: SimRun) -> None:
-        await run.run_until(run.env.end_ts, stop=lambda ts: bool(run.records) and run.records[0].state is HEDGED
-                            and not run.runtime.executor.has_pending(run.records[0]))
+        await run.run_until(
+            run.env.end_ts,
+            stop=lambda ts: (
+                bool(run.records)
+                and run.records[0].state is HEDGED
+                and not run.runtime.executor.has_pending(run.records[0])
+            ),
+        )
         r = first_record(run)
         await _settle(run)
         parts = [e.amount for e in _fills(run, venue, "OPEN")]
@@ -144,7 +162,8 @@ def test_partial_fills_end_hedged_without_unwinding(cross_venue: Any, tmp_path: 
 
 
 def test_second_leg_fill_delay_past_the_timeout_is_cancelled_retried_then_rolled_back(
-        cross_venue: Any, tmp_path: Path) -> None:
+    cross_venue: Any, tmp_path: Path
+) -> None:
     faults = {BINANCE: FaultConfig(fill_delay_s=1200)}
 
     async def body(run: SimRun) -> None:
@@ -203,8 +222,9 @@ def test_disconnect_mid_exit_retries_until_flat(cross_venue: Any, tmp_path: Path
         if close_inside_window:  # refused while down: retried with backoff, escalated, never FAILED
             assert len(closes) >= 4 and closes[-1].status is OrderStatus.FILLED
             assert run.runtime.risk.state is TradingState.HALTED  # escalation halts new entries
-            assert any(a.name == f"pair.{r.pair_id}" and a.severity.value == "critical"
-                       for a in run.runtime.metrics.alerts())
+            assert any(
+                a.name == f"pair.{r.pair_id}" and a.severity.value == "critical" for a in run.runtime.metrics.alerts()
+            )
         else:  # the close filled while the venue was unreachable: learnt from the venue, not re-sent
             assert len(closes) == 1 and closes[0].status is OrderStatus.FILLED
 
@@ -217,13 +237,15 @@ def test_reject_burst_on_the_second_leg_backs_off_and_bounds_fees(cross_venue: A
     async def body(run: SimRun) -> None:
         await run.run_until(run.env.end_ts)
         opened = [r.opened_ts for r in run.records]
-        fees = sum((e.trade_fee.fee_amount_in_token("BTC-USDT", e.price, e.amount, "USDT")
-                    for e in _fills(run, BYBIT)), Decimal(0))
+        fees = sum(
+            (e.trade_fee.fee_amount_in_token("BTC-USDT", e.price, e.amount, "USDT") for e in _fills(run, BYBIT)),
+            Decimal(0),
+        )
         notional = sum((e.price * e.amount for e in _fills(run, BYBIT)), Decimal(0))
 
         assert 2 <= len(opened) <= 6  # 300 s, then doubling: not one attempt per minute
-        gaps = [b - a for a, b in zip(opened, opened[1:], strict=False)]
-        assert all(g2 > g1 for g1, g2 in zip(gaps, gaps[1:], strict=False))  # exponential backoff
+        gaps = [b - a for a, b in itertools.pairwise(opened)]
+        assert all(g2 > g1 for g1, g2 in itertools.pairwise(gaps))  # exponential backoff
         assert fees <= notional * D("0.001")  # only the first leg's open + close per attempt
         assert all(r.state is CLOSED for r in run.records) and run.positions() == {}
 
@@ -231,11 +253,18 @@ def test_reject_burst_on_the_second_leg_backs_off_and_bounds_fees(cross_venue: A
 
 
 def test_nan_mark_on_one_held_leg_does_not_stop_another_pairs_exit(cross_venue: Any, tmp_path: Path) -> None:
-    settings = perp_settings(tmp_path / "s.json", tokens=("BTC", "ETH"), min_net_edge_pct=D("0.001"),
-                             max_break_even_hours=D(500), holding_horizon_hours=D(500), exit_edge_apr_pct=D(1000),
-                             exit_confirmations=10)
-    faults = {BINANCE: FaultConfig(bad_mark_windows=((BTC_START + 300, BTC_START + 6 * HOUR),),
-                                   bad_mark_pairs=("BTC-USDT",))}
+    settings = perp_settings(
+        tmp_path / "s.json",
+        tokens=("BTC", "ETH"),
+        min_net_edge_pct=D("0.001"),
+        max_break_even_hours=D(500),
+        holding_horizon_hours=D(500),
+        exit_edge_apr_pct=D(1000),
+        exit_confirmations=10,
+    )
+    faults = {
+        BINANCE: FaultConfig(bad_mark_windows=((BTC_START + 300, BTC_START + 6 * HOUR),), bad_mark_pairs=("BTC-USDT",))
+    }
 
     async def body(run: SimRun) -> None:
         nan_seen: list[float] = []
@@ -244,12 +273,19 @@ def test_nan_mark_on_one_held_leg_does_not_stop_another_pairs_exit(cross_venue: 
             tick = run.runtime.last_tick
             if tick is None:
                 return
-            nan_seen.extend(ts for m in tick.markets if m.connector == BINANCE and m.token == "BTC"
-                            and m.funding is not None and m.funding.mark_price.is_nan())
+            nan_seen.extend(
+                ts
+                for m in tick.markets
+                if m.connector == BINANCE
+                and m.token == "BTC"
+                and m.funding is not None
+                and m.funding.mark_price.is_nan()
+            )
 
         run.on_step.append(watch)
-        await run.run_until(run.env.end_ts, stop=lambda ts: any(r.token == "ETH" and r.state is CLOSED
-                                                                for r in run.records))
+        await run.run_until(
+            run.env.end_ts, stop=lambda ts: any(r.token == "ETH" and r.state is CLOSED for r in run.records)
+        )
         eth = next(r for r in run.records if r.token == "ETH")
         assert nan_seen and eth.closed_ts is not None and nan_seen[0] < eth.closed_ts  # the bad mark reached us
         await _settle(run)
@@ -262,7 +298,8 @@ def test_nan_mark_on_one_held_leg_does_not_stop_another_pairs_exit(cross_venue: 
 
 
 def test_reduction_below_the_minimum_is_sent_once_at_the_smallest_closable_size(
-        cross_venue: Any, tmp_path: Path) -> None:
+    cross_venue: Any, tmp_path: Path
+) -> None:
     async def body(run: SimRun) -> None:
         await run.run_until(run.env.end_ts, stop=lambda ts: bool(run.records) and run.records[0].state is HEDGED)
         r = first_record(run)

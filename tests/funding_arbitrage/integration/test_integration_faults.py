@@ -4,6 +4,7 @@ Faults on sim bybit, the LONG leg of the BTC pair of 2025-03-09T16:00Z (see inte
 conditions (disconnects, stale funding). Rejects, partial fills and delays of either leg, checked after the recovery
 time, are in test_integration_execution.py.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,8 @@ def _venue_fills(run: SimRun, connector: str, position: str) -> list[Any]:
 
 
 def test_partial_fill_becomes_hedged_only_when_both_legs_are_complete(
-        cross_venue: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    cross_venue: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     transitions = TransitionLog(monkeypatch)
     faults = {BYBIT: FaultConfig(partial_fill_probability=1.0, partial_fill_fraction=D("0.5"))}
     settings = perp_settings(tmp_path / "s.json", single_leg_timeout_s=300)
@@ -70,20 +72,28 @@ def test_partial_fill_becomes_hedged_only_when_both_legs_are_complete(
 
 
 def test_disconnected_venue_blocks_entries_shows_not_connected_and_trading_resumes_after(
-        cross_venue: Any, tmp_path: Any) -> None:
+    cross_venue: Any, tmp_path: Any
+) -> None:
     window = (BTC_START + 120, BTC_START + 3 * HOUR)
     faults = {BYBIT: FaultConfig(disconnect_windows=(window,))}
 
     async def body() -> None:
-        with sim_run(cross_venue, perp_settings(tmp_path / "s.json"), coins=["BTC"], start_ts=BTC_START, hours=4,
-                     faults=faults) as run:
+        with sim_run(
+            cross_venue, perp_settings(tmp_path / "s.json"), coins=["BTC"], start_ts=BTC_START, hours=4, faults=faults
+        ) as run:
             inside: list[tuple[float, int, str, int]] = []
 
             def watch(ts: float) -> None:
                 if window[0] <= ts < window[1]:
                     d = run.runtime.last_decision
-                    inside.append((run.runtime.last_ts, len(run.records), run.strategy.format_status(),
-                                   d.skipped.get(SkipReason.VENUE_NOT_READY, 0)))
+                    inside.append(
+                        (
+                            run.runtime.last_ts,
+                            len(run.records),
+                            run.strategy.format_status(),
+                            d.skipped.get(SkipReason.VENUE_NOT_READY, 0),
+                        )
+                    )
 
             run.on_step.append(watch)
             await run.run_until(run.env.end_ts, stop=lambda ts: bool(run.records))
@@ -102,7 +112,8 @@ def test_disconnected_venue_blocks_entries_shows_not_connected_and_trading_resum
 
 
 def test_stale_funding_skips_the_market_and_the_risk_gate_blocks_entries_on_that_venue(
-        cross_venue: Any, tmp_path: Any) -> None:
+    cross_venue: Any, tmp_path: Any
+) -> None:
     start = BTC_START - HOUR  # the edge appears at BTC_START; bybit funding is frozen from start + 10 min
     window = (start + 600, BTC_START + 3 * HOUR)
     faults = {BYBIT: FaultConfig(stale_funding_windows=(window,))}
@@ -116,9 +127,15 @@ def test_stale_funding_skips_the_market_and_the_risk_gate_blocks_entries_on_that
             def watch(ts: float) -> None:
                 if stale_after <= ts < window[1]:
                     gate = run.runtime.risk
-                    inside.append((len(run.records), run.runtime.last_decision.skipped.get(SkipReason.STALE_FUNDING, 0),
-                                   set(gate.stale_venues), gate.allow_entry(ts, [BINANCE, BYBIT]),
-                                   gate.allow_entry(ts, [BINANCE])))
+                    inside.append(
+                        (
+                            len(run.records),
+                            run.runtime.last_decision.skipped.get(SkipReason.STALE_FUNDING, 0),
+                            set(gate.stale_venues),
+                            gate.allow_entry(ts, [BINANCE, BYBIT]),
+                            gate.allow_entry(ts, [BINANCE]),
+                        )
+                    )
 
             run.on_step.append(watch)
             await run.run_until(run.env.end_ts, stop=lambda ts: bool(run.records))

@@ -3,6 +3,7 @@
 The real strategy class runs on Hummingbot's BACKTEST clock (60 s ticks) over recorded BTC (perp-perp) and HYPE
 (spot-perp carry) data; every figure checked here comes from the venues' own accounts or the data files.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,14 +62,21 @@ def _live_pair(market_data: Any, settings: dict[str, Any], **env: Any) -> Lifecy
                         seen["legs"], seen["venue"] = (r.long.filled_base, r.short.filled_base), run.positions()
 
                 run.on_step.append(watch)
-                await run.run_until(run.env.end_ts, stop=lambda ts: bool(run.records)
-                                    and run.records[0].state is PairState.CLOSED)
+                await run.run_until(
+                    run.env.end_ts, stop=lambda ts: bool(run.records) and run.records[0].state is PairState.CLOSED
+                )
                 record = first_record(run)
                 spot = run.env.spots.get(BYBIT_SPOT)
                 state_ts = {new: ts for pid, _, new, ts in transitions.items if pid == record.pair_id}
-                return Lifecycle(run, record, transitions.path(record.pair_id), state_ts,
-                                 seen.get("legs", (D(0), D(0))), seen.get("venue", {}),
-                                 spot.get_balance(record.token) if spot else None)
+                return Lifecycle(
+                    run,
+                    record,
+                    transitions.path(record.pair_id),
+                    state_ts,
+                    seen.get("legs", (D(0), D(0))),
+                    seen.get("venue", {}),
+                    spot.get_balance(record.token) if spot else None,
+                )
 
         return run_async(body)
 
@@ -78,8 +86,9 @@ def perp_perp(cross_venue: Any, tmp_path_factory: pytest.TempPathFactory) -> Lif
     """BTC long bybit / short binance from 2025-03-09T16:00Z; exits once the spread falls below 20 % APR (after the
     2025-03-10T00:00Z settlement)."""
     state = tmp_path_factory.mktemp("perp_perp") / "state.json"
-    return _live_pair(cross_venue, perp_settings(state, exit_edge_apr_pct=D(20)), coins=["BTC"],
-                      start_ts=BTC_START, hours=10)
+    return _live_pair(
+        cross_venue, perp_settings(state, exit_edge_apr_pct=D(20)), coins=["BTC"], start_ts=BTC_START, hours=10
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +96,15 @@ def carry(cross_venue: Any, tmp_path_factory: pytest.TempPathFactory) -> Lifecyc
     """HYPE long spot / short perp on sim bybit from 2025-05-08T17:00Z; exits when the perp rate falls below
     100 % APR (after the 2025-05-09T00:00Z settlement)."""
     state = tmp_path_factory.mktemp("carry") / "state.json"
-    return _live_pair(cross_venue, carry_settings(state, exit_edge_apr_pct=D(100)), coins=["HYPE"],
-                      start_ts=HYPE_CARRY_START, hours=10, perp_venues=["bybit"], spot_venues=["bybit"])
+    return _live_pair(
+        cross_venue,
+        carry_settings(state, exit_edge_apr_pct=D(100)),
+        coins=["HYPE"],
+        start_ts=HYPE_CARRY_START,
+        hours=10,
+        perp_venues=["bybit"],
+        spot_venues=["bybit"],
+    )
 
 
 def _rate(raw: pd.DataFrame, venue: str, coin: str, ts: int) -> Decimal:
@@ -103,11 +119,17 @@ def _open(raw: pd.DataFrame, venue: str, coin: str, ts: int) -> Decimal:
     return Decimal(row.o.iloc[0])
 
 
-def _actions(run: SimRun, record: PairRecord, connector: str, before_ts: float | None = None,
-             after_ts: float | None = None) -> set[str]:
+def _actions(
+    run: SimRun, record: PairRecord, connector: str, before_ts: float | None = None, after_ts: float | None = None
+) -> set[str]:
     """Position actions of the record's fills on `connector`, optionally only before / after a time."""
-    return {e.position for e in run.fills_of(record) if run.leg_of(e.order_id).connector == connector
-            and (before_ts is None or e.timestamp < before_ts) and (after_ts is None or e.timestamp >= after_ts)}
+    return {
+        e.position
+        for e in run.fills_of(record)
+        if run.leg_of(e.order_id).connector == connector
+        and (before_ts is None or e.timestamp < before_ts)
+        and (after_ts is None or e.timestamp >= after_ts)
+    }
 
 
 # --- perp-perp -----------------------------------------------------------------------------------------------------
@@ -149,15 +171,19 @@ def test_perp_perp_fills_and_fees_are_counted_per_venue(perp_perp: Lifecycle) ->
 
 
 def test_perp_perp_settlement_pays_amount_times_mark_times_rate_by_hand(
-        perp_perp: Lifecycle, raw_funding_rows: pd.DataFrame, raw_candle_rows: pd.DataFrame) -> None:
+    perp_perp: Lifecycle, raw_funding_rows: pd.DataFrame, raw_candle_rows: pd.DataFrame
+) -> None:
     run = perp_perp.run
     long, short = perp_perp.hedged_legs
     # bybit BTC 2025-03-10T00:00Z: rate -0.00029357, mark = that hour's open; a long receives -amount*mark*rate.
     rate = _rate(raw_funding_rows, "bybit", "BTC", BTC_SETTLEMENT)
     mark = _open(raw_candle_rows, "bybit", "BTC", BTC_SETTLEMENT)
     expected_long = -long * mark * rate
-    expected_short = -short * _open(raw_candle_rows, "binance", "BTC", BTC_SETTLEMENT) * _rate(
-        raw_funding_rows, "binance", "BTC", BTC_SETTLEMENT)
+    expected_short = (
+        -short
+        * _open(raw_candle_rows, "binance", "BTC", BTC_SETTLEMENT)
+        * _rate(raw_funding_rows, "binance", "BTC", BTC_SETTLEMENT)
+    )
 
     paid = {(name, p.ts): p.amount_quote for name, c in run.env.perps.items() for p in c.funding_payments}
 
@@ -188,8 +214,9 @@ def test_carry_pair_goes_opening_hedged_unwinding_closed_long_spot_short_perp(ca
     assert carry.path == OPEN_TO_CLOSE
     assert (r.long.connector, r.long.kind, r.short.connector, r.short.kind) == (BYBIT_SPOT, "spot", BYBIT, "perp")
     long, short = carry.hedged_legs
-    assert long > 0 > short and abs(long + short) <= max(lot(carry.run, BYBIT_SPOT, "HYPE-USDT"),
-                                                        lot(carry.run, BYBIT, "HYPE-USDT"))
+    assert long > 0 > short and abs(long + short) <= max(
+        lot(carry.run, BYBIT_SPOT, "HYPE-USDT"), lot(carry.run, BYBIT, "HYPE-USDT")
+    )
 
 
 def test_carry_perp_leg_opens_and_closes_by_position_action_spot_leg_has_none(carry: Lifecycle) -> None:
@@ -199,12 +226,16 @@ def test_carry_perp_leg_opens_and_closes_by_position_action_spot_leg_has_none(ca
     assert _actions(run, r, BYBIT_SPOT) == {"NIL"}  # spot orders carry no position action
 
 
-def test_carry_funding_comes_from_the_perp_leg_only(carry: Lifecycle, raw_funding_rows: pd.DataFrame,
-                                                    raw_candle_rows: pd.DataFrame) -> None:
+def test_carry_funding_comes_from_the_perp_leg_only(
+    carry: Lifecycle, raw_funding_rows: pd.DataFrame, raw_candle_rows: pd.DataFrame
+) -> None:
     run, r = carry.run, carry.record
     _, short = carry.hedged_legs
-    expected = -short * _open(raw_candle_rows, "bybit", "HYPE", HYPE_SETTLEMENT) * _rate(
-        raw_funding_rows, "bybit", "HYPE", HYPE_SETTLEMENT)
+    expected = (
+        -short
+        * _open(raw_candle_rows, "bybit", "HYPE", HYPE_SETTLEMENT)
+        * _rate(raw_funding_rows, "bybit", "HYPE", HYPE_SETTLEMENT)
+    )
     perp_paid = [p for p in run.env.perps[BYBIT].funding_payments if p.ts == HYPE_SETTLEMENT]
 
     assert len(perp_paid) == 1 and perp_paid[0].amount_quote == expected > 0  # the short receives +0.148 %

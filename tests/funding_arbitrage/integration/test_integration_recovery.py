@@ -50,8 +50,12 @@ def _open_orders(run: SimRun, intent: OrderIntent) -> list[Any]:
 
 
 def _entry_sent(run: SimRun) -> bool:
-    return bool(run.records) and bool(_open_orders(run, OrderIntent.OPEN)) and run.records[0].long.filled_base == 0 \
+    return (
+        bool(run.records)
+        and bool(_open_orders(run, OrderIntent.OPEN))
+        and run.records[0].long.filled_base == 0
         and run.records[0].short.filled_base == 0
+    )
 
 
 def _one_leg_filled(run: SimRun) -> bool:
@@ -85,7 +89,8 @@ KILL_POINTS = ["entry_sent", "one_leg_filled", "both_filled", "exit_sent", "one_
 
 @pytest.mark.parametrize("kill_at", KILL_POINTS)
 def test_kill_at_each_lifecycle_state_then_restart_ends_hedged_or_flat(
-        cross_venue: Any, tmp_path: Path, kill_at: str) -> None:
+    cross_venue: Any, tmp_path: Path, kill_at: str
+) -> None:
     state_file = tmp_path / "state.json"
     # binance fills 2 minutes late (within a generous single-leg timeout) so every state lasts at least one tick
     settings = perp_settings(state_file, single_leg_timeout_s=600)
@@ -123,8 +128,10 @@ def test_kill_at_each_lifecycle_state_then_restart_ends_hedged_or_flat(
                 assert r.state is PairState.CLOSED and r.long.filled_base == r.short.filled_base == 0
             else:
                 assert r.state is PairState.HEDGED, (state_at_kill, r.state)
-                assert second.positions() == {(BYBIT, "BTC-USDT"): r.long.filled_base,
-                                              (BINANCE, "BTC-USDT"): r.short.filled_base}
+                assert second.positions() == {
+                    (BYBIT, "BTC-USDT"): r.long.filled_base,
+                    (BINANCE, "BTC-USDT"): r.short.filled_base,
+                }
                 assert [x.pair_id for x in second.records] == [pair_id]
             second.events.detach()
         finally:
@@ -165,8 +172,10 @@ def test_orphan_legs_on_restart_follow_the_orphan_policy(cross_venue: Any, tmp_p
                 orphans = [r for r in run.records if r.close_reason == "orphan"]
                 assert len(orphans) == 2 and all(r.state is PairState.CLOSED for r in orphans)
                 closes = [o for r in orphans for o in run.runtime.store.tracker.of_pair(r.pair_id)]
-                assert [o.status for o in closes] == [OrderStatus.FILLED] * 2 and run.runtime.risk.state is not \
-                    TradingState.HALTED  # flat again; the strategy may then enter BTC as usual
+                assert (
+                    [o.status for o in closes] == [OrderStatus.FILLED] * 2
+                    and run.runtime.risk.state is not TradingState.HALTED
+                )  # flat again; the strategy may then enter BTC as usual
             else:
                 r = first_record(run)
                 assert len(run.records) == 1 and r.state is PairState.HEDGED  # adopted; no second BTC entry

@@ -3,6 +3,7 @@
 A strategy instance is stopped mid-position and a NEW instance of the script's class is added to the same
 simulated venues with the same `state_file`, as an operator's `stop` / `start` would do.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,13 +40,15 @@ async def _stop(run: SimRun) -> None:
 
 
 def test_new_instance_reloads_the_open_pair_reconciles_and_closes_it_later(
-        cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     transitions = TransitionLog(monkeypatch)
     state_file = tmp_path / "state.json"
     settings = perp_settings(state_file)
     # the operator restarts with a 2h maximum holding time: the reloaded pair has been held longer than that
-    short_hold = perp_settings(state_file, holding_horizon_hours=D(2), max_break_even_hours=D(2),
-                               max_holding_hours=D(2))
+    short_hold = perp_settings(
+        state_file, holding_horizon_hours=D(2), max_break_even_hours=D(2), max_holding_hours=D(2)
+    )
 
     async def body() -> None:
         env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=6)
@@ -66,7 +69,9 @@ def test_new_instance_reloads_the_open_pair_reconciles_and_closes_it_later(
 
             assert [r.pair_id for r in second.records] == [pair.pair_id]  # no duplicate entry on BTC ...
             assert wanted_btc  # ... although the edge engine asked for one
-            assert reloaded.state is PairState.HEDGED and (reloaded.long.filled_base, reloaded.short.filled_base) == held
+            assert (
+                reloaded.state is PairState.HEDGED and (reloaded.long.filled_base, reloaded.short.filled_base) == held
+            )
             assert second.positions() == {(BYBIT, "BTC-USDT"): held[0], (BINANCE, "BTC-USDT"): held[1]}
             assert "reconcile_mismatch" not in {a.name for a in second.runtime.metrics.alerts()}
             await _stop(second)
@@ -76,8 +81,12 @@ def test_new_instance_reloads_the_open_pair_reconciles_and_closes_it_later(
             closed = first_record(third)
 
             assert closed.pair_id == pair.pair_id and closed.close_reason == "max_holding"
-            assert transitions.path(pair.pair_id) == [PairState.OPENING, PairState.HEDGED, PairState.UNWINDING,
-                                                      PairState.CLOSED]
+            assert transitions.path(pair.pair_id) == [
+                PairState.OPENING,
+                PairState.HEDGED,
+                PairState.UNWINDING,
+                PairState.CLOSED,
+            ]
             assert third.positions() == {}
             assert json.loads(state_file.read_text())["pairs"][0]["state"] == "CLOSED"
             third.events.detach()
@@ -98,7 +107,8 @@ def test_position_opened_outside_the_strategy_blocks_its_token_with_an_alert(cro
             for _ in range(2):
                 await env.step()
             assert {p.trading_pair: p.amount for p in env.perps[BINANCE].account_positions.values()} == {
-                "BTC-USDT": amount}
+                "BTC-USDT": amount
+            }
 
             run = add_strategy(env, perp_settings(tmp_path / "s.json"))
             wanted_btc = watch_wanted_entries(run, "BTC")
@@ -118,14 +128,17 @@ def test_position_opened_outside_the_strategy_blocks_its_token_with_an_alert(cro
 
 
 def test_position_reduced_by_hand_is_rebalanced_and_the_exit_closes_only_what_the_venue_holds(
-        cross_venue: Any, tmp_path: Path) -> None:
+    cross_venue: Any, tmp_path: Path
+) -> None:
     """Something outside the strategy (an operator, another bot) closes half of a hedged leg."""
+
     async def body() -> None:
         env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=2)
         try:
             run = add_strategy(env, perp_settings(tmp_path / "s.json"))
-            await run.run_until(env.end_ts, stop=lambda ts: bool(run.records)
-                                and run.records[0].state is PairState.HEDGED)
+            await run.run_until(
+                env.end_ts, stop=lambda ts: bool(run.records) and run.records[0].state is PairState.HEDGED
+            )
             pair = first_record(run)
             half = abs(pair.short.filled_base) / 2
             env.perps[BINANCE].buy("BTC-USDT", half, OrderType.MARKET, position_action=PositionAction.CLOSE)
@@ -134,7 +147,8 @@ def test_position_reduced_by_hand_is_rebalanced_and_the_exit_closes_only_what_th
             assert pair.state is PairState.HEDGED  # rebalanced: the long was cut to the short, reduce-only
             assert run.positions() == {(BYBIT, "BTC-USDT"): half, (BINANCE, "BTC-USDT"): -half}
             assert (pair.long.filled_base, pair.short.filled_base) == (half, -half)
-            assert "reconcile_mismatch" in {a.name for a in run.runtime.metrics.alerts()}
+            assert "hedge_gap_limit" in {a.name for a in run.runtime.metrics.alerts()}  # 50 % gap: alerted ...
+            assert (run.runtime.risk.halt_reason or "").startswith("hedge gap")  # ... and new entries halted
 
             run.runtime.executor.close_pair(pair, env.now, "max_holding")
             await run.run_until(env.now + 5 * 60, stop=lambda ts: pair.state is PairState.CLOSED)

@@ -3,6 +3,7 @@
 Windows: BTC from 2025-03-09T16:00Z (enters ~3 min in); DOGE+BTC from 2025-03-13T01:06Z, where DOGE enters ~26 min in
 and BTC would enter ~11 h later (see integration_helpers for the data behind the BTC edge).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,8 @@ from integration_helpers import (
 )
 
 from strategies.funding_arbitrage.core.risk import TradingState
-from strategies.funding_arbitrage.sim.faults import FaultConfig
 from strategies.funding_arbitrage.shell.state import PairState
+from strategies.funding_arbitrage.sim.faults import FaultConfig
 
 DOGE_START = 1741828000  # 2025-03-13T01:06:40Z
 
@@ -43,13 +44,20 @@ def test_drawdown_halt_blocks_new_entries_and_keeps_the_hedged_pair(cross_venue:
     settings = perp_settings(tmp_path / "s.json", tokens=("BTC", "DOGE", "ETH", "SOL"), max_drawdown_quote=D("0.5"))
 
     async def body() -> None:
-        with sim_run(cross_venue, settings, coins=["BTC", "DOGE", "ETH", "SOL"], start_ts=DOGE_START, hours=11.5) as run:
+        with sim_run(
+            cross_venue, settings, coins=["BTC", "DOGE", "ETH", "SOL"], start_ts=DOGE_START, hours=11.5
+        ) as run:
             wanted = {t: watch_wanted_entries(run, t) for t in ("BTC", "DOGE", "ETH", "SOL")}
             await run.run_until(run.env.end_ts)
             gate = run.runtime.risk
             first = first_record(run)  # the entry whose fees and spread cost more than 0.5 quote: the loss that halts
-            wanted_later = [ts for token, times in wanted.items() if token != first.token
-                            for ts in times if ts > (gate.halted_ts or 0)]
+            wanted_later = [
+                ts
+                for token, times in wanted.items()
+                if token != first.token
+                for ts in times
+                if ts > (gate.halted_ts or 0)
+            ]
 
             assert gate.state is TradingState.HALTED and gate.halt_reason.startswith("drawdown")
             assert [r.token for r in run.records] == [first.token]  # nothing entered after the halt ...
@@ -57,8 +65,10 @@ def test_drawdown_halt_blocks_new_entries_and_keeps_the_hedged_pair(cross_venue:
             assert denial is not None and denial.startswith("halted")  # ... every entry is denied while halted
             assert (run.runtime.metrics.value("entries_denied", reason="halted") or 0) >= len(wanted_later)
             assert first.state is PairState.HEDGED  # a halt does not close positions
-            assert run.positions() == {(first.long.connector, f"{first.token}-USDT"): first.long.filled_base,
-                                       (first.short.connector, f"{first.token}-USDT"): first.short.filled_base}
+            assert run.positions() == {
+                (first.long.connector, f"{first.token}-USDT"): first.long.filled_base,
+                (first.short.connector, f"{first.token}-USDT"): first.short.filled_base,
+            }
 
     run_async(body)
 
@@ -87,7 +97,8 @@ def test_error_burst_halts_and_no_pair_is_opened_after(cross_venue: Any, tmp_pat
 
 
 def test_leg_near_liquidation_reduces_both_legs_and_restores_the_distance(
-        cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # 50x leaves ~1.5 % to liquidation; the strategy wants 5 %
     transitions = TransitionLog(monkeypatch)
     settings = perp_settings(tmp_path / "s.json", leverage={BINANCE: 50, BYBIT: 50}, min_liquidation_distance_pct=D(5))
@@ -96,14 +107,22 @@ def test_leg_near_liquidation_reduces_both_legs_and_restores_the_distance(
         with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=1) as run:
             states = _states(run)
             hedged: dict[str, Any] = {}
-            run.on_step.append(lambda ts: hedged.setdefault("legs", (first_record(run).long.filled_base,
-                                                                     first_record(run).short.filled_base))
-                               if run.records and first_record(run).state is PairState.HEDGED else None)
+            run.on_step.append(
+                lambda ts: (
+                    hedged.setdefault("legs", (first_record(run).long.filled_base, first_record(run).short.filled_base))
+                    if run.records and first_record(run).state is PairState.HEDGED
+                    else None
+                )
+            )
 
             def reduced(ts: float) -> bool:
                 r = run.records[0] if run.records else None
-                return (r is not None and "legs" in hedged and 0 < r.long.filled_base < hedged["legs"][0]
-                        and not run.runtime.executor.has_pending(r))
+                return (
+                    r is not None
+                    and "legs" in hedged
+                    and 0 < r.long.filled_base < hedged["legs"][0]
+                    and not run.runtime.executor.has_pending(r)
+                )
 
             await run.run_until(run.env.end_ts, stop=reduced)
             await run.run_until(run.env.now + 60)  # one more tick: the gate re-estimates the reduced legs
@@ -112,10 +131,17 @@ def test_leg_near_liquidation_reduces_both_legs_and_restores_the_distance(
             step = max(lot(run, BYBIT, "BTC-USDT"), lot(run, BINANCE, "BTC-USDT"))
 
             assert r.state is PairState.HEDGED and transitions.path(r.pair_id) == [
-                PairState.OPENING, PairState.HEDGED, PairState.REDUCING, PairState.HEDGED]
+                PairState.OPENING,
+                PairState.HEDGED,
+                PairState.REDUCING,
+                PairState.HEDGED,
+            ]
             assert 0 < r.long.filled_base < before_long and before_short < r.short.filled_base < 0
             assert abs(r.long.filled_base + r.short.filled_base) <= step
-            assert run.positions() == {(BYBIT, "BTC-USDT"): r.long.filled_base, (BINANCE, "BTC-USDT"): r.short.filled_base}
+            assert run.positions() == {
+                (BYBIT, "BTC-USDT"): r.long.filled_base,
+                (BINANCE, "BTC-USDT"): r.short.filled_base,
+            }
             assert len(events_named(run, "leverage_reduction")) == 1  # one reduction, not stacked per tick
             assert run.runtime.metrics.value("leverage_reductions", reason="liquidation_distance") == 1
             assert TradingState.REDUCING in states and states[-1] is TradingState.ACTIVE
@@ -127,15 +153,20 @@ def test_leg_near_liquidation_reduces_both_legs_and_restores_the_distance(
 
 
 def test_venue_liquidation_of_a_leg_is_noticed_and_the_surviving_leg_unwound(
-        cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # binance at 100x liquidates the short on a ~0.6 % rise; the strategy's own threshold (0.01 %) never fires first
     transitions = TransitionLog(monkeypatch)
-    settings = perp_settings(tmp_path / "s.json", leverage={BINANCE: 100, BYBIT: 3},
-                             min_liquidation_distance_pct=D("0.01"))
+    settings = perp_settings(
+        tmp_path / "s.json", leverage={BINANCE: 100, BYBIT: 3}, min_liquidation_distance_pct=D("0.01")
+    )
 
     async def body() -> None:
         with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=1) as run:
-            liquidated = lambda: run.env.liquidations()[BINANCE]
+
+            def liquidated() -> Any:
+                return run.env.liquidations()[BINANCE]
+
             await run.run_until(run.env.end_ts, stop=lambda ts: bool(liquidated()))
             pair = first_record(run)
             await run.run_until(run.env.now + 10 * 60, stop=lambda ts: pair.state is PairState.CLOSED)
@@ -164,8 +195,11 @@ def test_halted_strategy_reports_halted_in_status(cross_venue: Any, tmp_path: Pa
         with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=0.5, faults=faults) as run:
             await run.run_until(run.env.end_ts)
 
-            assert run.strategy.format_status().splitlines()[0].startswith(
-                "Funding arbitrage  trading state: HALTED  (error burst")
+            assert (
+                run.strategy.format_status()
+                .splitlines()[0]
+                .startswith("Funding arbitrage  trading state: HALTED  (error burst")
+            )
             assert run.runtime.metrics.value("trading_state", state="HALTED") == 1
 
     run_async(body)

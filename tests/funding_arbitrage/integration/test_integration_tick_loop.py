@@ -1,4 +1,5 @@
 """The tick loop survives a connector that raises: the market is skipped and counted, everything else trades."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,8 @@ from strategies.funding_arbitrage.shell.state import PairState
 
 
 def test_get_order_book_raising_for_one_pair_is_counted_and_the_strategy_keeps_trading(
-        cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = perp_settings(tmp_path / "s.json", tokens=("BTC", "DOGE"))
 
     async def body() -> None:
@@ -54,8 +56,10 @@ def test_get_order_book_raising_for_one_pair_is_counted_and_the_strategy_keeps_t
             assert run.runtime.fatal_error is None
             assert pair.token == "BTC" and pair.state is PairState.HEDGED  # and BTC still trades
             assert {r.token for r in run.records} == {"BTC"}
-            assert run.positions() == {(BYBIT, "BTC-USDT"): pair.long.filled_base,
-                                       (BINANCE, "BTC-USDT"): pair.short.filled_base}
+            assert run.positions() == {
+                (BYBIT, "BTC-USDT"): pair.long.filled_base,
+                (BINANCE, "BTC-USDT"): pair.short.filled_base,
+            }
             assert run.env.now >= BTC_START + HOUR - 60
 
     run_async(body)
