@@ -7,26 +7,34 @@ except to report `wall_seconds`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import importlib
 import logging
+import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..core.config import HUMMINGBOT_KEYS, check_settings, load_settings_dict
 from ..shell.home import project_root
 from ..sim.data import MarketData, load_market_data
 from ..sim.harness import SimEnvironment
 from ..sim.spot import BasisModel
+from .allocation import ExposureCaps
 from .baseline import BaselineConfig
+from .formatting import plain
 from .oracle import OracleCosts, run_oracle, taker_round_trip
+from .parallel import run_parallel
+from .passive import run_passive_carry
+from .progress import ProgressDisplay, no_progress
 from .report import write_report
 from .results import (
     RUN_NAMES,
@@ -36,14 +44,24 @@ from .results import (
     RunEvent,
     RunResult,
     build_run_result,
-    pair_key,
+    with_carry_capture,
 )
+from .rows import baseline_pair_rows, strategy_pair_row
 
 log = logging.getLogger(__name__)
 QUOTE = "USDT"
 SAMPLE_S = 3600.0  # equity / margin sampling period
-SPOT_APPROXIMATION = ("spot prices are not in the data: a simulated spot venue follows the same venue's perp "
-                      "candles with basis model {basis}; carry results depend on that approximation")
+EVENT_KINDS = {"leverage_reduction": EventKind.LEVERAGE_REDUCTION, "single_leg_timeout": EventKind.IMBALANCE,
+               "imbalance_unwind": EventKind.IMBALANCE, "halt": EventKind.HALT, "resume": EventKind.RESUME}
+
+
+def spot_approximation(basis: BasisModel) -> str:
+    """The spot-price approximation as a sentence (numbers in bps, no Python repr)."""
+    noise = (f"plus noise with a standard deviation of {plain(basis.noise_bps)} bps drawn per coin and hour (seed "
+             f"{basis.seed})" if basis.noise_bps
+             else "without noise")
+    return (f"Spot prices are not in the data: the simulated spot venue follows the same venue's perp candles, "
+            f"offset by a basis of {plain(basis.mean_bps)} bps {noise}. Carry results depend on that approximation.")
 
 
 @dataclass(frozen=True)
@@ -52,14 +70,15 @@ class ReplayOptions:
     venues: tuple[str, ...] = ("binance", "bybit")
     coins: tuple[str, ...] = ("BTC", "ETH", "SOL", "DOGE", "HYPE")
     spot: tuple[str, ...] = ("binance",)
-    start_ts: Optional[float] = None
-    end_ts: Optional[float] = None
-    config_path: Optional[Path] = None
+    start_ts: float | None = None
+    end_ts: float | None = None
+    config_path: Path | None = None
     tick_s: float = 60.0
     out_dir: Path = Path("out/replay")
     progress: bool = False
     runs: tuple[str, ...] = RUN_NAMES
     basis: BasisModel = field(default_factory=BasisModel)
+    jobs: int = 1  # simulated runs at once (>1: forked worker processes, `parallel.py`); results are the same
 
 
 def sim_settings(opts: ReplayOptions) -> dict[str, Any]:
@@ -124,11 +143,15 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
     # hedge gap figures from the strategy's own monitor (core/hedge.py), measured every tick on what venues hold
     ledger.max_hedge_gap_pct, ledger.unhedged_seconds = strategy.runtime.hedge.max_gap_pct, \
         strategy.runtime.hedge.unhedged_seconds
-    rows = [_pair_row(r, ledger, store.order_ids(r.pair_id)) for r in store.records.values()]
-    events = [RunEvent(float(e["ts"]), EventKind.LEVERAGE_REDUCTION if e["name"] == "leverage_reduction"
-                       else EventKind.NOTE, f"{e['name']}: {e['message']}")
+    rows = [strategy_pair_row(r, ledger, store.order_ids(r.pair_id)) for r in store.records.values()]
+    events = [RunEvent(float(e["ts"]), EVENT_KINDS.get(e["name"], EventKind.NOTE), f"{e['name']}: {e['message']}")
               for e in strategy.runtime.metrics.snapshot().get("events", [])]
-    return _finish("funding_arbitrage", env, ledger, _funded(env), len(store.records), rows, events, opts)
+    gate = strategy.runtime.risk
+    halted = gate.halt_reason is not None
+    if halted:
+        events.append(RunEvent(float(gate.halted_ts), EventKind.HALT, f"trading halted: {gate.halt_reason}"))
+    return _finish("funding_arbitrage", env, ledger, _funded(env), len(store.records), rows, events, opts,
+                   halted=halted)
 
 
 def _script_module() -> Any:
@@ -154,7 +177,8 @@ async def _run_baseline(opts: ReplayOptions, md: MarketData, settings: dict[str,
     strategy = BaselineStrategy(env.connectors, config, rules, QUOTE)
     env.add_strategy(strategy)
     ledger = await _drive(env, opts, "baseline", lambda oid: strategy.order_reason.get(oid, "liquidation"), progress)
-    return _finish("baseline", env, ledger, _funded(env), strategy.pairs_opened, [], [], opts)
+    rows = baseline_pair_rows(strategy.history, ledger, env.end_ts)
+    return _finish("baseline", env, ledger, _funded(env), strategy.pairs_opened, rows, [], opts)
 
 
 def _funded(env: SimEnvironment) -> Decimal:
@@ -162,13 +186,25 @@ def _funded(env: SimEnvironment) -> Decimal:
     return env.funded_quote  # type: ignore[attr-defined, no-any-return]
 
 
+def venue_balances(capital: Decimal, connectors: list[str]) -> dict[str, Decimal]:
+    """The capital split over `connectors` in cents, the remainder on the first, so the parts add up exactly.
+
+    Example: 10 000 over three venues -> 3 333.34, 3 333.33, 3 333.33.
+    """
+    share = (capital / len(connectors)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    out = {c: share for c in connectors}
+    out[connectors[0]] += capital - share * len(connectors)
+    return out
+
+
 def _environment(opts: ReplayOptions, md: MarketData, capital: Decimal, spot: bool = True) -> SimEnvironment:
     spots = opts.spot if spot else ()
-    per_venue = (capital / (len(opts.venues) + len(spots))).quantize(Decimal("0.01"))
+    names = [f"sim_{v}_perpetual" for v in opts.venues] + [f"sim_{s}" for s in spots]
+    balances = venue_balances(capital, names)
     env = SimEnvironment(market_data=md, perp_venues=list(opts.venues), spot_venues=list(spots),
                          coins=list(opts.coins), start_ts=opts.start_ts, end_ts=opts.end_ts, tick_s=opts.tick_s,
-                         initial_balance_quote=per_venue, quote_asset=QUOTE, basis=opts.basis, record=False)
-    env.funded_quote = per_venue * len(env.connectors)  # type: ignore[attr-defined]
+                         initial_balance_quote=balances, quote_asset=QUOTE, basis=opts.basis, record=False)
+    env.funded_quote = sum(balances.values(), Decimal(0))  # type: ignore[attr-defined]
     return env
 
 
@@ -197,68 +233,71 @@ async def _drive(env: SimEnvironment, opts: ReplayOptions, name: str, reason_of:
 
 
 def _finish(name: str, env: SimEnvironment, ledger: Any, capital: Decimal, pairs_opened: int,
-            rows: list[PairRow], events: list[RunEvent], opts: ReplayOptions) -> RunResult:
+            rows: list[PairRow], events: list[RunEvent], opts: ReplayOptions, halted: bool = False) -> RunResult:
     liquidations = [liq for items in env.liquidations().values() for liq in items]
     events = events + [RunEvent(float(liq.ts), EventKind.LIQUIDATION,
                                 f"{liq.trading_pair} {liq.position_amount} at {liq.fill_price}") for liq in liquidations]
     funding = sum((p.amount_quote for c in env.perps.values() for p in c.funding_payments), Decimal(0))
-    notes = [SPOT_APPROXIMATION.format(basis=opts.basis)] if opts.spot and name == "funding_arbitrage" else []
     result = build_run_result(
         name, capital_quote=capital, equity=ledger.equity, trades=ledger.trades, funding_pnl_quote=funding,
         borrow_quote=Decimal(0), final_mids=ledger.final_mids(), period_s=env.end_ts - env.start_ts,
         pairs_opened=pairs_opened, liquidations=len(liquidations), max_hedge_gap_pct=ledger.max_hedge_gap_pct,
-        unhedged_seconds=ledger.unhedged_seconds, pairs=rows, margin=ledger.margin, events=events, notes=notes,
+        unhedged_seconds=ledger.unhedged_seconds, pairs=rows, margin=ledger.margin, events=events,
+        halted=halted, utilisation=[(ts, deployed / capital) for ts, deployed in ledger.deployed],
     )
     env.close()
     return result
 
 
-def _pair_row(record: Any, ledger: Any, order_ids: list[str]) -> PairRow:
-    """One hedged pair's figures from its own fills (funding as the strategy attributed it)."""
-    trades = ledger.trades_of(set(order_ids))
-    fees = sum((t.fee_quote for t in trades), Decimal(0))
-    slippage = sum((t.slippage_quote for t in trades), Decimal(0))
-    basis = sum((-t.signed_base * t.mid_price for t in trades), Decimal(0))
-    mids = ledger.final_mids()
-    for leg in record.legs():
-        mid = mids.get((leg.connector, leg.trading_pair))
-        if leg.filled_base and mid is not None:
-            basis += leg.filled_base * mid
-    net = record.funding_received_quote + basis - fees - slippage
-    return PairRow(pair_key(record.token, record.long.connector, record.short.connector), record.token,
-                   record.opened_ts, record.closed_ts, record.funding_received_quote, fees, slippage, basis, net,
-                   record.close_reason)
+def _funding_series(opts: ReplayOptions, md: MarketData, start: float, end: float
+                    ) -> dict[tuple[str, str], list[tuple[int, Decimal]]]:
+    """(sim perp connector, coin) -> settlements (ts, rate) within [start, end]."""
+    series = {}
+    for v in opts.venues:
+        for coin in opts.coins:
+            fs = md.funding_series(v, coin)
+            series[(f"sim_{v}_perpetual", coin)] = [(t, r) for t, r in zip(fs.times, fs.rates) if start <= t <= end]
+    return series
+
+
+def _taker_fees(connectors: list[str]) -> dict[str, Decimal]:
+    from ..core.venues import venue_spec
+
+    return {c: venue_spec(c).taker_fee for c in connectors}  # type: ignore[union-attr]
 
 
 def _oracle(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], start: float, end: float) -> RunResult:
-    from ..core.venues import venue_spec
-
     perps = [f"sim_{v}_perpetual" for v in opts.venues]
     spots = [f"sim_{s}" for s in opts.spot]
-    series = {}
-    for v, c in zip(opts.venues, perps):
-        for coin in opts.coins:
-            fs = md.funding_series(v, coin)
-            series[(c, coin)] = [(t, r) for t, r in zip(fs.times, fs.rates) if start <= t <= end]
-    taker = [venue_spec(c).taker_fee for c in perps]  # type: ignore[union-attr]
-    spot_taker = [venue_spec(c).taker_fee for c in spots] or [Decimal("0.001")]  # type: ignore[union-attr]
+    taker = [_taker_fees(perps)[c] for c in perps]
+    spot_taker = list(_taker_fees(spots).values()) or [Decimal("0.001")]
     costs = OracleCosts(perp_perp=taker_round_trip(min(taker), sorted(taker)[1] if len(taker) > 1 else taker[0]),
                         carry=taker_round_trip(min(spot_taker), min(taker)))
-    return run_oracle(series, perp_connectors=perps, spot_connectors=spots,
-                      capital_quote=Decimal(str(settings["total_capital_quote"])), costs=costs,
-                      start_ts=int(start), end_ts=int(end),
-                      notional_quote=Decimal(str(settings["order_amount_quote"])))
+    caps = ExposureCaps.from_settings(settings)
+    return run_oracle(_funding_series(opts, md, start, end), perp_connectors=perps, spot_connectors=spots,
+                      capital_quote=caps.capital_quote, costs=costs, start_ts=int(start), end_ts=int(end),
+                      notional_quote=caps.order_amount_quote, caps=caps, sample_s=int(SAMPLE_S))
 
 
-def _progress_printer(enabled: bool) -> Callable[[str, float], None]:
-    def show(name: str, fraction: float) -> None:
-        if enabled:
-            filled = int(fraction * 30)
-            sys.stderr.write(f"\r{name:<18} [{'#' * filled}{'.' * (30 - filled)}] {fraction * 100:5.1f}%")
-            if fraction >= 1:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-    return show
+def _passive(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], start: float, end: float) -> RunResult:
+    perps = [f"sim_{v}_perpetual" for v in opts.venues]
+    spots = [f"sim_{s}" for s in opts.spot]
+    return run_passive_carry(_funding_series(opts, md, start, end), perp_connectors=perps, spot_connectors=spots,
+                             taker_fee=_taker_fees(perps + spots), caps=ExposureCaps.from_settings(settings),
+                             start_ts=int(start), end_ts=int(end), sample_s=int(SAMPLE_S))
+
+
+def _simulated_runs(names: list[str], opts: ReplayOptions, md: MarketData, settings: dict[str, Any],
+                    state_dir: Path, progress: Callable[[str, float], None]) -> dict[str, RunResult]:
+    """The strategy and baseline runs: in order in this process, or side by side with `opts.jobs` > 1."""
+    def one(name: str, report: Callable[[str, float], None]) -> RunResult:
+        if name == "funding_arbitrage":
+            return asyncio.run(_run_strategy(opts, md, settings, state_dir, report))
+        return asyncio.run(_run_baseline(opts, md, settings, report))
+
+    if opts.jobs > 1 and len(names) > 1:
+        return run_parallel(names, one, progress, opts.jobs)
+    return {name: one(name, progress) for name in names}
 
 
 def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
@@ -268,22 +307,27 @@ def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
     settings = sim_settings(opts)
     start, end = _period(md, opts)
     opts = dataclasses.replace(opts, start_ts=start, end_ts=end)
-    progress = _progress_printer(opts.progress)
+    simulated: list[str] = [name for name in ("funding_arbitrage", "baseline") if name in opts.runs]
+    display = ProgressDisplay(simulated) if opts.progress else None
+    progress = display.update if display is not None else no_progress
     state_dir = Path(tempfile.mkdtemp(prefix="replay_state_"))
     runs: dict[str, RunResult] = {}
     try:
-        if "funding_arbitrage" in opts.runs:
-            runs["funding_arbitrage"] = asyncio.run(_run_strategy(opts, md, settings, state_dir, progress))
-        if "baseline" in opts.runs:
-            runs["baseline"] = asyncio.run(_run_baseline(opts, md, settings, progress))
+        with display.logs_above() if display is not None else contextlib.nullcontext():
+            runs.update(_simulated_runs(simulated, opts, md, settings, state_dir, progress))
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
+    if "passive_carry" in opts.runs and opts.spot:
+        runs["passive_carry"] = _passive(opts, md, settings, start, end)
     if "oracle" in opts.runs:
         runs["oracle"] = _oracle(opts, md, settings, start, end)
+    runs = with_carry_capture({name: runs[name] for name in RUN_NAMES if name in runs})
     report = ReplayReport(
         data={"dir": _shown_path(opts.data_dir), "venues": list(opts.venues), "coins": list(opts.coins),
               "spot_venues": list(opts.spot),
-              "approximations": [SPOT_APPROXIMATION.format(basis=opts.basis)] if opts.spot else []},
+              "approximations": [spot_approximation(opts.basis)] if opts.spot else [],
+              "not_run": {"passive_carry": "it needs a spot venue and none was given (--spot '')"}
+              if "passive_carry" in opts.runs and not opts.spot else {}},
         period={"start": _iso(start), "end": _iso(end)}, runs=runs, sim_seconds=end - start,
         wall_seconds=round(time.monotonic() - wall0, 3), config=settings,
     )
@@ -316,11 +360,14 @@ def _period(md: MarketData, opts: ReplayOptions) -> tuple[float, float]:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _shown_path(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(project_root().parent))
-    except ValueError:
-        return str(path)
+    """The data directory as the user would type it: relative to the project when it sits beside or inside it
+    (`../shared/data/cross_venue_2025`), absolute otherwise; normalised either way (no `..` detours)."""
+    resolved = Path(path).resolve()
+    root = project_root().resolve()
+    if resolved.is_relative_to(root.parent):
+        return os.path.relpath(resolved, root)
+    return str(resolved)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from strategies.funding_arbitrage.replay.allocation import ExposureCaps
+from strategies.funding_arbitrage.replay.passive import run_passive_carry
 from strategies.funding_arbitrage.replay.results import (
     EquityPoint,
     EventKind,
@@ -16,6 +18,7 @@ from strategies.funding_arbitrage.replay.results import (
     Trade,
     build_run_result,
     pair_key,
+    with_carry_capture,
 )
 
 START = 1_741_449_600  # 2025-03-08T16:00:00Z
@@ -58,18 +61,21 @@ def strategy_run() -> RunResult:
         "funding_arbitrage", capital_quote=capital, equity=equity, trades=trades, funding_pnl_quote=funding,
         borrow_quote=D(0), final_mids={}, period_s=72 * HOUR, pairs_opened=1, liquidations=0,
         max_hedge_gap_pct=D("0.5"), unhedged_seconds=D("2.5"), pairs=[row], margin=margin, events=events,
-        notes=["spot legs none"])
+        notes=["spot legs none"], halted=True)
 
 
 def baseline_run() -> RunResult:
     capital = D(10000)
     net = D("-1.5")
+    rows = tuple(PairRow(pair_key("BTC", "sim_binance_perpetual", "sim_bybit_perpetual"), "BTC", START + h * HOUR,
+                         START + (h + 4) * HOUR, D("0.25"), D("0.95"), D("0.05"), D(0), D("-0.75"), "baseline exit")
+                 for h in (2, 10))
     return RunResult(
         name="baseline", capital_quote=capital, net_pnl_quote=net, funding_pnl_quote=D("0.5"),
         fees_quote=D("1.9"), slippage_quote=D("0.1"), borrow_quote=D(0), basis_pnl_quote=D(0),
         max_drawdown_quote=D(2),
-        apr_pct=D("-0.76"), pairs_opened=2, liquidations=0, max_hedge_gap_pct=None, unhedged_seconds=None,
-        equity=(), pairs=(), events=(RunEvent(START + 5 * HOUR, EventKind.LIQUIDATION, "bybit BTC"),))
+        apr_pct=D("-0.76"), pairs_opened=2, liquidations=1, max_hedge_gap_pct=None, unhedged_seconds=None,
+        equity=(), pairs=rows, events=(RunEvent(START + 5 * HOUR, EventKind.LIQUIDATION, "bybit BTC"),))
 
 
 def oracle_run() -> RunResult:
@@ -78,7 +84,18 @@ def oracle_run() -> RunResult:
         name="oracle", capital_quote=capital, net_pnl_quote=D(8), funding_pnl_quote=D(10), fees_quote=D(2),
         slippage_quote=D(0), borrow_quote=D(0), basis_pnl_quote=D(0), max_drawdown_quote=D(1),
         apr_pct=D("4.05"), pairs_opened=1, liquidations=None, max_hedge_gap_pct=None, unhedged_seconds=None,
-        equity=(EquityPoint(START, capital - 1), EquityPoint(START + 72 * HOUR, capital + 8)))
+        equity=(EquityPoint(START, capital - 1), EquityPoint(START + 72 * HOUR, capital + 8)),
+        pairs=(PairRow(pair_key("BTC", "sim_binance", "sim_bybit_perpetual"), "BTC", START, START + 72 * HOUR, D(10),
+                       D(2), D(0), D(0), D(8), "oracle_exit"),), trades_modelled=False)
+
+
+def passive_run() -> RunResult:
+    """Computed passive carry: BTC on binance spot / binance perp, three 8-hourly settlements of 0.01 %."""
+    series = {("sim_binance_perpetual", "BTC"): [(START + h * HOUR, D("0.0001")) for h in (8, 16, 24)]}
+    caps = ExposureCaps(D(10000), D(600), D(3000), D(6000), D(4000), D(3))
+    return run_passive_carry(series, perp_connectors=["sim_binance_perpetual"], spot_connectors=["sim_binance"],
+                             taker_fee={"sim_binance_perpetual": D("0.0005"), "sim_binance": D("0.001")},
+                             caps=caps, start_ts=START, end_ts=START + 72 * HOUR)
 
 
 def sample_report(wall_seconds: str = "1.25") -> ReplayReport:
@@ -87,7 +104,8 @@ def sample_report(wall_seconds: str = "1.25") -> ReplayReport:
               "spot_venues": [],
               "approximations": ["spot price follows perp candles with basis model " + HOSTILE]},
         period={"start": "2025-03-08T16:00:00Z", "end": "2025-03-11T16:00:00Z"},
-        runs={"funding_arbitrage": strategy_run(), "baseline": baseline_run(), "oracle": oracle_run()},
+        runs=with_carry_capture({"funding_arbitrage": strategy_run(), "baseline": baseline_run(),
+                                 "passive_carry": passive_run(), "oracle": oracle_run()}),
         sim_seconds=D(72 * HOUR), wall_seconds=D(wall_seconds),
         config={"tokens": ["BTC"], "order_amount_quote": D(600), "min_liquidation_distance_pct": D(15),
                 "binance_api_key": SECRET_VALUE, "connector_secrets": {"bybit_api_secret": SECRET_VALUE},

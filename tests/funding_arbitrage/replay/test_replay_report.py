@@ -13,6 +13,7 @@ from replay_samples import HOSTILE, SECRET_VALUE, sample_report
 from strategies.funding_arbitrage.replay.formatting import is_secret_key, sanitize
 from strategies.funding_arbitrage.replay.report import OUTPUT_FILES, write_report
 from strategies.funding_arbitrage.replay.report_html import downsample
+from strategies.funding_arbitrage.replay.results import RUN_NAMES
 
 REQUIRED_RUN_KEYS = {
     "net_pnl_quote", "funding_pnl_quote", "fees_quote", "slippage_quote", "borrow_quote", "basis_pnl_quote",
@@ -27,7 +28,7 @@ def test_report_json_has_the_documented_shape(tmp_path: Path) -> None:
     doc = json.loads(paths["report.json"].read_text(), parse_float=D)
 
     assert {"data", "period", "runs", "sim_seconds", "wall_seconds"} <= set(doc)
-    assert set(doc["runs"]) == {"funding_arbitrage", "baseline", "oracle"}
+    assert set(doc["runs"]) == set(RUN_NAMES)
     for run in doc["runs"].values():
         assert REQUIRED_RUN_KEYS <= set(run)
         assert run["invariant_ok"] is True
@@ -130,7 +131,7 @@ def test_csv_files_are_sorted_with_stable_headers(tmp_path: Path) -> None:
     assert trades[0]["time_utc"] == "2025-03-08T17:00:00Z"
     assert trades[2]["reason"].startswith("exit </script>")
     assert list(equity[0]) == ["ts", "run", "equity_quote"]
-    keys = [(int(r["ts"]), ["funding_arbitrage", "baseline", "oracle"].index(r["run"])) for r in equity]
+    keys = [(int(r["ts"]), RUN_NAMES.index(r["run"])) for r in equity]
     assert keys == sorted(keys)
     assert margin[-1]["margin_ratio"] == "" and margin[0]["liquidation_distance_pct"] == "29.9"
 
@@ -145,3 +146,15 @@ def test_downsample_keeps_ends_and_extremes() -> None:
     assert thin[0] == points[0] and thin[-1] == points[-1]
     assert (5_000.0, -50.0) in thin and max(p[1] or 0.0 for p in thin) == 100.0
     assert [p[0] for p in thin] == sorted(p[0] for p in thin)
+
+
+def test_a_run_left_out_says_why(tmp_path: Path) -> None:
+    report = sample_report()
+    runs = {k: v for k, v in report.runs.items() if k != "passive_carry"}
+    data = {**report.data, "not_run": {"passive_carry": "it needs a spot venue and none was given (--spot '')"}}
+
+    paths = write_report(replace(report, runs=runs, data=data), tmp_path)
+
+    assert json.loads(paths["report.json"].read_text())["runs"]["passive_carry"] is None
+    assert "Not run: Passive carry (hold all) (it needs a spot venue and none was given (--spot &#x27;&#x27;))." \
+        in paths["report.html"].read_text()
