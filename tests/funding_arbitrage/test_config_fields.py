@@ -317,6 +317,8 @@ def test_quote_pegs_decide_whether_a_usdt_leg_may_hedge_a_usdc_leg(tmp_path: Pat
 
     assert refused is None and any("quote_assets" in p for p in problems)
     assert accepted is not None
+
+
 # --- execution (core/lifecycle.py through shell/execution.py) -------------------------------------------------------
 def _lifecycle(tmp_path: Path, **overrides: Any) -> Any:
     from strategies.funding_arbitrage.shell.execution import lifecycle_params

@@ -30,6 +30,7 @@ HINT_KEY_DOC = "keys are `connector` or `connector:TOKEN`"
 GUARD_UPPER_BOUNDS: dict[str, int] = {  # upper bounds of execution guards (their fields keep their own lower bounds)
     "entry_maker_timeout_s": 600, "entry_cooldown_s": 86400, "entry_cooldown_max_s": 7 * 86400,
     "close_retry_backoff_s": 600, "close_retry_max_backoff_s": 3600, "close_escalate_after": 100,
+    "hedge_rebalance_cooldown_s": 86400,
 }
 PROJECT_HOME_CONTEXT = "project_home"  # validation context key: paths must resolve under this directory
 

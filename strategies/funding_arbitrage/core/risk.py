@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 ALERT_PREFIX = "risk."
 
 
-class TradingState(str, Enum):
+class TradingState(str, Enum):  # noqa: UP042 - same str-Enum idiom as snapshots.MarketKind
     ACTIVE = "ACTIVE"
     REDUCING = "REDUCING"
     HALTED = "HALTED"

@@ -5,6 +5,7 @@ what is still open at the final mid (the run-level rule of `results.basis_pnl_fr
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -26,10 +27,10 @@ def _costs(trades: list[Trade]) -> tuple[Decimal, Decimal, Decimal, dict[tuple[s
     return fees, slippage, basis, open_base
 
 
-def strategy_pair_row(record: Any, ledger: Any, order_ids: Any = None) -> PairRow:
-    """One hedged pair of the strategy's store: its own fills (`order_ids`: the order tracker's ids of the pair;
-    default the record's own), funding as the strategy attributed it."""
-    trades = ledger.trades_of(set(order_ids if order_ids is not None else record.orders))
+def strategy_pair_row(record: Any, ledger: Any, order_ids: Iterable[str] | None = None) -> PairRow:
+    """One hedged pair of the strategy's store: its own fills, funding as the strategy attributed it. `order_ids`:
+    the pair's client order ids from the order tracker (None: the record's own `orders` map)."""
+    trades = ledger.trades_of(set(order_ids) if order_ids is not None else set(record.orders))
     fees, slippage, basis, _ = _costs(trades)
     for leg in record.legs():
         mid = ledger.mid(leg.connector, leg.trading_pair)

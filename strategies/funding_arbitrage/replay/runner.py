@@ -124,7 +124,9 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
     state.unlink(missing_ok=True)
     for journal in state_dir.glob(f"{state.stem}.journal.sqlite*"):  # the journal beside it (and its WAL): start flat
         journal.unlink()
-    config = script.FundingArbitrageConfig(**{**settings, "state_file": str(state)})
+    # the run's own files: never the operator's journal (its pairs, halts, commands) nor the live kill switch
+    config = script.FundingArbitrageConfig(**{**settings, "state_file": str(state), "journal_file": "",
+                                              "kill_switch_file": str(state_dir / "replay.kill")})
     script.FundingArbitrage.init_markets(config)
     strategy = script.FundingArbitrage(env.connectors, config)
     env.add_strategy(strategy)

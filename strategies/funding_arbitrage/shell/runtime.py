@@ -281,7 +281,7 @@ class FundingArbRuntime:
             self._record_error(ts, "risk_exception", repr(e))
             risk_ok = False
         self.observer.after_risk(self, ts)
-        if self.durability is not None:
+        if self.durability is not None:  # funding history still owed, risk state and liveness into the journal
             self.durability.retry_history(ts, self.store.open_records(), self.strategy.connectors)
             self.durability.save_risk(ts)
             self.durability.mark_alive(ts)

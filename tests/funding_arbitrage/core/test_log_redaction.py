@@ -48,7 +48,7 @@ def test_credential_in_an_exception_logged_with_exc_info_is_in_no_log_line(logge
     try:
         _fail_with_credentials()
     except VenueError as e:
-        logger.exception("order failed on %s: %r", "binance_perpetual", e)  # noqa: TRY401 - as real code does
+        logger.exception("order failed on %s: %r", "binance_perpetual", e)
         logger.warning("retrying after %s", e, exc_info=True)
     for h in logger.handlers:
         h.flush()
@@ -95,7 +95,7 @@ def test_hummingbot_cli_handler_shows_the_message_redacted(tmp_path: Path) -> No
         try:
             _fail_with_credentials()
         except VenueError as e:
-            logger.error("failed: %s", e, exc_info=True)  # noqa: G201
+            logger.error("failed: %s", e, exc_info=True)
     finally:
         logger.removeHandler(handler)
     assert "failed: signature check failed" in stream.getvalue() and API_KEY not in stream.getvalue()
