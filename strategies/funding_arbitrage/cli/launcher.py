@@ -5,6 +5,7 @@
         --sim [--speed S] [--start ISO] [--data DIR]: on simulated venues replaying recorded data (sim/live.py)
     funding-arb check-config FILE               validate a strategy config, print every problem
     funding-arb replay [...]                    replay recorded history through the strategy (see replay)
+    funding-arb sweep [...]                     walk-forward tuning of the settings on Ray (see docs/sweep.md)
 
 Exit codes (run): 0 stopped cleanly, 1 strategy failed to start or crashed, 2 invalid configuration,
 4 missing or wrong keystore password.
@@ -124,6 +125,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return run_replay_command(args)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import run_sweep_command
+
+    return run_sweep_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="funding-arb", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
         p_rep.set_defaults(func=lambda _a, _e=e: _fail(f"replay is unavailable: {_e}"))
     else:
         add_replay_parser(sub, cmd_replay)
+    from .sweep import add_sweep_parser
+
+    add_sweep_parser(sub, cmd_sweep)
     return parser
 
 
