@@ -29,14 +29,35 @@ class Job:
     ref: Any  # ray.ObjectRef
 
 
-def start_ray(address: str | None, workers: int) -> None:
-    """Join `address`, or start a local Ray with `workers` CPUs. Worker logs stay in Ray's log dir."""
+class RayStartError(RuntimeError):
+    """Ray could not be started or joined; the message says where and why."""
+
+
+def start_ray(address: str | None, workers: int, attempts: int = 3) -> None:
+    """Join `address`, or start a local Ray with `workers` CPUs. Worker logs stay in Ray's log dir.
+
+    Ray gives its raylet a fixed 30 s to register; on a loaded machine that can pass, so a local start is tried
+    `attempts` times (each failure logged) before giving up.
+
+    Raises:
+        RayStartError: after the last failed attempt, with Ray's reason.
+    """
     import ray
 
-    if address:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-    else:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    for attempt in range(1, attempts + 1):
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            else:
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.WARNING)
+            return
+        except Exception as e:  # Ray raises a bare Exception on a start timeout
+            ray.shutdown()
+            where = f"the Ray cluster at {address}" if address else f"a local Ray with {workers} CPUs"
+            if address or attempt == attempts:
+                raise RayStartError(f"could not start {where}: {e}") from e
+            log.warning("ray_start_failed attempt=%d of=%d reason=%s", attempt, attempts, e)
 
 
 def stop_ray() -> None:

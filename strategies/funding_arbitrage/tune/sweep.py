@@ -18,7 +18,7 @@ from ..core.config import ConfigError, check_settings, load_settings_dict
 from ..replay.results import RUN_NAMES
 from ..shell.home import project_root
 from ..sim.data import DataError, load_market_data
-from .execution import Job, SweepInterrupted, run_jobs, start_ray, stop_ray
+from .execution import Job, RayStartError, SweepInterrupted, run_jobs, start_ray, stop_ray
 from .folds import Fold, FoldError, build_folds, check_folds, data_span, iso
 from .objective import ObjectiveWeights, carry_capture, score
 from .outputs import summary_json, write_outputs
@@ -171,7 +171,10 @@ def _execute(plan: SweepPlan, folds: list[FoldStudy]) -> int:
     runner = _Runner(plan, progress)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        start_ray(plan.opts.address, plan.opts.workers)
+        try:
+            start_ray(plan.opts.address, plan.opts.workers)
+        except RayStartError as e:
+            raise SweepInputError(f"{e} (nothing was run; the study is unchanged)") from e
         run_jobs(folds, plan.opts.workers, runner.submit_trial, runner.submit_oos, runner.finish_trial,
                  runner.finish_oos, _needs_oos)
     finally:
