@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..shell.home import project_root
+from .results import RUN_NAMES
 
 DEFAULT_DATA = "../shared/data/cross_venue_2025"
 
 
-def _ts(value: Optional[str]) -> Optional[float]:
+def _ts(value: str | None) -> float | None:
     if value is None:
         return None
     try:
@@ -20,7 +22,7 @@ def _ts(value: Optional[str]) -> Optional[float]:
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"not an ISO date/time: {value!r}") from e
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 
@@ -39,7 +41,8 @@ def add_replay_parser(sub: Any, func: Callable[[argparse.Namespace], int]) -> No
     p.add_argument("--config", type=Path, default=None, help="strategy config (default: the sample config)")
     p.add_argument("--tick", type=float, default=60.0, help="clock tick in seconds")
     p.add_argument("--out", type=Path, default=Path("out/replay"), help="report directory")
-    p.add_argument("--runs", type=_csv, default=("funding_arbitrage", "baseline", "oracle"))
+    p.add_argument("--runs", type=_csv, default=RUN_NAMES,
+                   help=f"runs to execute, comma separated (default all: {','.join(RUN_NAMES)})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (default when not a terminal)")
     p.set_defaults(func=func)
 
@@ -51,9 +54,9 @@ def run_replay_command(args: argparse.Namespace) -> int:
     if not data.exists():
         print(f"replay: data directory {data} does not exist", file=sys.stderr)
         return 1
-    unknown = set(args.runs) - {"funding_arbitrage", "baseline", "oracle"}
-    if unknown:
-        print(f"replay: --runs names unknown runs {sorted(unknown)}", file=sys.stderr)
+    unknown = set(args.runs) - set(RUN_NAMES)
+    if unknown or not args.runs:
+        print(f"replay: --runs ({','.join(args.runs)}) must name runs among {','.join(RUN_NAMES)}", file=sys.stderr)
         return 1
     opts = ReplayOptions(
         data_dir=data, venues=args.venues, coins=args.coins, spot=args.spot, start_ts=args.start,
@@ -68,6 +71,7 @@ def run_replay_command(args: argparse.Namespace) -> int:
     for name, run in report.runs.items():
         print(f"{name:<18} net {run.net_pnl_quote:>12.2f}  funding {run.funding_pnl_quote:>10.2f}  fees "
               f"{run.fees_quote:>9.2f}  slippage {run.slippage_quote:>8.2f}  APR "
-              f"{'N/A' if run.apr_pct is None else f'{run.apr_pct:.2f}%'}  pairs {run.pairs_opened}")
+              f"{'N/A' if run.apr_pct is None else f'{run.apr_pct:.2f}%'}  carry {run.carry_quote:>9.2f}  capture "
+              f"{'N/A' if run.carry_capture is None else f'{run.carry_capture * 100:.1f}%'}  pairs {run.pairs_opened}")
     print(f"report: {files['report.html']}")
     return 0

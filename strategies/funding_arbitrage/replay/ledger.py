@@ -6,8 +6,9 @@ venues and the ledger against each other.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from hummingbot.core.data_type.common import TradeType
 from hummingbot.core.event.event_forwarder import EventForwarder
@@ -31,6 +32,7 @@ class RunLedger:
         self.order_ids: list[str] = []  # parallel to `trades`
         self.equity: list[tuple[float, Decimal]] = []
         self.margin: list[MarginPoint] = []
+        self.deployed: list[tuple[float, Decimal]] = []  # (ts, deployed notional in quote), sampled with equity
         self.net_base: dict[tuple[str, str], Decimal] = defaultdict(lambda: _ZERO)  # (connector, pair) -> signed
         self.max_hedge_gap_pct = _ZERO
         self.unhedged_seconds = _ZERO
@@ -70,6 +72,7 @@ class RunLedger:
         for name, connector in self._connectors.items():
             equity += self._equity_of(name, connector)
         self.equity.append((ts, equity))
+        self.deployed.append((ts, self._deployed_quote()))
         self._sample_margin(ts)
         self._sample_hedge(dt_s, lot_of)
 
@@ -90,6 +93,20 @@ class RunLedger:
             if base and mid is not None:
                 total += base * Decimal(mid)
         return total
+
+    def _deployed_quote(self) -> Decimal:
+        """Σ over tokens of the larger of its long and short notional at mid (a leg without a mid counts 0)."""
+        longs: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+        shorts: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+        for (name, pair), amount in self.net_base.items():
+            if amount == 0:
+                continue
+            mid = self._connectors[name].mid_price(pair)
+            if mid is None:
+                continue
+            side = longs if amount > 0 else shorts
+            side[pair.split("-")[0]] += abs(amount) * Decimal(mid)
+        return sum((max(longs[t], shorts[t]) for t in {*longs, *shorts}), _ZERO)
 
     def _sample_margin(self, ts: float) -> None:
         for name, connector in self._connectors.items():

@@ -17,16 +17,20 @@ Model (documented in docs/replay.md):
     staying in p or entering from the best flat value, which makes each step O(pairs).
   * A hold interval opens right after the previous event of the merged timeline (or at `start_ts`) and closes
     right after its last settlement. With `close_at_end` the exit of a position open at the end is paid.
-Capital is split equally across coins for reporting only: the oracle's equity is capital + Σ coins' PnL.
+Sizing: with `caps` (the strategy's capital, exposure caps and leverage, `allocation.ExposureCaps`) the oracle
+allocates the same budget as every other run with foresight: a coin's plan is linear in its notional, so the
+budget goes to the coins whose plan pays most per unit, each up to the token cap (`allocate_with_foresight`).
+Without caps every coin gets `notional_quote`. The oracle's equity is capital + Σ coins' PnL.
 """
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 from typing import Literal
 
-from .results import EquityPoint, PairRow, RunResult, apr_pct, max_drawdown_quote, pair_key
+from .allocation import ExposureCaps, allocate_with_foresight
+from .results import EquityPoint, PairRow, RunResult, UtilisationPoint, apr_pct, max_drawdown_quote, pair_key
 
 Settlement = tuple[int, Decimal]
 PairKind = Literal["perp_perp", "carry"]
@@ -237,11 +241,15 @@ def run_oracle(
     notional_quote: Decimal | None = None,
     close_at_end: bool = True,
     spot_coins: Mapping[str, Collection[str]] | None = None,
+    caps: ExposureCaps | None = None,
+    sample_s: int = 3600,
 ) -> RunResult:
     """The oracle run over every coin in `settlements` ((connector, coin) -> [(ts, rate per interval)]).
 
     `notional_quote` per leg; None: capital / coins / 2 rounded down to a cent (each coin's share over its
-    two legs, unlevered).
+    two legs, unlevered). `caps`: allocate the strategy's budget with foresight instead (module docstring);
+    `notional_quote` is then only the reference size the plans are searched at. `sample_s`: spacing of the
+    capital-utilisation samples.
     Fees and slippage are the configured round-trip fractions (slippage reported separately; 0 if configured
     0). `spot_coins` (spot connector -> coins it lists) limits carry candidates; None: every spot venue lists
     every coin.
@@ -261,14 +269,31 @@ def run_oracle(
     if notional <= 0:
         raise ValueError(f"notional_quote ({notional}) must be positive")
     perps = set(perp_connectors)
-    plans: list[CoinPlan] = []
+    pairs_of: dict[str, tuple[dict[str, Sequence[Settlement]], list[OraclePair]]] = {}
     for coin in coins:
         series = {c: s for (c, k), s in settlements.items() if k == coin and c in perps}
         spots = [c for c in spot_connectors if spot_coins is None or coin in spot_coins.get(c, ())]
-        pairs = candidate_pairs(coin, sorted(series), spots)
-        plans.append(plan_coin(coin, series, pairs, notional, costs, start_ts, end_ts, close_at_end))
+        pairs_of[coin] = (series, candidate_pairs(coin, sorted(series), spots))
+    sizes = {coin: notional for coin in coins}
+    if caps is not None:
+        reference = {coin: plan_coin(coin, *pairs_of[coin], notional, costs, start_ts, end_ts, close_at_end)
+                     for coin in coins}
+        sizes = allocate_with_foresight({c: p.value_quote / notional for c, p in reference.items()}, caps,
+                                        with_spot=bool(spot_connectors))
+    plans = [plan_coin(coin, *pairs_of[coin], sizes[coin], costs, start_ts, end_ts, close_at_end)
+             for coin in coins if sizes[coin] > 0]
     flows = [flow for plan in plans for flow in plan.flows]
-    return _oracle_result(plans, flows, capital_quote, notional, start_ts, end_ts, len(coins), close_at_end)
+    result = _oracle_result(plans, flows, capital_quote, sizes, start_ts, end_ts, close_at_end)
+    return replace(result, utilisation=_utilisation(plans, sizes, capital_quote, start_ts, end_ts, sample_s))
+
+
+def _utilisation(plans: Sequence[CoinPlan], sizes: Mapping[str, Decimal], capital_quote: Decimal, start_ts: int,
+                 end_ts: int, sample_s: int) -> tuple[UtilisationPoint, ...]:
+    """Deployed notional ÷ capital every `sample_s` from start to end (a coin counts while it holds a pair)."""
+    holds = [(iv.entry_ts, iv.exit_ts, sizes[plan.token]) for plan in plans for iv in plan.intervals]
+    times = list(range(start_ts, end_ts, max(sample_s, 1))) + [end_ts]
+    return tuple(UtilisationPoint(float(ts), sum((n for a, b, n in holds if a <= ts < b), _ZERO) / capital_quote)
+                 for ts in times)
 
 
 def _equity(flows: list[tuple[int, Decimal]], capital_quote: Decimal, start_ts: int, end_ts: int
@@ -290,8 +315,7 @@ def _equity(flows: list[tuple[int, Decimal]], capital_quote: Decimal, start_ts: 
 
 
 def _oracle_result(plans: list[CoinPlan], flows: list[tuple[int, Decimal]], capital_quote: Decimal,
-                   notional: Decimal, start_ts: int, end_ts: int, n_coins: int, close_at_end: bool
-                   ) -> RunResult:
+                   sizes: Mapping[str, Decimal], start_ts: int, end_ts: int, close_at_end: bool) -> RunResult:
     intervals = [iv for plan in plans for iv in plan.intervals]
     rows = tuple(sorted((
         PairRow(pair_key=iv.pair.key, token=iv.pair.token, opened_ts=iv.entry_ts,
@@ -304,17 +328,17 @@ def _oracle_result(plans: list[CoinPlan], flows: list[tuple[int, Decimal]], capi
     slippage = sum((iv.slippage_quote for iv in intervals), _ZERO)
     equity = _equity(flows, capital_quote, start_ts, end_ts)
     net = funding - fees - slippage
-    share = capital_quote / max(n_coins, 1)
+    sizing = ", ".join(f"{coin} {sizes[coin]} quote per leg" for coin in sorted(sizes)) or "no coin"
     notes = (
-        (f"perfect foresight of funding; one position per coin, {notional} quote per leg; capital split "
-         f"equally: {share} quote per coin over {n_coins} coin(s)"),
-        "prices not modelled: basis 0, no liquidations, hedge always exact (those metrics are N/A)",
-        ("entry and exit each pay half the configured round-trip fees and slippage"
-         + ("; positions open at the end pay their exit" if close_at_end else "; no exit paid at the end")),
+        f"Perfect foresight of funding, at most one position per coin; notional: {sizing}.",
+        ("Prices are not modelled: basis is 0, nothing is liquidated and the hedge is always exact (those "
+         "figures are N/A)."),
+        ("Entry and exit each pay half of the round-trip taker fees of the cheapest venues"
+         + ("; positions open at the end pay their exit." if close_at_end else "; no exit is paid at the end.")),
     )
     return RunResult(
         name="oracle", capital_quote=capital_quote, net_pnl_quote=net, funding_pnl_quote=funding,
         fees_quote=fees, slippage_quote=slippage, borrow_quote=_ZERO, basis_pnl_quote=_ZERO,
         max_drawdown_quote=max_drawdown_quote(equity), apr_pct=apr_pct(net, capital_quote, end_ts - start_ts),
         pairs_opened=len(intervals), liquidations=None, max_hedge_gap_pct=None, unhedged_seconds=None,
-        equity=equity, trades=(), pairs=rows, margin=(), events=(), notes=notes)
+        equity=equity, trades=(), pairs=rows, margin=(), events=(), notes=notes, trades_modelled=False)

@@ -1,4 +1,5 @@
-"""Write the report files of a replay: report.json, report.html, trades.csv, equity.csv, margin.csv.
+"""Write the report files of a replay: report.json, report.html, runs.csv, trades.csv, equity.csv, margin.csv,
+utilisation.csv.
 
 Deterministic: the same `ReplayReport` gives byte-identical files (everything sorted, no generation time; the
 only clock-derived figure is the explicit `wall_seconds`). Number format in report.json: JSON numbers written
@@ -32,11 +33,12 @@ from .results import DEFAULT_TOLERANCE_QUOTE, RUN_NAMES, ReplayReport, RunResult
 
 SCHEMA = "funding-arb-replay/1"
 METRIC_FIELDS = (
-    "capital_quote", "net_pnl_quote", "funding_pnl_quote", "basis_pnl_quote", "fees_quote", "slippage_quote",
-    "borrow_quote", "max_drawdown_quote", "apr_pct", "pairs_opened", "liquidations", "max_hedge_gap_pct",
-    "unhedged_seconds",
+    "capital_quote", "net_pnl_quote", "carry_quote", "carry_capture", "funding_pnl_quote", "basis_pnl_quote",
+    "fees_quote", "slippage_quote", "borrow_quote", "max_drawdown_quote", "apr_pct", "pairs_opened",
+    "liquidations", "max_hedge_gap_pct", "unhedged_seconds",
 )
-OUTPUT_FILES = ("report.json", "report.html", "trades.csv", "equity.csv", "margin.csv")
+OUTPUT_FILES = ("report.json", "report.html", "runs.csv", "trades.csv", "equity.csv", "margin.csv",
+                "utilisation.csv")
 
 
 def run_metrics(run: RunResult) -> dict[str, Any]:
@@ -54,7 +56,10 @@ def run_json(run: RunResult, tolerance_quote: Decimal) -> dict[str, Any]:
     out = run_metrics(run)
     out["invariant_gap_quote"] = fixed(gap)
     out["invariant_ok"] = abs(gap) <= tolerance_quote
-    out["trade_count"] = len(run.trades)
+    out["trade_count"] = len(run.trades) if run.trades_modelled else None
+    out["halted"] = run.halted
+    out["mean_utilisation"] = fixed(mean_utilisation(run))
+    out["utilisation"] = [{"ts": RawNumber(fmt_ts(u.ts)), "ratio": fixed(u.ratio)} for u in run.utilisation]
     out["notes"] = [safe_text(n) for n in run.notes]
     out["pairs"] = [{
         "pair": r.pair_key, "token": r.token, "opened_ts": RawNumber(fmt_ts(r.opened_ts)),
@@ -67,6 +72,13 @@ def run_json(run: RunResult, tolerance_quote: Decimal) -> dict[str, Any]:
     out["events"] = [{"ts": RawNumber(fmt_ts(e.ts)), "kind": e.kind.value, "detail": safe_text(e.detail)}
                      for e in run.sorted_events()]
     return out
+
+
+def mean_utilisation(run: RunResult) -> Decimal | None:
+    """Mean of the utilisation samples (fraction); None when the run has none."""
+    if not run.utilisation:
+        return None
+    return sum((u.ratio for u in run.utilisation), Decimal(0)) / len(run.utilisation)
 
 
 def report_json(report: ReplayReport, tolerance_quote: Decimal = DEFAULT_TOLERANCE_QUOTE) -> str:
@@ -122,6 +134,22 @@ def equity_csv(report: ReplayReport) -> str:
     return _csv(("ts", "run", "equity_quote"), ((fmt_ts(ts), name, eq) for ts, _, name, eq in rows))
 
 
+def runs_csv(report: ReplayReport) -> str:
+    """One row per run: every headline figure in exact decimal text (empty = N/A)."""
+    header = ("run", *METRIC_FIELDS, "trade_count", "halted", "mean_utilisation")
+    rows = [(run.name, *(getattr(run, f) for f in METRIC_FIELDS),
+             len(run.trades) if run.trades_modelled else None, run.halted, mean_utilisation(run))
+            for run in _runs(report)]
+    return _csv(header, rows)
+
+
+def utilisation_csv(report: ReplayReport) -> str:
+    order = {name: i for i, name in enumerate(RUN_NAMES)}
+    rows = sorted(((u.ts, order[run.name], run.name, u.ratio) for run in _runs(report) for u in run.utilisation),
+                  key=lambda r: (r[0], r[1]))
+    return _csv(("ts", "run", "utilisation"), ((fmt_ts(ts), name, ratio) for ts, _, name, ratio in rows))
+
+
 def margin_csv(report: ReplayReport) -> str:
     rows = [(run.name, m) for run in _runs(report)
             for m in sorted(run.margin, key=lambda m: (m.ts, m.connector, m.token))]
@@ -142,9 +170,11 @@ def write_report(report: ReplayReport, out_dir: Path | str,
     contents = {
         "report.json": report_json(report, tolerance_quote),
         "report.html": render_html(report, sanitize(report.config), tolerance_quote),
+        "runs.csv": runs_csv(report),
         "trades.csv": trades_csv(report),
         "equity.csv": equity_csv(report),
         "margin.csv": margin_csv(report),
+        "utilisation.csv": utilisation_csv(report),
     }
     paths: dict[str, Path] = {}
     for name in OUTPUT_FILES:

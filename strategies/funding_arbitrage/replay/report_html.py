@@ -18,9 +18,10 @@ from .formatting import compact_json, iso_utc, safe_text
 from .results import RUN_NAMES, MarginPoint, ReplayReport, RunResult
 
 MAX_CHART_POINTS = 1500
-RUN_COLORS = {"funding_arbitrage": "#1f77b4", "baseline": "#ff7f0e", "oracle": "#2ca02c"}
+RUN_COLORS = {"funding_arbitrage": "#1f77b4", "baseline": "#ff7f0e", "passive_carry": "#9467bd",
+              "oracle": "#2ca02c"}
 RUN_TITLES = {"funding_arbitrage": "Funding arbitrage", "baseline": "Baseline (upstream example)",
-              "oracle": "Oracle (perfect foresight)"}
+              "passive_carry": "Passive carry (hold all)", "oracle": "Oracle (perfect foresight)"}
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
            "#ff7f0e")
 DECOMPOSITION = ("funding", "basis", "fees", "slippage", "borrow", "net")
@@ -95,8 +96,13 @@ def chart_specs(report: ReplayReport, config: Mapping[str, Any]) -> list[dict[st
     bars = [{"label": run.name, "color": RUN_COLORS[run.name], "values": [
         float(run.funding_pnl_quote), float(run.basis_pnl_quote), -float(run.fees_quote),
         -float(run.slippage_quote), -float(run.borrow_quote), float(run.net_pnl_quote)]} for run in runs]
+    utilisation = [{"label": run.name, "color": RUN_COLORS[run.name],
+                    "points": downsample([(float(u.ts), float(u.ratio * 100)) for u in run.utilisation])}
+                   for run in runs if run.utilisation]
     specs: list[dict[str, Any]] = [
         {"id": "chart-equity", "type": "line", "y_label": "equity (quote)", "series": equity},
+        {"id": "chart-utilisation", "type": "line", "y_label": "deployed notional / capital (%)",
+         "series": utilisation},
         {"id": "chart-decomposition", "type": "bar", "y_label": "PnL (quote)",
          "categories": list(DECOMPOSITION), "groups": bars},
     ]
@@ -155,9 +161,12 @@ def _signed(value: Decimal | None, render: Callable[[Decimal | None], str]) -> s
 def _headline(runs: list[RunResult]) -> str:
     rows: list[tuple[str, list[str]]] = [
         ("Net PnL (quote)", [_signed(r.net_pnl_quote, money) for r in runs]),
+        ("Carry: funding − fees − slippage − borrow (quote)", [_signed(r.carry_quote, money) for r in runs]),
+        ("Carry capture (share of the oracle's carry)",
+         [pct(None if r.carry_capture is None else r.carry_capture * 100) for r in runs]),
         ("APR (simple)", [_signed(r.apr_pct, pct) for r in runs]),
         ("Funding (quote)", [money(r.funding_pnl_quote) for r in runs]),
-        ("Basis / trading at mid (quote)", [money(r.basis_pnl_quote) for r in runs]),
+        ("Basis at mid, not skill (quote)", [money(r.basis_pnl_quote) for r in runs]),
         ("Fees (quote)", [money(r.fees_quote) for r in runs]),
         ("Slippage (quote)", [money(r.slippage_quote) for r in runs]),
         ("Borrow (quote)", [money(r.borrow_quote) for r in runs]),
@@ -167,10 +176,17 @@ def _headline(runs: list[RunResult]) -> str:
         ("Liquidations", [count(r.liquidations) for r in runs]),
         ("Max hedge gap", [pct(r.max_hedge_gap_pct) for r in runs]),
         ("Unhedged time (s)", [count(r.unhedged_seconds) for r in runs]),
-        ("Trades", [count(len(r.trades)) for r in runs]),
+        ("Trades", [count(len(r.trades) if r.trades_modelled else None) for r in runs]),
+        ("Mean capital utilisation", [pct(_mean_utilisation_pct(r)) for r in runs]),
     ]
     header = ["", *[RUN_TITLES[r.name] for r in runs]]
     return _table(header, ([_text(label), *cells] for label, cells in rows))
+
+
+def _mean_utilisation_pct(run: RunResult) -> Decimal | None:
+    if not run.utilisation:
+        return None
+    return sum((u.ratio for u in run.utilisation), Decimal(0)) / len(run.utilisation) * 100
 
 
 def _summary(report: ReplayReport) -> str:
@@ -181,9 +197,12 @@ def _summary(report: ReplayReport) -> str:
         diff = strat.net_pnl_quote - base.net_pnl_quote
         parts.append(f"The strategy made {money(strat.net_pnl_quote)} quote, "
                      f"{money(abs(diff))} {'more' if diff >= 0 else 'less'} than the baseline.")
-    if strat is not None and oracle is not None and oracle.net_pnl_quote > 0:
-        share = strat.net_pnl_quote / oracle.net_pnl_quote * 100
-        parts.append(f"It captured {pct(share)} of the oracle's net PnL ({money(oracle.net_pnl_quote)}).")
+    if strat is not None and strat.carry_capture is not None and oracle is not None:
+        parts.append(f"It captured {pct(strat.carry_capture * 100)} of the oracle's carry "
+                     f"({money(oracle.carry_quote)} quote of funding net of costs).")
+    passive = runs.get("passive_carry")
+    if strat is not None and passive is not None and passive.carry_capture is not None:
+        parts.append(f"Holding every coin's carry passively captured {pct(passive.carry_capture * 100)}.")
     return f"<p class=\"summary\">{esc(' '.join(parts))}</p>" if parts else ""
 
 
@@ -264,6 +283,7 @@ def _canvas(spec: Mapping[str, Any], title: str) -> str:
 
 def _charts_html(specs: list[dict[str, Any]]) -> str:
     titles = {"chart-equity": "Equity of each run (quote)",
+              "chart-utilisation": "Capital utilisation: deployed notional ÷ capital (%)",
               "chart-decomposition": "PnL decomposition: funding + basis − fees − slippage − borrow = net"}
     for run in RUN_NAMES:
         titles[f"chart-margin-ratio-{run}"] = f"{RUN_TITLES[run]}: margin ratio per leg (1.0 = liquidation)"

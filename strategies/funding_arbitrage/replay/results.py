@@ -16,14 +16,14 @@ Example: funding +12, basis −3 (the hedge drifted), fees 4, slippage 1, borrow
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from ..core.venues import is_perp_connector, venue_name
 
-RUN_NAMES: tuple[str, ...] = ("funding_arbitrage", "baseline", "oracle")
+RUN_NAMES: tuple[str, ...] = ("funding_arbitrage", "baseline", "passive_carry", "oracle")
 SECONDS_PER_YEAR = 365 * 86400
 DEFAULT_TOLERANCE_QUOTE = Decimal("0.01")
 _ZERO = Decimal(0)
@@ -163,6 +163,18 @@ class MarginPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class UtilisationPoint:
+    """Capital at work at `ts`: deployed notional (per token the larger of its long and short legs, at mid,
+    summed over tokens) ÷ the run's capital, as a fraction (0.4 = 40 %)."""
+
+    ts: float
+    ratio: Decimal
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "ratio")
+
+
+@dataclass(frozen=True, slots=True)
 class RunEvent:
     ts: float
     kind: EventKind
@@ -196,20 +208,30 @@ class RunResult:
     margin: tuple[MarginPoint, ...] = ()
     events: tuple[RunEvent, ...] = ()
     notes: tuple[str, ...] = ()
+    utilisation: tuple[UtilisationPoint, ...] = ()
+    carry_capture: Decimal | None = None
+    trades_modelled: bool = True
+    halted: bool = False
 
     def __post_init__(self) -> None:
         if self.name not in RUN_NAMES:
             raise ValueError(f"RunResult.name ({self.name!r}) must be one of {RUN_NAMES}")
         _require_decimal(self, "capital_quote", "net_pnl_quote", "funding_pnl_quote", "fees_quote",
                          "slippage_quote", "borrow_quote", "basis_pnl_quote", "max_drawdown_quote")
-        _require_decimal(self, "apr_pct", "max_hedge_gap_pct", "unhedged_seconds", optional=True)
+        _require_decimal(self, "apr_pct", "max_hedge_gap_pct", "unhedged_seconds", "carry_capture",
+                         optional=True)
         if self.capital_quote <= 0:
             raise ValueError(f"RunResult.capital_quote ({self.capital_quote}) must be positive")
-        for name in ("equity", "trades", "pairs", "margin", "events", "notes"):
+        for name in ("equity", "trades", "pairs", "margin", "events", "notes", "utilisation"):
             _set(self, name, tuple(getattr(self, name)))
         ts = [p.ts for p in self.equity]
         if ts != sorted(ts):
             raise ValueError(f"RunResult({self.name}).equity must be sorted by ts")
+
+    @property
+    def carry_quote(self) -> Decimal:
+        """Funding net of costs, the product's skill: funding − fees − slippage − borrow (basis left out)."""
+        return self.funding_pnl_quote - self.fees_quote - self.slippage_quote - self.borrow_quote
 
     def sorted_pairs(self) -> list[PairRow]:
         return sorted(self.pairs,
@@ -223,6 +245,24 @@ class RunResult:
         return self.net_pnl_quote - components_sum(
             self.funding_pnl_quote, self.basis_pnl_quote, self.fees_quote, self.slippage_quote,
             self.borrow_quote)
+
+
+def carry_capture(carry_quote: Decimal, oracle_carry_quote: Decimal | None) -> Decimal | None:
+    """carry ÷ the oracle's carry (a ratio, 1 = all of it); None (N/A) when the oracle's carry is unknown or <= 0.
+
+    Example: carry 69.07 against the oracle's 138.14 -> 0.5.
+    """
+    if oracle_carry_quote is None or oracle_carry_quote <= 0:
+        return None
+    return carry_quote / oracle_carry_quote
+
+
+def with_carry_capture(runs: Mapping[str, RunResult]) -> dict[str, RunResult]:
+    """Every run with `carry_capture` against the oracle in `runs` (None for all when the oracle did not run)."""
+    oracle = runs.get("oracle")
+    reference = None if oracle is None else oracle.carry_quote
+    return {name: replace(run, carry_capture=carry_capture(run.carry_quote, reference))
+            for name, run in runs.items()}
 
 
 def components_sum(funding: Decimal, basis: Decimal, fees: Decimal, slippage: Decimal, borrow: Decimal
@@ -325,6 +365,8 @@ def build_run_result(
     margin: Sequence[MarginPoint] = (),
     events: Sequence[RunEvent] = (),
     notes: Sequence[str] = (),
+    utilisation: Sequence[tuple[float, Decimal]] = (),
+    halted: bool = False,
     tolerance_quote: Decimal | None = DEFAULT_TOLERANCE_QUOTE,
 ) -> RunResult:
     """A strategy run's result from what the runner recorded; fees, slippage and basis come from the fills.
@@ -351,6 +393,8 @@ def build_run_result(
         pairs=tuple(sorted(pairs, key=lambda r: (r.opened_ts, r.pair_key))),
         margin=tuple(sorted(margin, key=lambda m: (m.ts, m.connector, m.token))),
         events=tuple(sorted(events, key=lambda e: (e.ts, e.kind.value, e.detail))), notes=tuple(notes),
+        utilisation=tuple(UtilisationPoint(ts, r) for ts, r in sorted(utilisation, key=lambda p: p[0])),
+        halted=halted,
     )
     if tolerance_quote is not None:
         check_invariant(result, tolerance_quote)

@@ -14,19 +14,22 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..core.config import HUMMINGBOT_KEYS, check_settings, load_settings_dict
 from ..shell.home import project_root
 from ..sim.data import MarketData, load_market_data
 from ..sim.harness import SimEnvironment
 from ..sim.spot import BasisModel
+from .allocation import ExposureCaps
 from .baseline import BaselineConfig
 from .oracle import OracleCosts, run_oracle, taker_round_trip
+from .passive import run_passive_carry
 from .report import write_report
 from .results import (
     RUN_NAMES,
@@ -37,6 +40,7 @@ from .results import (
     RunResult,
     build_run_result,
     pair_key,
+    with_carry_capture,
 )
 
 log = logging.getLogger(__name__)
@@ -52,9 +56,9 @@ class ReplayOptions:
     venues: tuple[str, ...] = ("binance", "bybit")
     coins: tuple[str, ...] = ("BTC", "ETH", "SOL", "DOGE", "HYPE")
     spot: tuple[str, ...] = ("binance",)
-    start_ts: Optional[float] = None
-    end_ts: Optional[float] = None
-    config_path: Optional[Path] = None
+    start_ts: float | None = None
+    end_ts: float | None = None
+    config_path: Path | None = None
     tick_s: float = 60.0
     out_dir: Path = Path("out/replay")
     progress: bool = False
@@ -155,13 +159,25 @@ def _funded(env: SimEnvironment) -> Decimal:
     return env.funded_quote  # type: ignore[attr-defined, no-any-return]
 
 
+def venue_balances(capital: Decimal, connectors: list[str]) -> dict[str, Decimal]:
+    """The capital split over `connectors` in cents, the remainder on the first, so the parts add up exactly.
+
+    Example: 10 000 over three venues -> 3 333.34, 3 333.33, 3 333.33.
+    """
+    share = (capital / len(connectors)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    out = {c: share for c in connectors}
+    out[connectors[0]] += capital - share * len(connectors)
+    return out
+
+
 def _environment(opts: ReplayOptions, md: MarketData, capital: Decimal, spot: bool = True) -> SimEnvironment:
     spots = opts.spot if spot else ()
-    per_venue = (capital / (len(opts.venues) + len(spots))).quantize(Decimal("0.01"))
+    names = [f"sim_{v}_perpetual" for v in opts.venues] + [f"sim_{s}" for s in spots]
+    balances = venue_balances(capital, names)
     env = SimEnvironment(market_data=md, perp_venues=list(opts.venues), spot_venues=list(spots),
                          coins=list(opts.coins), start_ts=opts.start_ts, end_ts=opts.end_ts, tick_s=opts.tick_s,
-                         initial_balance_quote=per_venue, quote_asset=QUOTE, basis=opts.basis, record=False)
-    env.funded_quote = per_venue * len(env.connectors)  # type: ignore[attr-defined]
+                         initial_balance_quote=balances, quote_asset=QUOTE, basis=opts.basis, record=False)
+    env.funded_quote = sum(balances.values(), Decimal(0))  # type: ignore[attr-defined]
     return env
 
 
@@ -201,6 +217,7 @@ def _finish(name: str, env: SimEnvironment, ledger: Any, capital: Decimal, pairs
         borrow_quote=Decimal(0), final_mids=ledger.final_mids(), period_s=env.end_ts - env.start_ts,
         pairs_opened=pairs_opened, liquidations=len(liquidations), max_hedge_gap_pct=ledger.max_hedge_gap_pct,
         unhedged_seconds=ledger.unhedged_seconds, pairs=rows, margin=ledger.margin, events=events, notes=notes,
+        utilisation=[(ts, deployed / capital) for ts, deployed in ledger.deployed],
     )
     env.close()
     return result
@@ -223,24 +240,42 @@ def _pair_row(record: Any, ledger: Any) -> PairRow:
                    record.close_reason)
 
 
-def _oracle(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], start: float, end: float) -> RunResult:
-    from ..core.venues import venue_spec
-
-    perps = [f"sim_{v}_perpetual" for v in opts.venues]
-    spots = [f"sim_{s}" for s in opts.spot]
+def _funding_series(opts: ReplayOptions, md: MarketData, start: float, end: float
+                    ) -> dict[tuple[str, str], list[tuple[int, Decimal]]]:
+    """(sim perp connector, coin) -> settlements (ts, rate) within [start, end]."""
     series = {}
-    for v, c in zip(opts.venues, perps):
+    for v in opts.venues:
         for coin in opts.coins:
             fs = md.funding_series(v, coin)
-            series[(c, coin)] = [(t, r) for t, r in zip(fs.times, fs.rates) if start <= t <= end]
-    taker = [venue_spec(c).taker_fee for c in perps]  # type: ignore[union-attr]
-    spot_taker = [venue_spec(c).taker_fee for c in spots] or [Decimal("0.001")]  # type: ignore[union-attr]
+            series[(f"sim_{v}_perpetual", coin)] = [(t, r) for t, r in zip(fs.times, fs.rates) if start <= t <= end]
+    return series
+
+
+def _taker_fees(connectors: list[str]) -> dict[str, Decimal]:
+    from ..core.venues import venue_spec
+
+    return {c: venue_spec(c).taker_fee for c in connectors}  # type: ignore[union-attr]
+
+
+def _oracle(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], start: float, end: float) -> RunResult:
+    perps = [f"sim_{v}_perpetual" for v in opts.venues]
+    spots = [f"sim_{s}" for s in opts.spot]
+    taker = [_taker_fees(perps)[c] for c in perps]
+    spot_taker = list(_taker_fees(spots).values()) or [Decimal("0.001")]
     costs = OracleCosts(perp_perp=taker_round_trip(min(taker), sorted(taker)[1] if len(taker) > 1 else taker[0]),
                         carry=taker_round_trip(min(spot_taker), min(taker)))
-    return run_oracle(series, perp_connectors=perps, spot_connectors=spots,
-                      capital_quote=Decimal(str(settings["total_capital_quote"])), costs=costs,
-                      start_ts=int(start), end_ts=int(end),
-                      notional_quote=Decimal(str(settings["order_amount_quote"])))
+    caps = ExposureCaps.from_settings(settings)
+    return run_oracle(_funding_series(opts, md, start, end), perp_connectors=perps, spot_connectors=spots,
+                      capital_quote=caps.capital_quote, costs=costs, start_ts=int(start), end_ts=int(end),
+                      notional_quote=caps.order_amount_quote, caps=caps, sample_s=int(SAMPLE_S))
+
+
+def _passive(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], start: float, end: float) -> RunResult:
+    perps = [f"sim_{v}_perpetual" for v in opts.venues]
+    spots = [f"sim_{s}" for s in opts.spot]
+    return run_passive_carry(_funding_series(opts, md, start, end), perp_connectors=perps, spot_connectors=spots,
+                             taker_fee=_taker_fees(perps + spots), caps=ExposureCaps.from_settings(settings),
+                             start_ts=int(start), end_ts=int(end), sample_s=int(SAMPLE_S))
 
 
 def _progress_printer(enabled: bool) -> Callable[[str, float], None]:
@@ -271,8 +306,11 @@ def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
             runs["baseline"] = asyncio.run(_run_baseline(opts, md, settings, progress))
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
+    if "passive_carry" in opts.runs and opts.spot:
+        runs["passive_carry"] = _passive(opts, md, settings, start, end)
     if "oracle" in opts.runs:
         runs["oracle"] = _oracle(opts, md, settings, start, end)
+    runs = with_carry_capture(runs)
     report = ReplayReport(
         data={"dir": _shown_path(opts.data_dir), "venues": list(opts.venues), "coins": list(opts.coins),
               "spot_venues": list(opts.spot),
@@ -309,7 +347,7 @@ def _period(md: MarketData, opts: ReplayOptions) -> tuple[float, float]:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _shown_path(path: Path) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from strategies.funding_arbitrage.replay.allocation import ExposureCaps
+from strategies.funding_arbitrage.replay.passive import run_passive_carry
 from strategies.funding_arbitrage.replay.results import (
     EquityPoint,
     EventKind,
@@ -16,6 +18,7 @@ from strategies.funding_arbitrage.replay.results import (
     Trade,
     build_run_result,
     pair_key,
+    with_carry_capture,
 )
 
 START = 1_741_449_600  # 2025-03-08T16:00:00Z
@@ -81,13 +84,23 @@ def oracle_run() -> RunResult:
         equity=(EquityPoint(START, capital - 1), EquityPoint(START + 72 * HOUR, capital + 8)))
 
 
+def passive_run() -> RunResult:
+    """Computed passive carry: BTC on binance spot / binance perp, three 8-hourly settlements of 0.01 %."""
+    series = {("sim_binance_perpetual", "BTC"): [(START + h * HOUR, D("0.0001")) for h in (8, 16, 24)]}
+    caps = ExposureCaps(D(10000), D(600), D(3000), D(6000), D(4000), D(3))
+    return run_passive_carry(series, perp_connectors=["sim_binance_perpetual"], spot_connectors=["sim_binance"],
+                             taker_fee={"sim_binance_perpetual": D("0.0005"), "sim_binance": D("0.001")},
+                             caps=caps, start_ts=START, end_ts=START + 72 * HOUR)
+
+
 def sample_report(wall_seconds: str = "1.25") -> ReplayReport:
     return ReplayReport(
         data={"dir": "../shared/data/cross_venue_2025", "venues": ["binance", "bybit"], "coins": ["BTC"],
               "spot_venues": [],
               "approximations": ["spot price follows perp candles with basis model " + HOSTILE]},
         period={"start": "2025-03-08T16:00:00Z", "end": "2025-03-11T16:00:00Z"},
-        runs={"funding_arbitrage": strategy_run(), "baseline": baseline_run(), "oracle": oracle_run()},
+        runs=with_carry_capture({"funding_arbitrage": strategy_run(), "baseline": baseline_run(),
+                                 "passive_carry": passive_run(), "oracle": oracle_run()}),
         sim_seconds=D(72 * HOUR), wall_seconds=D(wall_seconds),
         config={"tokens": ["BTC"], "order_amount_quote": D(600), "min_liquidation_distance_pct": D(15),
                 "binance_api_key": SECRET_VALUE, "connector_secrets": {"bybit_api_secret": SECRET_VALUE},

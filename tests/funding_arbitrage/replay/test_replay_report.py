@@ -13,6 +13,7 @@ from replay_samples import HOSTILE, SECRET_VALUE, sample_report
 from strategies.funding_arbitrage.replay.formatting import is_secret_key, sanitize
 from strategies.funding_arbitrage.replay.report import OUTPUT_FILES, write_report
 from strategies.funding_arbitrage.replay.report_html import downsample
+from strategies.funding_arbitrage.replay.results import RUN_NAMES
 
 REQUIRED_RUN_KEYS = {
     "net_pnl_quote", "funding_pnl_quote", "fees_quote", "slippage_quote", "borrow_quote", "basis_pnl_quote",
@@ -27,7 +28,7 @@ def test_report_json_has_the_documented_shape(tmp_path: Path) -> None:
     doc = json.loads(paths["report.json"].read_text(), parse_float=D)
 
     assert {"data", "period", "runs", "sim_seconds", "wall_seconds"} <= set(doc)
-    assert set(doc["runs"]) == {"funding_arbitrage", "baseline", "oracle"}
+    assert set(doc["runs"]) == set(RUN_NAMES)
     for run in doc["runs"].values():
         assert REQUIRED_RUN_KEYS <= set(run)
         assert run["invariant_ok"] is True
@@ -130,7 +131,7 @@ def test_csv_files_are_sorted_with_stable_headers(tmp_path: Path) -> None:
     assert trades[0]["time_utc"] == "2025-03-08T17:00:00Z"
     assert trades[2]["reason"].startswith("exit </script>")
     assert list(equity[0]) == ["ts", "run", "equity_quote"]
-    keys = [(int(r["ts"]), ["funding_arbitrage", "baseline", "oracle"].index(r["run"])) for r in equity]
+    keys = [(int(r["ts"]), RUN_NAMES.index(r["run"])) for r in equity]
     assert keys == sorted(keys)
     assert margin[-1]["margin_ratio"] == "" and margin[0]["liquidation_distance_pct"] == "29.9"
 

@@ -45,10 +45,10 @@ def test_report_charts_draw_without_script_errors(tmp_path: Path) -> None:
 
     attrs = _body_attrs(dom)
     assert "data-js-errors" not in attrs, attrs.get("data-js-errors")
-    assert attrs.get("data-charts-drawn") == "4"  # equity, decomposition, margin ratio, liquidation distance
+    assert attrs.get("data-charts-drawn") == "5"  # equity, utilisation, decomposition, margin ratio, distance
     assert "Uncaught" not in stderr
     assert "data-pwned" not in attrs  # the hostile text in notes, events and reasons stayed text
-    assert dom.count('data-drawn="1"') == 4
+    assert dom.count('data-drawn="1"') == 5
     assert "Net PnL (quote)" in dom
 
 
@@ -65,7 +65,7 @@ def test_a_script_error_is_caught_by_the_page_hook(tmp_path: Path) -> None:
 
 def test_report_without_series_draws_only_what_has_data(tmp_path: Path) -> None:
     report = sample_report()
-    bare = {name: replace(run, equity=(), margin=(), trades=(), pairs=(), events=())
+    bare = {name: replace(run, equity=(), margin=(), trades=(), pairs=(), events=(), utilisation=())
             for name, run in report.runs.items()}
     paths = write_report(replace(report, runs=bare), tmp_path / "report")
 

@@ -27,7 +27,7 @@ def _replay(out: Path) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).parent / "funding-arb"
     conf = _config(out)
     return subprocess.run([str(exe), *ARGS, "--config", str(conf), "--out", str(out / "report")],
-                          capture_output=True, text=True, timeout=600)
+                          check=False, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +89,7 @@ def test_replays_are_deterministic(two_replays):
 def test_replay_rejects_a_start_before_the_data(tmp_path):
     exe = Path(sys.executable).parent / "funding-arb"
     out = subprocess.run([str(exe), "replay", "--data", str(DATA), "--coins", "HYPE", "--start", "2025-04-01",
-                          "--end", "2025-04-02", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+                          "--end", "2025-04-02", "--out", str(tmp_path)], check=False,
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 1
     assert "binance HYPE" in out.stderr
