@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..replay.results import carry_capture as report_capture
+
 _ZERO = Decimal(0)
 
 
@@ -63,12 +65,10 @@ def carry_capture(run: RunSummary, oracle: RunSummary) -> Decimal | None:
     """The run's carry as a fraction of the oracle's over the same window; None when the oracle's carry is not
     positive (nothing was there to capture, so no ratio means anything).
 
-    The one place capture is computed for sweeps: when `RunResult.carry_capture` exists, switch to it here.
+    The one place capture is computed for sweeps; it is the replay report's own formula
+    (`replay.results.carry_capture`, the `carry_capture` of every RunResult), so sweep and report always agree.
     """
-    denominator = oracle.carry_quote
-    if denominator <= 0:
-        return None
-    return run.carry_quote / denominator
+    return report_capture(run.carry_quote, oracle.carry_quote)
 
 
 def pooled_capture(pairs: list[tuple[RunSummary, RunSummary]]) -> Decimal | None:

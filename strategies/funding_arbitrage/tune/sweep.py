@@ -99,6 +99,8 @@ def plan_sweep(opts: SweepOptions) -> SweepPlan:
         first, last = data_span(md, opts.venues, opts.spot, opts.coins)
         start = first if opts.start_ts is None else opts.start_ts
         end = last if opts.end_ts is None else opts.end_ts
+        if not start < end:
+            raise FoldError(f"the period is empty: --start ({iso(start)}) must be before --end ({iso(end)})")
         _inside("--start", start, first, last)
         _inside("--end", end, first, last)
         folds = build_folds(start, end, opts.folds, opts.train_days, opts.test_days)
