@@ -89,13 +89,29 @@ def run_jobs(folds: list[FoldStudy], workers: int, submit_trial: Callable[[FoldS
             ready, _ = ray.wait([j.ref for j in pending], num_returns=1, timeout=1.0)
             for ref in ready:
                 job = next(j for j in pending if j.ref == ref)
+                result = _result(job)
                 pending.remove(job)
-                result = ray.get(ref)
                 (finish_trial if job.trial is not None else finish_oos)(job, result)
     except KeyboardInterrupt:
         _abandon(pending)
         raise SweepInterrupted("interrupted: finished trials are kept; run the same command again to resume") \
             from None
+    except ray.exceptions.RayError as e:  # a worker or node died: not the trial's fault, the sweep stops
+        _abandon(pending)
+        raise SweepInterrupted(f"Ray failed ({type(e).__name__}: {e}); finished trials are kept; run the same "
+                               "command again to resume") from e
+
+
+def _result(job: Job) -> Any:
+    """The worker's result; an exception raised inside the replay becomes a failed outcome of that trial."""
+    import ray
+
+    from .trial import TrialOutcome
+
+    try:
+        return ray.get(job.ref)
+    except ray.exceptions.RayTaskError as e:
+        return TrialOutcome(label="", error=f"{type(e.cause).__name__}: {e.cause}")
 
 
 def _fill(folds: list[FoldStudy], pending: list[Job], workers: int, submit_trial: Callable[[FoldStudy], Job | None],
