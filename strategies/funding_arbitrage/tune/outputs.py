@@ -16,6 +16,7 @@ from typing import Any
 from ..core.config import check_settings
 from .folds import iso
 from .objective import RunSummary, carry_capture, pooled_capture
+from .space import restored
 from .study import METRICS_ATTR, SETTINGS_ATTR, FoldStudy
 from .trial import dump_config
 
@@ -198,7 +199,7 @@ def _write_config(path: Path, base_config: dict[str, Any], pick: tuple[FoldStudy
                   meta: dict[str, Any]) -> Path:
     fs, settings = pick
     markets = market_config(base_config, meta["venues"], meta["spot"], meta["coins"])
-    data = {**markets, **{k: Decimal(v) if isinstance(v, str) else v for k, v in settings.items()}}
+    data = {**markets, **restored(settings)}
     ok, problems = check_settings(data)
     if ok is None:
         raise ValueError("the chosen settings give an invalid config:\n  " + "\n  ".join(problems))

@@ -20,6 +20,7 @@ from ..core.config import FundingArbSettings, format_validation_error
 
 DEFAULT_SPACE = Path(__file__).with_name("space.yaml")
 _KEYS = {"low", "high", "step", "log", "places"}
+_SCALAR = (str, int, float, bool)
 
 
 class SpaceError(ValueError):
@@ -28,7 +29,8 @@ class SpaceError(ValueError):
 
 @dataclass(frozen=True)
 class Param:
-    """One tuned setting. `kind` is "int" or "decimal" (from the FundingArbSettings annotation)."""
+    """One tuned setting. `kind` is "int" or "decimal" (from the FundingArbSettings annotation), or "choice" for a
+    list of allowed values (`{choices: [a, b]}`, e.g. a Literal or bool setting)."""
 
     name: str
     kind: str
@@ -37,9 +39,12 @@ class Param:
     step: Decimal | None = None
     log: bool = False
     places: int | None = None
+    choices: tuple[str | int | float | bool, ...] = ()
 
     def distribution(self) -> optuna.distributions.BaseDistribution:
         """The Optuna distribution this parameter is sampled from."""
+        if self.kind == "choice":
+            return optuna.distributions.CategoricalDistribution(self.choices)
         if self.kind == "int":
             return optuna.distributions.IntDistribution(int(self.low), int(self.high), log=self.log,
                                                         step=1 if self.log else int(self.step or 1))
@@ -47,8 +52,10 @@ class Param:
             return optuna.distributions.FloatDistribution(float(self.low), float(self.high), log=True)
         return optuna.distributions.FloatDistribution(float(self.low), float(self.high), step=float(self.step or 0))
 
-    def value(self, sampled: float) -> int | Decimal:
+    def value(self, sampled: Any) -> Any:
         """The setting's value for a sampled number (a float on the step grid is snapped to exact decimal text)."""
+        if self.kind == "choice":
+            return sampled
         if self.kind == "int":
             return int(sampled)
         if self.log:
@@ -69,10 +76,22 @@ class SearchSpace:
     def distributions(self) -> dict[str, optuna.distributions.BaseDistribution]:
         return {p.name: p.distribution() for p in self.params}
 
-    def settings_of(self, sampled: dict[str, Any]) -> dict[str, int | Decimal]:
+    def settings_of(self, sampled: dict[str, Any]) -> dict[str, Any]:
         """Setting values for Optuna's sampled params (names of this space only)."""
         by_name = {p.name: p for p in self.params}
         return {name: by_name[name].value(v) for name, v in sampled.items() if name in by_name}
+
+
+def stored(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as stored in a study (JSON): Decimals as exact text, everything else as is."""
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in settings.items()}
+
+
+def restored(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings read back from a study: text of a Decimal field becomes a Decimal again (other values as stored)."""
+    fields = FundingArbSettings.model_fields
+    return {k: Decimal(v) if isinstance(v, str) and k in fields and fields[k].annotation is Decimal else v
+            for k, v in settings.items()}
 
 
 def load_space(path: Path) -> SearchSpace:
@@ -93,8 +112,9 @@ def load_space(path: Path) -> SearchSpace:
                          "or not a mapping")
     params = tuple(_param(str(name), spec) for name, spec in raw.items())
     for p in params:
-        for bound in (p.low, p.high):
-            _check_bound(p, bound)
+        for value in p.choices or ((int(p.low) if p.kind == "int" else p.low), (int(p.high) if p.kind == "int"
+                                                                                  else p.high)):
+            _check_value(p.name, value)
     return SearchSpace(params)
 
 
@@ -105,11 +125,13 @@ def _param(name: str, spec: Any) -> Param:
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise SpaceError(f"search space: unknown setting {name!r}{hint}: not a field of FundingArbSettings "
                          "(core/config.py)")
+    if isinstance(spec, dict) and "choices" in spec:
+        return _choice(name, spec)
     annotation = fields[name].annotation
     kind = "int" if annotation is int else "decimal" if annotation is Decimal else None
     if kind is None:
-        raise SpaceError(f"search space: setting {name!r} ({annotation}) is not numeric; only int and Decimal "
-                         "settings can be tuned")
+        raise SpaceError(f"search space: setting {name!r} ({annotation}) is not numeric: give its values as "
+                         f"{{choices: [...]}}")
     if not isinstance(spec, dict) or not {"low", "high"} <= set(spec) or set(spec) - _KEYS:
         raise SpaceError(f"search space: {name} ({spec!r}) must be {{low: L, high: H, step: S}} (keys {sorted(_KEYS)})")
     low, high = _number(name, "low", spec["low"]), _number(name, "high", spec["high"])
@@ -129,6 +151,15 @@ def _param(name: str, spec: Any) -> Param:
     return Param(name, kind, low, high, step, log, places)
 
 
+def _choice(name: str, spec: dict[str, Any]) -> Param:
+    choices = spec["choices"]
+    if set(spec) != {"choices"} or not isinstance(choices, list) or len(choices) < 2 \
+            or not all(isinstance(c, _SCALAR) for c in choices) or len(set(choices)) != len(choices):
+        raise SpaceError(f"search space: {name} ({spec!r}) must be {{choices: [a, b, ...]}} with two or more "
+                         "distinct plain values")
+    return Param(name, "choice", Decimal(0), Decimal(0), choices=tuple(choices))
+
+
 def _number(name: str, key: str, value: Any) -> Decimal:
     try:
         if isinstance(value, bool):
@@ -141,12 +172,11 @@ def _number(name: str, key: str, value: Any) -> Decimal:
     return number
 
 
-def _check_bound(p: Param, bound: Decimal) -> None:
-    """A bound the setting's own validator rejects (e.g. a negative horizon) is refused up front."""
-    value: int | Decimal = int(bound) if p.kind == "int" else bound
+def _check_value(name: str, value: Any) -> None:
+    """A bound or choice the setting's own validator rejects (e.g. a negative horizon) is refused up front."""
     try:
-        FundingArbSettings.model_validate({p.name: value})
+        FundingArbSettings.model_validate({name: value})
     except ValidationError as e:
-        own = [line for line in format_validation_error(e) if line.startswith(p.name)]
+        own = [line for line in format_validation_error(e) if line.startswith(name)]
         if own:
-            raise SpaceError(f"search space: {p.name} bound {bound} is refused by the setting: {own[0]}") from e
+            raise SpaceError(f"search space: {name} bound {value} is refused by the setting: {own[0]}") from e

@@ -23,7 +23,7 @@ from .folds import Fold, FoldError, build_folds, check_folds, data_span, iso
 from .objective import ObjectiveWeights, carry_capture, score
 from .outputs import summary_json, write_outputs
 from .progress import Progress
-from .space import DEFAULT_SPACE, SearchSpace, SpaceError, load_space
+from .space import DEFAULT_SPACE, SearchSpace, SpaceError, load_space, restored, stored
 from .study import (
     SETTINGS_ATTR,
     FoldStudy,
@@ -213,7 +213,7 @@ class _Runner:
     def submit_trial(self, fs: FoldStudy) -> Job | None:
         trial = fs.study.ask(self.plan.space.distributions())
         settings = self.plan.space.settings_of(trial.params)
-        trial.set_user_attr(SETTINGS_ATTR, {k: str(v) if isinstance(v, Decimal) else v for k, v in settings.items()})
+        trial.set_user_attr(SETTINGS_ATTR, stored(settings))
         config = {**self.plan.base_config, **settings}
         ok, problems = check_settings(config)
         if ok is None:
@@ -242,9 +242,7 @@ class _Runner:
             fs.save_out_of_sample({"error": "no trial completed in the training window: nothing to evaluate"})
             self.progress.advance()
             return None
-        saved = best.user_attrs[SETTINGS_ATTR]
-        settings = {k: Decimal(v) if isinstance(v, str) else v for k, v in saved.items()}
-        config = {**self.plan.base_config, **settings}
+        config = {**self.plan.base_config, **restored(best.user_attrs[SETTINGS_ATTR])}
         return Job(fs, None, self.remote.remote(self._spec(fs.fold, True, config, f"{fs.name} out-of-sample")))
 
     def finish_oos(self, job: Job, outcome: TrialOutcome) -> None:

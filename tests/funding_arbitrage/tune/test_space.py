@@ -65,3 +65,11 @@ def test_int_setting_gets_an_int_distribution():
     dist = space.distributions()["persistence_observations"]
     assert type(dist).__name__ == "IntDistribution"
     assert space.settings_of({"persistence_observations": 5}) == {"persistence_observations": 5}
+
+
+def test_a_choice_setting_is_sampled_from_its_values_and_checked(tmp_path):
+    space = load_space(_space(tmp_path, "position_mode: {choices: [ONEWAY, HEDGE]}\n"))
+    assert type(space.distributions()["position_mode"]).__name__ == "CategoricalDistribution"
+    assert space.settings_of({"position_mode": "HEDGE"}) == {"position_mode": "HEDGE"}
+    with pytest.raises(SpaceError, match="position_mode bound SIDEWAYS"):
+        load_space(_space(tmp_path, "position_mode: {choices: [ONEWAY, SIDEWAYS]}\n"))
