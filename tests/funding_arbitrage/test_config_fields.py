@@ -137,6 +137,18 @@ def test_max_drawdown_decides_whether_a_300_quote_loss_halts(tmp_path: Path) -> 
     assert state_after_loss("200") is TradingState.HALTED
 
 
+@proves("max_drawdown_pct")
+def test_max_drawdown_pct_decides_whether_a_300_quote_loss_halts(tmp_path: Path) -> None:
+    def state_after_loss(pct: str) -> TradingState:
+        gate = RiskGate(settings(tmp_path, max_drawdown_quote=D("5000"), max_drawdown_pct=D(pct)))
+        gate.update_equity(0, D("10000"))
+        gate.update_equity(60, D("9700"))
+        return gate.state
+
+    assert state_after_loss("5") is TradingState.ACTIVE
+    assert state_after_loss("2") is TradingState.HALTED
+
+
 @proves("min_liquidation_distance_pct")
 def test_min_liquidation_distance_decides_whether_a_10x_leg_is_reduced(tmp_path: Path) -> None:
     def reductions(pct: str) -> list[Any]:

@@ -25,9 +25,9 @@ from .edge import (
     OpportunityKind,
     break_even_hours,
     compose,
-    funding_over_horizon,
     verdict,
 )
+from .forecast import Forecast, FundingForecaster
 from .funding import HOURS_PER_YEAR
 from .market_data import MarketKey, MarketQuote, check_rules
 from .orderbook import BookDataError, check_book
@@ -71,6 +71,10 @@ class EngineParams:
     total_cap: Decimal
     borrow_year_share: Decimal  # ceil(horizon hours) / 8760
     horizon_slack: Decimal  # horizon hours * (1 + SCREEN_SLACK), for the coarse screen
+    leverage: Mapping[str, Decimal]  # per perp connector: capital tied by a perp leg = notional / leverage
+    entry_z: Decimal  # required margin over costs, in std errors of the expected carry
+    exit_z: Decimal  # exit only when expected forward carry + exit_z std errors < 0
+    exit_forward_hours: Decimal  # horizon of the hold rule's forward carry
 
     @classmethod
     def from_settings(cls, s: FundingArbSettings) -> EngineParams:
@@ -98,6 +102,10 @@ class EngineParams:
             s.max_total_exposure_quote,
             s.holding_horizon_hours.to_integral_value(rounding=ROUND_CEILING) / HOURS_PER_YEAR,
             s.holding_horizon_hours * _SLACK_UP,
+            {c: Decimal(v) for c, v in s.leverage.items()},
+            s.entry_uncertainty_z,
+            s.exit_uncertainty_z,
+            s.exit_forward_hours,
         )
 
 
@@ -112,6 +120,7 @@ class TickScratch:
         "_p",
         "_providers",
         "_rules_checked",
+        "forecaster",
         "skipped",
         "ts",
         "volatility",
@@ -123,8 +132,10 @@ class TickScratch:
         providers: Mapping[str, BorrowProvider],
         params: EngineParams,
         volatility: Callable[[MarketKey], Decimal | None],
+        forecaster: FundingForecaster | None = None,
     ) -> None:
         self.ts = ts
+        self.forecaster = forecaster if forecaster is not None else FundingForecaster()
         self.volatility = volatility  # realised hourly vol % of a market, None when unknown
         self.skipped: Counter[SkipReason] = Counter()
         self._providers = providers
@@ -283,7 +294,7 @@ def evaluate_pair(
     lm, sm = long.market, short.market
     kind = OpportunityKind.PERP_PERP if long.is_perp else OpportunityKind.CARRY
 
-    def result(reason: Reason, detail: str, **figures: Any) -> EdgeResult:
+    def result(reason: Reason, detail: str, horizon: Decimal | None = None, **figures: Any) -> EdgeResult:
         return EdgeResult(
             t.ts,
             token,
@@ -296,7 +307,7 @@ def evaluate_pair(
             lf,
             sf,
             spread_apr,
-            p.horizon_hours,
+            p.horizon_hours if horizon is None else horizon,
             p.min_edge_pct,
             reason,
             detail,
@@ -341,40 +352,63 @@ def _size_and_cost(
     )
     if isinstance(size, Infeasible):
         return result(size.reason, size.detail)
-    costs = pair_costs(t.leg(long), t.leg(short), size.long_amount_base, size.short_amount_base, rate, p.horizon_hours)
+    outlook, hours = _outlook(t, long, short, p.horizon_hours)
+    costs = pair_costs(t.leg(long), t.leg(short), size.long_amount_base, size.short_amount_base, rate, hours)
     if isinstance(costs, Infeasible):
-        return result(costs.reason, costs.detail, size=size)
+        return result(costs.reason, costs.detail, hours, size=size)
     entry_basis = (short.mid - long.mid) / ref
-    funding = funding_over_horizon(
-        t.leg_funding(long),
-        t.leg_funding(short),
-        size.long_amount_base,  # type: ignore[arg-type]
-        size.short_amount_base,
-        p.horizon_hours,
-    )
+    mark_notional = size.short_amount_base * t.leg_funding(short).mark_price  # type: ignore[union-attr]
+    funding = outlook.expected_fraction * mark_notional
+    funding_sd = outlook.sd_fraction * mark_notional
     components = compose(costs, funding, (entry_basis - p.exit_basis_frac) * size.notional_quote)
+    if hours <= _ZERO:
+        return result(Reason.NO_BREAK_EVEN, "the forecast expects no positive carry (current spread <= 0)", hours,
+                      size=size, costs=costs, components=components, funding_sd_quote=funding_sd)
     net = components.net_quote
     net_pct = net / size.notional_quote * _HUNDRED
-    be_hours = break_even_hours(components, p.horizon_hours)
-    reason, detail = verdict(net_pct, be_hours, p.min_edge_pct, p.max_break_even_hours)
+    required_pct = p.min_edge_pct + p.entry_z * funding_sd / size.notional_quote * _HUNDRED
+    be_hours = break_even_hours(components, hours)
+    reason, detail = verdict(net_pct, be_hours, required_pct, p.max_break_even_hours)
     if reason is Reason.ACCEPTED and streak_before + 1 < p.persistence:
         reason = Reason.AWAITING_PERSISTENCE
         detail = f"{streak_before + 1}/{p.persistence} consecutive passing evaluations; {detail}"
+    capital = capital_tied(p, long, short, size.long_amount_base * long.mid, size.short_amount_base * short.mid)
     return result(
         reason,
         detail,
+        hours,
         size=size,
         costs=costs,
         components=components,
         net_edge_quote=net,
         net_edge_pct=net_pct,
-        edge_margin_pct=net_pct - p.min_edge_pct,
-        edge_ratio=net_pct / p.min_edge_pct,
+        edge_margin_pct=net_pct - required_pct,
+        edge_ratio=net_pct / required_pct,
         break_even_hours=be_hours,
         entry_basis_pct=entry_basis * _HUNDRED,
         exit_basis_pct=p.exit_basis_pct,
         borrow=costs.long.borrow,
+        funding_sd_quote=funding_sd,
+        capital_quote=capital,
+        value_per_capital=net / capital,
     )
+
+
+def _outlook(t: TickScratch, long: MarketQuote, short: MarketQuote, cap_hours: Decimal) -> tuple[Forecast, Decimal]:
+    """Forecast of the pair's funding spread (short - long rate per hour) over its expected holding period."""
+    assert short.rate_per_hour is not None
+    start = short.rate_per_hour - (long.rate_per_hour if long.is_perp and long.rate_per_hour is not None else _ZERO)
+    return t.forecaster.outlook(long.key if long.is_perp else None, short.key, start, cap_hours)
+
+
+def capital_tied(
+    p: EngineParams, long: MarketQuote, short: MarketQuote, long_notional: Decimal, short_notional: Decimal
+) -> Decimal:
+    """Capital a hedge ties up: a spot leg its whole notional, a perp leg notional / the connector's leverage."""
+    def tied(q: MarketQuote, notional: Decimal) -> Decimal:
+        return notional / p.leverage.get(q.key[0], Decimal(1)) if q.is_perp else notional
+
+    return tied(long, long_notional) + tied(short, short_notional)
 
 
 def _book_has_problem(q: MarketQuote) -> bool:

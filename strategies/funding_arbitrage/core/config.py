@@ -113,6 +113,28 @@ class FundingArbSettings(BaseModel):
     metrics_export_interval_s: int = _f("Seconds between JSON metrics exports", default=10)
     state_file: str = _f("Persistent state file, relative to the project", default="data/funding_arb_state.json")
 
+    # --- expected-value decisions and drawdown in % (issue 7) ---------------------------------------
+    max_drawdown_pct: Decimal = _f(
+        "Halt trading when equity falls this % of total_capital_quote below its peak (with max_drawdown_quote, "
+        "whichever is hit first)", default=Decimal("10"), ge=Decimal("0.1"), le=Decimal("100"),
+    )
+    entry_uncertainty_z: Decimal = _f(
+        "Entry margin in std errors of the forecast carry: expected value must exceed min_net_edge_pct plus this "
+        "many std errors", default=Decimal("1"), ge=Decimal("0"), le=Decimal("10"),
+    )
+    exit_uncertainty_z: Decimal = _f(
+        "Exit only when the forward carry forecast plus this many std errors is still negative",
+        default=Decimal("1"), ge=Decimal("0"), le=Decimal("10"),
+    )
+    funding_forecast: Literal["mean_reverting", "persistent"] = _f(
+        "Funding forecast: mean_reverting (calibrated Ornstein-Uhlenbeck, docs/forecast.md) or persistent (the "
+        "current rate lasts the whole holding_horizon_hours, the pre-forecast behaviour)", default="mean_reverting",
+    )
+    exit_forward_hours: Decimal = _f(
+        "Forward horizon of the hold rule's expected carry, hours", default=Decimal("72"), ge=Decimal("1"),
+        le=Decimal("8760"),
+    )
+
     # ------------------------------------------------------------------------------------------------
     @field_validator("perp_connectors", "spot_connectors", "tokens")
     @classmethod
@@ -292,6 +314,8 @@ def _check_sizes(s: FundingArbSettings) -> str | None:
     if margin_per_side + long_side > s.total_capital_quote:
         return (f"max_total_exposure_quote ({s.max_total_exposure_quote}) needs {margin_per_side + long_side} of "
                 f"margin at the configured leverage, more than total_capital_quote ({s.total_capital_quote})")
+    if s.max_drawdown_pct >= 100:
+        return f"max_drawdown_pct ({s.max_drawdown_pct}) must be below 100"
     if s.max_drawdown_quote >= s.total_capital_quote:
         return f"max_drawdown_quote ({s.max_drawdown_quote}) must be below total_capital_quote ({s.total_capital_quote})"
     return None

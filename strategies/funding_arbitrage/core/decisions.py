@@ -33,11 +33,13 @@ from .candidates import EngineParams, TickScratch, coarse_bound, evaluate_pair, 
 from .config import FundingArbSettings
 from .costs import BorrowProvider, Infeasible, exit_cost
 from .edge import EdgeResult, EdgeTracker, OpportunityKind, PairKey, ScreenedPair
-from .funding import FundingView, IntervalTracker, apr_pct
+from .forecast import forecaster_for
+from .funding import FundingView, IntervalTracker
+from .holding import ForwardValue, confidently_negative, should_exit
 from .market_data import MarketIntake, MarketKey, MarketQuote
 from .orderbook import BookDataError, check_book
 from .reasons import REVERSE_CARRY_UNSUPPORTED, ExitReason, Reason, SkipReason
-from .sizing import ExposureBook, VolatilityTracker
+from .sizing import FUNDS_BUFFER, ExposureBook, VenueFunds, VolatilityTracker
 from .snapshots import MarketKind, TickSnapshot
 
 __all__ = [
@@ -83,6 +85,9 @@ class EdgeEngine:
         """Adopt new settings; interval schedules, price history, streaks and history are kept."""
         self.settings = settings
         self._p = EngineParams.from_settings(settings)
+        if getattr(self, "_forecast_model", None) != settings.funding_forecast:
+            self.forecaster = forecaster_for(settings.funding_forecast)
+            self._forecast_model = settings.funding_forecast
         self._intake = MarketIntake(settings, self.intervals, self.volatility)
 
     def funding_views(self) -> tuple[FundingView, ...]:
@@ -92,8 +97,11 @@ class EdgeEngine:
     # --- the tick -------------------------------------------------------------------------------------------
     def evaluate(self, tick: TickSnapshot, held: Sequence[HeldPair] = ()) -> TickDecision:
         """Decide this tick. Never raises on bad market data: such markets are counted in `skipped`."""
-        t = TickScratch(tick.ts, self._providers, self._p, self.volatility.hourly_vol_pct)
+        t = TickScratch(tick.ts, self._providers, self._p, self.volatility.hourly_vol_pct, self.forecaster)
         by_token, by_key = self._intake.intake(tick, t.skipped)
+        for q in by_key.values():
+            if q.rate_per_hour is not None and q.market.funding is not None:
+                self.forecaster.observe(q.key, q.market.funding.next_funding_ts, q.rate_per_hour)
         candidates: list[_Candidate] = []
         screened: list[ScreenedPair] = []
         screened_out = 0
@@ -110,7 +118,7 @@ class EdgeEngine:
                 screened.append(best_screened)
         self._update_streaks(candidates)
         exits, holds = self._review_holds(t, held, by_key)
-        results, enters = self._allocate(t, candidates, held)
+        results, enters = self._allocate(t, candidates, held, tick.balances_quote)
         self.tracker.record(results)
         decision = TickDecision(
             tick.ts,
@@ -188,25 +196,49 @@ class EdgeEngine:
     def _review_hold(
         self, t: TickScratch, pair: HeldPair, by_key: dict[MarketKey, MarketQuote]
     ) -> tuple[ExitAction | None, HoldReview]:
+        """Expected-value hold rule (`holding`): exit only on a confidently negative forward carry, confirmed."""
         p = self._p
         long = by_key.get((pair.long_connector, pair.long_pair))
         short = by_key.get((pair.short_connector, pair.short_pair))
-        forward = None
-        if short is not None and short.rate_per_hour is not None:
-            if pair.long_kind == MarketKind.SPOT and long is not None:
-                forward = apr_pct(short.rate_per_hour)
-            elif long is not None and long.rate_per_hour is not None:
-                forward = apr_pct(short.rate_per_hour - long.rate_per_hour)
-        below = self._exit_monitor.update(pair.pair_id, forward, p.exit_apr_pct)
+        value = self._forward_value(pair, long, short)
         cost, note = None, ""
         if long is None or short is None:
             note = "a leg's market is not usable this tick"
         else:
             cost, note = self._exit_cost(t, pair, long, short)
+        forward_apr = None if value is None else value.upper_apr_pct
+        signal, floor_hit = None, False  # the monitor counts consecutive ticks that call for an exit
+        if value is not None and forward_apr is not None:
+            # an operator's positive exit_edge_apr_pct is an explicit floor: exit when even the optimistic
+            # forecast is below it; otherwise only the expected-value rule (`holding`) exits
+            floor_hit = p.exit_apr_pct > _ZERO and forward_apr < p.exit_apr_pct
+            negative = confidently_negative(value, cost, p.exit_z) and forward_apr < min(p.exit_apr_pct, _ZERO)
+            signal = Decimal(-1) if negative or floor_hit else Decimal(1)
+        below = self._exit_monitor.update(pair.pair_id, signal, _ZERO)
         tp_hit, tp_value = take_profit_reached(pair, cost, p.take_profit_pct)
         hours = held_hours(pair, t.ts)
-        action = exit_decision(pair, hours, below, tp_hit, tp_value, p.max_holding_hours, p.exit_confirmations, forward)
-        return action, HoldReview(pair.pair_id, hours, forward, below, cost, tp_value, note)
+        exiting = value is not None and (
+            should_exit(value, cost, p.exit_z, below, p.exit_confirmations)
+            or (floor_hit and below >= p.exit_confirmations)
+        )
+        action = exit_decision(pair, hours, below if exiting else 0, tp_hit, tp_value, p.max_holding_hours,
+                               p.exit_confirmations, forward_apr)
+        return action, HoldReview(pair.pair_id, hours, forward_apr, below, cost, tp_value, note)
+
+    def _forward_value(
+        self, pair: HeldPair, long: MarketQuote | None, short: MarketQuote | None
+    ) -> ForwardValue | None:
+        """Forecast funding of the held pair over `exit_forward_hours`; None when a rate is unknown."""
+        if short is None or short.rate_per_hour is None or long is None:
+            return None
+        if pair.long_kind == MarketKind.SPOT:
+            start, long_key = short.rate_per_hour, None
+        elif long.rate_per_hour is not None:
+            start, long_key = short.rate_per_hour - long.rate_per_hour, long.key
+        else:
+            return None
+        fc = self.forecaster.forward(long_key, short.key, start, self._p.exit_forward_hours)
+        return ForwardValue.of(fc, pair.amount_base * short.mark, self._p.exit_z)
 
     @staticmethod
     def _exit_cost(t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote) -> tuple[Decimal | None, str]:
@@ -224,20 +256,28 @@ class EdgeEngine:
 
     # --- allocation -----------------------------------------------------------------------------------------
     def _allocate(
-        self, t: TickScratch, candidates: list[_Candidate], held: Sequence[HeldPair]
+        self,
+        t: TickScratch,
+        candidates: list[_Candidate],
+        held: Sequence[HeldPair],
+        balances_quote: Mapping[str, Decimal],
     ) -> tuple[list[EdgeResult], list[EnterAction]]:
-        """Best net edge % first, one entry per token, within caps counting held pairs and this tick's."""
+        """Best expected value per unit of capital tied first, one entry per token, within the exposure caps
+        (counting held pairs and this tick's) and the funds free on each venue (`sizing.VenueFunds`)."""
         p = self._p
         book = ExposureBook(p.token_cap, p.venue_cap, p.total_cap)
+        funds = VenueFunds(balances_quote, p.leverage, FUNDS_BUFFER)
         sides: dict[MarketKey, set[str]] = {}
         for h in held:
             book.add(h.token, h.long_connector, h.short_connector, h.entry_notional_quote)
+            funds.commit(h.long_connector, h.long_kind is MarketKind.PERP, h.short_connector, h.entry_notional_quote,
+                         held=True)
             sides.setdefault((h.long_connector, h.long_pair), set()).add("long")
             sides.setdefault((h.short_connector, h.short_pair), set()).add("short")
         results = [c[0] for c in candidates]
         order = sorted(
             (i for i, c in enumerate(candidates) if c[0].reason is Reason.ACCEPTED),
-            key=lambda i: results[i].net_edge_pct or Decimal(0),  # accepted results always carry one
+            key=lambda i: results[i].value_per_capital or Decimal(0),  # accepted results always carry one
             reverse=True,
         )
         entered: set[str] = set()
@@ -246,7 +286,7 @@ class EdgeEngine:
             result, long, short = candidates[i]
             blocked = _blocked(result, entered, sides)
             if blocked is None:
-                result, blocked = self._fit_caps(t, result, long, short, book)
+                result, blocked = self._fit_caps(t, result, long, short, book, funds)
             if blocked is not None:
                 results[i] = result._replace(reason=blocked[0], detail=blocked[1])
                 continue
@@ -254,21 +294,26 @@ class EdgeEngine:
             enters.append(_enter_action(result))
             entered.add(result.token)
             book.add(result.token, result.long_connector, result.short_connector, result.notional_quote)  # type: ignore[arg-type]
+            funds.commit(result.long_connector, long.is_perp, result.short_connector, result.notional_quote)  # type: ignore[arg-type]
             sides.setdefault((result.long_connector, result.long_pair), set()).add("long")
             sides.setdefault((result.short_connector, result.short_pair), set()).add("short")
             self._streaks.reset(result.key)  # the next entry of this pair needs a fresh streak
         return results, enters
 
     def _fit_caps(
-        self, t: TickScratch, result: EdgeResult, long: MarketQuote, short: MarketQuote, book: ExposureBook
+        self, t: TickScratch, result: EdgeResult, long: MarketQuote, short: MarketQuote, book: ExposureBook,
+        funds: VenueFunds,
     ) -> tuple[EdgeResult, tuple[Reason, str] | None]:
         room, cap = book.headroom(result.token, result.long_connector, result.short_connector)
+        free = funds.room(result.long_connector, long.is_perp, result.short_connector)
+        if free is not None and free < room:
+            room, cap = free, Reason.VENUE_CAP
         notional = result.notional_quote
         assert notional is not None
         if room >= notional:
             return result, None
         if room <= self._p.zero:
-            return result, (cap, f"no room under the {cap.value} (headroom {room})")
+            return result, (cap, f"no room under the {cap.value} or the venues' free funds (headroom {room})")
         streak = self._streaks.count(result.key) - 1  # already counted for this tick
         smaller = evaluate_pair(t, self._p, result.token, long, short, room, streak)
         if smaller.reason is not Reason.ACCEPTED:

@@ -113,7 +113,7 @@ class EdgeResult(NamedTuple):
     long_funding: LegFunding | None  # None: spot leg, pays no funding
     short_funding: LegFunding
     funding_spread_apr_pct: Decimal  # short APR - long APR (carry: short APR)
-    horizon_hours: Decimal
+    horizon_hours: Decimal  # expected holding period from the funding forecast (capped)
     threshold_pct: Decimal
     reason: Reason
     detail: str = ""
@@ -128,6 +128,9 @@ class EdgeResult(NamedTuple):
     entry_basis_pct: Decimal | None = None
     exit_basis_pct: Decimal | None = None
     borrow: BorrowCharge | None = None
+    funding_sd_quote: Decimal | None = None  # std error of the expected funding over the holding period
+    capital_quote: Decimal | None = None  # capital tied up: spot notional + perp notional / leverage
+    value_per_capital: Decimal | None = None  # net edge / capital tied: the allocation's ranking key
 
     @property
     def key(self) -> PairKey:

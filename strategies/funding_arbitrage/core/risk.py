@@ -38,6 +38,7 @@ from .margin import (
     reduce_fraction_for_distance,
 )
 from .metrics import Severity
+from .portfolio import drawdown_limit_quote
 from .redaction import redact
 from .venues import venue_spec
 
@@ -168,7 +169,7 @@ def drawdown_reason(peak_quote: Decimal, equity_quote: Decimal, max_drawdown_quo
     drawdown = peak_quote - equity_quote
     if drawdown >= max_drawdown_quote:
         return (f"drawdown {drawdown} quote from peak {peak_quote} to {equity_quote} "
-                f"(max_drawdown_quote={max_drawdown_quote})")
+                f"(limit {max_drawdown_quote}: the tighter of max_drawdown_quote and max_drawdown_pct)")
     return None
 
 
@@ -264,7 +265,7 @@ class RiskGate:
 
     # --- equity -----------------------------------------------------------------------------------
     def update_equity(self, ts: float, equity_quote: Decimal | None) -> str | None:
-        """Track peak equity (quote); halt `max_drawdown_quote` below it. None = unknown: alert only."""
+        """Track peak equity (quote); halt `portfolio.drawdown_limit_quote` below it. None = unknown: alert only."""
         if equity_quote is None:
             self._alerts["equity"] = [RiskAlert(ALERT_PREFIX + "equity_unknown", Severity.WARNING,
                                                 "account equity unknown: drawdown limit not evaluated")]
@@ -273,7 +274,7 @@ class RiskGate:
         self.last_equity_quote = equity_quote
         if self.peak_equity_quote is None or equity_quote > self.peak_equity_quote:
             self.peak_equity_quote = equity_quote
-        reason = drawdown_reason(self.peak_equity_quote, equity_quote, self.settings.max_drawdown_quote)
+        reason = drawdown_reason(self.peak_equity_quote, equity_quote, drawdown_limit_quote(self.settings))
         if reason:
             self._halt(ts, reason)
         return reason

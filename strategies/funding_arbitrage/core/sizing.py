@@ -9,6 +9,7 @@ venue's min order size and min notional.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from decimal import ROUND_FLOOR, Decimal
 from typing import NamedTuple
 
@@ -263,3 +264,40 @@ class ExposureBook:
 
     def venue_quote(self, connector_or_venue: str) -> Decimal:
         return self._venue.get(venue_name(connector_or_venue), _ZERO)
+
+
+FUNDS_BUFFER = Decimal("0.05")  # share of each venue's balance never committed (fees, price moves, rounding)
+
+
+class VenueFunds:
+    """Quote funds free on each venue for new hedges: a spot leg pays its whole notional, a perp leg posts
+    notional / leverage as margin. Spot balances already exclude the spot bought for held pairs; perp wallet
+    balances include the margin of held legs, which `commit(..., held=True)` takes off. A venue whose balance
+    is unknown (not in `balances_quote`) is not constrained here: its orders are checked by the venue."""
+
+    def __init__(self, balances_quote: Mapping[str, Decimal], leverage: Mapping[str, Decimal], buffer: Decimal) -> None:
+        self._free = {c: b * (1 - buffer) for c, b in balances_quote.items()}
+        self._leverage = leverage
+
+    def _lev(self, connector: str) -> Decimal:
+        return self._leverage.get(connector, Decimal(1))
+
+    def commit(
+        self, long_connector: str, long_is_perp: bool, short_connector: str, notional_quote: Decimal,
+        held: bool = False,
+    ) -> None:
+        """Take one hedge's funds off its venues (`held`: an existing pair, whose spot was already paid)."""
+        if long_connector in self._free and (long_is_perp or not held):
+            self._free[long_connector] -= notional_quote / self._lev(long_connector) if long_is_perp else notional_quote
+        if short_connector in self._free:
+            self._free[short_connector] -= notional_quote / self._lev(short_connector)
+
+    def room(self, long_connector: str, long_is_perp: bool, short_connector: str) -> Decimal | None:
+        """Largest notional the free funds allow for this hedge; None when no leg's balance is known."""
+        rooms = []
+        if long_connector in self._free:
+            free = self._free[long_connector]
+            rooms.append(free * self._lev(long_connector) if long_is_perp else free)
+        if short_connector in self._free:
+            rooms.append(self._free[short_connector] * self._lev(short_connector))
+        return max(min(rooms), _ZERO) if rooms else None

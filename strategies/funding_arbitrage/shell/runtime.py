@@ -20,6 +20,7 @@ from ..core.decisions import EdgeEngine, HeldPair
 from .execution import LegExecutor
 from .home import project_root
 from ..core.metrics import MetricsRegistry
+from ..core.portfolio import account_equity
 from .metrics_export import JsonExporter, PrometheusServer
 from ..core.risk import LegRisk, RiskGate, RiskReport
 from ..core.snapshots import MarketKind, TickSnapshot
@@ -279,19 +280,22 @@ class FundingArbRuntime:
         return out
 
     def _equity(self, tick: TickSnapshot) -> Optional[Decimal]:
-        """Quote balances plus legs' unrealised PnL; None while a venue's balance is unknown."""
-        if any(name not in tick.balances_quote for name in self.settings.all_connectors):
-            return None
-        total = sum(tick.balances_quote.values(), Decimal(0))
-        for p in tick.positions:
-            total += p.unrealized_pnl
-        for r in self.store.open_records():
-            if r.long.kind == "spot":
-                mid = self._mid(r.long.connector, r.long.trading_pair)
-                if mid is None:
+        """Every leg counted (`core.portfolio.account_equity`): quote balances, spot inventory at mid, perp
+        unrealised PnL; None while a venue's balance or a held spot asset's mid is unknown."""
+        base: dict[tuple[str, str], Decimal] = {}
+        for name in self.settings.spot_connectors:
+            connector = self.strategy.connectors.get(name)
+            for token in self.settings.tokens:
+                pair = self.settings.trading_pair(name, token)
+                try:
+                    base[(name, pair)] = Decimal(connector.get_balance(token)) if connector is not None else None
+                except Exception as e:  # an unreadable balance makes equity unknown, never 0
+                    log.warning("connector=%s balance of %s unreadable: %r", name, token, e)
                     return None
-                total += mid * r.long.filled_base
-        return total
+                if base[(name, pair)] is None:
+                    return None
+        mids = {key: self._mid(*key) for key in base}
+        return account_equity(self.settings.all_connectors, tick.balances_quote, base, mids, tick.positions)
 
     def _leg_risks(self, tick: TickSnapshot) -> list[LegRisk]:
         """Perp legs for the liquidation check. No connector reports margin or liquidation price, so each leg

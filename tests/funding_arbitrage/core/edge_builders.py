@@ -33,7 +33,8 @@ SPOT = "binance"
 
 
 def settings(**overrides: Any) -> FundingArbSettings:
-    """Two 8h-hinted perp venues, one token, persistence and exit confirmation of 1 unless overridden."""
+    """Two 8h-hinted perp venues, one token, persistence and exit confirmation of 1, the persistent funding forecast
+    (the expected-value rules with the current rate held over `holding_horizon_hours`) unless overridden."""
     base: dict[str, Any] = {
         "perp_connectors": [BINANCE, BYBIT],
         "spot_connectors": [],
@@ -43,6 +44,8 @@ def settings(**overrides: Any) -> FundingArbSettings:
         "funding_interval_hints_hours": {BINANCE: D("8"), BYBIT: D("8")},
         "persistence_observations": 1,
         "exit_confirmations": 1,
+        "funding_forecast": "persistent",  # the rate lasts the horizon: figures checkable by hand
+        "exit_uncertainty_z": 0,
     }
     base.update(overrides)
     return FundingArbSettings(**base)

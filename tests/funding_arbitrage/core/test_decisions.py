@@ -73,9 +73,9 @@ def test_after_an_entry_the_pair_needs_a_fresh_streak() -> None:
 
 
 def test_edge_decay_exits_only_after_exit_confirmations_ticks_below() -> None:
-    engine = EdgeEngine(settings(exit_confirmations=3, exit_edge_apr_pct=D("5")))
+    engine = EdgeEngine(settings(exit_confirmations=3, exit_edge_apr_pct=D("-5")))
     pair = held()  # long binance, short bybit
-    flat = [wide(T0 + i, short_rate="0.0001") for i in range(6)]  # spread APR 0 < 5
+    flat = [wide(T0 + i, short_rate="0.00005") for i in range(6)]  # spread APR -5.5 < -5: carry negative
     flat[2] = wide(T0 + 2, short_rate="0.0003")  # one tick back above: the count restarts
 
     decisions = run(engine, flat, (pair,))

@@ -113,13 +113,17 @@ def test_swapped_legs_in_the_engine_negate_funding_and_keep_fees() -> None:
     t = tick(T0, perp(BINANCE, "0.0001"), perp(BYBIT, "0.0009"))
     by_token, _ = engine._intake.intake(t, __import__("collections").Counter())
     (a, b), _ = by_token["BTC"]
-    scratch = TickScratch(T0, {}, EngineParams.from_settings(engine.settings), engine.volatility.hourly_vol_pct)
+    scratch = TickScratch(
+        T0, {}, EngineParams.from_settings(engine.settings), engine.volatility.hourly_vol_pct, engine.forecaster
+    )
 
     ab = evaluate_pair(scratch, engine._p, "BTC", a, b, D("1000"), 0)
     ba = evaluate_pair(scratch, engine._p, "BTC", b, a, D("1000"), 0)
 
     assert ab.components is not None and ba.components is not None
-    assert ab.components.funding_quote == -ba.components.funding_quote
+    assert ab.components.funding_quote > 0
+    # the reversed pair's spread is negative: the forecast gives it no holding period, hence no funding
+    assert ba.horizon_hours == 0 and ba.components.funding_quote == 0
     assert ab.components.entry_fees_quote == ba.components.entry_fees_quote
     assert ab.reason is Reason.ACCEPTED and ba.reason is Reason.NO_BREAK_EVEN
 

@@ -65,6 +65,10 @@ def hourly_swings(s: FundingArbSettings) -> TickDecision:
     return decision
 
 
+def mean_reverting(**kw: Any) -> FundingArbSettings:
+    return base(**{"funding_forecast": "mean_reverting", **kw})
+
+
 def carry_tick() -> TickSnapshot:
     return tick(T0, perp(BINANCE, "0.0025"), perp(BYBIT, "0.0024"), spot())
 
@@ -120,7 +124,7 @@ ROWS: list[tuple[str, Callable[..., FundingArbSettings], dict[str, Any], Scenari
     ("min_net_edge_pct", base, {"min_net_edge_pct": D("1.0")}, once(*wide())),
     ("max_break_even_hours", base, {"max_break_even_hours": D("12")}, once(*wide())),
     ("persistence_observations", base, {"persistence_observations": 2}, once(*wide())),
-    ("exit_edge_apr_pct", base, {"exit_edge_apr_pct": D("30")}, once(*SPREAD_FALLS, held_pairs=(held(),))),
+    ("exit_edge_apr_pct", base, {"exit_edge_apr_pct": D("-200")}, once(*SPREAD_NEGATIVE, held_pairs=(held(),))),
     ("exit_confirmations", base, {"exit_confirmations": 2}, once(*SPREAD_NEGATIVE, held_pairs=(held(),))),
     (
         "take_profit_pct",
@@ -135,6 +139,20 @@ ROWS: list[tuple[str, Callable[..., FundingArbSettings], dict[str, Any], Scenari
         once(*SPREAD_FALLS, held_pairs=(held(entry_ts=T0 - 200 * HOUR),)),
     ),
     ("exit_basis_pct", base, {"exit_basis_pct": D("1.0")}, once(*wide())),
+    ("funding_forecast", base, {"funding_forecast": "mean_reverting"}, once(*wide())),
+    ("entry_uncertainty_z", mean_reverting, {"entry_uncertainty_z": D("5")}, once(*wide(short_rate="0.005"))),
+    (
+        "exit_uncertainty_z",
+        mean_reverting,
+        {"exit_uncertainty_z": D("1")},
+        once(*SPREAD_NEGATIVE, held_pairs=(held(),)),
+    ),
+    (
+        "exit_forward_hours",
+        lambda **kw: mean_reverting(**{"exit_uncertainty_z": D("1"), **kw}),
+        {"exit_forward_hours": D("1")},
+        once(*SPREAD_NEGATIVE, held_pairs=(held(),)),
+    ),
     (
         "stale_data_s",
         base,

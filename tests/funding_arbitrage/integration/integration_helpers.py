@@ -64,6 +64,7 @@ def perp_settings(state_file: Path, tokens: Sequence[str] = ("BTC",), **override
         "holding_horizon_hours": D(72), "min_net_edge_pct": D("0.01"), "max_break_even_hours": D(72),
         "persistence_observations": 2, "prometheus_port": 0, "metrics_export_path": "",
         "state_file": str(state_file),
+        "funding_forecast": "persistent",  # these tests drive the machinery: the current spread lasts the horizon
     }
     data.update(overrides)
     return data
