@@ -1,38 +1,54 @@
-"""Benchmark: the whole development period through `funding-arb replay` (run on demand, not by pytest).
+"""Benchmark: the development period through `funding-arb replay` (run on demand, not by pytest).
 
-    .venv/bin/python bench/bench_replay.py [--tick 60] [--out out/bench_replay]
+    .venv/bin/python bench/bench_replay.py [--tick 60] [--runs funding_arbitrage,baseline,passive_carry,oracle]
+        [--start ISO] [--end ISO] [--out out/bench_replay]
 
-Replays cross_venue_2025 (BTC ETH SOL DOGE HYPE, binance+bybit perps, binance spot, default period) with the
-strategy and baseline runs plus the oracle, and prints wall time and simulated seconds per wall second.
+Replays cross_venue_2025 (BTC ETH SOL DOGE HYPE, binance+bybit perps, binance spot, default period unless
+--start/--end) with the chosen runs (default all), and prints wall time, process CPU time, the machine's load
+and simulated seconds per wall second, then each run's headline figures.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from strategies.funding_arbitrage.shell.home import project_root
+from strategies.funding_arbitrage.replay.results import RUN_NAMES
 from strategies.funding_arbitrage.replay.runner import ReplayOptions, run_replay
+from strategies.funding_arbitrage.shell.home import project_root
+
+
+def _ts(text: str | None) -> float | None:
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tick", type=float, default=60.0)
+    parser.add_argument("--runs", default=",".join(RUN_NAMES))
+    parser.add_argument("--start", default=None)
+    parser.add_argument("--end", default=None)
     parser.add_argument("--out", type=Path, default=Path("out/bench_replay"))
     args = parser.parse_args()
     opts = ReplayOptions(data_dir=project_root() / ".." / "shared" / "data" / "cross_venue_2025",
-                         tick_s=args.tick, out_dir=args.out, progress=False)
-    t0 = time.monotonic()
+                         tick_s=args.tick, out_dir=args.out, progress=False, runs=tuple(args.runs.split(",")),
+                         start_ts=_ts(args.start), end_ts=_ts(args.end))
+    load0 = os.getloadavg()[0]
+    t0, c0 = time.monotonic(), time.process_time()
     report, _ = run_replay(opts)
-    wall = time.monotonic() - t0
+    wall, cpu = time.monotonic() - t0, time.process_time() - c0
     sim = float(report.sim_seconds)
-    print(f"period {report.period['start']} -> {report.period['end']} ({sim / 86400:.1f} days), tick {args.tick:g}s")
-    print(f"wall {wall:.1f}s for {len(report.runs)} runs; simulated seconds per wall second: {sim / wall:,.0f} "
-          f"(per strategy run: {2 * sim / wall:,.0f})")
+    print(f"period {report.period['start']} -> {report.period['end']} ({sim / 86400:.1f} days), tick {args.tick:g}s, "
+          f"runs {args.runs}")
+    print(f"wall {wall:.1f}s, process CPU {cpu:.1f}s, load {load0:.1f} -> {os.getloadavg()[0]:.1f}; "
+          f"simulated seconds per wall second: {sim / wall:,.0f}")
     for name, run in report.runs.items():
-        print(f"  {name:<18} net {run.net_pnl_quote:10.2f}  funding {run.funding_pnl_quote:9.2f}  fees "
-              f"{run.fees_quote:8.2f}  slippage {run.slippage_quote:7.2f}  basis {run.basis_pnl_quote:8.2f}  "
-              f"pairs {run.pairs_opened}")
+        capture = "N/A" if run.carry_capture is None else f"{run.carry_capture * 100:.1f}%"
+        print(f"  {name:<18} net {run.net_pnl_quote:10.2f}  carry {run.carry_quote:9.2f}  capture {capture:>7}  "
+              f"funding {run.funding_pnl_quote:9.2f}  fees {run.fees_quote:8.2f}  slippage {run.slippage_quote:7.2f}  "
+              f"basis {run.basis_pnl_quote:8.2f}  pairs {run.pairs_opened}  liquidations {run.liquidations}")
 
 
 if __name__ == "__main__":

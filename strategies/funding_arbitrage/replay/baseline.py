@@ -25,6 +25,7 @@ Rules, per token, over every ordered pair of perp connectors (long L, short S) t
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,13 +44,19 @@ _ZERO = Decimal(0)
 FeeLookup = Callable[[str, str], Decimal]  # (connector, token) -> taker fee fraction for opening
 
 
+@functools.lru_cache(maxsize=64)
 def upstream_interval_s(connector: str) -> int:
     """The example's fixed map: Hyperliquid 1 h, anything else 8 h (NOT the venue's real interval)."""
     return HYPERLIQUID_INTERVAL_S if venue_name(connector) == "hyperliquid" else DEFAULT_INTERVAL_S
 
 
 def rate_per_second(connector: str, rate: Decimal) -> Decimal:
-    return rate / Decimal(upstream_interval_s(connector))
+    return rate / _interval_decimal(connector)
+
+
+@functools.lru_cache(maxsize=64)
+def _interval_decimal(connector: str) -> Decimal:
+    return Decimal(upstream_interval_s(connector))
 
 
 def funding_diff_24h(long_connector: str, long_rate: Decimal, short_connector: str, short_rate: Decimal

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, TradeType
+from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, PriceType, TradeType
 from hummingbot.strategy.strategy_v2_base import StrategyV2Base, StrategyV2ConfigBase
 
 from .baseline import BaselineConfig, BaselineHeld, BaselineRules, FundingObs
@@ -21,7 +21,7 @@ class BaselineStrategyConfig(StrategyV2ConfigBase):
     """Markets of the baseline run: {connector: [pairs]}."""
 
     script_file_name: str = "baseline"
-    baseline_markets: dict[str, list[str]] = {}
+    baseline_markets: dict[str, list[str]] = {}  # noqa: RUF012 - pydantic copies field defaults per instance
 
     def update_markets(self, markets: Any) -> Any:
         for connector, pairs in self.baseline_markets.items():
@@ -44,6 +44,9 @@ class _Position:
     orders: set[str] = field(default_factory=set)
     pending: set[str] = field(default_factory=set)  # orders not yet completed or failed
     first_fill_ts: float | None = None
+    token: str = ""
+    close_reason: str | None = None
+    closed_ts: float | None = None  # when both legs were flat and every order done
 
 
 class BaselineStrategy(StrategyV2Base):
@@ -57,6 +60,7 @@ class BaselineStrategy(StrategyV2Base):
         self.positions: dict[str, _Position] = {}
         self.order_reason: dict[str, str] = {}
         self.pairs_opened = 0
+        self.history: list[_Position] = []  # every position opened, in order (for the report's pairs table)
         self._initialised = False
 
     def _pair(self, token: str) -> str:
@@ -82,8 +86,9 @@ class BaselineStrategy(StrategyV2Base):
             if mid is None or mid <= 0:
                 continue
             amount = en.size_quote / mid
-            pos = _Position(en.long_connector, en.short_connector, ts, en.size_quote)
+            pos = _Position(en.long_connector, en.short_connector, ts, en.size_quote, token=en.token)
             self.positions[en.token] = pos
+            self.history.append(pos)
             self.pairs_opened += 1
             pair = self._pair(en.token)
             for buy, connector in ((True, en.long_connector), (False, en.short_connector)):
@@ -106,6 +111,7 @@ class BaselineStrategy(StrategyV2Base):
         """Close both legs; entry orders still working are closed as they fill (see did_fill_order)."""
         pos = self.positions[token]
         pos.closing = True
+        pos.close_reason = reason
         pair = self._pair(token)
         if pos.long_base > 0:
             self._track(pos, self._order(False, pos.long_connector, pair, pos.long_base, PositionAction.CLOSE,
@@ -118,6 +124,7 @@ class BaselineStrategy(StrategyV2Base):
     def _forget_if_done(self, token: str) -> None:
         pos = self.positions.get(token)
         if pos is not None and pos.closing and not pos.pending and pos.long_base <= 0 and pos.short_base <= 0:
+            pos.closed_ts = float(self.current_timestamp)
             del self.positions[token]
 
     def _observations(self) -> dict[tuple[str, str], FundingObs]:
@@ -130,9 +137,9 @@ class BaselineStrategy(StrategyV2Base):
                     info = connector.get_funding_info(pair)
                 except KeyError:
                     continue
-                bid = connector.get_price_by_type(pair, _price_type("BestBid"))
-                ask = connector.get_price_by_type(pair, _price_type("BestAsk"))
-                if not (bid == bid and ask == ask) or bid <= 0 or ask <= 0:  # NaN or empty book
+                bid = connector.get_price_by_type(pair, PriceType.BestBid)
+                ask = connector.get_price_by_type(pair, PriceType.BestAsk)
+                if not (bid == bid and ask == ask) or bid <= 0 or ask <= 0:  # noqa: PLR0124 - NaN or empty book
                     continue
                 out[(name, token)] = FundingObs(Decimal(info.rate), (bid + ask) / 2, bid, ask)
         return out
@@ -154,8 +161,8 @@ class BaselineStrategy(StrategyV2Base):
         pnl += pos.short_proceeds - pos.long_cost
         # As upstream's executors: the single-leg timer runs from the first fill, while the partner is missing.
         none_yet = pos.first_fill_ts is None
-        return BaselineHeld(pos.long_connector, pos.short_connector,
-                            pos.opened_ts if none_yet else pos.first_fill_ts, pos.size_quote, pnl,
+        timer_ts = pos.opened_ts if pos.first_fill_ts is None else pos.first_fill_ts
+        return BaselineHeld(pos.long_connector, pos.short_connector, timer_ts, pos.size_quote, pnl,
                             pos.funding, none_yet or pos.long_base > 0, none_yet or pos.short_base > 0)
 
     # --- events --------------------------------------------------------------------------------------
@@ -203,9 +210,3 @@ class BaselineStrategy(StrategyV2Base):
         pos = self.positions.get(token)
         if pos is not None and event.market in (pos.long_connector, pos.short_connector):
             pos.funding += Decimal(event.amount)
-
-
-def _price_type(name: str) -> Any:
-    from hummingbot.core.data_type.common import PriceType
-
-    return PriceType[name]

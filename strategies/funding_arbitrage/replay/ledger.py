@@ -139,6 +139,15 @@ class RunLedger:
             if abs(net) > max(lot for _, lot in legs):
                 self.unhedged_seconds += Decimal(str(dt_s))
 
+    @property
+    def quote(self) -> str:
+        return self._quote
+
+    def mid(self, connector: str, trading_pair: str) -> Decimal | None:
+        """The market's mid now (None when its book is empty)."""
+        mid = self._connectors[connector].mid_price(trading_pair)
+        return None if mid is None else Decimal(mid)
+
     def trades_of(self, order_ids: set[str]) -> list[Trade]:
         return [t for t, oid in zip(self.trades, self.order_ids) if oid in order_ids]
 

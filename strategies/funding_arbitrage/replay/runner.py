@@ -7,9 +7,11 @@ except to report `wall_seconds`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import importlib
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -28,8 +30,11 @@ from ..sim.harness import SimEnvironment
 from ..sim.spot import BasisModel
 from .allocation import ExposureCaps
 from .baseline import BaselineConfig
+from .formatting import plain
 from .oracle import OracleCosts, run_oracle, taker_round_trip
+from .parallel import run_parallel
 from .passive import run_passive_carry
+from .progress import ProgressDisplay, no_progress
 from .report import write_report
 from .results import (
     RUN_NAMES,
@@ -39,15 +44,24 @@ from .results import (
     RunEvent,
     RunResult,
     build_run_result,
-    pair_key,
     with_carry_capture,
 )
+from .rows import baseline_pair_rows, strategy_pair_row
 
 log = logging.getLogger(__name__)
 QUOTE = "USDT"
 SAMPLE_S = 3600.0  # equity / margin sampling period
-SPOT_APPROXIMATION = ("spot prices are not in the data: a simulated spot venue follows the same venue's perp "
-                      "candles with basis model {basis}; carry results depend on that approximation")
+EVENT_KINDS = {"leverage_reduction": EventKind.LEVERAGE_REDUCTION, "single_leg_timeout": EventKind.IMBALANCE,
+               "imbalance_unwind": EventKind.IMBALANCE, "halt": EventKind.HALT, "resume": EventKind.RESUME}
+
+
+def spot_approximation(basis: BasisModel) -> str:
+    """The spot-price approximation as a sentence (numbers in bps, no Python repr)."""
+    noise = (f"plus noise with a standard deviation of {plain(basis.noise_bps)} bps drawn per coin and hour (seed "
+             f"{basis.seed})" if basis.noise_bps
+             else "without noise")
+    return (f"Spot prices are not in the data: the simulated spot venue follows the same venue's perp candles, "
+            f"offset by a basis of {plain(basis.mean_bps)} bps {noise}. Carry results depend on that approximation.")
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,7 @@ class ReplayOptions:
     progress: bool = False
     runs: tuple[str, ...] = RUN_NAMES
     basis: BasisModel = field(default_factory=BasisModel)
+    jobs: int = 1  # simulated runs at once (>1: forked worker processes, `parallel.py`); results are the same
 
 
 def sim_settings(opts: ReplayOptions) -> dict[str, Any]:
@@ -121,11 +136,15 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
         return f"pair {record.pair_id} {side} leg"
 
     ledger = await _drive(env, opts, "funding_arbitrage", reason_of, progress)
-    rows = [_pair_row(r, ledger) for r in store.records.values()]
-    events = [RunEvent(float(e["ts"]), EventKind.LEVERAGE_REDUCTION if e["name"] == "leverage_reduction"
-                       else EventKind.NOTE, f"{e['name']}: {e['message']}")
+    rows = [strategy_pair_row(r, ledger) for r in store.records.values()]
+    events = [RunEvent(float(e["ts"]), EVENT_KINDS.get(e["name"], EventKind.NOTE), f"{e['name']}: {e['message']}")
               for e in strategy.runtime.metrics.snapshot().get("events", [])]
-    return _finish("funding_arbitrage", env, ledger, _funded(env), len(store.records), rows, events, opts)
+    gate = strategy.runtime.risk
+    halted = gate.halt_reason is not None
+    if halted:
+        events.append(RunEvent(float(gate.halted_ts), EventKind.HALT, f"trading halted: {gate.halt_reason}"))
+    return _finish("funding_arbitrage", env, ledger, _funded(env), len(store.records), rows, events, opts,
+                   halted=halted)
 
 
 def _script_module() -> Any:
@@ -151,7 +170,8 @@ async def _run_baseline(opts: ReplayOptions, md: MarketData, settings: dict[str,
     strategy = BaselineStrategy(env.connectors, config, rules, QUOTE)
     env.add_strategy(strategy)
     ledger = await _drive(env, opts, "baseline", lambda oid: strategy.order_reason.get(oid, "liquidation"), progress)
-    return _finish("baseline", env, ledger, _funded(env), strategy.pairs_opened, [], [], opts)
+    rows = baseline_pair_rows(strategy.history, ledger, env.end_ts)
+    return _finish("baseline", env, ledger, _funded(env), strategy.pairs_opened, rows, [], opts)
 
 
 def _funded(env: SimEnvironment) -> Decimal:
@@ -206,38 +226,20 @@ async def _drive(env: SimEnvironment, opts: ReplayOptions, name: str, reason_of:
 
 
 def _finish(name: str, env: SimEnvironment, ledger: Any, capital: Decimal, pairs_opened: int,
-            rows: list[PairRow], events: list[RunEvent], opts: ReplayOptions) -> RunResult:
+            rows: list[PairRow], events: list[RunEvent], opts: ReplayOptions, halted: bool = False) -> RunResult:
     liquidations = [liq for items in env.liquidations().values() for liq in items]
     events = events + [RunEvent(float(liq.ts), EventKind.LIQUIDATION,
                                 f"{liq.trading_pair} {liq.position_amount} at {liq.fill_price}") for liq in liquidations]
     funding = sum((p.amount_quote for c in env.perps.values() for p in c.funding_payments), Decimal(0))
-    notes = [SPOT_APPROXIMATION.format(basis=opts.basis)] if opts.spot and name == "funding_arbitrage" else []
     result = build_run_result(
         name, capital_quote=capital, equity=ledger.equity, trades=ledger.trades, funding_pnl_quote=funding,
         borrow_quote=Decimal(0), final_mids=ledger.final_mids(), period_s=env.end_ts - env.start_ts,
         pairs_opened=pairs_opened, liquidations=len(liquidations), max_hedge_gap_pct=ledger.max_hedge_gap_pct,
-        unhedged_seconds=ledger.unhedged_seconds, pairs=rows, margin=ledger.margin, events=events, notes=notes,
-        utilisation=[(ts, deployed / capital) for ts, deployed in ledger.deployed],
+        unhedged_seconds=ledger.unhedged_seconds, pairs=rows, margin=ledger.margin, events=events,
+        halted=halted, utilisation=[(ts, deployed / capital) for ts, deployed in ledger.deployed],
     )
     env.close()
     return result
-
-
-def _pair_row(record: Any, ledger: Any) -> PairRow:
-    """One hedged pair's figures from its own fills (funding as the strategy attributed it)."""
-    trades = ledger.trades_of(set(record.orders))
-    fees = sum((t.fee_quote for t in trades), Decimal(0))
-    slippage = sum((t.slippage_quote for t in trades), Decimal(0))
-    basis = sum((-t.signed_base * t.mid_price for t in trades), Decimal(0))
-    mids = ledger.final_mids()
-    for leg in record.legs():
-        mid = mids.get((leg.connector, leg.trading_pair))
-        if leg.filled_base and mid is not None:
-            basis += leg.filled_base * mid
-    net = record.funding_received_quote + basis - fees - slippage
-    return PairRow(pair_key(record.token, record.long.connector, record.short.connector), record.token,
-                   record.opened_ts, record.closed_ts, record.funding_received_quote, fees, slippage, basis, net,
-                   record.close_reason)
 
 
 def _funding_series(opts: ReplayOptions, md: MarketData, start: float, end: float
@@ -278,15 +280,17 @@ def _passive(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], star
                              start_ts=int(start), end_ts=int(end), sample_s=int(SAMPLE_S))
 
 
-def _progress_printer(enabled: bool) -> Callable[[str, float], None]:
-    def show(name: str, fraction: float) -> None:
-        if enabled:
-            filled = int(fraction * 30)
-            sys.stderr.write(f"\r{name:<18} [{'#' * filled}{'.' * (30 - filled)}] {fraction * 100:5.1f}%")
-            if fraction >= 1:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-    return show
+def _simulated_runs(names: list[str], opts: ReplayOptions, md: MarketData, settings: dict[str, Any],
+                    state_dir: Path, progress: Callable[[str, float], None]) -> dict[str, RunResult]:
+    """The strategy and baseline runs: in order in this process, or side by side with `opts.jobs` > 1."""
+    def one(name: str, report: Callable[[str, float], None]) -> RunResult:
+        if name == "funding_arbitrage":
+            return asyncio.run(_run_strategy(opts, md, settings, state_dir, report))
+        return asyncio.run(_run_baseline(opts, md, settings, report))
+
+    if opts.jobs > 1 and len(names) > 1:
+        return run_parallel(names, one, progress, opts.jobs)
+    return {name: one(name, progress) for name in names}
 
 
 def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
@@ -296,25 +300,27 @@ def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
     settings = sim_settings(opts)
     start, end = _period(md, opts)
     opts = dataclasses.replace(opts, start_ts=start, end_ts=end)
-    progress = _progress_printer(opts.progress)
+    simulated: list[str] = [name for name in ("funding_arbitrage", "baseline") if name in opts.runs]
+    display = ProgressDisplay(simulated) if opts.progress else None
+    progress = display.update if display is not None else no_progress
     state_dir = Path(tempfile.mkdtemp(prefix="replay_state_"))
     runs: dict[str, RunResult] = {}
     try:
-        if "funding_arbitrage" in opts.runs:
-            runs["funding_arbitrage"] = asyncio.run(_run_strategy(opts, md, settings, state_dir, progress))
-        if "baseline" in opts.runs:
-            runs["baseline"] = asyncio.run(_run_baseline(opts, md, settings, progress))
+        with display.logs_above() if display is not None else contextlib.nullcontext():
+            runs.update(_simulated_runs(simulated, opts, md, settings, state_dir, progress))
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
     if "passive_carry" in opts.runs and opts.spot:
         runs["passive_carry"] = _passive(opts, md, settings, start, end)
     if "oracle" in opts.runs:
         runs["oracle"] = _oracle(opts, md, settings, start, end)
-    runs = with_carry_capture(runs)
+    runs = with_carry_capture({name: runs[name] for name in RUN_NAMES if name in runs})
     report = ReplayReport(
         data={"dir": _shown_path(opts.data_dir), "venues": list(opts.venues), "coins": list(opts.coins),
               "spot_venues": list(opts.spot),
-              "approximations": [SPOT_APPROXIMATION.format(basis=opts.basis)] if opts.spot else []},
+              "approximations": [spot_approximation(opts.basis)] if opts.spot else [],
+              "not_run": {"passive_carry": "it needs a spot venue and none was given (--spot '')"}
+              if "passive_carry" in opts.runs and not opts.spot else {}},
         period={"start": _iso(start), "end": _iso(end)}, runs=runs, sim_seconds=end - start,
         wall_seconds=round(time.monotonic() - wall0, 3), config=settings,
     )
@@ -351,7 +357,10 @@ def _iso(ts: float) -> str:
 
 
 def _shown_path(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(project_root().parent))
-    except ValueError:
-        return str(path)
+    """The data directory as the user would type it: relative to the project when it sits beside or inside it
+    (`../shared/data/cross_venue_2025`), absolute otherwise; normalised either way (no `..` detours)."""
+    resolved = Path(path).resolve()
+    root = project_root().resolve()
+    if resolved.is_relative_to(root.parent):
+        return os.path.relpath(resolved, root)
+    return str(resolved)

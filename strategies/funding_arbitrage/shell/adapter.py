@@ -7,7 +7,9 @@ market's top of book and funding last *changed* and stamps that as `observed_ts`
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from itertools import islice
 from typing import Any, Mapping, Optional
 
 from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
@@ -88,14 +90,13 @@ class SnapshotBuilder:
             ob = connector.get_order_book(pair)
         except (KeyError, ValueError):
             return None
-        bids = tuple(_levels(ob.bid_entries()))
-        asks = tuple(_levels(ob.ask_entries()))
+        bids, asks = BookLevels(ob, bids=True), BookLevels(ob, bids=False)
         key = (name, pair)
-        fingerprint = (bids[:1], asks[:1], getattr(ob, "snapshot_uid", None), getattr(ob, "last_diff_uid", None))
+        fingerprint = (bids.top_row(), asks.top_row(), getattr(ob, "snapshot_uid", None), getattr(ob, "last_diff_uid", None))
         seen = self._book_seen.get(key)
         observed = ts if seen is None or seen[0] != fingerprint else seen[1]
         self._book_seen[key] = (fingerprint, observed)
-        return BookSnapshot(name, pair, bids, asks, observed)
+        return BookSnapshot(name, pair, bids, asks, observed)  # type: ignore[arg-type]  # tuple-like, lazy
 
     def _funding(self, ts: float, name: str, connector: Any, pair: str) -> Optional[FundingSnapshot]:
         try:
@@ -147,13 +148,101 @@ class SnapshotBuilder:
         return out
 
 
-def _levels(entries: Any) -> list[tuple[Decimal, Decimal]]:
-    out = []
-    for row in entries:
-        out.append((Decimal(repr(row.price)), Decimal(repr(row.amount))))
-        if len(out) >= BOOK_LEVELS:
-            break
-    return out
+class StaleBookError(RuntimeError):
+    """Levels below the top were asked for after the venue's book changed (they are read within the tick only)."""
+
+
+class BookLevels(Sequence[tuple[Decimal, Decimal]]):
+    """One side of a book, as the tuple of (price, amount) Decimals it stands for, read from the live Hummingbot
+    book only as far as it is used.
+
+    Why: Hummingbot's `bid_entries()` builds a Python row object per level (~1 µs each); reading 20 levels of
+    15 books every tick was half of a replay's time, while the core reads every market's top level but walks
+    deeper levels only for the few pairs it prices. The top row is read (and typed) when the snapshot is built;
+    the rest on first use. Within a tick a book cannot change (the clock ticks the strategy synchronously; the
+    order book tracker updates books between ticks), so deferred reads see the book as it was at the snapshot.
+    A deferred read checks that (same book version: `snapshot_uid`, `last_diff_uid`, same top row) and raises
+    `StaleBookError` otherwise, never returning other data. Levels are exact: `Decimal(repr(x))` of each float.
+    """
+
+    __slots__ = ("_all", "_bids", "_book", "_guard", "_top", "_top_row")
+
+    def __init__(self, book: Any, bids: bool) -> None:
+        self._book: Any = book
+        self._bids = bids
+        self._guard = (getattr(book, "snapshot_uid", None), getattr(book, "last_diff_uid", None))
+        rows = _read_rows(book, bids, 1)
+        self._top_row: tuple[float, float] | None = rows[0] if rows else None
+        self._top: tuple[Decimal, Decimal] | None = None
+        self._all: tuple[tuple[Decimal, Decimal], ...] | None = None
+        if self._top_row is None:
+            self._all, self._book = (), None
+
+    def top_row(self) -> tuple[float, float] | None:
+        """The best level as read (floats), without converting anything; None for an empty side."""
+        return self._top_row
+
+    def levels(self) -> tuple[tuple[Decimal, Decimal], ...]:
+        """Every level (up to BOOK_LEVELS) as Decimals.
+
+        Raises:
+            StaleBookError: the book changed since the snapshot and the levels were not read before.
+        """
+        if self._all is None:
+            book = self._book
+            guard = (getattr(book, "snapshot_uid", None), getattr(book, "last_diff_uid", None))
+            rows = _read_rows(book, self._bids, BOOK_LEVELS)
+            if guard != self._guard or not rows or rows[0] != self._top_row:
+                raise StaleBookError(f"order book changed since the snapshot (version {self._guard} -> {guard}): "
+                                     "levels below the top are read within the tick only")
+            self._all = tuple((Decimal(repr(p)), Decimal(repr(a))) for p, a in rows)
+            self._book = None  # read once; keep no reference to the live book
+        return self._all
+
+    def __bool__(self) -> bool:
+        return self._top_row is not None
+
+    def __len__(self) -> int:
+        return len(self.levels())
+
+    def __getitem__(self, index: Any) -> Any:
+        if index == 0 and not isinstance(index, slice) and self._all is None and self._top_row is not None:
+            if self._top is None:
+                price, amount = self._top_row
+                self._top = (Decimal(repr(price)), Decimal(repr(amount)))
+            return self._top
+        return self.levels()[index]
+
+    def __iter__(self) -> Iterator[tuple[Decimal, Decimal]]:
+        return iter(self.levels())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BookLevels):
+            return self.levels() == other.levels()
+        return isinstance(other, tuple) and self.levels() == other
+
+    def __hash__(self) -> int:
+        return hash(self.levels())
+
+    def __repr__(self) -> str:
+        return repr(self.levels())
+
+
+_NUMBER_TYPES = (float, int)
+
+
+def _read_rows(book: Any, bids: bool, depth: int) -> list[tuple[float, float]]:
+    """The first `depth` (price, amount) rows of one side of a Hummingbot book.
+
+    Raises:
+        TypeError: a row's price or amount is not a float or int (read by the caller as an unreadable venue).
+    """
+    entries = book.bid_entries() if bids else book.ask_entries()
+    rows = [(row.price, row.amount) for row in islice(entries, depth)]
+    for price, amount in rows:
+        if type(price) not in _NUMBER_TYPES or type(amount) not in _NUMBER_TYPES:
+            raise TypeError(f"book row ({price!r}, {amount!r}) is not a pair of numbers (float or int)")
+    return rows
 
 
 def _rules(connector: Any, pair: str) -> Optional[MarketRules]:

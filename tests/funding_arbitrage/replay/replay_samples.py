@@ -61,18 +61,21 @@ def strategy_run() -> RunResult:
         "funding_arbitrage", capital_quote=capital, equity=equity, trades=trades, funding_pnl_quote=funding,
         borrow_quote=D(0), final_mids={}, period_s=72 * HOUR, pairs_opened=1, liquidations=0,
         max_hedge_gap_pct=D("0.5"), unhedged_seconds=D("2.5"), pairs=[row], margin=margin, events=events,
-        notes=["spot legs none"])
+        notes=["spot legs none"], halted=True)
 
 
 def baseline_run() -> RunResult:
     capital = D(10000)
     net = D("-1.5")
+    rows = tuple(PairRow(pair_key("BTC", "sim_binance_perpetual", "sim_bybit_perpetual"), "BTC", START + h * HOUR,
+                         START + (h + 4) * HOUR, D("0.25"), D("0.95"), D("0.05"), D(0), D("-0.75"), "baseline exit")
+                 for h in (2, 10))
     return RunResult(
         name="baseline", capital_quote=capital, net_pnl_quote=net, funding_pnl_quote=D("0.5"),
         fees_quote=D("1.9"), slippage_quote=D("0.1"), borrow_quote=D(0), basis_pnl_quote=D(0),
         max_drawdown_quote=D(2),
-        apr_pct=D("-0.76"), pairs_opened=2, liquidations=0, max_hedge_gap_pct=None, unhedged_seconds=None,
-        equity=(), pairs=(), events=(RunEvent(START + 5 * HOUR, EventKind.LIQUIDATION, "bybit BTC"),))
+        apr_pct=D("-0.76"), pairs_opened=2, liquidations=1, max_hedge_gap_pct=None, unhedged_seconds=None,
+        equity=(), pairs=rows, events=(RunEvent(START + 5 * HOUR, EventKind.LIQUIDATION, "bybit BTC"),))
 
 
 def oracle_run() -> RunResult:
@@ -81,7 +84,9 @@ def oracle_run() -> RunResult:
         name="oracle", capital_quote=capital, net_pnl_quote=D(8), funding_pnl_quote=D(10), fees_quote=D(2),
         slippage_quote=D(0), borrow_quote=D(0), basis_pnl_quote=D(0), max_drawdown_quote=D(1),
         apr_pct=D("4.05"), pairs_opened=1, liquidations=None, max_hedge_gap_pct=None, unhedged_seconds=None,
-        equity=(EquityPoint(START, capital - 1), EquityPoint(START + 72 * HOUR, capital + 8)))
+        equity=(EquityPoint(START, capital - 1), EquityPoint(START + 72 * HOUR, capital + 8)),
+        pairs=(PairRow(pair_key("BTC", "sim_binance", "sim_bybit_perpetual"), "BTC", START, START + 72 * HOUR, D(10),
+                       D(2), D(0), D(0), D(8), "oracle_exit"),), trades_modelled=False)
 
 
 def passive_run() -> RunResult:

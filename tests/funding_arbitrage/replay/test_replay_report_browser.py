@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from page_checks import PageCounts, check_page_counts
 from replay_samples import sample_report
 
 from strategies.funding_arbitrage.replay.report import write_report
@@ -75,3 +76,49 @@ def test_report_without_series_draws_only_what_has_data(tmp_path: Path) -> None:
     assert "data-js-errors" not in attrs, attrs.get("data-js-errors")
     assert attrs.get("data-charts-drawn") == "1"  # only the PnL decomposition has data
     assert "Uncaught" not in stderr
+
+
+def test_every_count_on_the_page_matches_its_tables(tmp_path: Path) -> None:
+    paths = write_report(sample_report(), tmp_path / "report")
+
+    dom, stderr = _dump_dom(paths["report.html"], tmp_path / "profile")
+
+    assert "data-js-errors" not in _body_attrs(dom)
+    assert check_page_counts(dom, tmp_path / "report") == []
+
+
+def test_the_consistency_check_catches_a_pairs_table_that_disagrees(tmp_path: Path) -> None:
+    report = sample_report()
+    baseline = replace(report.runs["baseline"], pairs=())  # 2 pairs opened, none listed: the bug it must catch
+    paths = write_report(replace(report, runs={**report.runs, "baseline": baseline}), tmp_path / "report")
+
+    dom, _ = _dump_dom(paths["report.html"], tmp_path / "profile")
+
+    problems = check_page_counts(dom, tmp_path / "report")
+    assert any(p.startswith("baseline: pairs opened 2 but 0 rows") for p in problems), problems
+
+
+def test_page_shows_halts_na_and_rounded_figures(tmp_path: Path) -> None:
+    paths = write_report(sample_report(), tmp_path / "report")
+
+    dom, _ = _dump_dom(paths["report.html"], tmp_path / "profile")
+
+    visible = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", dom, flags=re.S)
+    text = htmllib.unescape(re.sub(r"<[^>]+>", " ", visible))
+    assert "ended halted since 2025-03-10T08:00:00Z" in text  # the headline sentence names the halt
+    page = PageCounts()
+    page.feed(dom)
+    assert page.metrics[("oracle", "trades")] == "N/A" and page.metrics[("passive_carry", "trades")] == "N/A"
+    assert page.metrics[("oracle", "halted")] == "N/A" and page.metrics[("baseline", "halted")] == "no"
+    assert not re.search(r"\d\.\d{7,}", text)  # no long decimals for people
+    assert "BasisModel(" not in text and "Decimal(" not in text  # sentences, no Python repr
+
+
+def test_a_console_error_is_reported_by_the_page(tmp_path: Path) -> None:
+    paths = write_report(sample_report(), tmp_path / "report")
+    page = paths["report.html"]
+    page.write_text(page.read_text().replace("</body>", "<script>console.error('boom')</script></body>"))
+
+    dom, _ = _dump_dom(page, tmp_path / "profile")
+
+    assert "console.error: boom" in _body_attrs(dom).get("data-js-errors", "")

@@ -1,11 +1,13 @@
 """`funding-arb replay` end to end: the report's numbers add up per run and replays are deterministic."""
 import json
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from page_checks import check_page_counts
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / ".." / "shared" / "data" / "cross_venue_2025"
@@ -52,8 +54,8 @@ def test_report_has_the_three_runs_with_required_fields(two_replays):
     required = {"net_pnl_quote", "funding_pnl_quote", "fees_quote", "slippage_quote", "borrow_quote",
                 "basis_pnl_quote", "max_drawdown_quote", "capital_quote", "apr_pct", "pairs_opened", "liquidations",
                 "max_hedge_gap_pct", "unhedged_seconds"}
-    for name in ("funding_arbitrage", "baseline", "oracle"):
-        assert required <= set(report["runs"][name]), name
+    for name in ("funding_arbitrage", "baseline", "passive_carry", "oracle"):
+        assert required | {"carry_quote", "carry_capture", "utilisation"} <= set(report["runs"][name]), name
     assert report["runs"]["funding_arbitrage"]["pairs_opened"] > 0
 
 
@@ -93,3 +95,31 @@ def test_replay_rejects_a_start_before_the_data(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 1
     assert "binance HYPE" in out.stderr
+
+
+def test_every_run_has_the_same_capital_and_a_pairs_table_that_matches_its_count(two_replays):
+    report = json.loads((two_replays[0] / "report.json").read_text(), parse_float=Decimal)
+    runs = report["runs"]
+    assert {run["capital_quote"] for run in runs.values()} == {Decimal("10000.000000")}
+    for name, run in runs.items():
+        assert run["pairs_opened"] == len(run["pairs"]), name
+        assert run["liquidations"] in (None, sum(e["kind"] == "liquidation" for e in run["events"])), name
+        assert run["halted"] == any(e["kind"] == "halt" for e in run["events"]), name
+        carry = run["funding_pnl_quote"] - run["fees_quote"] - run["slippage_quote"] - run["borrow_quote"]
+        assert abs(run["carry_quote"] - carry) <= Decimal("0.000002"), name
+    assert runs["oracle"]["trade_count"] is None and runs["passive_carry"]["trade_count"] is None
+    assert runs["oracle"]["carry_quote"] >= runs["passive_carry"]["carry_quote"]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (apt-get install -y chromium)")
+def test_real_report_page_counts_match_its_tables_in_a_browser(two_replays, tmp_path):
+    report_dir = two_replays[0]
+    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
+           f"--user-data-dir={tmp_path}", "--virtual-time-budget=5000", "--dump-dom",
+           (report_dir / "report.html").resolve().as_uri()]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "data-js-errors" not in done.stdout.split("<body", 1)[1].split(">", 1)[0]
+    assert 'data-charts-drawn="0"' not in done.stdout
+    assert check_page_counts(done.stdout, report_dir) == []
