@@ -154,12 +154,16 @@ def run_sweep(plan: SweepPlan) -> SweepResult:
             folds = open_fold_studies(plan.storage, plan.folds, opts.trials, opts.seed, plan.fingerprint)
         except StudyMismatch as e:
             raise SweepInputError(str(e)) from e
-        ran = _execute(plan, folds)
         meta = {"period": f"{iso(plan.folds[0].train_start_ts)} -> {iso(plan.folds[-1].test_end_ts)}",
                 "storage": plan.storage, "trials_per_fold": opts.trials, "tick_s": opts.tick_s,
                 "coins": list(opts.coins), "venues": list(opts.venues), "spot": list(opts.spot),
                 "base_config": str(opts.config_path or "conf/scripts/conf_funding_arbitrage.yml"),
                 "space": list(plan.space.names), "weights": str(opts.weights)}
+        try:
+            ran = _execute(plan, folds)
+        except SweepInterrupted:
+            write_outputs(opts.out_dir, folds, plan.base_config, meta)  # what is finished so far, N/A elsewhere
+            raise
         files = write_outputs(opts.out_dir, folds, plan.base_config, meta)
     return SweepResult(files, folds, ran)
 
