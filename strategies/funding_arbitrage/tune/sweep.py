@@ -175,16 +175,17 @@ def _execute(plan: SweepPlan, folds: list[FoldStudy]) -> int:
         return 0
     progress = Progress(todo, enabled=plan.opts.progress)
     runner = _Runner(plan, progress)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = signal.getsignal(signal.SIGTERM)
     try:
         try:
             start_ray(plan.opts.address, plan.opts.workers)
         except RayStartError as e:
             raise SweepInputError(f"{e} (nothing was run; the study is unchanged)") from e
+        signal.signal(signal.SIGTERM, _raise_interrupt)  # after ray.init, which installs its own fatal handler
         run_jobs(folds, plan.opts.workers, runner.submit_trial, runner.submit_oos, runner.finish_trial,
                  runner.finish_oos, _needs_oos)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
         progress.close()
         stop_ray()
     return progress.done
