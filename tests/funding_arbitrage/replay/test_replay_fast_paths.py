@@ -5,10 +5,10 @@ from decimal import Decimal as D
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from hummingbot.core.data_type.order_book import OrderBook
 from hummingbot.core.data_type.order_book_row import OrderBookRow
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strategies.funding_arbitrage.shell.adapter import BOOK_LEVELS, BookLevels, StaleBookError
 

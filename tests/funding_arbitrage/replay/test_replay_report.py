@@ -146,3 +146,15 @@ def test_downsample_keeps_ends_and_extremes() -> None:
     assert thin[0] == points[0] and thin[-1] == points[-1]
     assert (5_000.0, -50.0) in thin and max(p[1] or 0.0 for p in thin) == 100.0
     assert [p[0] for p in thin] == sorted(p[0] for p in thin)
+
+
+def test_a_run_left_out_says_why(tmp_path: Path) -> None:
+    report = sample_report()
+    runs = {k: v for k, v in report.runs.items() if k != "passive_carry"}
+    data = {**report.data, "not_run": {"passive_carry": "it needs a spot venue and none was given (--spot '')"}}
+
+    paths = write_report(replace(report, runs=runs, data=data), tmp_path)
+
+    assert json.loads(paths["report.json"].read_text())["runs"]["passive_carry"] is None
+    assert "Not run: Passive carry (hold all) (it needs a spot venue and none was given (--spot &#x27;&#x27;))." \
+        in paths["report.html"].read_text()

@@ -81,7 +81,7 @@ def test_report_without_series_draws_only_what_has_data(tmp_path: Path) -> None:
 def test_every_count_on_the_page_matches_its_tables(tmp_path: Path) -> None:
     paths = write_report(sample_report(), tmp_path / "report")
 
-    dom, stderr = _dump_dom(paths["report.html"], tmp_path / "profile")
+    dom, _ = _dump_dom(paths["report.html"], tmp_path / "profile")
 
     assert "data-js-errors" not in _body_attrs(dom)
     assert check_page_counts(dom, tmp_path / "report") == []
@@ -103,7 +103,7 @@ def test_page_shows_halts_na_and_rounded_figures(tmp_path: Path) -> None:
 
     dom, _ = _dump_dom(paths["report.html"], tmp_path / "profile")
 
-    visible = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", dom, flags=re.S)
+    visible = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", dom, flags=re.DOTALL)
     text = htmllib.unescape(re.sub(r"<[^>]+>", " ", visible))
     assert "ended halted since 2025-03-10T08:00:00Z" in text  # the headline sentence names the halt
     page = PageCounts()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gzip
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,12 +24,10 @@ def test_default_data_dir_is_shared_data_next_to_the_project() -> None:
     assert default_data_dir() == SHARED_DATA
 
 
-def test_full_cross_venue_set_loads_quickly_with_decimal_api() -> None:
-    started = time.perf_counter()
+def test_full_cross_venue_set_loads_with_decimal_api() -> None:
+    # load time is measured in bench/, never asserted here (a loaded CI box would fail a timed test)
     data = load_market_data(CROSS_VENUE)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 5.0
     assert data.venues() == ["binance", "bybit", "hyperliquid", "kraken", "lighter"]
     assert not data.funding_only
     series = data.funding_series("binance", "BTC")
