@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import optuna
@@ -84,8 +85,8 @@ def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
     settings, problems = check_settings(chosen)
     assert settings is not None, problems
     assert settings.tokens == ["HYPE"]
-    assert {k: str(v) for k, v in doc["chosen"]["settings"].items()} == \
-        {k: str(chosen[k]) for k in doc["chosen"]["settings"]}
+    assert {k: Decimal(str(v)) for k, v in doc["chosen"]["settings"].items()} == \
+        {k: Decimal(str(chosen[k])) for k in doc["chosen"]["settings"]}
 
     again = subprocess.run([str(EXE), *ARGS, "--out", str(out)], check=False, capture_output=True, text=True, timeout=DEADLINE_S)
     assert again.returncode == 0, again.stderr[-3000:]
