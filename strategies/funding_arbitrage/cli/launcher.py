@@ -7,6 +7,7 @@
     funding-arb ctl [--conf CONF] COMMAND       operator controls: pause | resume | exit PAIR | flatten | kill | status
     funding-arb replay [...]                    replay recorded history through the strategy (see replay)
     funding-arb dashboard [INPUT] [-o OUT]      metrics export or replay report.json as an offline HTML page
+    funding-arb sweep [...]                     walk-forward tuning of the settings on Ray (see docs/sweep.md)
 
 Exit codes (run, check-config): 0 stopped cleanly / valid, 1 strategy failed to start or crashed, 2 invalid
 configuration, 4 missing or wrong keystore password.
@@ -135,6 +136,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return run_replay_command(args)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import run_sweep_command
+
+    return run_sweep_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="funding-arb", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
         p_rep.set_defaults(func=lambda _a, _e=e: _fail(f"replay is unavailable: {_e}"))
     else:
         add_replay_parser(sub, cmd_replay)
+    from .sweep import add_sweep_parser
+
+    add_sweep_parser(sub, cmd_sweep)
     return parser
 
 

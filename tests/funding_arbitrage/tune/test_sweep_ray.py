@@ -1,0 +1,93 @@
+"""A 2-trial, 2-fold walk-forward sweep on a local Ray with 2 workers: interrupted with Ctrl-C, resumed, finished.
+
+Windows are 7 days of HYPE at 300 s ticks: the shortest windows in which the oracle's carry pays its round-trip
+costs (in 1-5 day windows it earns nothing, so carry capture, the objective, is undefined there).
+"""
+import json
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from strategies.funding_arbitrage.core.config import check_settings, load_settings_dict
+from tests.conftest import DATA_DIR
+
+EXE = Path(sys.executable).parent / "funding-arb"
+ARGS = ["sweep", "--data", str(DATA_DIR / "cross_venue_2025"), "--coins", "HYPE", "--start", "2025-06-01",
+        "--end", "2025-06-22", "--folds", "2", "--train-days", "7", "--test-days", "7", "--trials", "2",
+        "--workers", "2", "--tick", "300", "--no-progress"]
+DEADLINE_S = 1200  # a guard against a hung sweep, not a speed assertion
+
+
+def _trials(out: Path) -> dict[tuple[str, int], tuple[TrialState, float | None]]:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    url = f"sqlite:///{out / 'study.sqlite3'}"
+    found = {}
+    for summary in optuna.get_all_study_summaries(url):
+        study = optuna.load_study(study_name=summary.study_name, storage=url)
+        for t in study.get_trials(deepcopy=False):
+            found[(summary.study_name, t.number)] = (t.state, t.value)
+    return found
+
+
+def _complete(trials: dict) -> dict:
+    return {k: v for k, v in trials.items() if v[0] == TrialState.COMPLETE}
+
+
+def _interrupt_after_first_trial(out: Path) -> int:
+    proc = subprocess.Popen([str(EXE), *ARGS, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    start = time.monotonic()
+    try:
+        while not ((out / "study.sqlite3").exists() and _complete(_trials(out))):
+            assert proc.poll() is None, proc.communicate()[1].decode()[-3000:]
+            assert time.monotonic() - start < DEADLINE_S, "no trial completed"
+            time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode
+
+
+def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
+    out = tmp_path / "sweep"
+    assert _interrupt_after_first_trial(out) == 130
+    stopped = _trials(out)
+    assert all(state in (TrialState.COMPLETE, TrialState.FAIL) for state, _ in stopped.values()), stopped
+    kept = _complete(stopped)
+    assert kept
+
+    resumed = subprocess.run([str(EXE), *ARGS, "--out", str(out)], check=False, capture_output=True, text=True,
+                             timeout=DEADLINE_S)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    final = _trials(out)
+    assert {k: v for k, v in final.items() if k in kept} == kept  # finished trials survive, unchanged
+    for fold in ("fold-1", "fold-2"):
+        assert sum(1 for (name, _), (state, _) in final.items()
+                   if name == fold and state == TrialState.COMPLETE) == 2
+
+    doc = json.loads((out / "folds.json").read_text())
+    assert [r["fold"] for r in doc["folds"]] == [1, 2]
+    for row in doc["folds"]:
+        assert row["is_capture"] is not None and row["oos_capture"] is not None
+        assert row["test_start"] == row["train_end"]
+        assert (out / "oos" / f"fold-{row['fold']}" / "report.json").exists()
+    assert doc["pooled"]["oos_capture"] is not None
+    assert (out / "folds.csv").read_text().count("\n") == 3
+    chosen = load_settings_dict(out / "conf_funding_arbitrage_sweep.yml")
+    settings, problems = check_settings(chosen)
+    assert settings is not None, problems
+    assert settings.tokens == ["HYPE"]
+    assert {k: Decimal(str(v)) for k, v in doc["chosen"]["settings"].items()} == \
+        {k: Decimal(str(chosen[k])) for k in doc["chosen"]["settings"]}
+
+    again = subprocess.run([str(EXE), *ARGS, "--out", str(out)], check=False, capture_output=True, text=True, timeout=DEADLINE_S)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _trials(out) == final  # a finished sweep runs nothing more
