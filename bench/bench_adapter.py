@@ -8,6 +8,7 @@ time and times only `build` + top-of-book reads, as thread CPU time. With --comp
 (e.g. `git show <rev>:strategies/funding_arbitrage/shell/adapter.py`) is timed on the same ticks, interleaved, so
 machine load affects both alike.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,14 @@ def _timed_build(builder: Any, ts: float, connectors: dict[str, Any]) -> float:
 async def _run(ticks: int, modules: dict[str, ModuleType]) -> dict[str, list[float]]:
     data = project_root() / ".." / "shared" / "data" / "cross_venue_2025"
     settings = FundingArbSettings(**sim_settings(ReplayOptions(data_dir=data)))
-    env = SimEnvironment(data_dir=data, coins=list(COINS), start_ts=START_TS, end_ts=START_TS + (ticks + 2) * 300,
-                         tick_s=300, record=False)
+    env = SimEnvironment(
+        data_dir=data,
+        coins=list(COINS),
+        start_ts=START_TS,
+        end_ts=START_TS + (ticks + 2) * 300,
+        tick_s=300,
+        record=False,
+    )
     builders = {name: m.SnapshotBuilder(settings) for name, m in modules.items()}
     times: dict[str, list[float]] = {name: [] for name in modules}
     await env.start()
@@ -72,8 +79,10 @@ def main() -> None:
         modules["compared"] = _load(args.compare)
     times = asyncio.run(_run(args.ticks, modules))
     for name, values in times.items():
-        print(f"{name:<9} build + top reads per tick: median {statistics.median(values) * 1e6:8.1f} µs, "
-              f"mean {statistics.fmean(values) * 1e6:8.1f} µs over {len(values)} ticks")
+        print(
+            f"{name:<9} build + top reads per tick: median {statistics.median(values) * 1e6:8.1f} µs, "
+            f"mean {statistics.fmean(values) * 1e6:8.1f} µs over {len(values)} ticks"
+        )
 
 
 if __name__ == "__main__":

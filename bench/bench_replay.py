@@ -7,6 +7,7 @@ Replays cross_venue_2025 (BTC ETH SOL DOGE HYPE, binance+bybit perps, binance sp
 --start/--end) with the chosen runs (default all), and prints wall time, process CPU time, the machine's load
 and simulated seconds per wall second, then each run's headline figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,23 +41,37 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("out/bench_replay"))
     parser.add_argument("--jobs", type=int, default=2, help="simulated runs at once (the CLI's default: 2)")
     args = parser.parse_args()
-    opts = ReplayOptions(data_dir=project_root() / ".." / "shared" / "data" / "cross_venue_2025",
-                         tick_s=args.tick, out_dir=args.out, progress=False, runs=tuple(args.runs.split(",")),
-                         start_ts=_ts(args.start), end_ts=_ts(args.end), jobs=args.jobs)
+    opts = ReplayOptions(
+        data_dir=project_root() / ".." / "shared" / "data" / "cross_venue_2025",
+        tick_s=args.tick,
+        out_dir=args.out,
+        progress=False,
+        runs=tuple(args.runs.split(",")),
+        start_ts=_ts(args.start),
+        end_ts=_ts(args.end),
+        jobs=args.jobs,
+    )
     load0 = os.getloadavg()[0]
     t0, c0 = time.monotonic(), _cpu_s()
     report, _ = run_replay(opts)
     wall, cpu = time.monotonic() - t0, _cpu_s() - c0
     sim = float(report.sim_seconds)
-    print(f"period {report.period['start']} -> {report.period['end']} ({sim / 86400:.1f} days), tick {args.tick:g}s, "
-          f"runs {args.runs}")
-    print(f"wall {wall:.1f}s, CPU {cpu:.1f}s (this process and its workers), jobs {args.jobs}, load {load0:.1f} -> {os.getloadavg()[0]:.1f}; "
-          f"simulated seconds per wall second: {sim / wall:,.0f}")
+    print(
+        f"period {report.period['start']} -> {report.period['end']} ({sim / 86400:.1f} days), tick {args.tick:g}s, "
+        f"runs {args.runs}"
+    )
+    print(
+        f"wall {wall:.1f}s, CPU {cpu:.1f}s (this process and its workers), jobs {args.jobs}, "
+        f"load {load0:.1f} -> {os.getloadavg()[0]:.1f}; "
+        f"simulated seconds per wall second: {sim / wall:,.0f}"
+    )
     for name, run in report.runs.items():
         capture = "N/A" if run.carry_capture is None else f"{run.carry_capture * 100:.1f}%"
-        print(f"  {name:<18} net {run.net_pnl_quote:10.2f}  carry {run.carry_quote:9.2f}  capture {capture:>7}  "
-              f"funding {run.funding_pnl_quote:9.2f}  fees {run.fees_quote:8.2f}  slippage {run.slippage_quote:7.2f}  "
-              f"basis {run.basis_pnl_quote:8.2f}  pairs {run.pairs_opened}  liquidations {run.liquidations}")
+        print(
+            f"  {name:<18} net {run.net_pnl_quote:10.2f}  carry {run.carry_quote:9.2f}  capture {capture:>7}  "
+            f"funding {run.funding_pnl_quote:9.2f}  fees {run.fees_quote:8.2f}  slippage {run.slippage_quote:7.2f}  "
+            f"basis {run.basis_pnl_quote:8.2f}  pairs {run.pairs_opened}  liquidations {run.liquidations}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Prints, per run, each economic figure at both tick sizes and the difference in q
 tolerance the project states (docs/performance.md) is on carry (funding − fees − slippage − borrow) and net:
 |difference| <= TOLERANCE_PCT_OF_CAPITAL % of capital, and the same count of liquidations.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,17 @@ from pathlib import Path
 
 from strategies.funding_arbitrage.replay.results import RUN_NAMES
 
-FIGURES = ("net_pnl_quote", "carry_quote", "carry_capture", "funding_pnl_quote", "fees_quote", "slippage_quote",
-           "basis_pnl_quote", "pairs_opened", "liquidations")
+FIGURES = (
+    "net_pnl_quote",
+    "carry_quote",
+    "carry_capture",
+    "funding_pnl_quote",
+    "fees_quote",
+    "slippage_quote",
+    "basis_pnl_quote",
+    "pairs_opened",
+    "liquidations",
+)
 TOLERANCE_PCT_OF_CAPITAL = Decimal("0.05")  # 5 quote on 10 000
 
 
@@ -28,9 +38,14 @@ def _run(tick: float, runs: str, start: str | None, end: str | None, out: Path) 
     from strategies.funding_arbitrage.replay.runner import ReplayOptions, run_replay
     from strategies.funding_arbitrage.shell.home import project_root
 
-    opts = ReplayOptions(data_dir=project_root() / ".." / "shared" / "data" / "cross_venue_2025", tick_s=tick,
-                         out_dir=out / f"tick{tick:g}", runs=tuple(runs.split(",")), start_ts=_ts(start),
-                         end_ts=_ts(end))
+    opts = ReplayOptions(
+        data_dir=project_root() / ".." / "shared" / "data" / "cross_venue_2025",
+        tick_s=tick,
+        out_dir=out / f"tick{tick:g}",
+        runs=tuple(runs.split(",")),
+        start_ts=_ts(start),
+        end_ts=_ts(end),
+    )
     _, paths = run_replay(opts)
     return paths["report.json"]
 
@@ -49,8 +64,13 @@ def compare(a: Path, b: Path) -> bool:
             u, v = x.get(figure), y.get(figure)
             diff = None if u is None or v is None else v - u
             print(f"  {figure:<18} {u!s:>14} {v!s:>14}  diff {diff}")
-        within = all(x[f] is not None and y[f] is not None and abs(y[f] - x[f]) <= limit
-                     for f in ("carry_quote", "net_pnl_quote")) and x["liquidations"] == y["liquidations"]
+        within = (
+            all(
+                x[f] is not None and y[f] is not None and abs(y[f] - x[f]) <= limit
+                for f in ("carry_quote", "net_pnl_quote")
+            )
+            and x["liquidations"] == y["liquidations"]
+        )
         print(f"  within tolerance: {within}")
         ok = ok and within
     return ok

@@ -9,6 +9,7 @@ over the next H hours against (a) the OU forecast with the shipped constants (lo
 market's settled history since --cut, as the strategy does) and (b) "the last rate persists". Prints MAE/RMSE per
 horizon, in APR percentage points. Documented in docs/forecast.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,8 +99,11 @@ def out_of_sample(cut_ts: float, end_ts: float, horizons: tuple[int, ...]) -> di
                 errs[h]["persist"].append((x - realised) * 876000)
             fc.observe(key, int(ts) + 1, Decimal(str(x)))
             fc.observe(key, int(ts) + 2, Decimal(str(x)))  # records x as settled
-    return {h: {f"{m}_{stat}": fn(v) for m, v in d.items() for stat, fn in (("mae", _mae), ("rmse", _rmse))}
-            | {"n": float(len(d["ou"]))} for h, d in errs.items()}
+    return {
+        h: {f"{m}_{stat}": fn(v) for m, v in d.items() for stat, fn in (("mae", _mae), ("rmse", _rmse))}
+        | {"n": float(len(d["ou"]))}
+        for h, d in errs.items()
+    }
 
 
 def _time_weighted(ts: float, future: list[tuple[float, float]]) -> float:
@@ -132,11 +136,15 @@ def main() -> None:
     print("SPREAD ", calibrate(spreads(level)))
     print("shipped LEVEL ", LEVEL_DEFAULTS)
     print("shipped SPREAD", SPREAD_DEFAULTS)
-    print(f"out of sample {args.cut} -> {args.end}, binance+bybit, error of the mean rate over the next H hours "
-          "(APR percentage points)")
+    print(
+        f"out of sample {args.cut} -> {args.end}, binance+bybit, error of the mean rate over the next H hours "
+        "(APR percentage points)"
+    )
     for h, row in out_of_sample(cut, end, (8, 24, 72, 168, 720)).items():
-        print(f"  H={h:>4}h n={int(row['n']):>5}  OU mae {row['ou_mae']:6.2f} rmse {row['ou_rmse']:6.2f}   "
-              f"persist mae {row['persist_mae']:6.2f} rmse {row['persist_rmse']:6.2f}")
+        print(
+            f"  H={h:>4}h n={int(row['n']):>5}  OU mae {row['ou_mae']:6.2f} rmse {row['ou_rmse']:6.2f}   "
+            f"persist mae {row['persist_mae']:6.2f} rmse {row['persist_rmse']:6.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 
 Prints the top functions and writes the raw profile to <out>/replay.prof (read it with `python -m pstats`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("out/profile_replay"))
     args = parser.parse_args()
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC).timestamp()
-    opts = ReplayOptions(data_dir=project_root() / ".." / "shared" / "data" / "cross_venue_2025",
-                         start_ts=start, end_ts=start + args.days * 86400, tick_s=args.tick,
-                         out_dir=args.out / "report", runs=tuple(args.runs.split(",")))
+    opts = ReplayOptions(
+        data_dir=project_root() / ".." / "shared" / "data" / "cross_venue_2025",
+        start_ts=start,
+        end_ts=start + args.days * 86400,
+        tick_s=args.tick,
+        out_dir=args.out / "report",
+        runs=tuple(args.runs.split(",")),
+    )
     profiler = cProfile.Profile()
     t0, c0 = time.monotonic(), time.process_time()
     profiler.enable()

@@ -4,8 +4,8 @@ Hummingbot script entry (`start --v2 conf_funding_arbitrage.yml`). Thin on purpo
 the `strategies.funding_arbitrage` package; this module holds exactly one config class and one strategy class
 (Hummingbot picks the first of each it finds here, so import nothing else of those kinds).
 """
+
 import os
-from typing import Dict
 
 from hummingbot.connector.connector_base import ConnectorBase
 from hummingbot.core.event.events import (
@@ -41,7 +41,7 @@ class FundingArbitrage(StrategyV2Base):
         fa_runtime.require_credentials(config)  # placeholder or missing keys: fail fast, before connecting
         super().init_markets(config)
 
-    def __init__(self, connectors: Dict[str, ConnectorBase], config: FundingArbitrageConfig):
+    def __init__(self, connectors: dict[str, ConnectorBase], config: FundingArbitrageConfig):
         super().__init__(connectors, config)
         self.runtime = fa_runtime.FundingArbRuntime(self, config)
 

@@ -1,4 +1,5 @@
 """Shared test paths. Real market data is read from ../shared/data (never copied into the project)."""
+
 from pathlib import Path
 
 import pytest

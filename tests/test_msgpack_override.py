@@ -6,6 +6,7 @@
 2. Ray works: `ray.get` round-trips (with msgpack-python 0.5.6 installed over msgpack 1.x it fails with
    `Unpacker.__init__() got an unexpected keyword argument 'strict_map_key'`).
 """
+
 import importlib.metadata
 
 import msgpack
@@ -24,25 +25,44 @@ def s(text: str) -> bytes:
 CLOID = "0x" + "0123456789abcdef" * 2
 ORDER_ACTION = {  # the shape of HyperliquidPerpetualAuth._sign_order_params / order_spec_to_order_wire
     "type": "order",
-    "orders": [{"a": 150, "b": True, "p": "101.25", "s": "0.5", "r": False, "t": {"limit": {"tif": "Ioc"}},
-                "c": CLOID}],
+    "orders": [
+        {"a": 150, "b": True, "p": "101.25", "s": "0.5", "r": False, "t": {"limit": {"tif": "Ioc"}}, "c": CLOID}
+    ],
     "grouping": "na",
 }
 ORDER_BYTES = (
-    b"\x83" + s("type") + s("order")                        # fixmap of 3
-    + s("orders") + b"\x91" + b"\x87"                       # fixarray of 1, fixmap of 7
-    + s("a") + b"\xcc\x96"                                  # uint8 150
-    + s("b") + b"\xc3"                                      # true
-    + s("p") + s("101.25")
-    + s("s") + s("0.5")
-    + s("r") + b"\xc2"                                      # false
-    + s("t") + b"\x81" + s("limit") + b"\x81" + s("tif") + s("Ioc")
-    + s("c") + b"\xd9\x22" + CLOID.encode()                 # str8 of 34 bytes
-    + s("grouping") + s("na")
+    b"\x83"
+    + s("type")
+    + s("order")  # fixmap of 3
+    + s("orders")
+    + b"\x91"
+    + b"\x87"  # fixarray of 1, fixmap of 7
+    + s("a")
+    + b"\xcc\x96"  # uint8 150
+    + s("b")
+    + b"\xc3"  # true
+    + s("p")
+    + s("101.25")
+    + s("s")
+    + s("0.5")
+    + s("r")
+    + b"\xc2"  # false
+    + s("t")
+    + b"\x81"
+    + s("limit")
+    + b"\x81"
+    + s("tif")
+    + s("Ioc")
+    + s("c")
+    + b"\xd9\x22"
+    + CLOID.encode()  # str8 of 34 bytes
+    + s("grouping")
+    + s("na")
 )
 CANCEL_ACTION = {"type": "cancel", "cancels": [{"a": 3, "o": 123456789}]}
-CANCEL_BYTES = (b"\x82" + s("type") + s("cancel") + s("cancels") + b"\x91\x82"
-                + s("a") + b"\x03" + s("o") + b"\xce\x07\x5b\xcd\x15")  # positive fixint 3, uint32 123456789
+CANCEL_BYTES = (
+    b"\x82" + s("type") + s("cancel") + s("cancels") + b"\x91\x82" + s("a") + b"\x03" + s("o") + b"\xce\x07\x5b\xcd\x15"
+)  # positive fixint 3, uint32 123456789
 
 
 def test_msgpack_python_is_not_installed_and_msgpack_is_1x():

@@ -1,4 +1,5 @@
 """The installed Hummingbot must be exactly the release SUBMODULE_VERSION_PIN.md documents."""
+
 import importlib.metadata
 import re
 import tomllib

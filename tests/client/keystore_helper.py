@@ -1,5 +1,6 @@
 """Test helper (run as a subprocess): create a keystore at $FUNDING_ARB_HOME and store fake, non-placeholder
 API keys for the given connectors, the way `connect <connector>` would. Usage: keystore_helper.py PW CONN..."""
+
 import sys
 
 from strategies.funding_arbitrage.shell.home import use_project_home

@@ -3,6 +3,7 @@
 No keys and no exchange: the sim config's venues are installed into the client's engine, the strategy starts by
 itself after login, and `status` shows the SIMULATION banner, every sim venue connected and replayed funding.
 """
+
 import os
 import re
 import shutil
@@ -26,8 +27,11 @@ def sim_client(tmp_path):
     (home / "conf" / "scripts").mkdir(parents=True)
     shutil.copy(ROOT / "conf" / "scripts" / SIM_CONF, home / "conf" / "scripts")
     (home / "scripts").symlink_to(ROOT / "scripts")
-    session = Tmux(f"fasim{os.getpid()}", f"{BIN / 'funding-arb'} cli --sim --speed 3600",
-                   {"FUNDING_ARB_HOME": str(home), "FUNDING_ARB_PASSWORD": "sim-client-password"})
+    session = Tmux(
+        f"fasim{os.getpid()}",
+        f"{BIN / 'funding-arb'} cli --sim --speed 3600",
+        {"FUNDING_ARB_HOME": str(home), "FUNDING_ARB_PASSWORD": "sim-client-password"},
+    )
     yield session, home
     session.kill()
 

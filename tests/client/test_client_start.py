@@ -4,6 +4,7 @@ No exchange is reachable here: with (fake) keys in the keystore the strategy mus
 status must say which venues are NOT CONNECTED, without a traceback. Without keys it must refuse to start,
 naming the connector and the `connect` command.
 """
+
 import os
 import shutil
 import signal
@@ -39,8 +40,11 @@ def tmux_session():
     sessions = []
 
     def start(home: Path) -> Tmux:
-        s = Tmux(f"fa{os.getpid()}{len(sessions)}", str(BIN / "funding-arb") + " cli",
-                 {"FUNDING_ARB_HOME": str(home), "FUNDING_ARB_PASSWORD": PASSWORD})
+        s = Tmux(
+            f"fa{os.getpid()}{len(sessions)}",
+            str(BIN / "funding-arb") + " cli",
+            {"FUNDING_ARB_HOME": str(home), "FUNDING_ARB_PASSWORD": PASSWORD},
+        )
         sessions.append(s)
         return s
 
@@ -83,8 +87,13 @@ def test_client_refuses_to_start_without_keys(tmp_path, tmux_session):
 def test_headless_run_without_keys_exits_1_with_message(tmp_path):
     home = _home(tmp_path, with_keys=False)
     env = {**os.environ, "FUNDING_ARB_HOME": str(home), "FUNDING_ARB_PASSWORD": PASSWORD}
-    out = subprocess.run([str(BIN / "funding-arb"), "run", "--conf", "conf_funding_arbitrage.yml"],
-                         env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(BIN / "funding-arb"), "run", "--conf", "conf_funding_arbitrage.yml"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1
     log = "".join(p.read_text() for p in (home / "logs").glob("*.log"))
     assert "no API keys in the keystore" in log
@@ -112,8 +121,9 @@ def test_headless_run_with_invalid_config_exits_2(tmp_path):
 def test_headless_run_stops_cleanly_on_sigterm(tmp_path):
     home = _home(tmp_path, with_keys=True)
     env = {**os.environ, "FUNDING_ARB_HOME": str(home), "FUNDING_ARB_PASSWORD": PASSWORD}
-    proc = subprocess.Popen([str(BIN / "funding-arb"), "run"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(BIN / "funding-arb"), "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         deadline = time.time() + 120
         line = ""

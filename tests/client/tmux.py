@@ -1,4 +1,5 @@
 """Test helper (imported by name from tests/client): drive an interactive program in a detached tmux session."""
+
 import subprocess
 import time
 
@@ -7,15 +8,20 @@ class Tmux:
     def __init__(self, name: str, command: str, env: dict[str, str]) -> None:
         self.name = name
         exports = " ".join(f"{k}='{v}'" for k, v in env.items())
-        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "220", "-y", "60",
-                        f"env {exports} {command}"], check=True)
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", name, "-x", "220", "-y", "60", f"env {exports} {command}"], check=True
+        )
 
     def send(self, text: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, text, "Enter"], check=True)
 
     def screen(self) -> str:
-        out = subprocess.run(["tmux", "capture-pane", "-p", "-J", "-S", "-2000", "-t", self.name],
-                             capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-J", "-S", "-2000", "-t", self.name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         return out.stdout
 
     def wait_for(self, text: str, timeout: float = 90) -> str:

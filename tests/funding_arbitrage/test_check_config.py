@@ -1,4 +1,5 @@
 """`funding-arb check-config`: every malformed config is rejected with a message naming the field."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -34,11 +35,21 @@ MALFORMED = [
     ("unknown key", _with(order_amount=5), "order_amount"),
     ("wrong type", _with(total_capital_quote="lots"), "total_capital_quote"),
     ("negative capital", _with(total_capital_quote=-1), "total_capital_quote"),
-    ("single venue", _with(perp_connectors=["binance_perpetual"], spot_connectors=[],
-                           quote_assets={"binance_perpetual": "USDT"}, leverage={"binance_perpetual": 3}),
-     "perp_connectors"),
-    ("leverage above venue max", _with(leverage={"binance_perpetual": 200, "bybit_perpetual": 3}),
-     "leverage.binance_perpetual"),
+    (
+        "single venue",
+        _with(
+            perp_connectors=["binance_perpetual"],
+            spot_connectors=[],
+            quote_assets={"binance_perpetual": "USDT"},
+            leverage={"binance_perpetual": 3},
+        ),
+        "perp_connectors",
+    ),
+    (
+        "leverage above venue max",
+        _with(leverage={"binance_perpetual": 200, "bybit_perpetual": 3}),
+        "leverage.binance_perpetual",
+    ),
     ("leverage missing for a venue", _with(leverage={"binance_perpetual": 3}), "leverage"),
     ("threshold at or below costs", _with(min_net_edge_pct=0), "min_net_edge_pct"),
     ("take profit below round-trip fees", _with(take_profit_pct=0.05), "take_profit_pct"),
@@ -48,21 +59,38 @@ MALFORMED = [
     ("lower-case token", _with(tokens=["btc"]), "tokens"),
     ("duplicate tokens", _with(tokens=["BTC", "BTC"]), "tokens"),
     ("order above token cap", _with(order_amount_quote=5000), "order_amount_quote"),
-    ("exposure needs more margin than capital", _with(max_total_exposure_quote=100000,
-                                                       max_venue_exposure_quote=100000,
-                                                       max_token_exposure_quote=100000), "max_total_exposure_quote"),
+    (
+        "exposure needs more margin than capital",
+        _with(max_total_exposure_quote=100000, max_venue_exposure_quote=100000, max_token_exposure_quote=100000),
+        "max_total_exposure_quote",
+    ),
     ("bad prometheus port", _with(prometheus_port=80), "prometheus_port"),
     ("depth share above 100", _with(max_book_depth_share_pct=150), "max_book_depth_share_pct"),
-    ("hedge mode on one-way-only venue", _with(
-        perp_connectors=["binance_perpetual", "hyperliquid_perpetual"],
-        quote_assets={"binance_perpetual": "USDT", "hyperliquid_perpetual": "USD"},
-        leverage={"binance_perpetual": 3, "hyperliquid_perpetual": 3}, position_mode="HEDGE"), "position_mode"),
+    (
+        "hedge mode on one-way-only venue",
+        _with(
+            perp_connectors=["binance_perpetual", "hyperliquid_perpetual"],
+            quote_assets={"binance_perpetual": "USDT", "hyperliquid_perpetual": "USD"},
+            leverage={"binance_perpetual": 3, "hyperliquid_perpetual": 3},
+            position_mode="HEDGE",
+        ),
+        "position_mode",
+    ),
     ("break-even beyond horizon", _with(max_break_even_hours=100, holding_horizon_hours=72), "max_break_even_hours"),
-    ("borrowing without a rate", _with(spot_connectors=["binance"], spot_leg_borrows_quote=True,
-                                       quote_assets={**SAMPLE["quote_assets"], "binance": "USDT"}),
-     "borrow_rates_apr_pct"),
-    ("interval hint out of range", _with(funding_interval_hints_hours={"binance_perpetual": 48}),
-     "funding_interval_hints_hours"),
+    (
+        "borrowing without a rate",
+        _with(
+            spot_connectors=["binance"],
+            spot_leg_borrows_quote=True,
+            quote_assets={**SAMPLE["quote_assets"], "binance": "USDT"},
+        ),
+        "borrow_rates_apr_pct",
+    ),
+    (
+        "interval hint out of range",
+        _with(funding_interval_hints_hours={"binance_perpetual": 48}),
+        "funding_interval_hints_hours",
+    ),
     ("controllers configured", _with(controllers_config=["x.yml"]), "controllers_config"),
     ("drawdown above capital", _with(max_drawdown_quote=20000), "max_drawdown_quote"),
     ("empty state file", _with(state_file=""), "state_file"),
@@ -131,29 +159,53 @@ def _sample_with(**yaml_values: str) -> str:
 # (label, YAML text, field named, value named): every one refused, all in one run below
 STRICT: list[tuple[str, str, str, str]] = [
     ("duplicate key, the last would win", SAMPLE_TEXT + "max_drawdown_quote: 9999\n", "max_drawdown_quote", "9999"),
-    ("guard set so high it is off", _sample_with(single_leg_timeout_s="999999999"), "single_leg_timeout_s",
-     "999999999"),
-    ("USDT leg against a USDC leg", _sample_with(quote_assets="{binance_perpetual: USDT, bybit_perpetual: USDC}"),
-     "quote_assets", "USDC"),
+    (
+        "guard set so high it is off",
+        _sample_with(single_leg_timeout_s="999999999"),
+        "single_leg_timeout_s",
+        "999999999",
+    ),
+    (
+        "USDT leg against a USDC leg",
+        _sample_with(quote_assets="{binance_perpetual: USDT, bybit_perpetual: USDC}"),
+        "quote_assets",
+        "USDC",
+    ),
     ("state file outside the project", _sample_with(state_file="/etc/passwd"), "state_file", "/etc/passwd"),
     ("true as an integer", _sample_with(persistence_observations="true"), "persistence_observations", "True"),
     ("yes as a number", _sample_with(max_drawdown_quote="yes"), "max_drawdown_quote", "True"),
     ("boolean leverage", _sample_with(leverage="{binance_perpetual: true, bybit_perpetual: 3}"), "leverage", "True"),
-    ("journal escaping the home", _sample_with(journal_file="../elsewhere/j.sqlite"), "journal_file",
-     "../elsewhere/j.sqlite"),
+    (
+        "journal escaping the home",
+        _sample_with(journal_file="../elsewhere/j.sqlite"),
+        "journal_file",
+        "../elsewhere/j.sqlite",
+    ),
     ("journal outside the home", _sample_with(journal_file="/tmp/j.sqlite"), "journal_file", "/tmp/j.sqlite"),
     ("kill switch outside the home", _sample_with(kill_switch_file="/tmp/kill"), "kill_switch_file", "/tmp/kill"),
     ("empty kill switch", _sample_with(kill_switch_file="''"), "kill_switch_file", "''"),
-    ("metrics export outside the home", _sample_with(metrics_export_path="/var/tmp/m.json"), "metrics_export_path",
-     "/var/tmp/m.json"),
-    ("journal and state the same file", _sample_with(journal_file="data/funding_arb_state.json"), "journal_file",
-     "data/funding_arb_state.json"),
+    (
+        "metrics export outside the home",
+        _sample_with(metrics_export_path="/var/tmp/m.json"),
+        "metrics_export_path",
+        "/var/tmp/m.json",
+    ),
+    (
+        "journal and state the same file",
+        _sample_with(journal_file="data/funding_arb_state.json"),
+        "journal_file",
+        "data/funding_arb_state.json",
+    ),
     ("error window too long", _sample_with(error_window_s="10000000"), "error_window_s", "10000000"),
     ("error window too short", _sample_with(error_window_s="1"), "error_window_s", "1"),
     ("error limit off", _sample_with(max_errors_per_window="100000"), "max_errors_per_window", "100000"),
     ("stale data never stale", _sample_with(stale_data_s="86400"), "stale_data_s", "86400"),
-    ("liquidation distance above 90 %", _sample_with(min_liquidation_distance_pct="95"),
-     "min_liquidation_distance_pct", "95"),
+    (
+        "liquidation distance above 90 %",
+        _sample_with(min_liquidation_distance_pct="95"),
+        "min_liquidation_distance_pct",
+        "95",
+    ),
     ("daily loss of 0", _sample_with(max_daily_loss_pct="0"), "max_daily_loss_pct", "0"),
     ("daily loss above half", _sample_with(max_daily_loss_pct="80"), "max_daily_loss_pct", "80"),
     ("negative daily loss", _sample_with(max_daily_loss_pct="-3"), "max_daily_loss_pct", "-3"),
@@ -161,12 +213,20 @@ STRICT: list[tuple[str, str, str, str]] = [
     ("take profit above 100 %", _sample_with(take_profit_pct="500"), "take_profit_pct", "500"),
     ("exit basis absurd", _sample_with(exit_basis_pct="70"), "exit_basis_pct", "70"),
     ("a single quote peg", _sample_with(quote_pegs="[USDT]"), "quote_pegs", "USDT"),
-    ("persistence of a million ticks", _sample_with(persistence_observations="1000000"), "persistence_observations",
-     "1000000"),
+    (
+        "persistence of a million ticks",
+        _sample_with(persistence_observations="1000000"),
+        "persistence_observations",
+        "1000000",
+    ),
     ("entry cooldown of years", _sample_with(entry_cooldown_s="100000000"), "entry_cooldown_s", "100000000"),
     ("close retry backoff of a day", _sample_with(close_retry_backoff_s="86400"), "close_retry_backoff_s", "86400"),
-    ("metrics export once a day", _sample_with(metrics_export_interval_s="86400"), "metrics_export_interval_s",
-     "86400"),
+    (
+        "metrics export once a day",
+        _sample_with(metrics_export_interval_s="86400"),
+        "metrics_export_interval_s",
+        "86400",
+    ),
 ]
 
 
@@ -185,14 +245,29 @@ def test_strict_config_refuses_naming_field_and_value(tmp_path, capsys, label, t
 
 def test_every_strict_problem_is_listed_in_one_run(tmp_path, capsys):
     """All the malformed values at once: one run lists each of them (exit 2), not just the first kind."""
-    values = {"single_leg_timeout_s": "999999999", "quote_assets": "{binance_perpetual: USDT, bybit_perpetual: USDC}",
-              "state_file": "/etc/passwd", "persistence_observations": "true", "error_window_s": "10000000",
-              "max_errors_per_window": "100000", "stale_data_s": "86400", "min_liquidation_distance_pct": "95",
-              "max_daily_loss_pct": "80", "max_holding_hours": "87600", "take_profit_pct": "500",
-              "exit_basis_pct": "70", "journal_file": "/tmp/j.sqlite", "kill_switch_file": "/tmp/kill",
-              "metrics_export_path": "/var/tmp/m.json", "metrics_export_interval_s": "86400",
-              "exit_confirmations": "5000", "max_drawdown_quote": "yes", "holding_horizon_hours": "100000",
-              "tokens": "[btc]", "order_amount": "5"}
+    values = {
+        "single_leg_timeout_s": "999999999",
+        "quote_assets": "{binance_perpetual: USDT, bybit_perpetual: USDC}",
+        "state_file": "/etc/passwd",
+        "persistence_observations": "true",
+        "error_window_s": "10000000",
+        "max_errors_per_window": "100000",
+        "stale_data_s": "86400",
+        "min_liquidation_distance_pct": "95",
+        "max_daily_loss_pct": "80",
+        "max_holding_hours": "87600",
+        "take_profit_pct": "500",
+        "exit_basis_pct": "70",
+        "journal_file": "/tmp/j.sqlite",
+        "kill_switch_file": "/tmp/kill",
+        "metrics_export_path": "/var/tmp/m.json",
+        "metrics_export_interval_s": "86400",
+        "exit_confirmations": "5000",
+        "max_drawdown_quote": "yes",
+        "holding_horizon_hours": "100000",
+        "tokens": "[btc]",
+        "order_amount": "5",
+    }
     text = _sample_with(**values) + "max_drawdown_quote: 9999\n"
     path = tmp_path / "conf.yml"
     path.write_text(text)
@@ -207,8 +282,9 @@ def test_every_strict_problem_is_listed_in_one_run(tmp_path, capsys):
 
 
 def test_cross_field_problems_are_listed_alongside_field_errors(tmp_path, capsys):
-    data = _with(order_amount_quote=5000, tokens=["btc"], quote_assets={"binance_perpetual": "USDT",
-                                                                         "bybit_perpetual": "USDC"})
+    data = _with(
+        order_amount_quote=5000, tokens=["btc"], quote_assets={"binance_perpetual": "USDT", "bybit_perpetual": "USDC"}
+    )
     assert main(["check-config", str(_write(tmp_path, data))]) == 2
     err = capsys.readouterr().err
     for field in ("order_amount_quote", "tokens", "quote_assets"):

@@ -6,6 +6,7 @@ that field changed, the decision differs); this module references those rows and
 Hummingbot), the risk gate or the config check. `test_every_settings_field_is_covered` fails for a new field that
 is proven nowhere.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -36,6 +37,7 @@ def proves(field: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
         assert field not in PROVEN_HERE, f"{field} is proven twice"
         PROVEN_HERE[field] = test.__name__
         return test
+
     return register
 
 
@@ -58,8 +60,12 @@ def test_every_settings_field_is_covered(monkeypatch: pytest.MonkeyPatch) -> Non
 # --- helpers ---------------------------------------------------------------------------------------------------
 def settings(tmp_path: Path, **overrides: Any) -> FundingArbSettings:
     data: dict[str, Any] = {
-        "perp_connectors": [BINANCE, BYBIT], "tokens": ["BTC"], "quote_assets": {BINANCE: "USDT", BYBIT: "USDT"},
-        "leverage": {BINANCE: 3, BYBIT: 3}, "prometheus_port": 0, "metrics_export_path": "",
+        "perp_connectors": [BINANCE, BYBIT],
+        "tokens": ["BTC"],
+        "quote_assets": {BINANCE: "USDT", BYBIT: "USDT"},
+        "leverage": {BINANCE: 3, BYBIT: 3},
+        "prometheus_port": 0,
+        "metrics_export_path": "",
         "state_file": str(tmp_path / "state" / "state.json"),
     }
     data.update(overrides)
@@ -100,7 +106,9 @@ def test_position_mode_is_set_on_every_perp_venue_at_the_first_tick(tmp_path: Pa
     _, hedge = ticked(settings(tmp_path, position_mode="HEDGE"))
 
     assert [c for c in oneway.calls if c[0] == "position_mode"] == [
-        ("position_mode", BINANCE, PositionMode.ONEWAY), ("position_mode", BYBIT, PositionMode.ONEWAY)]
+        ("position_mode", BINANCE, PositionMode.ONEWAY),
+        ("position_mode", BYBIT, PositionMode.ONEWAY),
+    ]
     assert [c[2] for c in hedge.calls if c[0] == "position_mode"] == [PositionMode.HEDGE, PositionMode.HEDGE]
 
 
@@ -109,8 +117,10 @@ def test_leverage_is_set_per_venue_and_pair_at_the_first_tick(tmp_path: Path) ->
     _, three = ticked(settings(tmp_path))
     _, mixed = ticked(settings(tmp_path, leverage={BINANCE: 5, BYBIT: 2}))
 
-    assert [c for c in three.calls if c[0] == "leverage"] == [("leverage", BINANCE, "BTC-USDT", 3),
-                                                              ("leverage", BYBIT, "BTC-USDT", 3)]
+    assert [c for c in three.calls if c[0] == "leverage"] == [
+        ("leverage", BINANCE, "BTC-USDT", 3),
+        ("leverage", BYBIT, "BTC-USDT", 3),
+    ]
     assert [c[3] for c in mixed.calls if c[0] == "leverage"] == [5, 2]
 
 
@@ -253,8 +263,10 @@ def test_metrics_export_path_is_where_the_snapshot_is_written(tmp_path: Path) ->
 def test_metrics_export_interval_decides_how_often_the_snapshot_is_rewritten(tmp_path: Path) -> None:
     def last_exported_ts(interval: int) -> float:
         path = tmp_path / f"every_{interval}.json"
-        runtime, _ = ticked(settings(tmp_path, metrics_export_path=str(path), metrics_export_interval_s=interval),
-                            times=(1000.0, 1010.0, 1020.0, 1030.0))
+        runtime, _ = ticked(
+            settings(tmp_path, metrics_export_path=str(path), metrics_export_interval_s=interval),
+            times=(1000.0, 1010.0, 1020.0, 1030.0),
+        )
         runtime.exporter.flush()  # written on the exporter's own thread
         return float(json.loads(path.read_text())["ts"])
 
@@ -271,7 +283,9 @@ def test_state_file_is_where_the_pairs_are_persisted(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "a" / "state.json").read_text())["pairs"] == []
     assert json.loads((tmp_path / "b" / "other.json").read_text())["pairs"] == []
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json")) == [
-        "a/state.json", "b/other.json"]
+        "a/state.json",
+        "b/other.json",
+    ]
 
 
 # --- durability: journal, kill switch, daily loss, quote pegs (issue 9) -----------------------------------------
@@ -299,8 +313,11 @@ def test_kill_switch_file_halts_while_it_exists(tmp_path: Path) -> None:
 @proves("max_daily_loss_pct")
 def test_max_daily_loss_pct_decides_whether_a_4_percent_day_halts(tmp_path: Path) -> None:
     def state_after(limit: str) -> TradingState:
-        gate = RiskGate(settings(tmp_path, max_daily_loss_pct=D(limit), max_drawdown_quote=D("5000"),
-                                 total_capital_quote=D("20000")))
+        gate = RiskGate(
+            settings(
+                tmp_path, max_daily_loss_pct=D(limit), max_drawdown_quote=D("5000"), total_capital_quote=D("20000")
+            )
+        )
         gate.update_equity(0, D("10000"))
         gate.update_equity(3600, D("9600"))
         return gate.state
@@ -349,8 +366,9 @@ def _close_retries(tmp_path: Path, **overrides: Any) -> tuple[list[float], int]:
     from strategies.funding_arbitrage.core import lifecycle as lc
 
     params = _lifecycle(tmp_path, **overrides)
-    book = lc.PairBook(lc.LifecycleState.HEDGED, lc.LegSide.SHORT, D("0.01"), params,
-                       lc.LegBook(D("0.01")), lc.LegBook(D("0.01")))
+    book = lc.PairBook(
+        lc.LifecycleState.HEDGED, lc.LegSide.SHORT, D("0.01"), params, lc.LegBook(D("0.01")), lc.LegBook(D("0.01"))
+    )
     book, _ = lc.step(book, lc.CloseRequested(0, lc.CloseReason.OPERATOR))
     waits, halted_at, ts = [], 0, 0.0
     for n in range(1, 7):
@@ -429,10 +447,18 @@ def _maker_entry(tmp_path: Path, **overrides: Any) -> tuple[Any, _OrderShell]:
     shell = _OrderShell()
     runtime = FundingArbRuntime(shell, s)
     runtime.executor.hooks.maker_price = lambda connector, pair, is_buy: D("60000")
-    record = PairRecord("BTC-1", "BTC", Leg(BYBIT, "BTC-USDT", "perp", "long", target_base=D("0.01")),
-                        Leg(BINANCE, "BTC-USDT", "perp", "short", target_base=D("0.01")), PairState.OPENING, 1000, 1000)
-    runtime.executor.open_pair(record, 1000.0, lifecycle_params(s, D("0.001"), D("0.001")), LegSide.LONG,
-                               runtime.settings.entry_maker_first)
+    record = PairRecord(
+        "BTC-1",
+        "BTC",
+        Leg(BYBIT, "BTC-USDT", "perp", "long", target_base=D("0.01")),
+        Leg(BINANCE, "BTC-USDT", "perp", "short", target_base=D("0.01")),
+        PairState.OPENING,
+        1000,
+        1000,
+    )
+    runtime.executor.open_pair(
+        record, 1000.0, lifecycle_params(s, D("0.001"), D("0.001")), LegSide.LONG, runtime.settings.entry_maker_first
+    )
     return runtime, shell
 
 
@@ -463,8 +489,10 @@ def _hedge_tick(tmp_path: Path, net_long: str, **overrides: Any) -> FundingArbRu
     from strategies.funding_arbitrage.core.snapshots import PositionSnapshot, TickSnapshot
 
     runtime, _ = ticked(settings(tmp_path, **overrides), times=())
-    positions = [PositionSnapshot(BYBIT, "BTC-USDT", D(net_long), D("60000"), D(0), D(3)),
-                 PositionSnapshot(BINANCE, "BTC-USDT", D("-0.1"), D("60000"), D(0), D(3))]
+    positions = [
+        PositionSnapshot(BYBIT, "BTC-USDT", D(net_long), D("60000"), D(0), D(3)),
+        PositionSnapshot(BINANCE, "BTC-USDT", D("-0.1"), D("60000"), D(0), D(3)),
+    ]
     for ts in (2000.0, 2100.0):
         runtime._check_hedge(ts, TickSnapshot(ts=ts, markets=(), positions=tuple(positions)))
     return runtime
@@ -499,10 +527,13 @@ def test_orphan_policy_decides_what_recovery_does_with_unexplained_legs(tmp_path
     from strategies.funding_arbitrage.shell import recovery
 
     def after(policy: str) -> FundingArbRuntime:
-        runtime, _ = ticked(settings(tmp_path, orphan_policy=policy, state_file=str(tmp_path / f"{policy}.json")),
-                            times=())
-        positions = (PositionSnapshot(BYBIT, "BTC-USDT", D("0.1"), D("60000"), D(0), D(3)),
-                     PositionSnapshot(BINANCE, "BTC-USDT", D("-0.1"), D("60000"), D(0), D(3)))
+        runtime, _ = ticked(
+            settings(tmp_path, orphan_policy=policy, state_file=str(tmp_path / f"{policy}.json")), times=()
+        )
+        positions = (
+            PositionSnapshot(BYBIT, "BTC-USDT", D("0.1"), D("60000"), D(0), D(3)),
+            PositionSnapshot(BINANCE, "BTC-USDT", D("-0.1"), D("60000"), D(0), D(3)),
+        )
         tick = TickSnapshot(ts=2000.0, markets=(), positions=positions)
         recovery.recover(runtime, 2000.0, tick, recovery.RecoveryReport(2000.0))
         return runtime

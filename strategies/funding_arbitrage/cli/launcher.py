@@ -12,6 +12,7 @@
 Exit codes (run, check-config): 0 stopped cleanly / valid, 1 strategy failed to start or crashed, 2 invalid
 configuration, 4 missing or wrong keystore password.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
+from .exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, PASSWORD_ENV
 
 DEFAULT_CONF = "conf_funding_arbitrage.yml"
 DEFAULT_SIM_CONF = "conf_funding_arbitrage_sim.yml"
@@ -147,8 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_cli = sub.add_parser("cli", help="Hummingbot's interactive client with this project as its home")
-    p_cli.add_argument("--v2", default=None, help="start this conf/scripts/ config right after login "
-                       f"(with --sim default {DEFAULT_SIM_CONF})")
+    p_cli.add_argument(
+        "--v2",
+        default=None,
+        help=f"start this conf/scripts/ config right after login (with --sim default {DEFAULT_SIM_CONF})",
+    )
     _add_sim_arguments(p_cli)
     p_cli.set_defaults(func=cmd_cli)
 
@@ -183,14 +187,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_sim_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sim", action="store_true", help="trade simulated venues replaying recorded data in real "
-                        f"time (needs a sim config, e.g. {DEFAULT_SIM_CONF})")
-    parser.add_argument("--data", default=None, help="(--sim) market data directory (default: the shared "
-                        "cross_venue_2025 data)")
-    parser.add_argument("--speed", type=float, default=60.0, help="(--sim) data seconds per wall second; at a "
-                        "speed other than 1 funding comes that much faster: for watching, not for judging returns")
-    parser.add_argument("--start", default=None, help="(--sim) ISO date/time (UTC) in the data to start from "
-                        "(default: where every market has data)")
+    parser.add_argument(
+        "--sim",
+        action="store_true",
+        help="trade simulated venues replaying recorded data in real "
+        f"time (needs a sim config, e.g. {DEFAULT_SIM_CONF})",
+    )
+    parser.add_argument(
+        "--data", default=None, help="(--sim) market data directory (default: the shared cross_venue_2025 data)"
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="(--sim) data seconds per wall second; at a "
+        "speed other than 1 funding comes that much faster: for watching, not for judging returns",
+    )
+    parser.add_argument(
+        "--start",
+        default=None,
+        help="(--sim) ISO date/time (UTC) in the data to start from (default: where every market has data)",
+    )
 
 
 def _fail(msg: str) -> int:

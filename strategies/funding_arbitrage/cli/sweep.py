@@ -2,6 +2,7 @@
 
 Exit codes: 0 done, 1 bad input (nothing started) or a failure, 130 interrupted (the same command resumes).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,15 +31,19 @@ def _csv(value: str) -> tuple[str, ...]:
 
 
 def add_sweep_parser(sub: Any, func: Callable[[argparse.Namespace], int]) -> None:
-    p = sub.add_parser("sweep", help="walk-forward tuning of the strategy's settings (Optuna trials on Ray)",
-                       description="Tune on a window, evaluate the best settings on the next unseen window, roll "
-                       "forward. Trials are replays of the strategy on the simulated venues, run in parallel on Ray.")
+    p = sub.add_parser(
+        "sweep",
+        help="walk-forward tuning of the strategy's settings (Optuna trials on Ray)",
+        description="Tune on a window, evaluate the best settings on the next unseen window, roll "
+        "forward. Trials are replays of the strategy on the simulated venues, run in parallel on Ray.",
+    )
     p.add_argument("--data", default=None, help=f"data directory (default {DEFAULT_DATA}, relative to the project)")
     p.add_argument("--venues", type=_csv, default=("binance", "bybit"), help="perp venues, comma separated")
     p.add_argument("--coins", type=_csv, default=("BTC", "ETH", "SOL", "DOGE", "HYPE"))
     p.add_argument("--spot", type=_csv, default=("binance",), help="spot venues for carry ('' for none)")
-    p.add_argument("--start", type=_ts, default=None, help="ISO start of the first training window (default: first "
-                   "common data)")
+    p.add_argument(
+        "--start", type=_ts, default=None, help="ISO start of the first training window (default: first common data)"
+    )
     p.add_argument("--end", type=_ts, default=None, help="ISO end of the period (default: last common data)")
     p.add_argument("--folds", type=int, default=3, help="walk-forward folds (default 3)")
     p.add_argument("--train-days", type=float, default=30.0, help="training window, days (default 30)")
@@ -46,14 +51,26 @@ def add_sweep_parser(sub: Any, func: Callable[[argparse.Namespace], int]) -> Non
     p.add_argument("--trials", type=int, default=10, help="trials per fold (default 10)")
     p.add_argument("--workers", type=int, default=2, help="replays in parallel; a local Ray gets this many CPUs")
     p.add_argument("--tick", type=float, default=300.0, help="replay clock tick, seconds (default 300)")
-    p.add_argument("--config", type=Path, default=None, help="base strategy config (default: the sample config); "
-                   "settings outside the space keep its values")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="base strategy config (default: the sample config); settings outside the space keep its values",
+    )
     p.add_argument("--space", type=Path, default=None, help="search space YAML (default tune/space.yaml)")
     p.add_argument("--out", type=Path, default=Path("out/sweep"), help="output directory (default out/sweep)")
-    p.add_argument("--storage", default=None, help="Optuna storage: a SQLite file or an SQLAlchemy URL "
-                   "(default <out>/study.sqlite3); the same storage resumes a stopped sweep")
-    p.add_argument("--address", default=None, help="join this Ray cluster (e.g. ray://head:10001 or auto) instead "
-                   "of starting a local Ray; every node needs this project installed and the data at the same path")
+    p.add_argument(
+        "--storage",
+        default=None,
+        help="Optuna storage: a SQLite file or an SQLAlchemy URL "
+        "(default <out>/study.sqlite3); the same storage resumes a stopped sweep",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="join this Ray cluster (e.g. ray://head:10001 or auto) instead "
+        "of starting a local Ray; every node needs this project installed and the data at the same path",
+    )
     p.add_argument("--seed", type=int, default=7, help="sampler seed (fold k uses seed + k)")
     p.add_argument("--no-progress", action="store_true", help="no progress output")
     p.set_defaults(func=func)
@@ -68,10 +85,25 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     if not data.exists():
         return _fail(f"sweep: data directory {data} does not exist")
     opts = SweepOptions(
-        data_dir=data, out_dir=args.out, venues=args.venues, coins=args.coins, spot=args.spot, start_ts=args.start,
-        end_ts=args.end, folds=args.folds, train_days=args.train_days, test_days=args.test_days, trials=args.trials,
-        workers=args.workers, tick_s=args.tick, config_path=args.config, space_path=args.space or DEFAULT_SPACE,
-        storage=args.storage, address=args.address, seed=args.seed, progress=not args.no_progress,
+        data_dir=data,
+        out_dir=args.out,
+        venues=args.venues,
+        coins=args.coins,
+        spot=args.spot,
+        start_ts=args.start,
+        end_ts=args.end,
+        folds=args.folds,
+        train_days=args.train_days,
+        test_days=args.test_days,
+        trials=args.trials,
+        workers=args.workers,
+        tick_s=args.tick,
+        config_path=args.config,
+        space_path=args.space or DEFAULT_SPACE,
+        storage=args.storage,
+        address=args.address,
+        seed=args.seed,
+        progress=not args.no_progress,
     )
     try:
         plan = plan_sweep(opts)
@@ -90,12 +122,16 @@ def _print_summary(files: dict[str, Path], ran: int) -> None:
 
     doc = json.loads(files["folds.json"].read_text())
     for row in doc["folds"]:
-        print(f"fold {row['fold']}: IS capture {_na(row['is_capture'])}  OOS capture {_na(row['oos_capture'])}  "
-              f"OOS net {_na(row['oos_net_pnl_quote'])}  trials {row['trials_complete']} ok / "
-              f"{row['trials_failed']} failed")
+        print(
+            f"fold {row['fold']}: IS capture {_na(row['is_capture'])}  OOS capture {_na(row['oos_capture'])}  "
+            f"OOS net {_na(row['oos_net_pnl_quote'])}  trials {row['trials_complete']} ok / "
+            f"{row['trials_failed']} failed"
+        )
     pooled = doc["pooled"]
-    print(f"pooled OOS capture {_na(pooled['oos_capture'])} (baseline {_na(pooled['oos_baseline_capture'])}, "
-          f"passive_carry {_na(pooled['oos_passive_carry_capture'])}); {ran} replays run now")
+    print(
+        f"pooled OOS capture {_na(pooled['oos_capture'])} (baseline {_na(pooled['oos_baseline_capture'])}, "
+        f"passive_carry {_na(pooled['oos_passive_carry_capture'])}); {ran} replays run now"
+    )
     for name in ("conf_funding_arbitrage_sweep.yml", "folds.md"):
         if name in files:
             print(f"{name}: {files[name]}")

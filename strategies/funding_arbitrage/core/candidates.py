@@ -362,8 +362,15 @@ def _size_and_cost(
     funding_sd = outlook.sd_fraction * mark_notional
     components = compose(costs, funding, (entry_basis - p.exit_basis_frac) * size.notional_quote)
     if hours <= _ZERO:
-        return result(Reason.NO_BREAK_EVEN, "the forecast expects no positive carry (current spread <= 0)", hours,
-                      size=size, costs=costs, components=components, funding_sd_quote=funding_sd)
+        return result(
+            Reason.NO_BREAK_EVEN,
+            "the forecast expects no positive carry (current spread <= 0)",
+            hours,
+            size=size,
+            costs=costs,
+            components=components,
+            funding_sd_quote=funding_sd,
+        )
     net = components.net_quote
     net_pct = net / size.notional_quote * _HUNDRED
     required_pct = p.min_edge_pct + p.entry_z * funding_sd / size.notional_quote * _HUNDRED
@@ -405,6 +412,7 @@ def capital_tied(
     p: EngineParams, long: MarketQuote, short: MarketQuote, long_notional: Decimal, short_notional: Decimal
 ) -> Decimal:
     """Capital a hedge ties up: a spot leg its whole notional, a perp leg notional / the connector's leverage."""
+
     def tied(q: MarketQuote, notional: Decimal) -> Decimal:
         return notional / p.leverage.get(q.key[0], Decimal(1)) if q.is_perp else notional
 

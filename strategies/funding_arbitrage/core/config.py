@@ -4,6 +4,7 @@ Pure (core/). The script's config class inherits these fields (and their prompts
 Hummingbot's own (`script_file_name`, `controllers_config`). Every field is consumed by behaviour;
 `tests/funding_arbitrage/test_config_fields.py` proves it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -28,8 +29,12 @@ def _f(prompt: str, **kwargs: Any) -> Any:
 
 HINT_KEY_DOC = "keys are `connector` or `connector:TOKEN`"
 GUARD_UPPER_BOUNDS: dict[str, int] = {  # upper bounds of execution guards (their fields keep their own lower bounds)
-    "entry_maker_timeout_s": 600, "entry_cooldown_s": 86400, "entry_cooldown_max_s": 7 * 86400,
-    "close_retry_backoff_s": 600, "close_retry_max_backoff_s": 3600, "close_escalate_after": 100,
+    "entry_maker_timeout_s": 600,
+    "entry_cooldown_s": 86400,
+    "entry_cooldown_max_s": 7 * 86400,
+    "close_retry_backoff_s": 600,
+    "close_retry_max_backoff_s": 3600,
+    "close_escalate_after": 100,
     "hedge_rebalance_cooldown_s": 86400,
 }
 PROJECT_HOME_CONTEXT = "project_home"  # validation context key: paths must resolve under this directory
@@ -89,45 +94,53 @@ class FundingArbSettings(BaseModel):
     )
 
     # --- capital and sizing -------------------------------------------------------------------------
-    total_capital_quote: Decimal = _f("Total capital across venues, in quote", default=Decimal("10000"),
-                                      le=1000000000)
+    total_capital_quote: Decimal = _f("Total capital across venues, in quote", default=Decimal("10000"), le=1000000000)
     order_amount_quote: Decimal = _f("Notional of one position per leg, in quote", default=Decimal("1000"))
     max_token_exposure_quote: Decimal = _f("Max notional per token (per leg), in quote", default=Decimal("3000"))
     max_venue_exposure_quote: Decimal = _f("Max notional on one venue, in quote", default=Decimal("6000"))
     max_total_exposure_quote: Decimal = _f("Max notional per side across all tokens, in quote", default=Decimal("9000"))
     max_book_depth_share_pct: Decimal = _f(
-        "Max share of visible book depth (within 20 levels) one order may take, in %", default=Decimal("20"),
+        "Max share of visible book depth (within 20 levels) one order may take, in %",
+        default=Decimal("20"),
         le=100,
     )
     volatility_reference_pct: Decimal = _f(
         "Hourly volatility (stdev of 1h returns, %) above which size is scaled down proportionally",
-        default=Decimal("1.5"), le=100,
+        default=Decimal("1.5"),
+        le=100,
     )
 
     # --- entry / exit decisions ---------------------------------------------------------------------
-    holding_horizon_hours: Decimal = _f("Expected holding horizon used to judge an entry, hours", default=Decimal("72"),
-                                        le=2160)
+    holding_horizon_hours: Decimal = _f(
+        "Expected holding horizon used to judge an entry, hours", default=Decimal("72"), le=2160
+    )
     min_net_edge_pct: Decimal = _f(
         "Minimum expected net edge over the horizon after all entry and exit costs, % of notional",
-        default=Decimal("0.10"), le=50,
+        default=Decimal("0.10"),
+        le=50,
     )
-    max_break_even_hours: Decimal = _f("Maximum hours of funding needed to pay all costs", default=Decimal("48"),
-                                       le=2160)
-    persistence_observations: int = _f("Consecutive ticks the entry edge must hold before entering", default=3,
-                                       le=1000)
+    max_break_even_hours: Decimal = _f(
+        "Maximum hours of funding needed to pay all costs", default=Decimal("48"), le=2160
+    )
+    persistence_observations: int = _f("Consecutive ticks the entry edge must hold before entering", default=3, le=1000)
     exit_edge_apr_pct: Decimal = _f(
-        "Exit when the forward funding edge falls below this APR %, for exit_confirmations ticks", default=Decimal("0"),
-        ge=-1000, le=1000,
+        "Exit when the forward funding edge falls below this APR %, for exit_confirmations ticks",
+        default=Decimal("0"),
+        ge=-1000,
+        le=1000,
     )
-    exit_confirmations: int = _f("Consecutive ticks below the exit threshold before exiting (hysteresis)", default=3,
-                                 le=1000)
+    exit_confirmations: int = _f(
+        "Consecutive ticks below the exit threshold before exiting (hysteresis)", default=3, le=1000
+    )
     take_profit_pct: Decimal = _f(
-        "Close when funding received + leg PnL - exit cost reaches this % of notional", default=Decimal("2.0"),
+        "Close when funding received + leg PnL - exit cost reaches this % of notional",
+        default=Decimal("2.0"),
         le=100,
     )
     max_holding_hours: Decimal = _f("Close a position after this many hours", default=Decimal("720"), le=8760)
-    exit_basis_pct: Decimal = _f("Basis (short minus long price, % of mid) assumed at exit", default=Decimal("0"),
-                                 ge=-50, le=50)
+    exit_basis_pct: Decimal = _f(
+        "Basis (short minus long price, % of mid) assumed at exit", default=Decimal("0"), ge=-50, le=50
+    )
     borrow_rates_apr_pct: dict[str, Decimal] = _f(
         "Configured borrow APR % per asset for legs that borrow, where the venue publishes none", default={}
     )
@@ -137,67 +150,97 @@ class FundingArbSettings(BaseModel):
     )
 
     # --- risk -------------------------------------------------------------------------------------
-    max_drawdown_quote: Decimal = _f("Halt trading when equity falls this far below its peak, quote", default=Decimal("500"))
+    max_drawdown_quote: Decimal = _f(
+        "Halt trading when equity falls this far below its peak, quote", default=Decimal("500")
+    )
     min_liquidation_distance_pct: Decimal = _f(
-        "Reduce a position when price is closer than this % to its estimated liquidation price", default=Decimal("15"),
+        "Reduce a position when price is closer than this % to its estimated liquidation price",
+        default=Decimal("15"),
         le=90,
     )
-    max_errors_per_window: int = _f("Halt after this many order/venue errors within error_window_s", default=10,
-                                    le=1000)
+    max_errors_per_window: int = _f(
+        "Halt after this many order/venue errors within error_window_s", default=10, le=1000
+    )
     error_window_s: int = _f("Window for counting errors, seconds", default=300, ge=10, le=86400)
-    stale_data_s: int = _f("Treat a venue's funding or book as stale after this many seconds", default=120, ge=5,
-                           le=3600)
-    single_leg_timeout_s: int = _f("Unwind a leg whose partner has not filled within this many seconds", default=30,
-                                   le=600)
+    stale_data_s: int = _f(
+        "Treat a venue's funding or book as stale after this many seconds", default=120, ge=5, le=3600
+    )
+    single_leg_timeout_s: int = _f(
+        "Unwind a leg whose partner has not filled within this many seconds", default=30, le=600
+    )
     max_daily_loss_pct: Decimal = _f(
         "Halt new entries when equity falls this % below the UTC day's starting equity (resets at 00:00 UTC)",
-        default=Decimal("5"), gt=0, le=50,
+        default=Decimal("5"),
+        gt=0,
+        le=50,
     )
 
     # --- execution (core/lifecycle.py) ----------------------------------------------------------------
-    entry_maker_first: bool = _f("Send the first entry leg as a maker order, cancelled and replaced at market "
-                                 "after entry_maker_timeout_s", default=False)
+    entry_maker_first: bool = _f(
+        "Send the first entry leg as a maker order, cancelled and replaced at market after entry_maker_timeout_s",
+        default=False,
+    )
     entry_maker_timeout_s: int = _f("Seconds a maker entry order may rest before the taker fallback", default=30)
-    entry_max_retries: int = _f("Times a second entry leg that failed is re-sent at market before the first leg "
-                                "is rolled back (0..10)", default=2)
-    entry_cooldown_s: int = _f("Cooldown of a token after a failed entry, seconds; doubles with each further "
-                               "failure up to entry_cooldown_max_s", default=300)
-    entry_cooldown_max_s: int = _f("Longest cooldown of a token after repeated failed entries, seconds",
-                                   default=21600)
-    close_retry_backoff_s: int = _f("First wait before re-sending a failed close or reduction, seconds; doubles "
-                                    "per failure up to close_retry_max_backoff_s", default=5)
+    entry_max_retries: int = _f(
+        "Times a second entry leg that failed is re-sent at market before the first leg is rolled back (0..10)",
+        default=2,
+    )
+    entry_cooldown_s: int = _f(
+        "Cooldown of a token after a failed entry, seconds; doubles with each further "
+        "failure up to entry_cooldown_max_s",
+        default=300,
+    )
+    entry_cooldown_max_s: int = _f("Longest cooldown of a token after repeated failed entries, seconds", default=21600)
+    close_retry_backoff_s: int = _f(
+        "First wait before re-sending a failed close or reduction, seconds; doubles "
+        "per failure up to close_retry_max_backoff_s",
+        default=5,
+    )
     close_retry_max_backoff_s: int = _f("Longest wait between retries of a failed close, seconds", default=300)
-    close_escalate_after: int = _f("Failed closes of one pair after which an alert fires and entries halt "
-                                   "(the retries go on)", default=3)
-    hedge_gap_tolerance_pct: Decimal = _f("Net base exposure of a token, in % of its gross, tolerated before the "
-                                          "larger leg is trimmed (one lot is always tolerated)", default=Decimal("1"))
-    hedge_gap_halt_pct: Decimal = _f("Net exposure of a settled token, in % of its gross, beyond which entries halt "
-                                     "with a critical alert", default=Decimal("20"))
+    close_escalate_after: int = _f(
+        "Failed closes of one pair after which an alert fires and entries halt (the retries go on)", default=3
+    )
+    hedge_gap_tolerance_pct: Decimal = _f(
+        "Net base exposure of a token, in % of its gross, tolerated before the "
+        "larger leg is trimmed (one lot is always tolerated)",
+        default=Decimal("1"),
+    )
+    hedge_gap_halt_pct: Decimal = _f(
+        "Net exposure of a settled token, in % of its gross, beyond which entries halt with a critical alert",
+        default=Decimal("20"),
+    )
     hedge_rebalance_cooldown_s: int = _f("Seconds between two rebalances of one token", default=300)
     orphan_policy: Literal["flatten", "adopt_if_hedged", "halt"] = _f(
         "On restart, legs on the venues that no record explains: flatten (close them reduce-only), "
         "adopt_if_hedged (adopt a long/short that hedge each other as a pair, else halt), halt (alert, no new "
-        "entries, leave them to the operator)", default="halt")
+        "entries, leave them to the operator)",
+        default="halt",
+    )
 
     # --- metrics and state --------------------------------------------------------------------------
     prometheus_port: int = _f("Port for Prometheus metrics (0 disables)", default=0)
     prometheus_host: str = _f(
         "Address the Prometheus endpoint binds (127.0.0.1 = this machine only; 0.0.0.0 = every interface, "
-        "e.g. for a Prometheus in another container; a warning is logged when not loopback)", default="127.0.0.1"
+        "e.g. for a Prometheus in another container; a warning is logged when not loopback)",
+        default="127.0.0.1",
     )
     alert_repeat_s: int = _f(
         "Seconds before the same alert is sent to the notification channels again (hysteresis: a re-raise "
-        "within this time of its last notification is not sent again)", default=3600
+        "within this time of its last notification is not sent again)",
+        default=3600,
     )
     metrics_export_path: str = _f(
         "JSON metrics snapshot file, relative to the project (empty disables)", default="data/funding_arb_metrics.json"
     )
     metrics_export_interval_s: int = _f("Seconds between JSON metrics exports", default=10, le=3600)
-    state_file: str = _f("JSON export of the journal's pairs (read-only view), relative to the project",
-                         default="data/funding_arb_state.json")
+    state_file: str = _f(
+        "JSON export of the journal's pairs (read-only view), relative to the project",
+        default="data/funding_arb_state.json",
+    )
     journal_file: str = _f(
         "SQLite journal (pairs, orders, funding, risk state, operator commands), relative to the project; "
-        "empty = beside state_file as <state stem>.journal.sqlite", default="",
+        "empty = beside state_file as <state stem>.journal.sqlite",
+        default="",
     )
     kill_switch_file: str = _f(
         "While this file exists, trading is halted at once (open orders cancelled), relative to the project",
@@ -205,28 +248,40 @@ class FundingArbSettings(BaseModel):
     )
     quote_pegs: list[str] = _f(
         "Quote assets accepted as 1:1 with each other when the legs of a pair differ (e.g. [USDT, USDC]); "
-        "empty = every connector must use the same quote asset", default=[],
+        "empty = every connector must use the same quote asset",
+        default=[],
     )
 
     # --- expected-value decisions and drawdown in % (issue 7) ---------------------------------------
     max_drawdown_pct: Decimal = _f(
         "Halt trading when equity falls this % of total_capital_quote below its peak (with max_drawdown_quote, "
-        "whichever is hit first)", default=Decimal("10"), ge=Decimal("0.1"), le=Decimal("100"),
+        "whichever is hit first)",
+        default=Decimal("10"),
+        ge=Decimal("0.1"),
+        le=Decimal("100"),
     )
     entry_uncertainty_z: Decimal = _f(
         "Entry margin in std errors of the forecast carry: expected value must exceed min_net_edge_pct plus this "
-        "many std errors", default=Decimal("1"), ge=Decimal("0"), le=Decimal("10"),
+        "many std errors",
+        default=Decimal("1"),
+        ge=Decimal("0"),
+        le=Decimal("10"),
     )
     exit_uncertainty_z: Decimal = _f(
         "Exit only when the forward carry forecast plus this many std errors is still negative",
-        default=Decimal("1"), ge=Decimal("0"), le=Decimal("10"),
+        default=Decimal("1"),
+        ge=Decimal("0"),
+        le=Decimal("10"),
     )
     funding_forecast: Literal["mean_reverting", "persistent"] = _f(
         "Funding forecast: mean_reverting (calibrated Ornstein-Uhlenbeck, docs/forecast.md) or persistent (the "
-        "current rate lasts the whole holding_horizon_hours, the pre-forecast behaviour)", default="mean_reverting",
+        "current rate lasts the whole holding_horizon_hours, the pre-forecast behaviour)",
+        default="mean_reverting",
     )
     exit_forward_hours: Decimal = _f(
-        "Forward horizon of the hold rule's expected carry, hours", default=Decimal("72"), ge=Decimal("1"),
+        "Forward horizon of the hold rule's expected carry, hours",
+        default=Decimal("72"),
+        ge=Decimal("1"),
         le=Decimal("8760"),
     )
 
@@ -249,9 +304,16 @@ class FundingArbSettings(BaseModel):
         return v
 
     @field_validator(
-        "total_capital_quote", "order_amount_quote", "max_token_exposure_quote", "max_venue_exposure_quote",
-        "max_total_exposure_quote", "holding_horizon_hours", "max_break_even_hours", "max_holding_hours",
-        "max_drawdown_quote", "volatility_reference_pct",
+        "total_capital_quote",
+        "order_amount_quote",
+        "max_token_exposure_quote",
+        "max_venue_exposure_quote",
+        "max_total_exposure_quote",
+        "holding_horizon_hours",
+        "max_break_even_hours",
+        "max_holding_hours",
+        "max_drawdown_quote",
+        "volatility_reference_pct",
     )
     @classmethod
     def _positive(cls, v: Decimal, info: Any) -> Decimal:
@@ -259,8 +321,9 @@ class FundingArbSettings(BaseModel):
             raise ValueError(f"{info.field_name} ({v}) must be a positive number")
         return v
 
-    @field_validator("max_book_depth_share_pct", "min_liquidation_distance_pct", "hedge_gap_tolerance_pct",
-                     "hedge_gap_halt_pct")
+    @field_validator(
+        "max_book_depth_share_pct", "min_liquidation_distance_pct", "hedge_gap_tolerance_pct", "hedge_gap_halt_pct"
+    )
     @classmethod
     def _percent_range(cls, v: Decimal, info: Any) -> Decimal:
         if not v.is_finite() or not (0 < v <= 100):
@@ -275,10 +338,21 @@ class FundingArbSettings(BaseModel):
         return v
 
     @field_validator(
-        "persistence_observations", "exit_confirmations", "max_errors_per_window", "error_window_s",
-        "stale_data_s", "single_leg_timeout_s", "metrics_export_interval_s", "entry_maker_timeout_s",
-        "entry_cooldown_s", "entry_cooldown_max_s", "close_retry_backoff_s", "close_retry_max_backoff_s",
-        "close_escalate_after", "hedge_rebalance_cooldown_s", "alert_repeat_s",
+        "persistence_observations",
+        "exit_confirmations",
+        "max_errors_per_window",
+        "error_window_s",
+        "stale_data_s",
+        "single_leg_timeout_s",
+        "metrics_export_interval_s",
+        "entry_maker_timeout_s",
+        "entry_cooldown_s",
+        "entry_cooldown_max_s",
+        "close_retry_backoff_s",
+        "close_retry_max_backoff_s",
+        "close_escalate_after",
+        "hedge_rebalance_cooldown_s",
+        "alert_repeat_s",
     )
     @classmethod
     def _positive_int(cls, v: int, info: Any) -> int:
@@ -309,8 +383,9 @@ class FundingArbSettings(BaseModel):
             ipaddress.ip_address(v)
         except ValueError:
             if v != "localhost":
-                raise ValueError(f"prometheus_host ({v!r}) must be an IP address (127.0.0.1, 0.0.0.0, ::) "
-                                 "or localhost") from None
+                raise ValueError(
+                    f"prometheus_host ({v!r}) must be an IP address (127.0.0.1, 0.0.0.0, ::) or localhost"
+                ) from None
         return v
 
     @field_validator("borrow_rates_apr_pct")
@@ -363,8 +438,10 @@ class FundingArbSettings(BaseModel):
         values = v.values() if isinstance(v, dict) else v if isinstance(v, list) else [v]
         bad = [x for x in values if isinstance(x, bool)]
         if bad:
-            raise ValueError(f"{info.field_name} ({v!r}) holds a boolean ({bad[0]}) where "
-                             f"{_type_name(field.annotation)} is expected (YAML true/false/yes/no/on/off are booleans)")
+            raise ValueError(
+                f"{info.field_name} ({v!r}) holds a boolean ({bad[0]}) where "
+                f"{_type_name(field.annotation)} is expected (YAML true/false/yes/no/on/off are booleans)"
+            )
         return v
 
     # --- cross-field checks -------------------------------------------------------------------------
@@ -398,8 +475,10 @@ def _check_venue_count(s: FundingArbSettings) -> Iterator[str]:
     if not s.perp_connectors:
         yield "perp_connectors ([]) must name at least one perpetual connector"
     if len(s.perp_connectors) + len(s.spot_connectors) < 2:
-        yield (f"perp_connectors ({s.perp_connectors}) with spot_connectors ({s.spot_connectors}) must give at "
-               "least two venues: a hedge needs two legs")
+        yield (
+            f"perp_connectors ({s.perp_connectors}) with spot_connectors ({s.spot_connectors}) must give at "
+            "least two venues: a hedge needs two legs"
+        )
 
 
 def _check_connector_kinds(s: FundingArbSettings) -> Iterator[str]:
@@ -425,8 +504,10 @@ def _check_quotes(s: FundingArbSettings) -> Iterator[str]:
     quotes = sorted({q for c, q in s.quote_assets.items() if c in s.all_connectors})
     pegged = set(s.quote_pegs)
     if len(quotes) > 1 and not set(quotes) <= pegged:
-        yield (f"quote_assets ({s.quote_assets}): the legs of a pair must share the quote asset, got {quotes} "
-               f"(declare them 1:1 in quote_pegs (e.g. quote_pegs: {quotes}) to accept the depeg risk)")
+        yield (
+            f"quote_assets ({s.quote_assets}): the legs of a pair must share the quote asset, got {quotes} "
+            f"(declare them 1:1 in quote_pegs (e.g. quote_pegs: {quotes}) to accept the depeg risk)"
+        )
     if s.quote_pegs and len(pegged) < 2:
         yield f"quote_pegs ({s.quote_pegs}) must name at least two quote assets (or be empty)"
 
@@ -458,21 +539,29 @@ def _check_interval_hints(s: FundingArbSettings) -> Iterator[str]:
 
 def _check_sizes(s: FundingArbSettings) -> Iterator[str]:
     if s.order_amount_quote > s.max_token_exposure_quote:
-        yield (f"order_amount_quote ({s.order_amount_quote}) must not exceed max_token_exposure_quote "
-               f"({s.max_token_exposure_quote})")
+        yield (
+            f"order_amount_quote ({s.order_amount_quote}) must not exceed max_token_exposure_quote "
+            f"({s.max_token_exposure_quote})"
+        )
     if s.max_token_exposure_quote > s.max_total_exposure_quote:
-        yield (f"max_token_exposure_quote ({s.max_token_exposure_quote}) must not exceed max_total_exposure_quote "
-               f"({s.max_total_exposure_quote})")
+        yield (
+            f"max_token_exposure_quote ({s.max_token_exposure_quote}) must not exceed max_total_exposure_quote "
+            f"({s.max_total_exposure_quote})"
+        )
     if s.order_amount_quote > s.max_venue_exposure_quote:
-        yield (f"order_amount_quote ({s.order_amount_quote}) must not exceed max_venue_exposure_quote "
-               f"({s.max_venue_exposure_quote})")
+        yield (
+            f"order_amount_quote ({s.order_amount_quote}) must not exceed max_venue_exposure_quote "
+            f"({s.max_venue_exposure_quote})"
+        )
     # Margin: each leg posts notional/leverage (spot legs the full notional) on its own venue.
     lev = [Decimal(s.leverage.get(c, 1)) for c in s.perp_connectors] or [Decimal(1)]
     margin_per_side = s.max_total_exposure_quote / min(lev)
     long_side = s.max_total_exposure_quote if s.spot_connectors else margin_per_side
     if margin_per_side + long_side > s.total_capital_quote:
-        yield (f"max_total_exposure_quote ({s.max_total_exposure_quote}) needs {margin_per_side + long_side} of "
-               f"margin at the configured leverage, more than total_capital_quote ({s.total_capital_quote})")
+        yield (
+            f"max_total_exposure_quote ({s.max_total_exposure_quote}) needs {margin_per_side + long_side} of "
+            f"margin at the configured leverage, more than total_capital_quote ({s.total_capital_quote})"
+        )
     if s.max_drawdown_pct >= 100:
         yield f"max_drawdown_pct ({s.max_drawdown_pct}) must be below 100"
     if s.max_drawdown_quote >= s.total_capital_quote:
@@ -481,20 +570,28 @@ def _check_sizes(s: FundingArbSettings) -> Iterator[str]:
 
 def _check_thresholds(s: FundingArbSettings) -> Iterator[str]:
     if s.min_net_edge_pct <= 0:
-        yield (f"min_net_edge_pct ({s.min_net_edge_pct}) must be positive: it is the edge left after all costs, "
-               "a threshold at or below costs would enter losing trades")
+        yield (
+            f"min_net_edge_pct ({s.min_net_edge_pct}) must be positive: it is the edge left after all costs, "
+            "a threshold at or below costs would enter losing trades"
+        )
     fees = [venue_spec(c).taker_fee for c in s.all_connectors if venue_spec(c)]  # type: ignore[union-attr]
     if len(fees) >= 2:
         cheapest_round_trip_pct = 2 * sum(sorted(fees)[:2]) * 100
         if s.take_profit_pct <= cheapest_round_trip_pct:
-            yield (f"take_profit_pct ({s.take_profit_pct}) is below the cheapest round-trip taker fees "
-                   f"({cheapest_round_trip_pct}%): it would close positions at a loss")
+            yield (
+                f"take_profit_pct ({s.take_profit_pct}) is below the cheapest round-trip taker fees "
+                f"({cheapest_round_trip_pct}%): it would close positions at a loss"
+            )
     if s.max_holding_hours < s.holding_horizon_hours:
-        yield (f"max_holding_hours ({s.max_holding_hours}) must be at least holding_horizon_hours "
-               f"({s.holding_horizon_hours})")
+        yield (
+            f"max_holding_hours ({s.max_holding_hours}) must be at least holding_horizon_hours "
+            f"({s.holding_horizon_hours})"
+        )
     if s.max_break_even_hours > s.holding_horizon_hours:
-        yield (f"max_break_even_hours ({s.max_break_even_hours}) must not exceed holding_horizon_hours "
-               f"({s.holding_horizon_hours}): a position could not pay back its costs within the horizon")
+        yield (
+            f"max_break_even_hours ({s.max_break_even_hours}) must not exceed holding_horizon_hours "
+            f"({s.holding_horizon_hours}): a position could not pay back its costs within the horizon"
+        )
 
 
 def _check_borrow(s: FundingArbSettings) -> Iterator[str]:
@@ -508,8 +605,12 @@ def _check_borrow(s: FundingArbSettings) -> Iterator[str]:
 
 
 def _check_paths(s: FundingArbSettings) -> Iterator[str]:
-    paths = {"state_file": s.state_file, "journal_file": s.journal_file, "kill_switch_file": s.kill_switch_file,
-             "metrics_export_path": s.metrics_export_path}
+    paths = {
+        "state_file": s.state_file,
+        "journal_file": s.journal_file,
+        "kill_switch_file": s.kill_switch_file,
+        "metrics_export_path": s.metrics_export_path,
+    }
     named = {k: str(Path(v)) for k, v in paths.items() if v}
     for field, value in named.items():
         clash = [other for other, v in named.items() if other < field and v == value]
@@ -518,8 +619,15 @@ def _check_paths(s: FundingArbSettings) -> Iterator[str]:
 
 
 _CROSS_CHECKS = (
-    _check_venue_count, _check_connector_kinds, _check_quotes, _check_leverage, _check_interval_hints,
-    _check_sizes, _check_thresholds, _check_borrow, _check_paths,
+    _check_venue_count,
+    _check_connector_kinds,
+    _check_quotes,
+    _check_leverage,
+    _check_interval_hints,
+    _check_sizes,
+    _check_thresholds,
+    _check_borrow,
+    _check_paths,
 )
 
 HUMMINGBOT_KEYS = {"script_file_name", "controllers_config", "markets", "candles_config"}
@@ -552,8 +660,10 @@ class _DuplicateKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 later = self.construct_object(value_node, deep=True)
-                self.duplicates.append(f"{key} (value: {seen[key]!r} then {later!r} at line "
-                                       f"{key_node.start_mark.line + 1}): duplicate key; the file must set it once")
+                self.duplicates.append(
+                    f"{key} (value: {seen[key]!r} then {later!r} at line "
+                    f"{key_node.start_mark.line + 1}): duplicate key; the file must set it once"
+                )
             elif isinstance(key, (str, int, float, bool)):
                 seen[key] = self.construct_object(value_node, deep=True)
         return super().construct_mapping(node, deep=deep)
@@ -609,13 +719,15 @@ def _partial_cross_problems(own: dict[str, Any], err: ValidationError, context: 
         FundingArbSettings.model_validate(good, context=context)
     except ValidationError as e:
         lines = [line for line in format_validation_error(e) if line.startswith("config")]
-        return [line for line in lines
-                if not any(f": {b} " in line or f": {b}." in line or f": {b}(" in line for b in bad)]
+        return [
+            line for line in lines if not any(f": {b} " in line or f": {b}." in line or f": {b}(" in line for b in bad)
+        ]
     return []
 
 
-def check_settings(data: dict[str, Any], home: Path | None = None,
-                   file_problems: list[str] | None = None) -> tuple[FundingArbSettings | None, list[str]]:
+def check_settings(
+    data: dict[str, Any], home: Path | None = None, file_problems: list[str] | None = None
+) -> tuple[FundingArbSettings | None, list[str]]:
     """Validate a config mapping; returns the settings or every problem found (one per line, field first).
 
     `home`: the project home; paths (state_file, journal_file, ...) must resolve under it. `file_problems`:
@@ -627,8 +739,9 @@ def check_settings(data: dict[str, Any], home: Path | None = None,
     if sfn is not None and sfn != "funding_arbitrage.py":
         problems.append(f"script_file_name ({sfn!r}): must be 'funding_arbitrage.py'")
     if data.get("controllers_config"):
-        problems.append(f"controllers_config ({data['controllers_config']!r}): must be empty; this script runs no "
-                        "controllers")
+        problems.append(
+            f"controllers_config ({data['controllers_config']!r}): must be empty; this script runs no controllers"
+        )
     context = {PROJECT_HOME_CONTEXT: str(home)} if home is not None else None
     try:
         settings = FundingArbSettings.model_validate(own, context=context)

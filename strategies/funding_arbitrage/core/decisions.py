@@ -221,8 +221,16 @@ class EdgeEngine:
             should_exit(value, cost, p.exit_z, below, p.exit_confirmations)
             or (floor_hit and below >= p.exit_confirmations)
         )
-        action = exit_decision(pair, hours, below if exiting else 0, tp_hit, tp_value, p.max_holding_hours,
-                               p.exit_confirmations, forward_apr)
+        action = exit_decision(
+            pair,
+            hours,
+            below if exiting else 0,
+            tp_hit,
+            tp_value,
+            p.max_holding_hours,
+            p.exit_confirmations,
+            forward_apr,
+        )
         return action, HoldReview(pair.pair_id, hours, forward_apr, below, cost, tp_value, note)
 
     def _forward_value(
@@ -270,8 +278,9 @@ class EdgeEngine:
         sides: dict[MarketKey, set[str]] = {}
         for h in held:
             book.add(h.token, h.long_connector, h.short_connector, h.entry_notional_quote)
-            funds.commit(h.long_connector, h.long_kind is MarketKind.PERP, h.short_connector, h.entry_notional_quote,
-                         held=True)
+            funds.commit(
+                h.long_connector, h.long_kind is MarketKind.PERP, h.short_connector, h.entry_notional_quote, held=True
+            )
             sides.setdefault((h.long_connector, h.long_pair), set()).add("long")
             sides.setdefault((h.short_connector, h.short_pair), set()).add("short")
         results = [c[0] for c in candidates]
@@ -301,7 +310,12 @@ class EdgeEngine:
         return results, enters
 
     def _fit_caps(
-        self, t: TickScratch, result: EdgeResult, long: MarketQuote, short: MarketQuote, book: ExposureBook,
+        self,
+        t: TickScratch,
+        result: EdgeResult,
+        long: MarketQuote,
+        short: MarketQuote,
+        book: ExposureBook,
         funds: VenueFunds,
     ) -> tuple[EdgeResult, tuple[Reason, str] | None]:
         room, cap = book.headroom(result.token, result.long_connector, result.short_connector)

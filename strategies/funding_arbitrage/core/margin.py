@@ -25,6 +25,7 @@ The bracket is the one containing the notional *at P*. Equity − MM is strictly
 exactly one bracket is consistent (two at a boundary, giving the same P). In cross-margin mode the whole
 account backs the position, so this isolated estimate is the conservative (nearer) one.
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,8 +39,16 @@ BRACKETS_RELPATH = Path("../shared/data/venues/binance_usdm_leverage_brackets_20
 SOURCE_BINANCE = "binance"
 SOURCE_PROXY = "proxy:binance"
 PROXY_QUOTE = "USDT"
-_COLUMNS = ("symbol", "binance_symbol", "tier", "min_notional", "max_notional", "maint_margin_rate",
-            "max_leverage", "cum")
+_COLUMNS = (
+    "symbol",
+    "binance_symbol",
+    "tier",
+    "min_notional",
+    "max_notional",
+    "maint_margin_rate",
+    "max_leverage",
+    "cum",
+)
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _CUM_TOLERANCE_QUOTE = Decimal("0.01")
@@ -176,17 +185,23 @@ def _parse_row(row: dict[str, str], where: str) -> tuple[str, Bracket]:
     tier = _dec(row, "tier", where)
     if tier != tier.to_integral_value() or tier < 1:
         raise MarginDataError(f"{where}: tier ({tier}) must be a positive integer")
-    b = Bracket(int(tier), _dec(row, "min_notional", where), _dec(row, "max_notional", where),
-                _dec(row, "maint_margin_rate", where), _dec(row, "max_leverage", where),
-                _dec(row, "cum", where))
+    b = Bracket(
+        int(tier),
+        _dec(row, "min_notional", where),
+        _dec(row, "max_notional", where),
+        _dec(row, "maint_margin_rate", where),
+        _dec(row, "max_leverage", where),
+        _dec(row, "cum", where),
+    )
     if not _ZERO <= b.min_notional_quote < b.max_notional_quote:
-        raise MarginDataError(f"{where}: min_notional ({b.min_notional_quote}) must be >= 0 and below "
-                              f"max_notional ({b.max_notional_quote})")
+        raise MarginDataError(
+            f"{where}: min_notional ({b.min_notional_quote}) must be >= 0 and below "
+            f"max_notional ({b.max_notional_quote})"
+        )
     if not _ZERO <= b.maint_margin_rate < 1:
         raise MarginDataError(f"{where}: maint_margin_rate ({b.maint_margin_rate}) must be in [0, 1)")
     if b.cum_quote < 0 or b.max_leverage < 1:
-        raise MarginDataError(f"{where}: cum ({b.cum_quote}) must be >= 0 and max_leverage "
-                              f"({b.max_leverage}) >= 1")
+        raise MarginDataError(f"{where}: cum ({b.cum_quote}) must be >= 0 and max_leverage ({b.max_leverage}) >= 1")
     return symbol, b
 
 
@@ -197,22 +212,28 @@ def _build_table(symbol: str, tiers: list[Bracket], path: Path) -> BracketTable:
             raise MarginDataError(f"{path}: {symbol} tier {b.tier} out of sequence (expected {i + 1})")
         if i == 0:
             if b.min_notional_quote != 0 or b.cum_quote != 0:
-                raise MarginDataError(f"{path}: {symbol} tier 1 min_notional ({b.min_notional_quote}) and "
-                                      f"cum ({b.cum_quote}) must be 0")
+                raise MarginDataError(
+                    f"{path}: {symbol} tier 1 min_notional ({b.min_notional_quote}) and cum ({b.cum_quote}) must be 0"
+                )
             continue
         prev = tiers[i - 1]
         if b.min_notional_quote != prev.max_notional_quote:
-            raise MarginDataError(f"{path}: {symbol} tier {b.tier} min_notional ({b.min_notional_quote}) "
-                                  f"must equal tier {prev.tier} max_notional ({prev.max_notional_quote})")
+            raise MarginDataError(
+                f"{path}: {symbol} tier {b.tier} min_notional ({b.min_notional_quote}) "
+                f"must equal tier {prev.tier} max_notional ({prev.max_notional_quote})"
+            )
         expected = prev.cum_quote + b.min_notional_quote * (b.maint_margin_rate - prev.maint_margin_rate)
         if abs(expected - b.cum_quote) > _CUM_TOLERANCE_QUOTE:
-            raise MarginDataError(f"{path}: {symbol} tier {b.tier} cum ({b.cum_quote}) must be {expected} "
-                                  "to keep maintenance margin continuous")
+            raise MarginDataError(
+                f"{path}: {symbol} tier {b.tier} cum ({b.cum_quote}) must be {expected} "
+                "to keep maintenance margin continuous"
+            )
     return BracketTable(symbol, tuple(tiers))
 
 
-def estimate_liquidation_price(amount_signed: Decimal, entry_price: Decimal, wallet_margin_quote: Decimal,
-                               table: BracketTable | None) -> Decimal | None:
+def estimate_liquidation_price(
+    amount_signed: Decimal, entry_price: Decimal, wallet_margin_quote: Decimal, table: BracketTable | None
+) -> Decimal | None:
     """Mark price (quote per base) at which an isolated position is liquidated; None if `table` is None.
 
     Returns 0 for a long whose margin covers the whole loss down to price 0 (it cannot be liquidated).
@@ -228,12 +249,12 @@ def estimate_liquidation_price(amount_signed: Decimal, entry_price: Decimal, wal
     if table is None:
         return None
     if amount_signed == 0 or entry_price <= 0:
-        raise ValueError(f"amount_signed ({amount_signed}) must be non-zero and entry_price ({entry_price}) "
-                         "positive")
+        raise ValueError(f"amount_signed ({amount_signed}) must be non-zero and entry_price ({entry_price}) positive")
     q = abs(amount_signed)
     for b in table.tiers:
-        price = ((amount_signed * entry_price - wallet_margin_quote - b.cum_quote)
-                 / (amount_signed - q * b.maint_margin_rate))
+        price = (amount_signed * entry_price - wallet_margin_quote - b.cum_quote) / (
+            amount_signed - q * b.maint_margin_rate
+        )
         if price <= 0:  # only a long: equity stays above MM all the way down to price 0
             return _ZERO
         if b.contains(q * price) or b is table.tiers[-1]:
@@ -268,8 +289,9 @@ def margin_ratio(maintenance_quote: Decimal | None, equity_quote: Decimal) -> De
     return maintenance_quote / equity_quote
 
 
-def max_amount_for_distance(equity_quote: Decimal, mark_price: Decimal, min_distance_pct: Decimal,
-                            table: BracketTable, *, is_long: bool) -> Decimal:
+def max_amount_for_distance(
+    equity_quote: Decimal, mark_price: Decimal, min_distance_pct: Decimal, table: BracketTable, *, is_long: bool
+) -> Decimal:
     """Largest |amount| (base) whose liquidation is at least `min_distance_pct` from mark, with this equity.
 
     The position is re-based at mark (entry = mark, margin = current equity in quote): what remains when part
@@ -291,9 +313,14 @@ def max_amount_for_distance(equity_quote: Decimal, mark_price: Decimal, min_dist
     raise AssertionError("unreachable: the last tier always answers")  # pragma: no cover
 
 
-def reduce_fraction_for_distance(amount_signed: Decimal, equity_quote: Decimal, mark_price: Decimal,
-                                 min_distance_pct: Decimal, table: BracketTable,
-                                 lot_size_base: Decimal | None = None) -> Decimal:
+def reduce_fraction_for_distance(
+    amount_signed: Decimal,
+    equity_quote: Decimal,
+    mark_price: Decimal,
+    min_distance_pct: Decimal,
+    table: BracketTable,
+    lot_size_base: Decimal | None = None,
+) -> Decimal:
     """Smallest fraction (0..1] of a position to close so the rest liquidates >= `min_distance_pct` from mark.
 
     The rest keeps the equity (see `max_amount_for_distance`); its amount is floored to the lot and at least
@@ -301,8 +328,7 @@ def reduce_fraction_for_distance(amount_signed: Decimal, equity_quote: Decimal, 
     Example: long 0.1 BTC, equity 600, mark 60 000, 15 %, lot 0.001: keep 0.065, fraction 0.35.
     """
     q = abs(amount_signed)
-    keep = min(max_amount_for_distance(equity_quote, mark_price, min_distance_pct, table,
-                                       is_long=amount_signed > 0), q)
+    keep = min(max_amount_for_distance(equity_quote, mark_price, min_distance_pct, table, is_long=amount_signed > 0), q)
     if lot_size_base:
         keep = (keep / lot_size_base).to_integral_value(rounding=ROUND_FLOOR) * lot_size_base
     cut = q - keep

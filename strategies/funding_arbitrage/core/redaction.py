@@ -3,6 +3,7 @@
 Pure (core/). Used by `metrics.py` (label values, alert messages) and `risk.py` (error details); `RedactingFilter`
 masks log records (messages and exception tracebacks) on every handler (installed by `shell/app.py`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -10,12 +11,14 @@ import re
 from collections.abc import Iterable
 
 MASK = "***"
-_SECRET_NAMES = (r"api[_-]?key|apikey|secret(?:[_-]?key)?|key|passphrase|passwd|password|private[_-]?key"
-                 r"|signature|sig|(?:access|auth|api|refresh)[_-]?token|authorization")
+_SECRET_NAMES = (
+    r"api[_-]?key|apikey|secret(?:[_-]?key)?|key|passphrase|passwd|password|private[_-]?key"
+    r"|signature|sig|(?:access|auth|api|refresh)[_-]?token|authorization"
+)
 _KV_RE = re.compile(
-    rf"(?i)(?<![a-z0-9])((?:[a-z0-9]+[_-])*(?:{_SECRET_NAMES}))(\"?\s*[=:]\s*\"?)(?:bearer\s+)?([^\s&,;\"'}}]+)")
-_UUID_RE = re.compile(
-    r"(?i)(?<![0-9a-f])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-f])")
+    rf"(?i)(?<![a-z0-9])((?:[a-z0-9]+[_-])*(?:{_SECRET_NAMES}))(\"?\s*[=:]\s*\"?)(?:bearer\s+)?([^\s&,;\"'}}]+)"
+)
+_UUID_RE = re.compile(r"(?i)(?<![0-9a-f])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-f])")
 _HEX_RE = re.compile(r"(?<![0-9A-Za-z])(?:0x)?[0-9a-fA-F]{32,}(?![0-9A-Za-z])")
 _B64_RE = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 

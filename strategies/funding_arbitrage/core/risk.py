@@ -21,6 +21,7 @@ so the shell must not stack a second reduction on a pair whose reduction is stil
 Per tick the shell calls `evaluate(...)` (or the checks in the same order), executes the actions,
 syncs `alerts()` into metrics, and asks `allow_entry(ts, venues)` before every entry.
 """
+
 from __future__ import annotations
 
 import logging
@@ -174,13 +175,16 @@ def error_burst_reason(error_count: int, max_errors: int, window_s: int) -> str 
 def drawdown_reason(peak_quote: Decimal, equity_quote: Decimal, max_drawdown_quote: Decimal) -> str | None:
     drawdown = peak_quote - equity_quote
     if drawdown >= max_drawdown_quote:
-        return (f"drawdown {drawdown} quote from peak {peak_quote} to {equity_quote} "
-                f"(limit {max_drawdown_quote}: the tighter of max_drawdown_quote and max_drawdown_pct)")
+        return (
+            f"drawdown {drawdown} quote from peak {peak_quote} to {equity_quote} "
+            f"(limit {max_drawdown_quote}: the tighter of max_drawdown_quote and max_drawdown_pct)"
+        )
     return None
 
 
-def daily_loss_reason(day_start_equity_quote: Decimal, equity_quote: Decimal, max_daily_loss_pct: Decimal
-                      ) -> str | None:
+def daily_loss_reason(
+    day_start_equity_quote: Decimal, equity_quote: Decimal, max_daily_loss_pct: Decimal
+) -> str | None:
     """Loss since the UTC day began, as a share of that day's starting equity: halts at `max_daily_loss_pct` %.
 
     Example: day start 10000, equity 9690, limit 3 % -> loss 310 = 3.1 % >= 3 % -> a reason. A gain never trips."""
@@ -189,8 +193,10 @@ def daily_loss_reason(day_start_equity_quote: Decimal, equity_quote: Decimal, ma
     loss = day_start_equity_quote - equity_quote
     loss_pct = loss / day_start_equity_quote * 100
     if loss_pct >= max_daily_loss_pct:
-        return (f"daily loss {loss} quote ({loss_pct:.2f}% of the day's starting equity {day_start_equity_quote}; "
-                f"max_daily_loss_pct={max_daily_loss_pct})")
+        return (
+            f"daily loss {loss} quote ({loss_pct:.2f}% of the day's starting equity {day_start_equity_quote}; "
+            f"max_daily_loss_pct={max_daily_loss_pct})"
+        )
     return None
 
 
@@ -209,9 +215,11 @@ def stale_reason(ts: float, last_update_ts: float | None, stale_data_s: int) -> 
 def liquidation_reason(report: LegReport, min_distance_pct: Decimal) -> str | None:
     if report.distance_pct is None or report.distance_pct >= min_distance_pct:
         return None
-    return (f"{report.connector} {report.token} liquidation at {report.liquidation_price:.8g}, "
-            f"{report.distance_pct:.2f}% from mark {report.mark_price} "
-            f"(min_liquidation_distance_pct={min_distance_pct})")
+    return (
+        f"{report.connector} {report.token} liquidation at {report.liquidation_price:.8g}, "
+        f"{report.distance_pct:.2f}% from mark {report.mark_price} "
+        f"(min_liquidation_distance_pct={min_distance_pct})"
+    )
 
 
 def single_leg_reason(ts: float, opened_ts: float, timeout_s: int) -> str | None:
@@ -264,8 +272,9 @@ class RiskGate:
             self.halt_reason, self.halted_ts = redact(reason), ts
             self.revision += 1
             logger.warning("risk_halt ts=%s reason=%r", ts, self.halt_reason)
-        self._alerts["halt"] = [RiskAlert(ALERT_PREFIX + "halted", Severity.CRITICAL,
-                                          f"trading halted: {self.halt_reason}")]
+        self._alerts["halt"] = [
+            RiskAlert(ALERT_PREFIX + "halted", Severity.CRITICAL, f"trading halted: {self.halt_reason}")
+        ]
 
     def resume(self, ts: float) -> None:
         """Operator action: clear the halt and the pause, forget counted errors, restart the drawdown peak and the
@@ -294,17 +303,25 @@ class RiskGate:
     # --- persistence ------------------------------------------------------------------------------
     def export_state(self) -> dict[str, Any]:
         """What must survive a restart, JSON-ready (Decimals as text)."""
+
         def d(x: Decimal | None) -> str | None:
             return None if x is None else str(x)
 
-        return {"trading_state": self.state.value, "halt_reason": self.halt_reason, "halted_ts": self.halted_ts,
-                "paused": self.paused, "peak_equity_quote": d(self.peak_equity_quote),
-                "last_equity_quote": d(self.last_equity_quote), "day": self.day,
-                "day_start_equity_quote": d(self.day_start_equity_quote),
-                "errors": [list(e) for e in self._errors]}
+        return {
+            "trading_state": self.state.value,
+            "halt_reason": self.halt_reason,
+            "halted_ts": self.halted_ts,
+            "paused": self.paused,
+            "peak_equity_quote": d(self.peak_equity_quote),
+            "last_equity_quote": d(self.last_equity_quote),
+            "day": self.day,
+            "day_start_equity_quote": d(self.day_start_equity_quote),
+            "errors": [list(e) for e in self._errors],
+        }
 
     def restore_state(self, doc: Mapping[str, Any]) -> None:
         """Restore `export_state()` output (at start, before the first tick). A halt comes back latched."""
+
         def d(x: object) -> Decimal | None:
             return None if x is None else Decimal(str(x))
 
@@ -321,10 +338,17 @@ class RiskGate:
         errors = doc.get("errors") or []
         self._errors = deque((float(e[0]), str(e[1]), str(e[2])) for e in errors)
         if self.halt_reason is not None:
-            self._alerts["halt"] = [RiskAlert(ALERT_PREFIX + "halted", Severity.CRITICAL,
-                                              f"trading halted: {self.halt_reason}")]
-        logger.warning("risk_restored halted=%r paused=%s peak=%s day_start=%s errors=%d", self.halt_reason,
-                       self.paused, self.peak_equity_quote, self.day_start_equity_quote, len(self._errors))
+            self._alerts["halt"] = [
+                RiskAlert(ALERT_PREFIX + "halted", Severity.CRITICAL, f"trading halted: {self.halt_reason}")
+            ]
+        logger.warning(
+            "risk_restored halted=%r paused=%s peak=%s day_start=%s errors=%d",
+            self.halt_reason,
+            self.paused,
+            self.peak_equity_quote,
+            self.day_start_equity_quote,
+            len(self._errors),
+        )
 
     # --- errors -----------------------------------------------------------------------------------
     def error_count(self, ts: float) -> int:
@@ -340,8 +364,9 @@ class RiskGate:
         self._errors.append((ts, kind, detail))
         self.revision += 1
         logger.info("risk_error ts=%s kind=%s detail=%r", ts, kind, detail)
-        reason = error_burst_reason(self.error_count(ts), self.settings.max_errors_per_window,
-                                    self.settings.error_window_s)
+        reason = error_burst_reason(
+            self.error_count(ts), self.settings.max_errors_per_window, self.settings.error_window_s
+        )
         if reason:
             self._halt(ts, f"{reason}; last: {kind}: {detail}")
         return reason
@@ -350,8 +375,13 @@ class RiskGate:
     def update_equity(self, ts: float, equity_quote: Decimal | None) -> str | None:
         """Track peak equity (quote); halt `portfolio.drawdown_limit_quote` below it. None = unknown: alert only."""
         if equity_quote is None:
-            self._alerts["equity"] = [RiskAlert(ALERT_PREFIX + "equity_unknown", Severity.WARNING,
-                                                "account equity unknown: drawdown limit not evaluated")]
+            self._alerts["equity"] = [
+                RiskAlert(
+                    ALERT_PREFIX + "equity_unknown",
+                    Severity.WARNING,
+                    "account equity unknown: drawdown limit not evaluated",
+                )
+            ]
             return None
         self._alerts["equity"] = []
         self.last_equity_quote = equity_quote
@@ -362,8 +392,9 @@ class RiskGate:
             self.day, self.day_start_equity_quote = utc_day(ts), equity_quote
             self.revision += 1
         reason = drawdown_reason(self.peak_equity_quote, equity_quote, drawdown_limit_quote(self.settings))
-        reason = reason or daily_loss_reason(self.day_start_equity_quote, equity_quote,
-                                             self.settings.max_daily_loss_pct)
+        reason = reason or daily_loss_reason(
+            self.day_start_equity_quote, equity_quote, self.settings.max_daily_loss_pct
+        )
         if reason:
             self._halt(ts, reason)
         return reason
@@ -375,8 +406,7 @@ class RiskGate:
         return self.peak_equity_quote - self.last_equity_quote
 
     # --- staleness --------------------------------------------------------------------------------
-    def check_staleness(self, ts: float,
-                        last_update_ts_by_venue: Mapping[str, float | None]) -> dict[str, str]:
+    def check_staleness(self, ts: float, last_update_ts_by_venue: Mapping[str, float | None]) -> dict[str, str]:
         """Block entries on venues whose funding/book data is older than `stale_data_s`; {venue: reason}.
 
         Configured venues absent from the mapping (or None) count as stale; all stale -> HALTED. A stale
@@ -391,9 +421,11 @@ class RiskGate:
         self.stale_venues, self._known_venues, self._staleness_checked_ts = stale, venues, ts
         with_legs = {r.connector for r in self.leg_reports}
         self._alerts["staleness"] = [
-            RiskAlert(f"{ALERT_PREFIX}stale_data.{v}",
-                      Severity.CRITICAL if v in with_legs else Severity.WARNING,
-                      f"{v}: {r}; entries blocked" + (" (open legs here)" if v in with_legs else ""))
+            RiskAlert(
+                f"{ALERT_PREFIX}stale_data.{v}",
+                Severity.CRITICAL if v in with_legs else Severity.WARNING,
+                f"{v}: {r}; entries blocked" + (" (open legs here)" if v in with_legs else ""),
+            )
             for v, r in stale.items()
         ]
         if venues and len(stale) == len(venues):
@@ -407,8 +439,9 @@ class RiskGate:
 
     def _report(self, leg: LegRisk) -> LegReport:
         def na(status: str, note: str) -> LegReport:
-            return LegReport(leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price,
-                             None, None, None, None, status, note)
+            return LegReport(
+                leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price, None, None, None, None, status, note
+            )
 
         spec = venue_spec(leg.connector)
         if spec is not None and spec.kind == "spot" and leg.leverage <= 1:
@@ -422,8 +455,9 @@ class RiskGate:
         dist = liquidation_distance_pct(leg.mark_price, liq, is_long=leg.amount > 0)
         ratio = margin_ratio(table.maintenance_margin(abs(leg.amount) * leg.mark_price), leg.equity_quote)
         status = "ok" if dist >= self.settings.min_liquidation_distance_pct else "near_liquidation"
-        return LegReport(leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price, liq, dist,
-                         ratio, table.source, status)
+        return LegReport(
+            leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price, liq, dist, ratio, table.source, status
+        )
 
     def check_positions(self, ts: float, legs: Sequence[LegRisk]) -> list[ReduceAction]:
         """Estimate each leg's liquidation; reduce pairs nearer than `min_liquidation_distance_pct`.
@@ -442,32 +476,36 @@ class RiskGate:
             report = self._report(leg)
             reports.append(report)
             if report.status == "unknown":
-                alerts.append(RiskAlert(
-                    f"{ALERT_PREFIX}liquidation_unknown.{leg.pair_id}.{leg.connector}", Severity.WARNING,
-                    f"{leg.connector} {leg.token}: liquidation price N/A ({report.note}); "
-                    "not protected by the liquidation check"))
+                alerts.append(
+                    RiskAlert(
+                        f"{ALERT_PREFIX}liquidation_unknown.{leg.pair_id}.{leg.connector}",
+                        Severity.WARNING,
+                        f"{leg.connector} {leg.token}: liquidation price N/A ({report.note}); "
+                        "not protected by the liquidation check",
+                    )
+                )
             reason = liquidation_reason(report, min_pct)
             table = self._table(leg)
             if reason is None or table is None or leg.mark_price is None:
                 continue
-            fraction = reduce_fraction_for_distance(leg.amount, leg.equity_quote, leg.mark_price, min_pct,
-                                                    table, leg.lot_size_base)
+            fraction = reduce_fraction_for_distance(
+                leg.amount, leg.equity_quote, leg.mark_price, min_pct, table, leg.lot_size_base
+            )
             if fraction > fractions.get(leg.pair_id, Decimal(0)):
                 fractions[leg.pair_id], reasons[leg.pair_id] = fraction, reason
-            alerts.append(RiskAlert(f"{ALERT_PREFIX}liquidation_near.{leg.pair_id}.{leg.connector}",
-                                    Severity.CRITICAL, reason))
+            alerts.append(
+                RiskAlert(f"{ALERT_PREFIX}liquidation_near.{leg.pair_id}.{leg.connector}", Severity.CRITICAL, reason)
+            )
         self.leg_reports = tuple(reports)
         self._alerts["positions"] = alerts
         actions = [ReduceAction(p, f, reasons[p]) for p, f in fractions.items() if f > 0]
         self._pending_reduce = {a.pair_id for a in actions}
         for a in actions:
-            logger.warning("risk_reduce ts=%s pair=%s fraction=%.6f reason=%r",
-                           ts, a.pair_id, a.fraction, a.reason)
+            logger.warning("risk_reduce ts=%s pair=%s fraction=%.6f reason=%r", ts, a.pair_id, a.fraction, a.reason)
         return actions
 
     # --- single legs ------------------------------------------------------------------------------
-    def check_single_leg(self, ts: float,
-                         open_legs_without_partner: Sequence[tuple[str, float]]) -> list[UnwindAction]:
+    def check_single_leg(self, ts: float, open_legs_without_partner: Sequence[tuple[str, float]]) -> list[UnwindAction]:
         """`UnwindAction` for each (pair_id, opened_ts) older than `single_leg_timeout_s`, every tick until
         the leg is gone. Each timeout counts once as an error ("single_leg_timeout"), so repeats halt."""
         actions, overdue = [], set()
@@ -483,7 +521,8 @@ class RiskGate:
         self._timed_out = overdue
         self._alerts["single_leg"] = [
             RiskAlert(f"{ALERT_PREFIX}single_leg.{a.pair_id}", Severity.CRITICAL, f"{a.pair_id}: {a.reason}")
-            for a in actions]
+            for a in actions
+        ]
         return actions
 
     # --- entry gate -------------------------------------------------------------------------------
@@ -514,14 +553,21 @@ class RiskGate:
         return [a for domain in self._alerts.values() for a in domain]
 
     # --- one tick ---------------------------------------------------------------------------------
-    def evaluate(self, ts: float, *, equity_quote: Decimal | None,
-                 last_update_ts_by_venue: Mapping[str, float | None], legs: Sequence[LegRisk],
-                 unpaired_legs: Sequence[tuple[str, float]]) -> RiskReport:
+    def evaluate(
+        self,
+        ts: float,
+        *,
+        equity_quote: Decimal | None,
+        last_update_ts_by_venue: Mapping[str, float | None],
+        legs: Sequence[LegRisk],
+        unpaired_legs: Sequence[tuple[str, float]],
+    ) -> RiskReport:
         """Run every check in order and return what the shell must do this tick."""
         reduces = self.check_positions(ts, legs)
         self.check_staleness(ts, last_update_ts_by_venue)
         self.update_equity(ts, equity_quote)
         unwinds = self.check_single_leg(ts, unpaired_legs)
         halted = self.state is TradingState.HALTED
-        return RiskReport(self.state, self.halt_reason, tuple(reduces), tuple(unwinds), halted,
-                          self.leg_reports, tuple(self.alerts()))
+        return RiskReport(
+            self.state, self.halt_reason, tuple(reduces), tuple(unwinds), halted, self.leg_reports, tuple(self.alerts())
+        )

@@ -283,7 +283,11 @@ class VenueFunds:
         return self._leverage.get(connector, Decimal(1))
 
     def commit(
-        self, long_connector: str, long_is_perp: bool, short_connector: str, notional_quote: Decimal,
+        self,
+        long_connector: str,
+        long_is_perp: bool,
+        short_connector: str,
+        notional_quote: Decimal,
         held: bool = False,
     ) -> None:
         """Take one hedge's funds off its venues (`held`: an existing pair, whose spot was already paid)."""

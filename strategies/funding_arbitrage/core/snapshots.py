@@ -3,6 +3,7 @@
 The adapter (`adapter.py`) copies Hummingbot's mutable FundingInfo, order books, trading rules, fees and
 positions into these once per tick. Prices and sizes are Decimal; timestamps are seconds (`_ts`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from enum import Enum
 from typing import Optional
 
 
-class MarketKind(str, Enum):
+class MarketKind(str, Enum):  # noqa: UP042 (str mixin: values compare and serialise as plain strings)
     PERP = "perp"
     SPOT = "spot"
 

@@ -5,6 +5,7 @@ Sources: the venues' public fee and contract pages as summarised in `shared/docs
 live fees come from the connector's fee schedule and the live funding interval is observed from
 `next_funding_utc_timestamp`; a hint is only used until the interval has been observed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,14 @@ VENUE_SPECS: dict[str, VenueSpec] = {
         VenueSpec("gate_io_perpetual", "perp", 100, Decimal("0.0005"), Decimal("0.0002"), None, Decimal("0.03")),
         VenueSpec("kucoin_perpetual", "perp", 100, Decimal("0.0006"), Decimal("0.0002"), None, Decimal("0.03")),
         VenueSpec(
-            "hyperliquid_perpetual", "perp", 50, Decimal("0.00045"), Decimal("0.00015"), 1 * _H,
-            Decimal("0.04"), ("ONEWAY",),
+            "hyperliquid_perpetual",
+            "perp",
+            50,
+            Decimal("0.00045"),
+            Decimal("0.00015"),
+            1 * _H,
+            Decimal("0.04"),
+            ("ONEWAY",),
         ),
         VenueSpec("dydx_v4_perpetual", "perp", 20, Decimal("0.0005"), Decimal("0.0001"), 1 * _H, None, ("ONEWAY",)),
         VenueSpec("binance", "spot", 1, Decimal("0.001"), Decimal("0.001"), None, None, ()),
@@ -62,11 +69,17 @@ def venue_spec(connector: str) -> Optional[VenueSpec]:
     if connector in VENUE_SPECS:
         return VENUE_SPECS[connector]
     if connector.startswith(SIM_PREFIX):
-        real = VENUE_SPECS.get(connector[len(SIM_PREFIX):])
+        real = VENUE_SPECS.get(connector[len(SIM_PREFIX) :])
         if real is not None:
             return VenueSpec(
-                connector, real.kind, real.max_leverage, real.taker_fee, real.maker_fee,
-                real.funding_interval_hint_s, real.funding_rate_cap, ("ONEWAY", "HEDGE") if real.kind == "perp" else (),
+                connector,
+                real.kind,
+                real.max_leverage,
+                real.taker_fee,
+                real.maker_fee,
+                real.funding_interval_hint_s,
+                real.funding_rate_cap,
+                ("ONEWAY", "HEDGE") if real.kind == "perp" else (),
             )
     return None
 
@@ -78,5 +91,5 @@ def is_perp_connector(connector: str) -> bool:
 
 def venue_name(connector: str) -> str:
     """Short venue label: `binance_perpetual` -> `binance`, `sim_bybit_perpetual` -> `bybit`."""
-    name = connector[len(SIM_PREFIX):] if connector.startswith(SIM_PREFIX) else connector
+    name = connector[len(SIM_PREFIX) :] if connector.startswith(SIM_PREFIX) else connector
     return name.removesuffix("_perpetual")

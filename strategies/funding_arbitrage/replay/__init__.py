@@ -4,6 +4,7 @@ The runner (`runner.py`, owned by the lead) drives the strategy and the baseline
 one `RunResult` per run with `build_run_result`, the oracle with `run_oracle`, and writes the files with
 `write_report`.
 """
+
 from .allocation import ExposureCaps, allocate_with_foresight, passive_notional_quote
 from .baseline import (
     BaselineConfig,

@@ -11,6 +11,7 @@ capped at `max_token_exposure_quote`. Example (sample config, 5 coins, leverage 
 10 000, caps total 4 000 / venue 6 000 / token 3 000 -> per unit 1.333…, budget min(4 000, 6 000, 7 500) = 4 000;
 passive carry holds 800 per coin; the oracle may put 3 000 on its best coin and 1 000 on the next.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -36,8 +37,14 @@ class ExposureCaps:
     min_leverage: Decimal
 
     def __post_init__(self) -> None:
-        for name in ("capital_quote", "order_amount_quote", "max_token_exposure_quote", "max_venue_exposure_quote",
-                     "max_total_exposure_quote", "min_leverage"):
+        for name in (
+            "capital_quote",
+            "order_amount_quote",
+            "max_token_exposure_quote",
+            "max_venue_exposure_quote",
+            "max_total_exposure_quote",
+            "min_leverage",
+        ):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value > 0:
                 raise ValueError(f"ExposureCaps.{name} ({value!r}) must be a positive Decimal")
@@ -82,8 +89,9 @@ def passive_notional_quote(caps: ExposureCaps, n_coins: int) -> Decimal:
     return min(caps.max_token_exposure_quote, share).quantize(_CENT, rounding=ROUND_DOWN)
 
 
-def allocate_with_foresight(value_per_unit: Mapping[str, Decimal], caps: ExposureCaps, with_spot: bool
-                            ) -> dict[str, Decimal]:
+def allocate_with_foresight(
+    value_per_unit: Mapping[str, Decimal], caps: ExposureCaps, with_spot: bool
+) -> dict[str, Decimal]:
     """Notional per coin for a plan whose value is linear in notional: the budget goes to the coins with the best
     value per unit first, each up to the token cap; coins whose plan does not pay (value <= 0) get 0.
 

@@ -23,6 +23,7 @@ Rules, per token, over every ordered pair of perp connectors (long L, short S) t
         (one leg's notional).
     X3  spread turned: current diff_24h of the held pair < funding_rate_diff_stop_loss (−0.001).
 """
+
 from __future__ import annotations
 
 import functools
@@ -59,8 +60,7 @@ def _interval_decimal(connector: str) -> Decimal:
     return Decimal(upstream_interval_s(connector))
 
 
-def funding_diff_24h(long_connector: str, long_rate: Decimal, short_connector: str, short_rate: Decimal
-                     ) -> Decimal:
+def funding_diff_24h(long_connector: str, long_rate: Decimal, short_connector: str, short_rate: Decimal) -> Decimal:
     """Funding earned per day by (long L, short S), as the example computes it (fraction of notional).
 
     Example: Binance 0.0004 per 4 h (read as 8 h -> 0.0012/day), Hyperliquid 0.0001 per h (0.0024/day):
@@ -91,8 +91,10 @@ class BaselineConfig:
         if len(set(self.connectors)) < 2:
             raise ValueError(f"connectors ({self.connectors}) must name at least two perp connectors")
         if self.leverage < 1 or self.position_size_quote <= 0 or self.single_leg_timeout_s < 1:
-            raise ValueError(f"leverage ({self.leverage}), position_size_quote ({self.position_size_quote}) "
-                             f"and single_leg_timeout_s ({self.single_leg_timeout_s}) must be positive")
+            raise ValueError(
+                f"leverage ({self.leverage}), position_size_quote ({self.position_size_quote}) "
+                f"and single_leg_timeout_s ({self.single_leg_timeout_s}) must be positive"
+            )
 
 
 @dataclass(frozen=True)
@@ -175,8 +177,9 @@ class BaselineRules:
                     best = PairChoice(long_c, short_c, diff)
         return best
 
-    def entry_cost_frac(self, token: str, pick: PairChoice, rates: Mapping[tuple[str, str], FundingObs],
-                        fee_lookup: FeeLookup) -> Decimal:
+    def entry_cost_frac(
+        self, token: str, pick: PairChoice, rates: Mapping[tuple[str, str], FundingObs], fee_lookup: FeeLookup
+    ) -> Decimal:
         """price_gap − fee_L − fee_S − estimated_exit_cost_buffer (E2's left side; negative is a loss)."""
         buy = rates[(pick.long_connector, token)].buy_price()
         sell = rates[(pick.short_connector, token)].sell_price()
@@ -184,8 +187,9 @@ class BaselineRules:
         fees = fee_lookup(pick.long_connector, token) + fee_lookup(pick.short_connector, token)
         return gap - fees - self.config.estimated_exit_cost_buffer
 
-    def _entry(self, token: str, rates: Mapping[tuple[str, str], FundingObs], fee_lookup: FeeLookup
-               ) -> BaselineEnter | None:
+    def _entry(
+        self, token: str, rates: Mapping[tuple[str, str], FundingObs], fee_lookup: FeeLookup
+    ) -> BaselineEnter | None:
         cfg = self.config
         pick = self.best_pair(token, rates)
         if pick is None or pick.funding_diff_24h < cfg.min_funding_rate_profitability:
@@ -200,17 +204,30 @@ class BaselineRules:
             if net < cfg.min_net_profitability:
                 log.info("baseline skip token=%s reason=net_profitability net=%s", token, net)
                 return None
-        log.info("baseline enter token=%s long=%s short=%s diff_24h=%s", token, pick.long_connector,
-                 pick.short_connector, pick.funding_diff_24h)
-        return BaselineEnter(token, pick.long_connector, pick.short_connector, pick.funding_diff_24h,
-                             cfg.position_size_quote, cfg.leverage)
+        log.info(
+            "baseline enter token=%s long=%s short=%s diff_24h=%s",
+            token,
+            pick.long_connector,
+            pick.short_connector,
+            pick.funding_diff_24h,
+        )
+        return BaselineEnter(
+            token,
+            pick.long_connector,
+            pick.short_connector,
+            pick.funding_diff_24h,
+            cfg.position_size_quote,
+            cfg.leverage,
+        )
 
-    def _exit(self, ts: float, token: str, held: BaselineHeld, rates: Mapping[tuple[str, str], FundingObs]
-              ) -> BaselineExit | None:
+    def _exit(
+        self, ts: float, token: str, held: BaselineHeld, rates: Mapping[tuple[str, str], FundingObs]
+    ) -> BaselineExit | None:
         cfg = self.config
         if not (held.long_filled and held.short_filled) and ts - held.opened_ts >= cfg.single_leg_timeout_s:
-            return BaselineExit(token, ExitReason.SINGLE_LEG_TIMEOUT,
-                                f"long_filled={held.long_filled} short_filled={held.short_filled}")
+            return BaselineExit(
+                token, ExitReason.SINGLE_LEG_TIMEOUT, f"long_filled={held.long_filled} short_filled={held.short_filled}"
+            )
         gain = held.pnl_quote + held.funding_quote
         if gain >= cfg.profitability_to_take_profit * held.size_quote:
             return BaselineExit(token, ExitReason.TAKE_PROFIT, f"pnl+funding={gain}")
@@ -222,8 +239,13 @@ class BaselineRules:
                 return BaselineExit(token, ExitReason.SPREAD_TURNED, f"diff_24h={diff}")
         return None
 
-    def decide(self, ts: float, rates: Mapping[tuple[str, str], FundingObs], held: Mapping[str, BaselineHeld],
-               fee_lookup: FeeLookup) -> tuple[list[BaselineEnter], list[BaselineExit]]:
+    def decide(
+        self,
+        ts: float,
+        rates: Mapping[tuple[str, str], FundingObs],
+        held: Mapping[str, BaselineHeld],
+        fee_lookup: FeeLookup,
+    ) -> tuple[list[BaselineEnter], list[BaselineExit]]:
         """Entries for tokens not held, exits for tokens held; both sorted by token.
 
         `rates` maps (connector, token) to the current observation; a market without one is skipped.
@@ -234,8 +256,7 @@ class BaselineRules:
             if token in held:
                 decision = self._exit(ts, token, held[token], rates)
                 if decision is not None:
-                    log.info("baseline exit token=%s reason=%s %s", token, decision.reason.value,
-                             decision.detail)
+                    log.info("baseline exit token=%s reason=%s %s", token, decision.reason.value, decision.detail)
                     exits.append(decision)
             else:
                 entry = self._entry(token, rates, fee_lookup)

@@ -2,6 +2,7 @@
 the same simulated venues through the same Hummingbot order path (`buy`/`sell` at market, both legs, OPEN to
 enter and CLOSE to exit), so the comparison differs only in the decisions.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,9 @@ class _Position:
 class BaselineStrategy(StrategyV2Base):
     """Runs `BaselineRules` every tick on the perp connectors it was given."""
 
-    def __init__(self, connectors: dict[str, Any], config: BaselineStrategyConfig, rules: BaselineConfig,
-                 quote_asset: str) -> None:
+    def __init__(
+        self, connectors: dict[str, Any], config: BaselineStrategyConfig, rules: BaselineConfig, quote_asset: str
+    ) -> None:
         super().__init__(connectors, config)
         self.rules = BaselineRules(rules)
         self.quote = quote_asset
@@ -94,8 +96,7 @@ class BaselineStrategy(StrategyV2Base):
             for buy, connector in ((True, en.long_connector), (False, en.short_connector)):
                 self._track(pos, self._order(buy, connector, pair, amount, PositionAction.OPEN, "baseline open"))
 
-    def _order(self, buy: bool, connector: str, pair: str, amount: Decimal, action: PositionAction,
-               reason: str) -> str:
+    def _order(self, buy: bool, connector: str, pair: str, amount: Decimal, action: PositionAction, reason: str) -> str:
         amount = self.connectors[connector].quantize_order_amount(pair, amount)
         fn = self.buy if buy else self.sell
         order_id = fn(connector, pair, amount, OrderType.MARKET, position_action=action)
@@ -114,11 +115,19 @@ class BaselineStrategy(StrategyV2Base):
         pos.close_reason = reason
         pair = self._pair(token)
         if pos.long_base > 0:
-            self._track(pos, self._order(False, pos.long_connector, pair, pos.long_base, PositionAction.CLOSE,
-                                         f"baseline close: {reason}"))
+            self._track(
+                pos,
+                self._order(
+                    False, pos.long_connector, pair, pos.long_base, PositionAction.CLOSE, f"baseline close: {reason}"
+                ),
+            )
         if pos.short_base > 0:
-            self._track(pos, self._order(True, pos.short_connector, pair, pos.short_base, PositionAction.CLOSE,
-                                         f"baseline close: {reason}"))
+            self._track(
+                pos,
+                self._order(
+                    True, pos.short_connector, pair, pos.short_base, PositionAction.CLOSE, f"baseline close: {reason}"
+                ),
+            )
         self._forget_if_done(token)
 
     def _forget_if_done(self, token: str) -> None:
@@ -139,22 +148,31 @@ class BaselineStrategy(StrategyV2Base):
                     continue
                 bid = connector.get_price_by_type(pair, PriceType.BestBid)
                 ask = connector.get_price_by_type(pair, PriceType.BestAsk)
-                if not (bid == bid and ask == ask) or bid <= 0 or ask <= 0:  # noqa: PLR0124 - NaN or empty book
+                if not (bid == bid and ask == ask) or bid <= 0 or ask <= 0:
                     continue
                 out[(name, token)] = FundingObs(Decimal(info.rate), (bid + ask) / 2, bid, ask)
         return out
 
     def _taker_fee(self, connector: str, token: str) -> Decimal:
         fee = self.connectors[connector].get_fee(
-            base_currency=token, quote_currency=self.quote, order_type=OrderType.MARKET, order_side=TradeType.BUY,
-            position_action=PositionAction.OPEN, amount=Decimal(1), price=Decimal(1), is_maker=False)
+            base_currency=token,
+            quote_currency=self.quote,
+            order_type=OrderType.MARKET,
+            order_side=TradeType.BUY,
+            position_action=PositionAction.OPEN,
+            amount=Decimal(1),
+            price=Decimal(1),
+            is_maker=False,
+        )
         return Decimal(fee.percent)
 
     def _held(self, token: str, pos: _Position) -> BaselineHeld:
         pair = self._pair(token)
         pnl = Decimal(0)
-        for connector, base, signed in ((pos.long_connector, pos.long_base, 1), (pos.short_connector,
-                                                                                 pos.short_base, -1)):
+        for connector, base, signed in (
+            (pos.long_connector, pos.long_base, 1),
+            (pos.short_connector, pos.short_base, -1),
+        ):
             mid = self.connectors[connector].mid_price(pair)
             if mid is not None and base:
                 pnl += signed * base * Decimal(mid)
@@ -162,8 +180,16 @@ class BaselineStrategy(StrategyV2Base):
         # As upstream's executors: the single-leg timer runs from the first fill, while the partner is missing.
         none_yet = pos.first_fill_ts is None
         timer_ts = pos.opened_ts if pos.first_fill_ts is None else pos.first_fill_ts
-        return BaselineHeld(pos.long_connector, pos.short_connector, timer_ts, pos.size_quote, pnl,
-                            pos.funding, none_yet or pos.long_base > 0, none_yet or pos.short_base > 0)
+        return BaselineHeld(
+            pos.long_connector,
+            pos.short_connector,
+            timer_ts,
+            pos.size_quote,
+            pnl,
+            pos.funding,
+            none_yet or pos.long_base > 0,
+            none_yet or pos.short_base > 0,
+        )
 
     # --- events --------------------------------------------------------------------------------------
     def did_fill_order(self, event: Any) -> None:
@@ -184,8 +210,17 @@ class BaselineStrategy(StrategyV2Base):
                 pos.short_proceeds += sign * amount * price
             if opening and pos.closing:  # an entry that filled after the exit decision: close it at once
                 connector = pos.long_connector if buy else pos.short_connector
-                self._track(pos, self._order(not buy, connector, self._pair(token), amount, PositionAction.CLOSE,
-                                             "baseline close: late entry fill"))
+                self._track(
+                    pos,
+                    self._order(
+                        not buy,
+                        connector,
+                        self._pair(token),
+                        amount,
+                        PositionAction.CLOSE,
+                        "baseline close: late entry fill",
+                    ),
+                )
             return
 
     def did_complete_buy_order(self, event: Any) -> None:

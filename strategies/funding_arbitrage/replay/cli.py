@@ -1,4 +1,5 @@
 """`funding-arb replay` arguments (the launcher adds this subcommand)."""
+
 from __future__ import annotations
 
 import argparse
@@ -42,13 +43,24 @@ def add_replay_parser(sub: Any, func: Callable[[argparse.Namespace], int]) -> No
     p.add_argument("--config", type=Path, default=None, help="strategy config (default: the sample config)")
     p.add_argument("--tick", type=float, default=60.0, help="clock tick in seconds")
     p.add_argument("--out", type=Path, default=Path("out/replay"), help="report directory")
-    p.add_argument("--runs", type=_csv, default=RUN_NAMES,
-                   help=f"runs to execute, comma separated (default all: {','.join(RUN_NAMES)})")
-    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
-                   help="simulated runs at once, in worker processes (default: 2, or 1 on a 1-CPU machine); "
-                        "results do not depend on it")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress (default: a bar with ETA on a terminal, a line every 30 s otherwise)")
+    p.add_argument(
+        "--runs",
+        type=_csv,
+        default=RUN_NAMES,
+        help=f"runs to execute, comma separated (default all: {','.join(RUN_NAMES)})",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="simulated runs at once, in worker processes (default: 2, or 1 on a 1-CPU machine); "
+        "results do not depend on it",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress (default: a bar with ETA on a terminal, a line every 30 s otherwise)",
+    )
     p.set_defaults(func=func)
 
 
@@ -67,9 +79,18 @@ def run_replay_command(args: argparse.Namespace) -> int:
         print(f"replay: --runs ({','.join(args.runs)}) must name runs among {','.join(RUN_NAMES)}", file=sys.stderr)
         return 1
     opts = ReplayOptions(
-        data_dir=data, venues=args.venues, coins=args.coins, spot=args.spot, start_ts=args.start,
-        end_ts=args.end, config_path=args.config, tick_s=args.tick, out_dir=args.out,
-        progress=not args.no_progress, runs=tuple(args.runs), jobs=args.jobs,
+        data_dir=data,
+        venues=args.venues,
+        coins=args.coins,
+        spot=args.spot,
+        start_ts=args.start,
+        end_ts=args.end,
+        config_path=args.config,
+        tick_s=args.tick,
+        out_dir=args.out,
+        progress=not args.no_progress,
+        runs=tuple(args.runs),
+        jobs=args.jobs,
     )
     try:
         report, files = run_replay(opts)
@@ -77,9 +98,11 @@ def run_replay_command(args: argparse.Namespace) -> int:
         print(f"replay: {e}", file=sys.stderr)
         return 1
     for name, run in report.runs.items():
-        print(f"{name:<18} net {run.net_pnl_quote:>12.2f}  funding {run.funding_pnl_quote:>10.2f}  fees "
-              f"{run.fees_quote:>9.2f}  slippage {run.slippage_quote:>8.2f}  APR "
-              f"{'N/A' if run.apr_pct is None else f'{run.apr_pct:.2f}%'}  carry {run.carry_quote:>9.2f}  capture "
-              f"{'N/A' if run.carry_capture is None else f'{run.carry_capture * 100:.1f}%'}  pairs {run.pairs_opened}")
+        print(
+            f"{name:<18} net {run.net_pnl_quote:>12.2f}  funding {run.funding_pnl_quote:>10.2f}  fees "
+            f"{run.fees_quote:>9.2f}  slippage {run.slippage_quote:>8.2f}  APR "
+            f"{'N/A' if run.apr_pct is None else f'{run.apr_pct:.2f}%'}  carry {run.carry_quote:>9.2f}  capture "
+            f"{'N/A' if run.carry_capture is None else f'{run.carry_capture * 100:.1f}%'}  pairs {run.pairs_opened}"
+        )
     print(f"report: {files['report.html']}")
     return 0

@@ -1,5 +1,6 @@
 """Text primitives of the report (no hummingbot import): exact decimal text, fixed-precision JSON numbers,
 deterministic JSON, UTC times, and dropping secret-looking settings."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,11 @@ def is_secret_key(key: str) -> bool:
 def sanitize(value: Any) -> Any:
     """A JSON-ready copy: secret-looking keys dropped, text redacted (recursively), Decimal -> RawNumber."""
     if isinstance(value, Mapping):
-        return {str(k): sanitize(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
-                if not is_secret_key(str(k))}
+        return {
+            str(k): sanitize(v)
+            for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
+            if not is_secret_key(str(k))
+        }
     if isinstance(value, (list, tuple)):
         return [sanitize(v) for v in value]
     if isinstance(value, (set, frozenset)):

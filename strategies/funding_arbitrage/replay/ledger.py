@@ -3,6 +3,7 @@ margin per leg, hedge gaps and liquidations. The strategy under test is not cons
 books of record, so the accounting identity (net = funding + basis − fees − slippage − borrow) checks the
 venues and the ledger against each other.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -51,12 +52,21 @@ class RunLedger:
         perp = is_perp_connector(connector_name)
         position = getattr(e.position, "name", e.position)
         action = PositionAction(str(position).upper()) if perp and position else PositionAction.NIL
-        self.trades.append(Trade(
-            ts=float(e.timestamp), token=e.trading_pair.split("-")[0], connector=connector_name,
-            trading_pair=e.trading_pair, side=side, amount_base=amount, price=price,
-            mid_price=Decimal(mid) if mid is not None else price, fee_quote=fee, position_action=action,
-            reason=self._reason_of(e.order_id),
-        ))
+        self.trades.append(
+            Trade(
+                ts=float(e.timestamp),
+                token=e.trading_pair.split("-")[0],
+                connector=connector_name,
+                trading_pair=e.trading_pair,
+                side=side,
+                amount_base=amount,
+                price=price,
+                mid_price=Decimal(mid) if mid is not None else price,
+                fee_quote=fee,
+                position_action=action,
+                reason=self._reason_of(e.order_id),
+            )
+        )
         self.order_ids.append(e.order_id)
         self.net_base[(connector_name, e.trading_pair)] += amount if side is Side.BUY else -amount
 
@@ -149,7 +159,7 @@ class RunLedger:
         return None if mid is None else Decimal(mid)
 
     def trades_of(self, order_ids: set[str]) -> list[Trade]:
-        return [t for t, oid in zip(self.trades, self.order_ids) if oid in order_ids]
+        return [t for t, oid in zip(self.trades, self.order_ids, strict=False) if oid in order_ids]
 
     def final_mids(self) -> dict[tuple[str, str], Decimal]:
         out = {}

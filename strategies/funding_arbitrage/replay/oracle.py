@@ -22,6 +22,7 @@ allocates the same budget as every other run with foresight: a coin's plan is li
 budget goes to the coins whose plan pays most per unit, each up to the token cap (`allocate_with_foresight`).
 Without caps every coin gets `notional_quote`. The oracle's equity is capital + Σ coins' PnL.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
@@ -50,12 +51,12 @@ class RoundTripCost:
 
     def __post_init__(self) -> None:
         if not (self.fee_frac >= 0 and self.slippage_frac >= 0):
-            raise ValueError(f"RoundTripCost fee_frac ({self.fee_frac}) and slippage_frac "
-                             f"({self.slippage_frac}) must be >= 0")
+            raise ValueError(
+                f"RoundTripCost fee_frac ({self.fee_frac}) and slippage_frac ({self.slippage_frac}) must be >= 0"
+            )
 
 
-def taker_round_trip(fee_a: Decimal, fee_b: Decimal, slippage_frac_per_fill: Decimal = _ZERO
-                     ) -> RoundTripCost:
+def taker_round_trip(fee_a: Decimal, fee_b: Decimal, slippage_frac_per_fill: Decimal = _ZERO) -> RoundTripCost:
     """Both legs opened and closed at taker fees: 2 × (fee_a + fee_b), plus four fills of slippage.
 
     Example: Binance 0.05 % and Bybit 0.055 % -> 0.21 % of notional.
@@ -112,8 +113,7 @@ class CoinPlan:
     flows: tuple[tuple[int, Decimal], ...]
 
 
-def candidate_pairs(token: str, perp_connectors: Sequence[str], spot_connectors: Sequence[str]
-                    ) -> list[OraclePair]:
+def candidate_pairs(token: str, perp_connectors: Sequence[str], spot_connectors: Sequence[str]) -> list[OraclePair]:
     """Every perp–perp direction and every (spot, perp) carry, in a fixed order."""
     perps, spots = sorted(perp_connectors), sorted(spot_connectors)
     pairs = [OraclePair(token, a, b, "perp_perp") for a in perps for b in perps if a != b]
@@ -121,8 +121,7 @@ def candidate_pairs(token: str, perp_connectors: Sequence[str], spot_connectors:
     return pairs
 
 
-def settlement_reward_quote(pair: OraclePair, rates_at_t: Mapping[str, Decimal], notional_quote: Decimal
-                            ) -> Decimal:
+def settlement_reward_quote(pair: OraclePair, rates_at_t: Mapping[str, Decimal], notional_quote: Decimal) -> Decimal:
     """Funding the pair earns at one settlement time; `rates_at_t` holds only venues settling then."""
     reward = rates_at_t.get(pair.short_connector, _ZERO)
     if pair.kind == "perp_perp":
@@ -130,8 +129,9 @@ def settlement_reward_quote(pair: OraclePair, rates_at_t: Mapping[str, Decimal],
     return reward * notional_quote
 
 
-def _timeline(series: Mapping[str, Sequence[Settlement]], start_ts: int, end_ts: int
-              ) -> list[tuple[int, dict[str, Decimal]]]:
+def _timeline(
+    series: Mapping[str, Sequence[Settlement]], start_ts: int, end_ts: int
+) -> list[tuple[int, dict[str, Decimal]]]:
     """Merged settlement events within [start_ts, end_ts]: (ts, {connector: rate})."""
     merged: dict[int, dict[str, Decimal]] = {}
     for connector in sorted(series):
@@ -145,13 +145,25 @@ def _timeline(series: Mapping[str, Sequence[Settlement]], start_ts: int, end_ts:
     return sorted(merged.items())
 
 
-def plan_coin(token: str, series: Mapping[str, Sequence[Settlement]], pairs: Sequence[OraclePair],
-              notional_quote: Decimal, costs: OracleCosts, start_ts: int, end_ts: int,
-              close_at_end: bool = True) -> CoinPlan:
+def plan_coin(
+    token: str,
+    series: Mapping[str, Sequence[Settlement]],
+    pairs: Sequence[OraclePair],
+    notional_quote: Decimal,
+    costs: OracleCosts,
+    start_ts: int,
+    end_ts: int,
+    close_at_end: bool = True,
+) -> CoinPlan:
     """Best non-overlapping hold intervals of one coin (value = funding − entry/exit costs)."""
     events = _timeline(series, start_ts, end_ts)
-    half = [(costs.for_kind(p.kind).fee_frac * notional_quote / _TWO,
-             costs.for_kind(p.kind).slippage_frac * notional_quote / _TWO) for p in pairs]
+    half = [
+        (
+            costs.for_kind(p.kind).fee_frac * notional_quote / _TWO,
+            costs.for_kind(p.kind).slippage_frac * notional_quote / _TWO,
+        )
+        for p in pairs
+    ]
     leg_cost = [fee + slip for fee, slip in half]
     flat_value = _ZERO
     values: list[Decimal | None] = [None] * len(pairs)  # None: not reachable yet
@@ -195,9 +207,15 @@ def _backtrack(final_state: int, flat_from: list[int], entered: list[list[bool]]
     return states
 
 
-def _intervals(states: list[int], events: list[tuple[int, dict[str, Decimal]]], pairs: Sequence[OraclePair],
-               half: list[tuple[Decimal, Decimal]], notional_quote: Decimal, start_ts: int,
-               close_at_end: bool) -> tuple[list[OracleInterval], list[tuple[int, Decimal]]]:
+def _intervals(
+    states: list[int],
+    events: list[tuple[int, dict[str, Decimal]]],
+    pairs: Sequence[OraclePair],
+    half: list[tuple[Decimal, Decimal]],
+    notional_quote: Decimal,
+    start_ts: int,
+    close_at_end: bool,
+) -> tuple[list[OracleInterval], list[tuple[int, Decimal]]]:
     """Hold intervals from the per-event states, and their cash flows (ts, quote)."""
     out: list[OracleInterval] = []
     flows: list[tuple[int, Decimal]] = []
@@ -222,10 +240,18 @@ def _intervals(states: list[int], events: list[tuple[int, dict[str, Decimal]]], 
         if exit_paid:
             flows.append((events[k - 1][0], -(fee + slip)))
         n_paid = 2 if exit_paid else 1
-        out.append(OracleInterval(
-            pair=pairs[p], entry_ts=entry_ts, exit_ts=events[k - 1][0], settlements=k - first,
-            funding_quote=funding, fees_quote=fee * n_paid, slippage_quote=slip * n_paid,
-            exit_paid=exit_paid))
+        out.append(
+            OracleInterval(
+                pair=pairs[p],
+                entry_ts=entry_ts,
+                exit_ts=events[k - 1][0],
+                settlements=k - first,
+                funding_quote=funding,
+                fees_quote=fee * n_paid,
+                slippage_quote=slip * n_paid,
+                exit_paid=exit_paid,
+            )
+        )
     return out, flows
 
 
@@ -276,28 +302,41 @@ def run_oracle(
         pairs_of[coin] = (series, candidate_pairs(coin, sorted(series), spots))
     sizes = {coin: notional for coin in coins}
     if caps is not None:
-        reference = {coin: plan_coin(coin, *pairs_of[coin], notional, costs, start_ts, end_ts, close_at_end)
-                     for coin in coins}
-        sizes = allocate_with_foresight({c: p.value_quote / notional for c, p in reference.items()}, caps,
-                                        with_spot=bool(spot_connectors))
-    plans = [plan_coin(coin, *pairs_of[coin], sizes[coin], costs, start_ts, end_ts, close_at_end)
-             for coin in coins if sizes[coin] > 0]
+        reference = {
+            coin: plan_coin(coin, *pairs_of[coin], notional, costs, start_ts, end_ts, close_at_end) for coin in coins
+        }
+        sizes = allocate_with_foresight(
+            {c: p.value_quote / notional for c, p in reference.items()}, caps, with_spot=bool(spot_connectors)
+        )
+    plans = [
+        plan_coin(coin, *pairs_of[coin], sizes[coin], costs, start_ts, end_ts, close_at_end)
+        for coin in coins
+        if sizes[coin] > 0
+    ]
     flows = [flow for plan in plans for flow in plan.flows]
     result = _oracle_result(plans, flows, capital_quote, sizes, start_ts, end_ts, close_at_end)
     return replace(result, utilisation=_utilisation(plans, sizes, capital_quote, start_ts, end_ts, sample_s))
 
 
-def _utilisation(plans: Sequence[CoinPlan], sizes: Mapping[str, Decimal], capital_quote: Decimal, start_ts: int,
-                 end_ts: int, sample_s: int) -> tuple[UtilisationPoint, ...]:
+def _utilisation(
+    plans: Sequence[CoinPlan],
+    sizes: Mapping[str, Decimal],
+    capital_quote: Decimal,
+    start_ts: int,
+    end_ts: int,
+    sample_s: int,
+) -> tuple[UtilisationPoint, ...]:
     """Deployed notional ÷ capital every `sample_s` from start to end (a coin counts while it holds a pair)."""
     holds = [(iv.entry_ts, iv.exit_ts, sizes[plan.token]) for plan in plans for iv in plan.intervals]
-    times = list(range(start_ts, end_ts, max(sample_s, 1))) + [end_ts]
-    return tuple(UtilisationPoint(float(ts), sum((n for a, b, n in holds if a <= ts < b), _ZERO) / capital_quote)
-                 for ts in times)
+    times = [*list(range(start_ts, end_ts, max(sample_s, 1))), end_ts]
+    return tuple(
+        UtilisationPoint(float(ts), sum((n for a, b, n in holds if a <= ts < b), _ZERO) / capital_quote) for ts in times
+    )
 
 
-def _equity(flows: list[tuple[int, Decimal]], capital_quote: Decimal, start_ts: int, end_ts: int
-            ) -> tuple[EquityPoint, ...]:
+def _equity(
+    flows: list[tuple[int, Decimal]], capital_quote: Decimal, start_ts: int, end_ts: int
+) -> tuple[EquityPoint, ...]:
     by_ts: dict[int, Decimal] = {}
     for ts, amount in flows:
         by_ts[ts] = by_ts.get(ts, _ZERO) + amount
@@ -314,15 +353,36 @@ def _equity(flows: list[tuple[int, Decimal]], capital_quote: Decimal, start_ts: 
     return tuple(points)
 
 
-def _oracle_result(plans: list[CoinPlan], flows: list[tuple[int, Decimal]], capital_quote: Decimal,
-                   sizes: Mapping[str, Decimal], start_ts: int, end_ts: int, close_at_end: bool) -> RunResult:
+def _oracle_result(
+    plans: list[CoinPlan],
+    flows: list[tuple[int, Decimal]],
+    capital_quote: Decimal,
+    sizes: Mapping[str, Decimal],
+    start_ts: int,
+    end_ts: int,
+    close_at_end: bool,
+) -> RunResult:
     intervals = [iv for plan in plans for iv in plan.intervals]
-    rows = tuple(sorted((
-        PairRow(pair_key=iv.pair.key, token=iv.pair.token, opened_ts=iv.entry_ts,
-                closed_ts=iv.exit_ts if iv.exit_paid else None, funding_quote=iv.funding_quote,
-                fees_quote=iv.fees_quote, slippage_quote=iv.slippage_quote, basis_quote=_ZERO,
-                net_quote=iv.net_quote, close_reason="oracle_exit" if iv.exit_paid else None)
-        for iv in intervals), key=lambda r: (r.opened_ts, r.pair_key)))
+    rows = tuple(
+        sorted(
+            (
+                PairRow(
+                    pair_key=iv.pair.key,
+                    token=iv.pair.token,
+                    opened_ts=iv.entry_ts,
+                    closed_ts=iv.exit_ts if iv.exit_paid else None,
+                    funding_quote=iv.funding_quote,
+                    fees_quote=iv.fees_quote,
+                    slippage_quote=iv.slippage_quote,
+                    basis_quote=_ZERO,
+                    net_quote=iv.net_quote,
+                    close_reason="oracle_exit" if iv.exit_paid else None,
+                )
+                for iv in intervals
+            ),
+            key=lambda r: (r.opened_ts, r.pair_key),
+        )
+    )
     funding = sum((iv.funding_quote for iv in intervals), _ZERO)
     fees = sum((iv.fees_quote for iv in intervals), _ZERO)
     slippage = sum((iv.slippage_quote for iv in intervals), _ZERO)
@@ -331,14 +391,35 @@ def _oracle_result(plans: list[CoinPlan], flows: list[tuple[int, Decimal]], capi
     sizing = ", ".join(f"{coin} {sizes[coin]} quote per leg" for coin in sorted(sizes)) or "no coin"
     notes = (
         f"Perfect foresight of funding, at most one position per coin; notional: {sizing}.",
-        ("Prices are not modelled: basis is 0, nothing is liquidated and the hedge is always exact (those "
-         "figures are N/A)."),
-        ("Entry and exit each pay half of the round-trip taker fees of the cheapest venues"
-         + ("; positions open at the end pay their exit." if close_at_end else "; no exit is paid at the end.")),
+        (
+            "Prices are not modelled: basis is 0, nothing is liquidated and the hedge is always exact (those "
+            "figures are N/A)."
+        ),
+        (
+            "Entry and exit each pay half of the round-trip taker fees of the cheapest venues"
+            + ("; positions open at the end pay their exit." if close_at_end else "; no exit is paid at the end.")
+        ),
     )
     return RunResult(
-        name="oracle", capital_quote=capital_quote, net_pnl_quote=net, funding_pnl_quote=funding,
-        fees_quote=fees, slippage_quote=slippage, borrow_quote=_ZERO, basis_pnl_quote=_ZERO,
-        max_drawdown_quote=max_drawdown_quote(equity), apr_pct=apr_pct(net, capital_quote, end_ts - start_ts),
-        pairs_opened=len(intervals), liquidations=None, max_hedge_gap_pct=None, unhedged_seconds=None,
-        equity=equity, trades=(), pairs=rows, margin=(), events=(), notes=notes, trades_modelled=False)
+        name="oracle",
+        capital_quote=capital_quote,
+        net_pnl_quote=net,
+        funding_pnl_quote=funding,
+        fees_quote=fees,
+        slippage_quote=slippage,
+        borrow_quote=_ZERO,
+        basis_pnl_quote=_ZERO,
+        max_drawdown_quote=max_drawdown_quote(equity),
+        apr_pct=apr_pct(net, capital_quote, end_ts - start_ts),
+        pairs_opened=len(intervals),
+        liquidations=None,
+        max_hedge_gap_pct=None,
+        unhedged_seconds=None,
+        equity=equity,
+        trades=(),
+        pairs=rows,
+        margin=(),
+        events=(),
+        notes=notes,
+        trades_modelled=False,
+    )

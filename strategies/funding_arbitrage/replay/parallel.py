@@ -5,6 +5,7 @@ run gives the same result in a worker as in the parent. Workers are forked after
 share it instead of loading it again. Their progress and log records travel to the parent over a queue: the parent
 shows them (progress bar, logs above it) as a sequential replay would.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,9 @@ def _run_in_worker(name: str) -> RunResult:
     return _WORKER["run"](name, lambda run, fraction: channel.put(("progress", run, fraction)))
 
 
-def run_parallel(names: list[str], run: RunFn, progress: Callable[[str, float], None], jobs: int
-                 ) -> dict[str, RunResult]:
+def run_parallel(
+    names: list[str], run: RunFn, progress: Callable[[str, float], None], jobs: int
+) -> dict[str, RunResult]:
     """`run(name, progress)` for every name, at most `jobs` at a time in forked workers; results by name.
 
     Raises:

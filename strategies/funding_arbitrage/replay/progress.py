@@ -1,5 +1,6 @@
 """Progress of a replay on stderr: a bar with elapsed time and ETA on a terminal, a periodic one-line report
 otherwise (logs, CI). Log records are written above the bar, never into it (`ProgressDisplay.logs_above`)."""
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,14 @@ def clock_text(seconds: float) -> str:
 class ProgressDisplay:
     """`update(run, fraction)` as a run advances (fraction 0..1); `runs`: the simulated runs, in order."""
 
-    def __init__(self, runs: list[str], stream: TextIO | None = None, tty: bool | None = None,
-                 clock: Callable[[], float] = time.monotonic, line_every_s: float = LINE_EVERY_S) -> None:
+    def __init__(
+        self,
+        runs: list[str],
+        stream: TextIO | None = None,
+        tty: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        line_every_s: float = LINE_EVERY_S,
+    ) -> None:
         self._runs = runs
         self._stream = stream if stream is not None else sys.stderr
         self._tty = self._stream.isatty() if tty is None else tty
@@ -45,8 +52,10 @@ class ProgressDisplay:
         index = f"{self._runs.index(run) + 1}/{len(self._runs)}" if run in self._runs else "-"
         if self._tty:
             filled = int(fraction * BAR_WIDTH)
-            self._bar = (f"{run:<18} {index} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction * 100:5.1f}% "
-                         f"{clock_text(elapsed)} elapsed, {eta}")
+            self._bar = (
+                f"{run:<18} {index} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction * 100:5.1f}% "
+                f"{clock_text(elapsed)} elapsed, {eta}"
+            )
             self._stream.write(_CLEAR + self._bar + ("\n" if fraction >= 1 else ""))
             if fraction >= 1:
                 self._bar = ""
@@ -55,8 +64,10 @@ class ProgressDisplay:
             if last is not None and fraction < 1 and now - last < self._line_every_s:
                 return
             self._last_line_ts[run] = now
-            self._stream.write(f"replay {run} ({index}): {fraction * 100:.1f}% after {clock_text(elapsed)}, "
-                               f"{'done' if fraction >= 1 else eta}\n")
+            self._stream.write(
+                f"replay {run} ({index}): {fraction * 100:.1f}% after {clock_text(elapsed)}, "
+                f"{'done' if fraction >= 1 else eta}\n"
+            )
         self._stream.flush()
 
     def write_above(self, text: str) -> None:

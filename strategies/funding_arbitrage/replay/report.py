@@ -7,6 +7,7 @@ with fixed precision, exact decimal text (never exponent notation): amounts and 
 seconds with 3; unknown values are `null`. Config values keep their exact text. CSVs use exact decimal text.
 Settings whose key looks like a secret (key, secret, password, token of an API, ...) are dropped everywhere.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,20 +34,34 @@ from .results import DEFAULT_TOLERANCE_QUOTE, RUN_NAMES, ReplayReport, RunResult
 
 SCHEMA = "funding-arb-replay/1"
 METRIC_FIELDS = (
-    "capital_quote", "net_pnl_quote", "carry_quote", "carry_capture", "funding_pnl_quote", "basis_pnl_quote",
-    "fees_quote", "slippage_quote", "borrow_quote", "max_drawdown_quote", "apr_pct", "pairs_opened",
-    "liquidations", "max_hedge_gap_pct", "unhedged_seconds",
+    "capital_quote",
+    "net_pnl_quote",
+    "carry_quote",
+    "carry_capture",
+    "funding_pnl_quote",
+    "basis_pnl_quote",
+    "fees_quote",
+    "slippage_quote",
+    "borrow_quote",
+    "max_drawdown_quote",
+    "apr_pct",
+    "pairs_opened",
+    "liquidations",
+    "max_hedge_gap_pct",
+    "unhedged_seconds",
 )
-OUTPUT_FILES = ("report.json", "report.html", "runs.csv", "trades.csv", "equity.csv", "margin.csv",
-                "utilisation.csv")
+OUTPUT_FILES = ("report.json", "report.html", "runs.csv", "trades.csv", "equity.csv", "margin.csv", "utilisation.csv")
 
 
 def run_metrics(run: RunResult) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in METRIC_FIELDS:
         value = getattr(run, name)
-        out[name] = fixed(value, SECONDS_PLACES if name == "unhedged_seconds" else PLACES) \
-            if isinstance(value, Decimal) or value is None else value
+        out[name] = (
+            fixed(value, SECONDS_PLACES if name == "unhedged_seconds" else PLACES)
+            if isinstance(value, Decimal) or value is None
+            else value
+        )
     return out
 
 
@@ -61,16 +76,26 @@ def run_json(run: RunResult, tolerance_quote: Decimal) -> dict[str, Any]:
     out["mean_utilisation"] = fixed(mean_utilisation(run))
     out["utilisation"] = [{"ts": RawNumber(fmt_ts(u.ts)), "ratio": fixed(u.ratio)} for u in run.utilisation]
     out["notes"] = [safe_text(n) for n in run.notes]
-    out["pairs"] = [{
-        "pair": r.pair_key, "token": r.token, "opened_ts": RawNumber(fmt_ts(r.opened_ts)),
-        "closed_ts": None if r.closed_ts is None else RawNumber(fmt_ts(r.closed_ts)),
-        "funding_quote": fixed(r.funding_quote), "fees_quote": fixed(r.fees_quote),
-        "slippage_quote": fixed(r.slippage_quote), "borrow_quote": fixed(r.borrow_quote),
-        "basis_quote": fixed(r.basis_quote), "net_quote": fixed(r.net_quote),
-        "close_reason": None if r.close_reason is None else safe_text(r.close_reason),
-    } for r in run.sorted_pairs()]
-    out["events"] = [{"ts": RawNumber(fmt_ts(e.ts)), "kind": e.kind.value, "detail": safe_text(e.detail)}
-                     for e in run.sorted_events()]
+    out["pairs"] = [
+        {
+            "pair": r.pair_key,
+            "token": r.token,
+            "opened_ts": RawNumber(fmt_ts(r.opened_ts)),
+            "closed_ts": None if r.closed_ts is None else RawNumber(fmt_ts(r.closed_ts)),
+            "funding_quote": fixed(r.funding_quote),
+            "fees_quote": fixed(r.fees_quote),
+            "slippage_quote": fixed(r.slippage_quote),
+            "borrow_quote": fixed(r.borrow_quote),
+            "basis_quote": fixed(r.basis_quote),
+            "net_quote": fixed(r.net_quote),
+            "close_reason": None if r.close_reason is None else safe_text(r.close_reason),
+        }
+        for r in run.sorted_pairs()
+    ]
+    out["events"] = [
+        {"ts": RawNumber(fmt_ts(e.ts)), "kind": e.kind.value, "detail": safe_text(e.detail)}
+        for e in run.sorted_events()
+    ]
     return out
 
 
@@ -82,8 +107,7 @@ def mean_utilisation(run: RunResult) -> Decimal | None:
 
 
 def report_json(report: ReplayReport, tolerance_quote: Decimal = DEFAULT_TOLERANCE_QUOTE) -> str:
-    runs = {name: (run_json(report.runs[name], tolerance_quote) if name in report.runs else None)
-            for name in RUN_NAMES}
+    runs = {name: (run_json(report.runs[name], tolerance_quote) if name in report.runs else None) for name in RUN_NAMES}
     doc = {
         "schema": SCHEMA,
         "data": sanitize(report.data),
@@ -118,48 +142,92 @@ def _runs(report: ReplayReport) -> list[RunResult]:
 
 
 def trades_csv(report: ReplayReport) -> str:
-    header = ("run", "ts", "time_utc", "token", "connector", "trading_pair", "side", "position_action",
-              "amount_base", "price", "mid_price", "fee_quote", "slippage_quote", "reason")
-    rows = [(run.name, fmt_ts(t.ts), iso_utc(t.ts), t.token, t.connector, t.trading_pair, t.side.value,
-             t.position_action.value, t.amount_base, t.price, t.mid_price, t.fee_quote, t.slippage_quote,
-             safe_text(t.reason))
-            for run in _runs(report) for t in sorted(run.trades, key=trade_sort_key)]
+    header = (
+        "run",
+        "ts",
+        "time_utc",
+        "token",
+        "connector",
+        "trading_pair",
+        "side",
+        "position_action",
+        "amount_base",
+        "price",
+        "mid_price",
+        "fee_quote",
+        "slippage_quote",
+        "reason",
+    )
+    rows = [
+        (
+            run.name,
+            fmt_ts(t.ts),
+            iso_utc(t.ts),
+            t.token,
+            t.connector,
+            t.trading_pair,
+            t.side.value,
+            t.position_action.value,
+            t.amount_base,
+            t.price,
+            t.mid_price,
+            t.fee_quote,
+            t.slippage_quote,
+            safe_text(t.reason),
+        )
+        for run in _runs(report)
+        for t in sorted(run.trades, key=trade_sort_key)
+    ]
     return _csv(header, rows)
 
 
 def equity_csv(report: ReplayReport) -> str:
     order = {name: i for i, name in enumerate(RUN_NAMES)}
-    rows = sorted(((p.ts, order[run.name], run.name, p.equity_quote)
-                   for run in _runs(report) for p in run.equity), key=lambda r: (r[0], r[1]))
+    rows = sorted(
+        ((p.ts, order[run.name], run.name, p.equity_quote) for run in _runs(report) for p in run.equity),
+        key=lambda r: (r[0], r[1]),
+    )
     return _csv(("ts", "run", "equity_quote"), ((fmt_ts(ts), name, eq) for ts, _, name, eq in rows))
 
 
 def runs_csv(report: ReplayReport) -> str:
     """One row per run: every headline figure in exact decimal text (empty = N/A)."""
     header = ("run", *METRIC_FIELDS, "trade_count", "halted", "mean_utilisation")
-    rows = [(run.name, *(getattr(run, f) for f in METRIC_FIELDS),
-             len(run.trades) if run.trades_modelled else None, run.halted, mean_utilisation(run))
-            for run in _runs(report)]
+    rows = [
+        (
+            run.name,
+            *(getattr(run, f) for f in METRIC_FIELDS),
+            len(run.trades) if run.trades_modelled else None,
+            run.halted,
+            mean_utilisation(run),
+        )
+        for run in _runs(report)
+    ]
     return _csv(header, rows)
 
 
 def utilisation_csv(report: ReplayReport) -> str:
     order = {name: i for i, name in enumerate(RUN_NAMES)}
-    rows = sorted(((u.ts, order[run.name], run.name, u.ratio) for run in _runs(report) for u in run.utilisation),
-                  key=lambda r: (r[0], r[1]))
+    rows = sorted(
+        ((u.ts, order[run.name], run.name, u.ratio) for run in _runs(report) for u in run.utilisation),
+        key=lambda r: (r[0], r[1]),
+    )
     return _csv(("ts", "run", "utilisation"), ((fmt_ts(ts), name, ratio) for ts, _, name, ratio in rows))
 
 
 def margin_csv(report: ReplayReport) -> str:
-    rows = [(run.name, m) for run in _runs(report)
-            for m in sorted(run.margin, key=lambda m: (m.ts, m.connector, m.token))]
-    return _csv(("ts", "run", "connector", "token", "margin_ratio", "liquidation_distance_pct"),
-                ((fmt_ts(m.ts), name, m.connector, m.token, m.margin_ratio, m.liquidation_distance_pct)
-                 for name, m in rows))
+    rows = [
+        (run.name, m) for run in _runs(report) for m in sorted(run.margin, key=lambda m: (m.ts, m.connector, m.token))
+    ]
+    return _csv(
+        ("ts", "run", "connector", "token", "margin_ratio", "liquidation_distance_pct"),
+        ((fmt_ts(m.ts), name, m.connector, m.token, m.margin_ratio, m.liquidation_distance_pct) for name, m in rows),
+    )
 
 
-def write_report(report: ReplayReport, out_dir: Path | str,
-                 tolerance_quote: Decimal = DEFAULT_TOLERANCE_QUOTE) -> dict[str, Path]:
+def write_report(
+    report: ReplayReport, out_dir: Path | str, tolerance_quote: Decimal = DEFAULT_TOLERANCE_QUOTE
+) -> dict[str, Path]:
     """Write every report file into `out_dir` (created if needed); returns file name -> path.
 
     Raises:

@@ -4,6 +4,7 @@ All text is HTML-escaped; the chart data is embedded as JSON with `<`, `>`, `&` 
 so it cannot close its script element. Long series are thinned for drawing only (`downsample`); the CSVs keep
 every point.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,15 +31,14 @@ from .report_tables import (
 from .results import RUN_NAMES, MarginPoint, ReplayReport, RunResult
 
 MAX_CHART_POINTS = 1500
-RUN_COLORS = {"funding_arbitrage": "#1f77b4", "baseline": "#ff7f0e", "passive_carry": "#9467bd",
-              "oracle": "#2ca02c"}
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-           "#ff7f0e")
+RUN_COLORS = {"funding_arbitrage": "#1f77b4", "baseline": "#ff7f0e", "passive_carry": "#9467bd", "oracle": "#2ca02c"}
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e")
 DECOMPOSITION = ("funding", "basis", "fees", "slippage", "borrow", "net")
 
 
-def downsample(points: Sequence[tuple[float, float | None]], max_points: int = MAX_CHART_POINTS
-               ) -> list[tuple[float, float | None]]:
+def downsample(
+    points: Sequence[tuple[float, float | None]], max_points: int = MAX_CHART_POINTS
+) -> list[tuple[float, float | None]]:
     """At most ~max_points points, keeping the first, the last and each bucket's minimum and maximum (so peaks
     and drawdowns survive), in time order. Deterministic."""
     if len(points) <= max_points:
@@ -74,21 +74,53 @@ def _runs(report: ReplayReport) -> list[RunResult]:
 def chart_specs(report: ReplayReport, config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The charts to draw: equity, PnL decomposition, and per run with margin data its ratio and distance."""
     runs = _runs(report)
-    equity = [{"label": run.name, "color": RUN_COLORS[run.name],
-               "points": downsample([(float(p.ts), _num(p.equity_quote)) for p in run.equity])}
-              for run in runs]
-    bars = [{"label": run.name, "color": RUN_COLORS[run.name], "values": [
-        float(run.funding_pnl_quote), float(run.basis_pnl_quote), -float(run.fees_quote),
-        -float(run.slippage_quote), -float(run.borrow_quote), float(run.net_pnl_quote)]} for run in runs]
-    utilisation = [{"label": run.name, "color": RUN_COLORS[run.name],
-                    "points": downsample([(float(u.ts), float(u.ratio * 100)) for u in run.utilisation])}
-                   for run in runs if run.utilisation]
+    equity = [
+        {
+            "label": run.name,
+            "color": RUN_COLORS[run.name],
+            "points": downsample([(float(p.ts), _num(p.equity_quote)) for p in run.equity]),
+        }
+        for run in runs
+    ]
+    bars = [
+        {
+            "label": run.name,
+            "color": RUN_COLORS[run.name],
+            "values": [
+                float(run.funding_pnl_quote),
+                float(run.basis_pnl_quote),
+                -float(run.fees_quote),
+                -float(run.slippage_quote),
+                -float(run.borrow_quote),
+                float(run.net_pnl_quote),
+            ],
+        }
+        for run in runs
+    ]
+    utilisation = [
+        {
+            "label": run.name,
+            "color": RUN_COLORS[run.name],
+            "points": downsample([(float(u.ts), float(u.ratio * 100)) for u in run.utilisation]),
+        }
+        for run in runs
+        if run.utilisation
+    ]
     specs: list[dict[str, Any]] = [
         {"id": "chart-equity", "type": "line", "y_label": "equity (quote)", "series": equity},
-        {"id": "chart-utilisation", "type": "line", "y_label": "deployed notional / capital (%)",
-         "series": utilisation},
-        {"id": "chart-decomposition", "type": "bar", "y_label": "PnL (quote)",
-         "categories": list(DECOMPOSITION), "groups": bars},
+        {
+            "id": "chart-utilisation",
+            "type": "line",
+            "y_label": "deployed notional / capital (%)",
+            "series": utilisation,
+        },
+        {
+            "id": "chart-decomposition",
+            "type": "bar",
+            "y_label": "PnL (quote)",
+            "categories": list(DECOMPOSITION),
+            "groups": bars,
+        },
     ]
     threshold = _as_float(config.get("min_liquidation_distance_pct"))
     for run in runs:
@@ -104,31 +136,53 @@ def chart_specs(report: ReplayReport, config: Mapping[str, Any]) -> list[dict[st
             distance_pts = [(float(m.ts), _num(m.liquidation_distance_pct)) for m in pts]
             ratio.append({"label": label, "color": color, "points": downsample(ratio_pts)})
             distance.append({"label": label, "color": color, "points": downsample(distance_pts)})
-        specs.append({"id": f"chart-margin-ratio-{run.name}", "type": "line",
-                      "y_label": "maintenance / equity", "series": ratio,
-                      "ref_lines": [{"y": 1.0, "label": "liquidation (1.0)"}]})
+        specs.append(
+            {
+                "id": f"chart-margin-ratio-{run.name}",
+                "type": "line",
+                "y_label": "maintenance / equity",
+                "series": ratio,
+                "ref_lines": [{"y": 1.0, "label": "liquidation (1.0)"}],
+            }
+        )
         refs = [] if threshold is None else [{"y": threshold, "label": f"reduce below {threshold:g} %"}]
-        specs.append({"id": f"chart-liq-distance-{run.name}", "type": "line",
-                      "y_label": "distance to liquidation (%)", "series": distance, "ref_lines": refs})
+        specs.append(
+            {
+                "id": f"chart-liq-distance-{run.name}",
+                "type": "line",
+                "y_label": "distance to liquidation (%)",
+                "series": distance,
+                "ref_lines": refs,
+            }
+        )
     return specs
 
 
 def embed_json(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def _canvas(spec: Mapping[str, Any], title: str) -> str:
-    return (f"<h3>{esc(title)}</h3><canvas id=\"{esc(spec['id'])}\" width=\"960\" height=\"320\" "
-            f"role=\"img\" aria-label=\"{esc(title)}\">{esc(title)}: enable JavaScript to see the chart; the "
-            f"CSV files hold the data.</canvas>")
+    return (
+        f'<h3>{esc(title)}</h3><canvas id="{esc(spec["id"])}" width="960" height="320" '
+        f'role="img" aria-label="{esc(title)}">{esc(title)}: enable JavaScript to see the chart; the '
+        f"CSV files hold the data.</canvas>"
+    )
 
 
 def _charts_html(specs: list[dict[str, Any]]) -> str:
-    titles = {"chart-equity": "Equity of each run (quote)",
-              "chart-utilisation": "Capital utilisation: deployed notional ÷ capital (%)",
-              "chart-decomposition": "PnL decomposition: funding + basis − fees − slippage − borrow = net"}
+    titles = {
+        "chart-equity": "Equity of each run (quote)",
+        "chart-utilisation": "Capital utilisation: deployed notional ÷ capital (%)",
+        "chart-decomposition": "PnL decomposition: funding + basis − fees − slippage − borrow = net",
+    }
     for run in RUN_NAMES:
         titles[f"chart-margin-ratio-{run}"] = f"{RUN_TITLES[run]}: margin ratio per leg (1.0 = liquidation)"
         titles[f"chart-liq-distance-{run}"] = f"{RUN_TITLES[run]}: distance to liquidation per leg (%)"
@@ -136,13 +190,15 @@ def _charts_html(specs: list[dict[str, Any]]) -> str:
 
 
 CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
-_ERROR_HOOK = ("window.__jsErrors=[];function __rec(m){window.__jsErrors.push(String(m));"
-               "document.body.dataset.jsErrors=window.__jsErrors.join(' | ');}"
-               "window.onerror=function(m,s,l,c){__rec(m+' @'+l+':'+c);};"
-               "window.addEventListener('unhandledrejection',function(e){__rec('unhandled rejection: '+e.reason);});"
-               "var __consoleError=console.error;console.error=function(){"
-               "__rec('console.error: '+Array.prototype.join.call(arguments,' '));"
-               "__consoleError.apply(console,arguments);};")
+_ERROR_HOOK = (
+    "window.__jsErrors=[];function __rec(m){window.__jsErrors.push(String(m));"
+    "document.body.dataset.jsErrors=window.__jsErrors.join(' | ');}"
+    "window.onerror=function(m,s,l,c){__rec(m+' @'+l+':'+c);};"
+    "window.addEventListener('unhandledrejection',function(e){__rec('unhandled rejection: '+e.reason);});"
+    "var __consoleError=console.error;console.error=function(){"
+    "__rec('console.error: '+Array.prototype.join.call(arguments,' '));"
+    "__consoleError.apply(console,arguments);};"
+)
 
 
 def render_html(report: ReplayReport, config: Mapping[str, Any], tolerance_quote: Decimal) -> str:
@@ -165,8 +221,8 @@ def render_html(report: ReplayReport, config: Mapping[str, Any], tolerance_quote
 <body data-charts-drawn="0">
 <script>{_ERROR_HOOK}</script>
 <h1>Funding-rate arbitrage replay</h1>
-<p class="sub">{esc(report.period['start'])} → {esc(report.period['end'])}
- · coins {esc(listing(report.data.get('coins')))} · venues {esc(listing(report.data.get('venues')))}</p>
+<p class="sub">{esc(report.period["start"])} → {esc(report.period["end"])}
+ · coins {esc(listing(report.data.get("coins")))} · venues {esc(listing(report.data.get("venues")))}</p>
 <h2 id="headline">Headline</h2>
 {summary(report)}
 {not_run(report)}{invariant_warnings(runs, tolerance_quote)}

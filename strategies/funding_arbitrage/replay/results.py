@@ -13,6 +13,7 @@ With those, the accounting identity every run must satisfy is
 Example: funding +12, basis −3 (the hedge drifted), fees 4, slippage 1, borrow 0 -> net +4.
 `None` means *unknown / not modelled* and is reported as null / N/A, never as 0.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -79,8 +80,7 @@ def _require_decimal(obj: object, *names: str, optional: bool = False) -> None:
         if value is None and optional:
             continue
         if not isinstance(value, Decimal):
-            raise TypeError(f"{type(obj).__name__}.{name} ({value!r}) must be a Decimal (build it from a "
-                            "string)")
+            raise TypeError(f"{type(obj).__name__}.{name} ({value!r}) must be a Decimal (build it from a string)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +104,10 @@ class Trade:
         _set(self, "position_action", PositionAction(self.position_action))
         _require_decimal(self, "amount_base", "price", "mid_price", "fee_quote")
         if self.amount_base <= 0 or self.price <= 0 or self.mid_price <= 0:
-            raise ValueError(f"Trade amount_base ({self.amount_base}), price ({self.price}) and mid_price "
-                             f"({self.mid_price}) must be positive")
+            raise ValueError(
+                f"Trade amount_base ({self.amount_base}), price ({self.price}) and mid_price "
+                f"({self.mid_price}) must be positive"
+            )
 
     @property
     def signed_base(self) -> Decimal:
@@ -134,8 +136,9 @@ class PairRow:
     borrow_quote: Decimal = _ZERO
 
     def __post_init__(self) -> None:
-        _require_decimal(self, "funding_quote", "fees_quote", "slippage_quote", "basis_quote", "net_quote",
-                         "borrow_quote")
+        _require_decimal(
+            self, "funding_quote", "fees_quote", "slippage_quote", "basis_quote", "net_quote", "borrow_quote"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +219,18 @@ class RunResult:
     def __post_init__(self) -> None:
         if self.name not in RUN_NAMES:
             raise ValueError(f"RunResult.name ({self.name!r}) must be one of {RUN_NAMES}")
-        _require_decimal(self, "capital_quote", "net_pnl_quote", "funding_pnl_quote", "fees_quote",
-                         "slippage_quote", "borrow_quote", "basis_pnl_quote", "max_drawdown_quote")
-        _require_decimal(self, "apr_pct", "max_hedge_gap_pct", "unhedged_seconds", "carry_capture",
-                         optional=True)
+        _require_decimal(
+            self,
+            "capital_quote",
+            "net_pnl_quote",
+            "funding_pnl_quote",
+            "fees_quote",
+            "slippage_quote",
+            "borrow_quote",
+            "basis_pnl_quote",
+            "max_drawdown_quote",
+        )
+        _require_decimal(self, "apr_pct", "max_hedge_gap_pct", "unhedged_seconds", "carry_capture", optional=True)
         if self.capital_quote <= 0:
             raise ValueError(f"RunResult.capital_quote ({self.capital_quote}) must be positive")
         for name in ("equity", "trades", "pairs", "margin", "events", "notes", "utilisation"):
@@ -234,8 +245,7 @@ class RunResult:
         return self.funding_pnl_quote - self.fees_quote - self.slippage_quote - self.borrow_quote
 
     def sorted_pairs(self) -> list[PairRow]:
-        return sorted(self.pairs,
-                      key=lambda r: (r.opened_ts, r.pair_key, r.closed_ts is None, r.closed_ts or 0))
+        return sorted(self.pairs, key=lambda r: (r.opened_ts, r.pair_key, r.closed_ts is None, r.closed_ts or 0))
 
     def sorted_events(self) -> list[RunEvent]:
         return sorted(self.events, key=lambda e: (e.ts, e.kind.value, e.detail))
@@ -243,8 +253,8 @@ class RunResult:
     def invariant_gap_quote(self) -> Decimal:
         """net − (funding + basis − fees − slippage − borrow); 0 when the books balance."""
         return self.net_pnl_quote - components_sum(
-            self.funding_pnl_quote, self.basis_pnl_quote, self.fees_quote, self.slippage_quote,
-            self.borrow_quote)
+            self.funding_pnl_quote, self.basis_pnl_quote, self.fees_quote, self.slippage_quote, self.borrow_quote
+        )
 
 
 def carry_capture(carry_quote: Decimal, oracle_carry_quote: Decimal | None) -> Decimal | None:
@@ -261,32 +271,34 @@ def with_carry_capture(runs: Mapping[str, RunResult]) -> dict[str, RunResult]:
     """Every run with `carry_capture` against the oracle in `runs` (None for all when the oracle did not run)."""
     oracle = runs.get("oracle")
     reference = None if oracle is None else oracle.carry_quote
-    return {name: replace(run, carry_capture=carry_capture(run.carry_quote, reference))
-            for name, run in runs.items()}
+    return {name: replace(run, carry_capture=carry_capture(run.carry_quote, reference)) for name, run in runs.items()}
 
 
-def components_sum(funding: Decimal, basis: Decimal, fees: Decimal, slippage: Decimal, borrow: Decimal
-                   ) -> Decimal:
+def components_sum(funding: Decimal, basis: Decimal, fees: Decimal, slippage: Decimal, borrow: Decimal) -> Decimal:
     """funding + basis − fees − slippage − borrow."""
     return funding + basis - fees - slippage - borrow
 
 
 def check_invariant(result: RunResult, tolerance_quote: Decimal = DEFAULT_TOLERANCE_QUOTE) -> None:
     """Raises:
-        InvariantError: |net − components| exceeds `tolerance_quote`, for the run or any of its pair rows.
+    InvariantError: |net − components| exceeds `tolerance_quote`, for the run or any of its pair rows.
     """
     gap = result.invariant_gap_quote()
     if abs(gap) > tolerance_quote:
         raise InvariantError(
             f"run {result.name}: net {result.net_pnl_quote} != funding {result.funding_pnl_quote} + basis "
             f"{result.basis_pnl_quote} - fees {result.fees_quote} - slippage {result.slippage_quote} - "
-            f"borrow {result.borrow_quote} (gap {gap}, tolerance {tolerance_quote})")
+            f"borrow {result.borrow_quote} (gap {gap}, tolerance {tolerance_quote})"
+        )
     for row in result.pairs:
-        row_gap = row.net_quote - components_sum(row.funding_quote, row.basis_quote, row.fees_quote,
-                                                 row.slippage_quote, row.borrow_quote)
+        row_gap = row.net_quote - components_sum(
+            row.funding_quote, row.basis_quote, row.fees_quote, row.slippage_quote, row.borrow_quote
+        )
         if abs(row_gap) > tolerance_quote:
-            raise InvariantError(f"run {result.name}, pair {row.pair_key} opened {row.opened_ts}: net "
-                                 f"{row.net_quote} differs from its components by {row_gap}")
+            raise InvariantError(
+                f"run {result.name}, pair {row.pair_key} opened {row.opened_ts}: net "
+                f"{row.net_quote} differs from its components by {row_gap}"
+            )
 
 
 def max_drawdown_quote(equity: Iterable[EquityPoint]) -> Decimal:
@@ -341,8 +353,9 @@ def basis_pnl_from_trades(trades: Iterable[Trade], final_mids: Mapping[tuple[str
         if amount == 0:
             continue
         if key not in final_mids:
-            raise ValueError(f"position of {amount} on {key[0]} {key[1]} is open at the end but final_mids "
-                             "has no mid for it")
+            raise ValueError(
+                f"position of {amount} on {key[0]} {key[1]} is open at the end but final_mids has no mid for it"
+            )
         cash += amount * final_mids[key]
     return cash
 
@@ -384,15 +397,26 @@ def build_run_result(
     ordered = tuple(sorted(trades, key=trade_sort_key))
     net = points[-1].equity_quote - capital_quote
     result = RunResult(
-        name=name, capital_quote=capital_quote, net_pnl_quote=net, funding_pnl_quote=funding_pnl_quote,
-        fees_quote=fees_from_trades(ordered), slippage_quote=slippage_from_trades(ordered),
-        borrow_quote=borrow_quote, basis_pnl_quote=basis_pnl_from_trades(ordered, final_mids),
+        name=name,
+        capital_quote=capital_quote,
+        net_pnl_quote=net,
+        funding_pnl_quote=funding_pnl_quote,
+        fees_quote=fees_from_trades(ordered),
+        slippage_quote=slippage_from_trades(ordered),
+        borrow_quote=borrow_quote,
+        basis_pnl_quote=basis_pnl_from_trades(ordered, final_mids),
         max_drawdown_quote=max_drawdown_quote(points),
-        apr_pct=apr_pct(net, capital_quote, period_s), pairs_opened=pairs_opened, liquidations=liquidations,
-        max_hedge_gap_pct=max_hedge_gap_pct, unhedged_seconds=unhedged_seconds, equity=points, trades=ordered,
+        apr_pct=apr_pct(net, capital_quote, period_s),
+        pairs_opened=pairs_opened,
+        liquidations=liquidations,
+        max_hedge_gap_pct=max_hedge_gap_pct,
+        unhedged_seconds=unhedged_seconds,
+        equity=points,
+        trades=ordered,
         pairs=tuple(sorted(pairs, key=lambda r: (r.opened_ts, r.pair_key))),
         margin=tuple(sorted(margin, key=lambda m: (m.ts, m.connector, m.token))),
-        events=tuple(sorted(events, key=lambda e: (e.ts, e.kind.value, e.detail))), notes=tuple(notes),
+        events=tuple(sorted(events, key=lambda e: (e.ts, e.kind.value, e.detail))),
+        notes=tuple(notes),
         utilisation=tuple(UtilisationPoint(ts, r) for ts, r in sorted(utilisation, key=lambda p: p[0])),
         halted=halted,
     )

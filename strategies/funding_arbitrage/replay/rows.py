@@ -3,6 +3,7 @@
 Row identity: net = funding + basis − fees − slippage, with basis = Σ −signed_base × mid over the row's fills plus
 what is still open at the final mid (the run-level rule of `results.basis_pnl_from_trades`, per row).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -37,9 +38,18 @@ def strategy_pair_row(record: Any, ledger: Any, order_ids: Iterable[str] | None 
         if leg.filled_base and mid is not None:
             basis += leg.filled_base * mid
     net = record.funding_received_quote + basis - fees - slippage
-    return PairRow(pair_key(record.token, record.long.connector, record.short.connector), record.token,
-                   record.opened_ts, record.closed_ts, record.funding_received_quote, fees, slippage, basis, net,
-                   record.close_reason)
+    return PairRow(
+        pair_key(record.token, record.long.connector, record.short.connector),
+        record.token,
+        record.opened_ts,
+        record.closed_ts,
+        record.funding_received_quote,
+        fees,
+        slippage,
+        basis,
+        net,
+        record.close_reason,
+    )
 
 
 def baseline_pair_rows(history: list[Any], ledger: Any, end_ts: float) -> list[PairRow]:
@@ -53,8 +63,11 @@ def baseline_pair_rows(history: list[Any], ledger: Any, end_ts: float) -> list[P
         pair = f"{pos.token}-{ledger.quote}"
         until = pos.closed_ts if pos.closed_ts is not None else end_ts
         legs = {(pos.long_connector, pair), (pos.short_connector, pair)}
-        liquidations = [t for t in ledger.trades if t.reason == LIQUIDATION and (t.connector, t.trading_pair) in legs
-                        and pos.opened_ts <= t.ts <= until]
+        liquidations = [
+            t
+            for t in ledger.trades
+            if t.reason == LIQUIDATION and (t.connector, t.trading_pair) in legs and pos.opened_ts <= t.ts <= until
+        ]
         trades = ledger.trades_of(set(pos.orders)) + liquidations
         fees, slippage, basis, open_base = _costs(trades)
         for (connector, trading_pair), amount in open_base.items():
@@ -67,6 +80,18 @@ def baseline_pair_rows(history: list[Any], ledger: Any, end_ts: float) -> list[P
         elif closed_ts is None:
             reason = None
         net = pos.funding + basis - fees - slippage
-        rows.append(PairRow(pair_key(pos.token, pos.long_connector, pos.short_connector), pos.token, pos.opened_ts,
-                            closed_ts, pos.funding, fees, slippage, basis, net, reason))
+        rows.append(
+            PairRow(
+                pair_key(pos.token, pos.long_connector, pos.short_connector),
+                pos.token,
+                pos.opened_ts,
+                closed_ts,
+                pos.funding,
+                fees,
+                slippage,
+                basis,
+                net,
+                reason,
+            )
+        )
     return rows

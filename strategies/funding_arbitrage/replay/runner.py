@@ -4,6 +4,7 @@ on Hummingbot's BACKTEST clock and simulated venues, next to the `baseline` and 
 Deterministic: the same data, options and config give the same report (faults are seeded; no wall clock is read
 except to report `wall_seconds`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,17 +52,27 @@ from .rows import baseline_pair_rows, strategy_pair_row
 log = logging.getLogger(__name__)
 QUOTE = "USDT"
 SAMPLE_S = 3600.0  # equity / margin sampling period
-EVENT_KINDS = {"leverage_reduction": EventKind.LEVERAGE_REDUCTION, "single_leg_timeout": EventKind.IMBALANCE,
-               "imbalance_unwind": EventKind.IMBALANCE, "halt": EventKind.HALT, "resume": EventKind.RESUME}
+EVENT_KINDS = {
+    "leverage_reduction": EventKind.LEVERAGE_REDUCTION,
+    "single_leg_timeout": EventKind.IMBALANCE,
+    "imbalance_unwind": EventKind.IMBALANCE,
+    "halt": EventKind.HALT,
+    "resume": EventKind.RESUME,
+}
 
 
 def spot_approximation(basis: BasisModel) -> str:
     """The spot-price approximation as a sentence (numbers in bps, no Python repr)."""
-    noise = (f"plus noise with a standard deviation of {plain(basis.noise_bps)} bps drawn per coin and hour (seed "
-             f"{basis.seed})" if basis.noise_bps
-             else "without noise")
-    return (f"Spot prices are not in the data: the simulated spot venue follows the same venue's perp candles, "
-            f"offset by a basis of {plain(basis.mean_bps)} bps {noise}. Carry results depend on that approximation.")
+    noise = (
+        f"plus noise with a standard deviation of {plain(basis.noise_bps)} bps drawn per coin and hour (seed "
+        f"{basis.seed})"
+        if basis.noise_bps
+        else "without noise"
+    )
+    return (
+        f"Spot prices are not in the data: the simulated spot venue follows the same venue's perp candles, "
+        f"offset by a basis of {plain(basis.mean_bps)} bps {noise}. Carry results depend on that approximation."
+    )
 
 
 @dataclass(frozen=True)
@@ -96,12 +107,17 @@ def sim_settings(opts: ReplayOptions) -> dict[str, Any]:
     hints = base.get("funding_interval_hints_hours", {})
     data = {
         **base,
-        "perp_connectors": perps, "spot_connectors": spots, "tokens": list(opts.coins),
+        "perp_connectors": perps,
+        "spot_connectors": spots,
+        "tokens": list(opts.coins),
         "quote_assets": {c: QUOTE for c in perps + spots},
         "leverage": {f"sim_{v}_perpetual": leverage.get(f"{v}_perpetual", default_lev) for v in opts.venues},
-        "funding_interval_hints_hours": {_sim_key(k): h for k, h in hints.items() if _sim_key(k).split(":")[0]
-                                         in perps},
-        "prometheus_port": 0, "metrics_export_path": "", "metrics_export_interval_s": 3600,
+        "funding_interval_hints_hours": {
+            _sim_key(k): h for k, h in hints.items() if _sim_key(k).split(":")[0] in perps
+        },
+        "prometheus_port": 0,
+        "metrics_export_path": "",
+        "metrics_export_interval_s": 3600,
     }
     settings, problems = check_settings(data)
     if settings is None:
@@ -115,8 +131,13 @@ def _sim_key(key: str) -> str:
     return f"{sim}:{token}" if token else sim
 
 
-async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], state_dir: Path,
-                        progress: Callable[[str, float], None]) -> RunResult:
+async def _run_strategy(
+    opts: ReplayOptions,
+    md: MarketData,
+    settings: dict[str, Any],
+    state_dir: Path,
+    progress: Callable[[str, float], None],
+) -> RunResult:
     script = _script_module()
     capital = Decimal(str(settings["total_capital_quote"]))
     env = _environment(opts, md, capital)
@@ -125,8 +146,9 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
     for journal in state_dir.glob(f"{state.stem}.journal.sqlite*"):  # the journal beside it (and its WAL): start flat
         journal.unlink()
     # the run's own files: never the operator's journal (its pairs, halts, commands) nor the live kill switch
-    config = script.FundingArbitrageConfig(**{**settings, "state_file": str(state), "journal_file": "",
-                                              "kill_switch_file": str(state_dir / "replay.kill")})
+    config = script.FundingArbitrageConfig(
+        **{**settings, "state_file": str(state), "journal_file": "", "kill_switch_file": str(state_dir / "replay.kill")}
+    )
     script.FundingArbitrage.init_markets(config)
     strategy = script.FundingArbitrage(env.connectors, config)
     env.add_strategy(strategy)
@@ -141,17 +163,22 @@ async def _run_strategy(opts: ReplayOptions, md: MarketData, settings: dict[str,
 
     ledger = await _drive(env, opts, "funding_arbitrage", reason_of, progress)
     # hedge gap figures from the strategy's own monitor (core/hedge.py), measured every tick on what venues hold
-    ledger.max_hedge_gap_pct, ledger.unhedged_seconds = strategy.runtime.hedge.max_gap_pct, \
-        strategy.runtime.hedge.unhedged_seconds
+    ledger.max_hedge_gap_pct, ledger.unhedged_seconds = (
+        strategy.runtime.hedge.max_gap_pct,
+        strategy.runtime.hedge.unhedged_seconds,
+    )
     rows = [strategy_pair_row(r, ledger, store.order_ids(r.pair_id)) for r in store.records.values()]
-    events = [RunEvent(float(e["ts"]), EVENT_KINDS.get(e["name"], EventKind.NOTE), f"{e['name']}: {e['message']}")
-              for e in strategy.runtime.metrics.snapshot().get("events", [])]
+    events = [
+        RunEvent(float(e["ts"]), EVENT_KINDS.get(e["name"], EventKind.NOTE), f"{e['name']}: {e['message']}")
+        for e in strategy.runtime.metrics.snapshot().get("events", [])
+    ]
     gate = strategy.runtime.risk
     halted = gate.halt_reason is not None
     if halted and not any(e.kind is EventKind.HALT for e in events):  # the runtime's own "halt" event counts
         events.append(RunEvent(float(gate.halted_ts), EventKind.HALT, f"trading halted: {gate.halt_reason}"))
-    return _finish("funding_arbitrage", env, ledger, _funded(env), len(store.records), rows, events, opts,
-                   halted=halted)
+    return _finish(
+        "funding_arbitrage", env, ledger, _funded(env), len(store.records), rows, events, opts, halted=halted
+    )
 
 
 def _script_module() -> Any:
@@ -162,8 +189,9 @@ def _script_module() -> Any:
     return importlib.import_module("scripts.funding_arbitrage")
 
 
-async def _run_baseline(opts: ReplayOptions, md: MarketData, settings: dict[str, Any],
-                        progress: Callable[[str, float], None]) -> RunResult:
+async def _run_baseline(
+    opts: ReplayOptions, md: MarketData, settings: dict[str, Any], progress: Callable[[str, float], None]
+) -> RunResult:
     from .baseline_strategy import BaselineStrategy, BaselineStrategyConfig
 
     capital = Decimal(str(settings["total_capital_quote"]))
@@ -172,8 +200,9 @@ async def _run_baseline(opts: ReplayOptions, md: MarketData, settings: dict[str,
     markets = {c: [f"{t}-{QUOTE}" for t in opts.coins] for c in perps}
     config = BaselineStrategyConfig(baseline_markets=markets)
     BaselineStrategy.init_markets(config)
-    rules = BaselineConfig(tuple(perps), tuple(opts.coins),
-                           position_size_quote=Decimal(str(settings["order_amount_quote"])))
+    rules = BaselineConfig(
+        tuple(perps), tuple(opts.coins), position_size_quote=Decimal(str(settings["order_amount_quote"]))
+    )
     strategy = BaselineStrategy(env.connectors, config, rules, QUOTE)
     env.add_strategy(strategy)
     ledger = await _drive(env, opts, "baseline", lambda oid: strategy.order_reason.get(oid, "liquidation"), progress)
@@ -201,20 +230,38 @@ def _environment(opts: ReplayOptions, md: MarketData, capital: Decimal, spot: bo
     spots = opts.spot if spot else ()
     names = [f"sim_{v}_perpetual" for v in opts.venues] + [f"sim_{s}" for s in spots]
     balances = venue_balances(capital, names)
-    env = SimEnvironment(market_data=md, perp_venues=list(opts.venues), spot_venues=list(spots),
-                         coins=list(opts.coins), start_ts=opts.start_ts, end_ts=opts.end_ts, tick_s=opts.tick_s,
-                         initial_balance_quote=balances, quote_asset=QUOTE, basis=opts.basis, record=False)
+    env = SimEnvironment(
+        market_data=md,
+        perp_venues=list(opts.venues),
+        spot_venues=list(spots),
+        coins=list(opts.coins),
+        start_ts=opts.start_ts,
+        end_ts=opts.end_ts,
+        tick_s=opts.tick_s,
+        initial_balance_quote=balances,
+        quote_asset=QUOTE,
+        basis=opts.basis,
+        record=False,
+    )
     env.funded_quote = sum(balances.values(), Decimal(0))  # type: ignore[attr-defined]
     return env
 
 
-async def _drive(env: SimEnvironment, opts: ReplayOptions, name: str, reason_of: Callable[[str], str],
-                 progress: Callable[[str, float], None]):
+async def _drive(
+    env: SimEnvironment,
+    opts: ReplayOptions,
+    name: str,
+    reason_of: Callable[[str], str],
+    progress: Callable[[str, float], None],
+):
     from .ledger import RunLedger
 
     ledger = RunLedger(env.connectors, QUOTE, reason_of)
-    lots = {(n, p): Decimal(c.trading_rules[p].min_base_amount_increment)
-            for n, c in env.connectors.items() for p in c.trading_rules}
+    lots = {
+        (n, p): Decimal(c.trading_rules[p].min_base_amount_increment)
+        for n, c in env.connectors.items()
+        for p in c.trading_rules
+    }
     await env.start()
     ledger.sample(env.start_ts, 0.0, lambda n, p: lots[(n, p)])
     last = env.start_ts
@@ -232,31 +279,56 @@ async def _drive(env: SimEnvironment, opts: ReplayOptions, name: str, reason_of:
     return ledger
 
 
-def _finish(name: str, env: SimEnvironment, ledger: Any, capital: Decimal, pairs_opened: int,
-            rows: list[PairRow], events: list[RunEvent], opts: ReplayOptions, halted: bool = False) -> RunResult:
+def _finish(
+    name: str,
+    env: SimEnvironment,
+    ledger: Any,
+    capital: Decimal,
+    pairs_opened: int,
+    rows: list[PairRow],
+    events: list[RunEvent],
+    opts: ReplayOptions,
+    halted: bool = False,
+) -> RunResult:
     liquidations = [liq for items in env.liquidations().values() for liq in items]
-    events = events + [RunEvent(float(liq.ts), EventKind.LIQUIDATION,
-                                f"{liq.trading_pair} {liq.position_amount} at {liq.fill_price}") for liq in liquidations]
+    events = events + [
+        RunEvent(float(liq.ts), EventKind.LIQUIDATION, f"{liq.trading_pair} {liq.position_amount} at {liq.fill_price}")
+        for liq in liquidations
+    ]
     funding = sum((p.amount_quote for c in env.perps.values() for p in c.funding_payments), Decimal(0))
     result = build_run_result(
-        name, capital_quote=capital, equity=ledger.equity, trades=ledger.trades, funding_pnl_quote=funding,
-        borrow_quote=Decimal(0), final_mids=ledger.final_mids(), period_s=env.end_ts - env.start_ts,
-        pairs_opened=pairs_opened, liquidations=len(liquidations), max_hedge_gap_pct=ledger.max_hedge_gap_pct,
-        unhedged_seconds=ledger.unhedged_seconds, pairs=rows, margin=ledger.margin, events=events,
-        halted=halted, utilisation=[(ts, deployed / capital) for ts, deployed in ledger.deployed],
+        name,
+        capital_quote=capital,
+        equity=ledger.equity,
+        trades=ledger.trades,
+        funding_pnl_quote=funding,
+        borrow_quote=Decimal(0),
+        final_mids=ledger.final_mids(),
+        period_s=env.end_ts - env.start_ts,
+        pairs_opened=pairs_opened,
+        liquidations=len(liquidations),
+        max_hedge_gap_pct=ledger.max_hedge_gap_pct,
+        unhedged_seconds=ledger.unhedged_seconds,
+        pairs=rows,
+        margin=ledger.margin,
+        events=events,
+        halted=halted,
+        utilisation=[(ts, deployed / capital) for ts, deployed in ledger.deployed],
     )
     env.close()
     return result
 
 
-def _funding_series(opts: ReplayOptions, md: MarketData, start: float, end: float
-                    ) -> dict[tuple[str, str], list[tuple[int, Decimal]]]:
+def _funding_series(
+    opts: ReplayOptions, md: MarketData, start: float, end: float
+) -> dict[tuple[str, str], list[tuple[int, Decimal]]]:
     """(sim perp connector, coin) -> settlements (ts, rate) within [start, end]."""
     series = {}
     for v in opts.venues:
         for coin in opts.coins:
             fs = md.funding_series(v, coin)
-            series[(f"sim_{v}_perpetual", coin)] = [(t, r) for t, r in zip(fs.times, fs.rates) if start <= t <= end]
+            pairs = zip(fs.times, fs.rates, strict=True)
+            series[(f"sim_{v}_perpetual", coin)] = [(t, r) for t, r in pairs if start <= t <= end]
     return series
 
 
@@ -271,25 +343,50 @@ def _oracle(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], start
     spots = [f"sim_{s}" for s in opts.spot]
     taker = [_taker_fees(perps)[c] for c in perps]
     spot_taker = list(_taker_fees(spots).values()) or [Decimal("0.001")]
-    costs = OracleCosts(perp_perp=taker_round_trip(min(taker), sorted(taker)[1] if len(taker) > 1 else taker[0]),
-                        carry=taker_round_trip(min(spot_taker), min(taker)))
+    costs = OracleCosts(
+        perp_perp=taker_round_trip(min(taker), sorted(taker)[1] if len(taker) > 1 else taker[0]),
+        carry=taker_round_trip(min(spot_taker), min(taker)),
+    )
     caps = ExposureCaps.from_settings(settings)
-    return run_oracle(_funding_series(opts, md, start, end), perp_connectors=perps, spot_connectors=spots,
-                      capital_quote=caps.capital_quote, costs=costs, start_ts=int(start), end_ts=int(end),
-                      notional_quote=caps.order_amount_quote, caps=caps, sample_s=int(SAMPLE_S))
+    return run_oracle(
+        _funding_series(opts, md, start, end),
+        perp_connectors=perps,
+        spot_connectors=spots,
+        capital_quote=caps.capital_quote,
+        costs=costs,
+        start_ts=int(start),
+        end_ts=int(end),
+        notional_quote=caps.order_amount_quote,
+        caps=caps,
+        sample_s=int(SAMPLE_S),
+    )
 
 
 def _passive(opts: ReplayOptions, md: MarketData, settings: dict[str, Any], start: float, end: float) -> RunResult:
     perps = [f"sim_{v}_perpetual" for v in opts.venues]
     spots = [f"sim_{s}" for s in opts.spot]
-    return run_passive_carry(_funding_series(opts, md, start, end), perp_connectors=perps, spot_connectors=spots,
-                             taker_fee=_taker_fees(perps + spots), caps=ExposureCaps.from_settings(settings),
-                             start_ts=int(start), end_ts=int(end), sample_s=int(SAMPLE_S))
+    return run_passive_carry(
+        _funding_series(opts, md, start, end),
+        perp_connectors=perps,
+        spot_connectors=spots,
+        taker_fee=_taker_fees(perps + spots),
+        caps=ExposureCaps.from_settings(settings),
+        start_ts=int(start),
+        end_ts=int(end),
+        sample_s=int(SAMPLE_S),
+    )
 
 
-def _simulated_runs(names: list[str], opts: ReplayOptions, md: MarketData, settings: dict[str, Any],
-                    state_dir: Path, progress: Callable[[str, float], None]) -> dict[str, RunResult]:
+def _simulated_runs(
+    names: list[str],
+    opts: ReplayOptions,
+    md: MarketData,
+    settings: dict[str, Any],
+    state_dir: Path,
+    progress: Callable[[str, float], None],
+) -> dict[str, RunResult]:
     """The strategy and baseline runs: in order in this process, or side by side with `opts.jobs` > 1."""
+
     def one(name: str, report: Callable[[str, float], None]) -> RunResult:
         if name == "funding_arbitrage":
             return asyncio.run(_run_strategy(opts, md, settings, state_dir, report))
@@ -323,13 +420,21 @@ def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
         runs["oracle"] = _oracle(opts, md, settings, start, end)
     runs = with_carry_capture({name: runs[name] for name in RUN_NAMES if name in runs})
     report = ReplayReport(
-        data={"dir": _shown_path(opts.data_dir), "venues": list(opts.venues), "coins": list(opts.coins),
-              "spot_venues": list(opts.spot),
-              "approximations": [spot_approximation(opts.basis)] if opts.spot else [],
-              "not_run": {"passive_carry": "it needs a spot venue and none was given (--spot '')"}
-              if "passive_carry" in opts.runs and not opts.spot else {}},
-        period={"start": _iso(start), "end": _iso(end)}, runs=runs, sim_seconds=end - start,
-        wall_seconds=round(time.monotonic() - wall0, 3), config=settings,
+        data={
+            "dir": _shown_path(opts.data_dir),
+            "venues": list(opts.venues),
+            "coins": list(opts.coins),
+            "spot_venues": list(opts.spot),
+            "approximations": [spot_approximation(opts.basis)] if opts.spot else [],
+            "not_run": {"passive_carry": "it needs a spot venue and none was given (--spot '')"}
+            if "passive_carry" in opts.runs and not opts.spot
+            else {},
+        },
+        period={"start": _iso(start), "end": _iso(end)},
+        runs=runs,
+        sim_seconds=end - start,
+        wall_seconds=round(time.monotonic() - wall0, 3),
+        config=settings,
     )
     return report, write_report(report, opts.out_dir)
 
@@ -350,8 +455,10 @@ def _period(md: MarketData, opts: ReplayOptions) -> tuple[float, float]:
     end = float(opts.end_ts) if opts.end_ts is not None else min(lst for _, _, lst in spans)
     for market, first, last in spans:
         if start < first:
-            raise ValueError(f"--start {_iso(start)} is before the data of {market} (from {_iso(first)}): "
-                             "choose a later start or leave that coin out")
+            raise ValueError(
+                f"--start {_iso(start)} is before the data of {market} (from {_iso(first)}): "
+                "choose a later start or leave that coin out"
+            )
         if end > last:
             raise ValueError(f"--end {_iso(end)} is after the data of {market} (until {_iso(last)})")
     if not start < end:

@@ -4,6 +4,7 @@ Staleness: Hummingbot exposes no receive time for books or funding, so the build
 market's top of book and funding last *changed* and stamps that as `observed_ts`. A funding snapshot whose
 `next_funding_ts` lies in the past (the venue did not roll it after the settlement) keeps its old stamp too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -92,7 +93,12 @@ class SnapshotBuilder:
             return None
         bids, asks = BookLevels(ob, bids=True), BookLevels(ob, bids=False)
         key = (name, pair)
-        fingerprint = (bids.top_row(), asks.top_row(), getattr(ob, "snapshot_uid", None), getattr(ob, "last_diff_uid", None))
+        fingerprint = (
+            bids.top_row(),
+            asks.top_row(),
+            getattr(ob, "snapshot_uid", None),
+            getattr(ob, "last_diff_uid", None),
+        )
         seen = self._book_seen.get(key)
         observed = ts if seen is None or seen[0] != fingerprint else seen[1]
         self._book_seen[key] = (fingerprint, observed)
@@ -111,8 +117,13 @@ class SnapshotBuilder:
         observed = ts if changed else seen[1]  # type: ignore[index]
         self._funding_seen[key] = (fingerprint, observed)
         return FundingSnapshot(
-            name, pair, Decimal(info.rate), int(info.next_funding_utc_timestamp), Decimal(info.mark_price),
-            Decimal(info.index_price), observed,
+            name,
+            pair,
+            Decimal(info.rate),
+            int(info.next_funding_utc_timestamp),
+            Decimal(info.mark_price),
+            Decimal(info.index_price),
+            observed,
         )
 
     def _positions(self, connectors: Mapping[str, Any]) -> list[PositionSnapshot]:
@@ -128,10 +139,16 @@ class SnapshotBuilder:
                 log.warning("connector=%s positions unreadable: %r", name, e)
                 continue
             for p in positions.values():
-                out.append(PositionSnapshot(
-                    name, p.trading_pair, Decimal(p.amount), Decimal(p.entry_price),
-                    Decimal(p.unrealized_pnl), Decimal(p.leverage),
-                ))
+                out.append(
+                    PositionSnapshot(
+                        name,
+                        p.trading_pair,
+                        Decimal(p.amount),
+                        Decimal(p.entry_price),
+                        Decimal(p.unrealized_pnl),
+                        Decimal(p.leverage),
+                    )
+                )
         return out
 
     def _balances(self, connectors: Mapping[str, Any]) -> dict[str, Decimal]:
@@ -193,8 +210,10 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
             guard = (getattr(book, "snapshot_uid", None), getattr(book, "last_diff_uid", None))
             rows = _read_rows(book, self._bids, BOOK_LEVELS)
             if guard != self._guard or not rows or rows[0] != self._top_row:
-                raise StaleBookError(f"order book changed since the snapshot (version {self._guard} -> {guard}): "
-                                     "levels below the top are read within the tick only")
+                raise StaleBookError(
+                    f"order book changed since the snapshot (version {self._guard} -> {guard}): "
+                    "levels below the top are read within the tick only"
+                )
             self._all = tuple((Decimal(repr(p)), Decimal(repr(a))) for p, a in rows)
             self._book = None  # read once; keep no reference to the live book
         return self._all
@@ -257,8 +276,9 @@ def _rules(connector: Any, pair: str) -> Optional[MarketRules]:
     )
 
 
-def _fees(connector: Any, name: str, token: str, quote: str, kind: MarketKind,
-          book: Optional[BookSnapshot]) -> FeeSchedule:
+def _fees(
+    connector: Any, name: str, token: str, quote: str, kind: MarketKind, book: Optional[BookSnapshot]
+) -> FeeSchedule:
     """Taker/maker rates for open and close from the connector's own fee schedule (keywords: the perp and
     spot `get_fee` signatures differ)."""
     price = book.mid if book is not None and book.mid is not None else Decimal("1")
@@ -266,8 +286,12 @@ def _fees(connector: Any, name: str, token: str, quote: str, kind: MarketKind,
     for maker in (False, True):
         for action in (PositionAction.OPEN, PositionAction.CLOSE):
             kwargs: dict[str, Any] = dict(
-                base_currency=token, quote_currency=quote, order_type=OrderType.MARKET if not maker
-                else OrderType.LIMIT_MAKER, order_side=TradeType.BUY, amount=Decimal("1"), price=price,
+                base_currency=token,
+                quote_currency=quote,
+                order_type=OrderType.MARKET if not maker else OrderType.LIMIT_MAKER,
+                order_side=TradeType.BUY,
+                amount=Decimal("1"),
+                price=price,
                 is_maker=maker,
             )
             if kind is MarketKind.PERP:
@@ -280,6 +304,9 @@ def _fees(connector: Any, name: str, token: str, quote: str, kind: MarketKind,
         source = "venue-spec"
         return FeeSchedule(spec.taker_fee, spec.taker_fee, spec.maker_fee, spec.maker_fee, source)
     return FeeSchedule(
-        rates[(False, PositionAction.OPEN)], rates[(False, PositionAction.CLOSE)],
-        rates[(True, PositionAction.OPEN)], rates[(True, PositionAction.CLOSE)], source,
+        rates[(False, PositionAction.OPEN)],
+        rates[(False, PositionAction.CLOSE)],
+        rates[(True, PositionAction.OPEN)],
+        rates[(True, PositionAction.CLOSE)],
+        source,
     )

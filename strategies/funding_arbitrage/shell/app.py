@@ -3,9 +3,11 @@
 Replaces the registry release's broken `bin/hummingbot_quickstart.py`. `home.use_project_home()` must have
 run before this module is imported (the launcher does it).
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -103,8 +105,7 @@ def run_client(v2_conf: str | None = None, sim: SimOptions | None = None) -> int
     return loop.run_until_complete(_client_main(client_config_map, secrets_manager, v2_conf, sim))
 
 
-async def _client_main(client_config_map, secrets_manager, v2_conf: str | None,
-                       sim: SimOptions | None = None) -> int:
+async def _client_main(client_config_map, secrets_manager, v2_conf: str | None, sim: SimOptions | None = None) -> int:
     hb = await bootstrap_application(client_config_map, secrets_manager, headless=False)
     if hb is None:
         print("Invalid password.")
@@ -121,6 +122,7 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: str | None,
             return EXIT_CONFIG
         sim_task = asyncio.get_running_loop().create_task(_client_sim_loop(hb, sim_env))
     if v2_conf:
+
         async def _start_when_ready() -> None:
             await asyncio.sleep(1.0)
             hb._handle_command(f"start --v2 {v2_conf}")
@@ -165,8 +167,10 @@ def run_headless(v2_conf: str, sim: SimOptions | None = None) -> int:
     """Run a strategy headless until SIGTERM/SIGINT; returns a process exit code."""
     password = _password_from_env()
     if password is None:
-        print(f"${PASSWORD_ENV} is not set: the engine cannot unlock the keystore "
-              "(set it, or create one with `funding-arb cli` first)")
+        print(
+            f"${PASSWORD_ENV} is not set: the engine cannot unlock the keystore "
+            "(set it, or create one with `funding-arb cli` first)"
+        )
         return EXIT_PASSWORD
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -180,8 +184,11 @@ def run_headless(v2_conf: str, sim: SimOptions | None = None) -> int:
 async def _headless_main(v2_conf: str, password: str, sim: SimOptions | None) -> int:
     client_config_map = load_client_config_map_from_file()
     hb = await bootstrap_application(
-        client_config_map, _secrets_manager(password), strategy_file_name=v2_conf.rsplit(".", 1)[0],
-        override_log_level=client_config_map.log_level, headless=True,
+        client_config_map,
+        _secrets_manager(password),
+        strategy_file_name=v2_conf.rsplit(".", 1)[0],
+        override_log_level=client_config_map.log_level,
+        headless=True,
     )
     if hb is None:
         print("Invalid password for the keystore under conf/.")
@@ -222,10 +229,8 @@ async def _serve(hb: HummingbotApplication, sim_env: LiveSimEnvironment | None) 
             print(f"stopping: {fatal}", flush=True)
             rc = EXIT_FAILED
             break
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=LOOP_STEP_S)
-        except TimeoutError:
-            pass
     log.info("stop requested: winding down (open orders cancelled, hedged positions kept and recorded)")
     print("stopping...", flush=True)
     try:

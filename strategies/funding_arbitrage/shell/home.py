@@ -5,6 +5,7 @@ for a registry install (see docs/hummingbot-notes §1.5). `use_project_home()` m
 `hummingbot.*` module is imported: it sets the official `prefix_path` hook (logs/, data/) and re-points the
 path constants of `hummingbot.client.settings`, which other modules bind at their import time.
 """
+
 from __future__ import annotations
 
 import os

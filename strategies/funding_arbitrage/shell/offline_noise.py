@@ -4,6 +4,7 @@ time synchronizer, rate oracle and trading-pair fetcher try the real exchanges a
 Only records of those real-exchange loggers are dropped, and only while the simulated venues run; the strategy's
 own loggers and the sim venues' (`strategies.funding_arbitrage.*`) are never filtered.
 """
+
 from __future__ import annotations
 
 import logging

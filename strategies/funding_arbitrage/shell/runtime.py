@@ -4,6 +4,7 @@ Runs inside the Hummingbot script (`scripts/funding_arbitrage.py`) live, headles
 Nothing here may raise out of `on_tick`: every failure is counted, logged and, past the error-burst limit,
 halts trading (risk gate).
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,20 @@ from .metrics_export import BackgroundJsonExporter, PrometheusServer, prepare_me
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
 log = logging.getLogger(__name__)
-PLACEHOLDER_VALUES = {"", "none", "null", "xxx", "changeme", "your_api_key", "your_api_secret", "api_key",
-                      "secret", "placeholder", "test", "dummy"}
+PLACEHOLDER_VALUES = {
+    "",
+    "none",
+    "null",
+    "xxx",
+    "changeme",
+    "your_api_key",
+    "your_api_secret",
+    "api_key",
+    "secret",
+    "placeholder",
+    "test",
+    "dummy",
+}
 
 
 def require_credentials(settings: FundingArbSettings) -> None:
@@ -54,11 +67,16 @@ def require_credentials(settings: FundingArbSettings) -> None:
         keys = Security.api_keys(connector)
         if not keys:
             raise ConfigError(f"{connector}: no API keys in the keystore; run `connect {connector}` in the client")
-        bad = sorted(k for k, v in keys.items() if v is None or str(v).strip().lower() in PLACEHOLDER_VALUES
-                     or set(str(v).strip()) <= {"x", "X", "*", "0"})
+        bad = sorted(
+            k
+            for k, v in keys.items()
+            if v is None or str(v).strip().lower() in PLACEHOLDER_VALUES or set(str(v).strip()) <= {"x", "X", "*", "0"}
+        )
         if bad:
-            raise ConfigError(f"{connector}: keystore entries {bad} are empty or placeholders; "
-                              f"run `connect {connector}` with the real keys")
+            raise ConfigError(
+                f"{connector}: keystore entries {bad} are empty or placeholders; "
+                f"run `connect {connector}` with the real keys"
+            )
 
 
 class FundingArbRuntime:
@@ -77,15 +95,16 @@ class FundingArbRuntime:
         except JournalError as e:
             self.fatal_error = str(e)
             log.error("journal_open_failed %s", e)
-        self.store: PairStore = (JournaledPairStore(root / settings.state_file, self.journal) if self.journal
-                                 else PairStore(None))
+        self.store: PairStore = (
+            JournaledPairStore(root / settings.state_file, self.journal) if self.journal else PairStore(None)
+        )
         self.durability = Durability(self.journal, settings, self.risk) if self.journal else None
-        self.controls = (OperatorControls(self, self.journal, root / settings.kill_switch_file) if self.journal
-                         else None)
+        self.controls = OperatorControls(self, self.journal, root / settings.kill_switch_file) if self.journal else None
         self.engine = EdgeEngine(settings)
         self.snapshots = SnapshotBuilder(settings)
-        self.executor = LegExecutor(strategy, self.store, self._record_error, settings.single_leg_timeout_s,
-                                    settings.entry_maker_timeout_s)
+        self.executor = LegExecutor(
+            strategy, self.store, self._record_error, settings.single_leg_timeout_s, settings.entry_maker_timeout_s
+        )
         self.executor.hooks.on_alert = lambda ts, name, sev, msg: self.metrics.alert(name, sev, msg, ts)
         self.executor.hooks.on_halt = lambda ts, reason: self.risk._halt(ts, reason)  # the gate's own halt
         self.executor.hooks.on_entry_failed = self._entry_failed
@@ -94,14 +113,18 @@ class FundingArbRuntime:
         self.cooldowns: dict[str, tuple[float, int]] = {}  # token -> (until_ts, consecutive failed entries)
         self.recovery_report: recovery.RecoveryReport | None = None  # set once restart recovery has finished
         self._recovery = recovery.Recovery()
-        self.hedge = HedgeMonitor(settings.hedge_gap_tolerance_pct, settings.hedge_gap_halt_pct,
-                                  float(settings.hedge_rebalance_cooldown_s))
-        self.exporter = (BackgroundJsonExporter(root / settings.metrics_export_path,
-                                                settings.metrics_export_interval_s, registry=self.metrics)
-                         if settings.metrics_export_path else None)
+        self.hedge = HedgeMonitor(
+            settings.hedge_gap_tolerance_pct, settings.hedge_gap_halt_pct, float(settings.hedge_rebalance_cooldown_s)
+        )
+        self.exporter = (
+            BackgroundJsonExporter(
+                root / settings.metrics_export_path, settings.metrics_export_interval_s, registry=self.metrics
+            )
+            if settings.metrics_export_path
+            else None
+        )
         prepare_metrics(self.metrics, settings, self.exporter.path if self.exporter else None, self.journal)
-        self.alerts = AlertNotifier(self.metrics, alert_urls_from_env(), settings.alert_repeat_s,
-                                    hummingbot_notify)
+        self.alerts = AlertNotifier(self.metrics, alert_urls_from_env(), settings.alert_repeat_s, hummingbot_notify)
         self.observer = metrics_publish.TickObserver(self.metrics)
         self.prometheus: Optional[PrometheusServer] = None
         self.last_decision: Any = None
@@ -139,8 +162,9 @@ class FundingArbRuntime:
             for token in self.settings.tokens:
                 self.strategy.set_leverage(name, self.settings.trading_pair(name, token), self.settings.leverage[name])
         if self.settings.prometheus_port:
-            self.prometheus = PrometheusServer(self.metrics, self.settings.prometheus_port,
-                                               addr=self.settings.prometheus_host)
+            self.prometheus = PrometheusServer(
+                self.metrics, self.settings.prometheus_port, addr=self.settings.prometheus_host
+            )
             self.prometheus.start()
         if self.durability is not None:  # funding paid while down: booked from venue history, else N/A
             self.durability.recover(ts, self.store.open_records(), self.strategy.connectors)
@@ -170,8 +194,12 @@ class FundingArbRuntime:
             if self._reconciled and ts - since[key] < self.settings.single_leg_timeout_s:
                 continue
             if exp == 0:
-                self.metrics.alert("unmanaged_position", "warning",
-                                   f"{key[0]} {key[1]} holds {act} not opened by this strategy; token blocked", ts)
+                self.metrics.alert(
+                    "unmanaged_position",
+                    "warning",
+                    f"{key[0]} {key[1]} holds {act} not opened by this strategy; token blocked",
+                    ts,
+                )
                 continue
             changed = True
             self.metrics.alert("reconcile_mismatch", "critical", f"{key[0]} {key[1]}: recorded {exp}, venue {act}", ts)
@@ -187,12 +215,29 @@ class FundingArbRuntime:
         lots = {(m.connector, m.trading_pair): m.rules.lot_size for m in tick.markets}
         records = self.store.open_records()
         managed = {(lg.connector, lg.trading_pair) for r in records for lg in r.legs()}
-        legs = [HeldLeg(p.connector, p.trading_pair, self._token_of(p.trading_pair), p.amount,
-                        lots.get((p.connector, p.trading_pair), Decimal(0)), (p.connector, p.trading_pair) in managed)
-                for p in tick.positions if p.connector in self.settings.perp_connectors]
-        legs += [HeldLeg(r.long.connector, r.long.trading_pair, r.token, r.long.filled_base,
-                         lots.get((r.long.connector, r.long.trading_pair), Decimal(0))) for r in records
-                 if r.long.kind == "spot"]
+        legs = [
+            HeldLeg(
+                p.connector,
+                p.trading_pair,
+                self._token_of(p.trading_pair),
+                p.amount,
+                lots.get((p.connector, p.trading_pair), Decimal(0)),
+                (p.connector, p.trading_pair) in managed,
+            )
+            for p in tick.positions
+            if p.connector in self.settings.perp_connectors
+        ]
+        legs += [
+            HeldLeg(
+                r.long.connector,
+                r.long.trading_pair,
+                r.token,
+                r.long.filled_base,
+                lots.get((r.long.connector, r.long.trading_pair), Decimal(0)),
+            )
+            for r in records
+            if r.long.kind == "spot"
+        ]
         settling = {r.token for r in records if self.executor.has_pending(r) or r.state is not PairState.HEDGED}
         verdict = self.hedge.update(ts, legs, settling)
         for token, e in verdict.exposures.items():
@@ -204,12 +249,19 @@ class FundingArbRuntime:
             e = verdict.exposures[token]
             if len(owners) == 1 and e.unmanaged_base == 0:
                 self.metrics.inc("hedge_rebalances", token=token)
-                self._mismatch_to_lifecycle(ts, (owners[0].long.connector, owners[0].long.trading_pair),
-                                            {(p.connector, p.trading_pair): p.amount for p in tick.positions})
+                self._mismatch_to_lifecycle(
+                    ts,
+                    (owners[0].long.connector, owners[0].long.trading_pair),
+                    {(p.connector, p.trading_pair): p.amount for p in tick.positions},
+                )
             else:
-                self.metrics.alert(f"hedge_gap.{token}", "warning", f"{token}: net {e.net_base} beyond tolerance "
-                                   f"{e.tolerance_base}, not attributable to one pair (unmanaged {e.unmanaged_base})",
-                                   ts)
+                self.metrics.alert(
+                    f"hedge_gap.{token}",
+                    "warning",
+                    f"{token}: net {e.net_base} beyond tolerance "
+                    f"{e.tolerance_base}, not attributable to one pair (unmanaged {e.unmanaged_base})",
+                    ts,
+                )
         if verdict.halt_reason is not None:
             self.metrics.alert("hedge_gap_limit", "critical", verdict.halt_reason, ts)
             if self.risk.halt_reason is None:
@@ -218,8 +270,9 @@ class FundingArbRuntime:
     def _mismatch_to_lifecycle(self, ts: float, key: tuple[str, str], actual: dict[tuple[str, str], Decimal]) -> None:
         """The venue is the truth: the one open pair holding this market adopts it (its lifecycle rebalances or
         closes). A market shared by two open pairs cannot be attributed: it stays alerted for the operator."""
-        owners = [r for r in self.store.open_records() if any((lg.connector, lg.trading_pair) == key
-                                                              for lg in r.legs())]
+        owners = [
+            r for r in self.store.open_records() if any((lg.connector, lg.trading_pair) == key for lg in r.legs())
+        ]
         if len(owners) != 1 or self.executor.has_pending(owners[0]):
             return
         r = owners[0]
@@ -297,15 +350,27 @@ class FundingArbRuntime:
         same-market conflict check count them; exits are acted on for HEDGED pairs only."""
         out = []
         for r in self.store.open_records():
-            amount = abs(r.long.filled_base) if r.state is PairState.HEDGED else \
-                max(abs(r.long.filled_base), r.long.target_base)
-            out.append(HeldPair(
-                pair_id=r.pair_id, token=r.token, long_connector=r.long.connector, long_pair=r.long.trading_pair,
-                long_kind=MarketKind(r.long.kind), short_connector=r.short.connector, short_pair=r.short.trading_pair,
-                amount_base=amount, entry_ts=r.opened_ts,
-                entry_notional_quote=r.long.cost_quote, funding_received_quote=self.funding_total(r),
-                unrealized_pnl_quote=self._legs_pnl(r),
-            ))
+            amount = (
+                abs(r.long.filled_base)
+                if r.state is PairState.HEDGED
+                else max(abs(r.long.filled_base), r.long.target_base)
+            )
+            out.append(
+                HeldPair(
+                    pair_id=r.pair_id,
+                    token=r.token,
+                    long_connector=r.long.connector,
+                    long_pair=r.long.trading_pair,
+                    long_kind=MarketKind(r.long.kind),
+                    short_connector=r.short.connector,
+                    short_pair=r.short.trading_pair,
+                    amount_base=amount,
+                    entry_ts=r.opened_ts,
+                    entry_notional_quote=r.long.cost_quote,
+                    funding_received_quote=self.funding_total(r),
+                    unrealized_pnl_quote=self._legs_pnl(r),
+                )
+            )
         return out
 
     def funding_total(self, r: PairRecord) -> Optional[Decimal]:
@@ -331,8 +396,13 @@ class FundingArbRuntime:
     def _update_risk(self, ts: float, tick: TickSnapshot) -> None:
         """Run the risk gate; reduce pairs near liquidation and unwind pairs that never got hedged."""
         opening: list[tuple[str, float]] = []  # single legs are the lifecycle's (LegTimeout, retries, rollback)
-        report = self.risk.evaluate(ts, equity_quote=self._equity(tick), last_update_ts_by_venue=self._freshness(tick),
-                                    legs=self._leg_risks(tick), unpaired_legs=opening)
+        report = self.risk.evaluate(
+            ts,
+            equity_quote=self._equity(tick),
+            last_update_ts_by_venue=self._freshness(tick),
+            legs=self._leg_risks(tick),
+            unpaired_legs=opening,
+        )
         self.last_risk = report
         if report.cancel_entry_orders:
             for order_id, (connector, pair) in self.executor.working_entry_orders().items():
@@ -343,8 +413,14 @@ class FundingArbRuntime:
             # level-triggered: never stack a second reduction on one whose orders are still working
             if record is not None and record.state is PairState.HEDGED and not self.executor.has_pending(record):
                 self.metrics.inc("leverage_reductions", reason="liquidation_distance")
-                self.metrics.event(ts, "leverage_reduction", f"{record.pair_id}: {action.reason}",
-                                   pair_id=record.pair_id, token=record.token, reason="liquidation_distance")
+                self.metrics.event(
+                    ts,
+                    "leverage_reduction",
+                    f"{record.pair_id}: {action.reason}",
+                    pair_id=record.pair_id,
+                    token=record.token,
+                    reason="liquidation_distance",
+                )
                 self.executor.reduce_pair(record, ts, action.fraction, action.reason)
 
     def _freshness(self, tick: TickSnapshot) -> dict[str, Optional[float]]:
@@ -399,12 +475,19 @@ class FundingArbRuntime:
                 leverage = Decimal(self.settings.leverage[leg.connector])
                 entry = leg.avg_entry_price or Decimal(0)
                 leg.margin_quote = max(leg.margin_quote, abs(leg.filled_base) * entry / leverage)
-                out.append(LegRisk(
-                    pair_id=r.pair_id, connector=leg.connector, token=r.token, amount=leg.filled_base,
-                    entry_price=entry, mark_price=self._mark(leg.connector, leg.trading_pair),
-                    leverage=leverage, wallet_margin_quote=leg.margin_quote if leg.margin_quote > 0 else None,
-                    lot_size_base=lots.get((leg.connector, leg.trading_pair)),
-                ))
+                out.append(
+                    LegRisk(
+                        pair_id=r.pair_id,
+                        connector=leg.connector,
+                        token=r.token,
+                        amount=leg.filled_base,
+                        entry_price=entry,
+                        mark_price=self._mark(leg.connector, leg.trading_pair),
+                        leverage=leverage,
+                        wallet_margin_quote=leg.margin_quote if leg.margin_quote > 0 else None,
+                        lot_size_base=lots.get((leg.connector, leg.trading_pair)),
+                    )
+                )
         return out
 
     def _mark(self, connector: str, pair: str) -> Optional[Decimal]:
@@ -422,8 +505,14 @@ class FundingArbRuntime:
                 continue
             log.info("exit pair=%s reason=%s detail=%s", record.pair_id, action.reason, action.detail)
             self.metrics.inc("exits", reason=str(action.reason))
-            self.metrics.event(ts, "exit", f"{record.pair_id}: {action.detail}", pair_id=record.pair_id,
-                               token=record.token, reason=str(action.reason))
+            self.metrics.event(
+                ts,
+                "exit",
+                f"{record.pair_id}: {action.detail}",
+                pair_id=record.pair_id,
+                token=record.token,
+                reason=str(action.reason),
+            )
             try:
                 self.executor.close_pair(record, ts, str(action.reason))
             except Exception as e:  # one pair's failure never stops another pair's exit
@@ -442,42 +531,68 @@ class FundingArbRuntime:
                 log.info("entry_denied token=%s reason=%s", action.token, denial)
                 continue
             record = PairRecord(
-                pair_id=self.store.new_id(action.token, ts), token=action.token,
-                long=Leg(action.long_connector, action.long_pair, action.long_kind.value, "long",
-                         target_base=action.long_amount_base),
-                short=Leg(action.short_connector, action.short_pair, "perp", "short",
-                          target_base=action.short_amount_base),
-                state=PairState.OPENING, opened_ts=ts, updated_ts=ts,
+                pair_id=self.store.new_id(action.token, ts),
+                token=action.token,
+                long=Leg(
+                    action.long_connector,
+                    action.long_pair,
+                    action.long_kind.value,
+                    "long",
+                    target_base=action.long_amount_base,
+                ),
+                short=Leg(
+                    action.short_connector, action.short_pair, "perp", "short", target_base=action.short_amount_base
+                ),
+                state=PairState.OPENING,
+                opened_ts=ts,
+                updated_ts=ts,
                 entry_edge_pct=action.edge.net_edge_pct,
             )
-            log.info("enter pair=%s token=%s long=%s short=%s amount=%s net_edge_pct=%s", record.pair_id,
-                     action.token, action.long_connector, action.short_connector, action.amount_base,
-                     action.edge.net_edge_pct)
+            log.info(
+                "enter pair=%s token=%s long=%s short=%s amount=%s net_edge_pct=%s",
+                record.pair_id,
+                action.token,
+                action.long_connector,
+                action.short_connector,
+                action.amount_base,
+                action.edge.net_edge_pct,
+            )
             params = self._params(action)
             if params is None:
                 log.info("entry_skipped token=%s reason=market rules unknown", action.token)
                 continue
             self.metrics.inc("entries", token=action.token)
-            self.metrics.event(ts, "entry", f"{record.pair_id}: long {action.long_connector} short "
-                               f"{action.short_connector} {action.amount_base} {action.token}",
-                               pair_id=record.pair_id, token=action.token)
+            self.metrics.event(
+                ts,
+                "entry",
+                f"{record.pair_id}: long {action.long_connector} short "
+                f"{action.short_connector} {action.amount_base} {action.token}",
+                pair_id=record.pair_id,
+                token=action.token,
+            )
             self.executor.open_pair(record, ts, params, self._less_liquid(action), self.settings.entry_maker_first)
             busy_tokens.add(action.token)
 
     def _params(self, action: Any) -> lc.LifecycleParams | None:
         """Lot-matching and minimum size for the pair: the coarser lot; the larger of both venues' minimum order
         and minimum notional at the current mid, rounded up to that lot. None when a market is missing."""
-        legs = [self._markets.get((action.long_connector, action.long_pair)),
-                self._markets.get((action.short_connector, action.short_pair))]
+        legs = [
+            self._markets.get((action.long_connector, action.long_pair)),
+            self._markets.get((action.short_connector, action.short_pair)),
+        ]
         if any(m is None or m.book is None or not m.book.mid for m in legs):
             return None
         lot = max(m.rules.lot_size for m in legs if m is not None)
-        mins = [max(m.rules.min_order_size, m.rules.min_notional / m.book.mid) for m in legs
-                if m is not None and m.book is not None and m.book.mid]
+        mins = [
+            max(m.rules.min_order_size, m.rules.min_notional / m.book.mid)
+            for m in legs
+            if m is not None and m.book is not None and m.book.mid
+        ]
         return lifecycle_params(self.settings, lot, max(mins))
 
     def _less_liquid(self, action: Any) -> lc.LegSide:
         """The leg with less depth on the side it takes (asks for the long, bids for the short) goes first."""
+
         def depth(connector: str, pair: str, asks: bool) -> Decimal:
             m = self._markets.get((connector, pair))
             if m is None or m.book is None:
@@ -526,21 +641,36 @@ class FundingArbRuntime:
     # --- events --------------------------------------------------------------------------------------
     def on_fill(self, event: Any) -> None:
         try:
-            fee = Decimal(event.trade_fee.fee_amount_in_token(
-                event.trading_pair, event.price, event.amount, event.trading_pair.split("-")[1]))
+            fee = Decimal(
+                event.trade_fee.fee_amount_in_token(
+                    event.trading_pair, event.price, event.amount, event.trading_pair.split("-")[1]
+                )
+            )
         except Exception as e:  # e.g. no rate to convert a fee token: keep the percent part, never book 0 silently
             fee = Decimal(event.trade_fee.percent) * Decimal(event.price) * Decimal(event.amount)
-            log.warning("fee of fill %s not convertible to quote (%r): booked its percent part %s; flat fees "
-                        "of this fill are missing", event.order_id, e, fee)
+            log.warning(
+                "fee of fill %s not convertible to quote (%r): booked its percent part %s; flat fees "
+                "of this fill are missing",
+                event.order_id,
+                e,
+                fee,
+            )
             self.metrics.inc("fee_conversion_failures")
-        record = self.executor.on_fill(event.order_id, str(getattr(event, "exchange_trade_id", "") or ""),
-                                       event.trade_type, Decimal(event.price), Decimal(event.amount), fee,
-                                       float(event.timestamp))
+        record = self.executor.on_fill(
+            event.order_id,
+            str(getattr(event, "exchange_trade_id", "") or ""),
+            event.trade_type,
+            Decimal(event.price),
+            Decimal(event.amount),
+            fee,
+            float(event.timestamp),
+        )
         self._journal_fill(event, fee)
         if record is not None:
             found = self.store.by_order(event.order_id)
-            metrics_publish.book_fill(self.metrics, event.trading_pair,
-                                      record.leg(found[1]).connector if found else "unknown", fee)
+            metrics_publish.book_fill(
+                self.metrics, event.trading_pair, record.leg(found[1]).connector if found else "unknown", fee
+            )
 
     def _journal_fill(self, event: Any, fee: Decimal) -> None:
         if not isinstance(self.store, JournaledPairStore):
@@ -549,9 +679,16 @@ class FundingArbRuntime:
         side = found[1] if found else "unknown"
         market = found[0].leg(side) if found else None
         self.store.journal.record_fill(
-            event.order_id, str(getattr(event, "exchange_trade_id", "") or f"{event.timestamp}:{event.amount}"),
-            float(event.timestamp), market.connector if market else "", event.trading_pair, side,
-            Decimal(event.price), Decimal(event.amount), fee)
+            event.order_id,
+            str(getattr(event, "exchange_trade_id", "") or f"{event.timestamp}:{event.amount}"),
+            float(event.timestamp),
+            market.connector if market else "",
+            event.trading_pair,
+            side,
+            Decimal(event.price),
+            Decimal(event.amount),
+            fee,
+        )
 
     def on_failure(self, event: Any) -> None:
         self.executor.on_failure(event.order_id, float(event.timestamp), str(event.error_message))
@@ -564,9 +701,11 @@ class FundingArbRuntime:
 
     def on_funding(self, event: Any) -> None:
         amount = Decimal(event.amount)
-        holders = [r for r in self.store.open_records()
-                   if any(leg.connector == event.market and leg.trading_pair == event.trading_pair
-                          for leg in r.legs())]
+        holders = [
+            r
+            for r in self.store.open_records()
+            if any(leg.connector == event.market and leg.trading_pair == event.trading_pair for leg in r.legs())
+        ]
         if not holders:
             metrics_publish.book_funding(self.metrics, event.trading_pair, amount)
             log.info("funding_unattributed connector=%s pair=%s amount=%s", event.market, event.trading_pair, amount)
@@ -574,8 +713,9 @@ class FundingArbRuntime:
         if self.durability is None:
             return
         rate = Decimal(str(event.funding_rate)) if getattr(event, "funding_rate", None) is not None else None
-        if self.durability.book(event.market, event.trading_pair, float(event.timestamp), amount, rate, "event",
-                                holders):
+        if self.durability.book(
+            event.market, event.trading_pair, float(event.timestamp), amount, rate, "event", holders
+        ):
             metrics_publish.book_funding(self.metrics, event.trading_pair, amount)
             self.observer.funding_split(float(event.timestamp), amount, holders)
             self.store.save()

@@ -82,8 +82,11 @@ def render(rt: Any) -> str:
     if rt.fatal_error:
         lines.append(f"  STOPPED: {rt.fatal_error}")
     recovered = getattr(rt, "recovery_report", None)
-    lines.append(f"  Restart recovery: {recovered.summary}" if recovered is not None
-                 else "  Restart recovery: pending (no entry until the venues have answered)")
+    lines.append(
+        f"  Restart recovery: {recovered.summary}"
+        if recovered is not None
+        else "  Restart recovery: pending (no entry until the venues have answered)"
+    )
     lines += ["", "Venues:", *_table(["connector", "ready", "status"], connectivity(rt.strategy, s.all_connectors))]
     if not all(getattr(rt.strategy.connectors.get(n), "ready", False) for n in s.all_connectors):
         lines.append("  Trading waits until every venue is connected and ready.")

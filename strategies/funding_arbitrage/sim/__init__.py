@@ -6,19 +6,39 @@ margin), `faults`, `perp` (SimPerpetualDerivative), `spot` (SimSpotExchange), `h
 
 Names are exported lazily so that importing the pure `data` module never pulls Hummingbot in.
 """
+
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
 _EXPORTS = {
-    "DataError": "data", "MarketData": "data", "load_market_data": "data", "default_data_dir": "data",
-    "FaultConfig": "faults", "SimPerpetualDerivative": "perp", "SimSpotExchange": "spot", "BasisModel": "spot",
-    "SimEnvironment": "harness", "EventRecorder": "harness", "register_sim_connector": "registry",
+    "DataError": "data",
+    "MarketData": "data",
+    "load_market_data": "data",
+    "default_data_dir": "data",
+    "FaultConfig": "faults",
+    "SimPerpetualDerivative": "perp",
+    "SimSpotExchange": "spot",
+    "BasisModel": "spot",
+    "SimEnvironment": "harness",
+    "EventRecorder": "harness",
+    "register_sim_connector": "registry",
 }
 
-__all__ = ["BasisModel", "DataError", "EventRecorder", "FaultConfig", "MarketData", "SimEnvironment",
-           "SimPerpetualDerivative", "SimSpotExchange", "default_data_dir", "load_market_data", "register_sim_connector"]
+__all__ = [
+    "BasisModel",
+    "DataError",
+    "EventRecorder",
+    "FaultConfig",
+    "MarketData",
+    "SimEnvironment",
+    "SimPerpetualDerivative",
+    "SimSpotExchange",
+    "default_data_dir",
+    "load_market_data",
+    "register_sim_connector",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,7 @@ directly: price = k ticks exactly rounded to float, size = the exact quotient de
 about once in 10^12 levels). The Decimal levels are built only when something reads them (matching, tests), from the
 same tick counts, equal to `synthesize`'s in value and representation.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,12 +32,17 @@ from .calibration import BAND_EDGES_BPS, CALIBRATED_PROFILES
 from .data import MarketData
 
 Level = tuple[Decimal, Decimal]  # (price, size in base)
-PROFILE_MARKETS = {"binance_btcusdt": ("binance", "BTC"), "binance_ethusdt": ("binance", "ETH"),
-                   "hyperliquid_btc": ("hyperliquid", "BTC")}
+PROFILE_MARKETS = {
+    "binance_btcusdt": ("binance", "BTC"),
+    "binance_ethusdt": ("binance", "ETH"),
+    "hyperliquid_btc": ("hyperliquid", "BTC"),
+}
 DEPTH_SCALE_BOUNDS = (Decimal("0.01"), Decimal(10))
 _BPS = Decimal(10000)
-_OFFSETS = tuple(Decimal(0) if i == 0 else (BAND_EDGES_BPS[i] + BAND_EDGES_BPS[i + 1]) / 2 / _BPS
-                 for i in range(len(BAND_EDGES_BPS) - 1))
+_OFFSETS = tuple(
+    Decimal(0) if i == 0 else (BAND_EDGES_BPS[i] + BAND_EDGES_BPS[i + 1]) / 2 / _BPS
+    for i in range(len(BAND_EDGES_BPS) - 1)
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,7 @@ def profile_for(venue: str, coin: str) -> str:
     return "binance_btcusdt" if coin == "BTC" else "binance_ethusdt"
 
 
-def book_shape(venue: str, coin: str, data: MarketData | None = None,
-               depth_scale: Decimal | None = None) -> BookShape:
+def book_shape(venue: str, coin: str, data: MarketData | None = None, depth_scale: Decimal | None = None) -> BookShape:
     """The calibrated shape for (venue, coin); `depth_scale` overrides the volume-based scale."""
     key = profile_for(venue, coin)
     profile = CALIBRATED_PROFILES[key]
@@ -83,7 +88,7 @@ def synthesize(mid: Decimal, shape: BookShape, tick: Decimal) -> tuple[list[Leve
     best_ask = best_bid + spread
     bids: list[Level] = []
     asks: list[Level] = []
-    for offset, depth in zip(_OFFSETS, shape.band_depth_quote):
+    for offset, depth in zip(_OFFSETS, shape.band_depth_quote, strict=False):
         bid = _to_tick(best_bid - mid * offset, tick, ROUND_FLOOR)
         ask = _to_tick(best_ask + mid * offset, tick, ROUND_CEILING)
         if bid > 0:
@@ -107,7 +112,7 @@ def _add(levels: list[Level], price: Decimal, size: Decimal) -> None:
 # rounds the way the exact value does; float error here is ~1e-16 relative, so the margin is ~1e6 times wider.
 _REL_MARGIN = 1e-10
 _ABS_MARGIN = 1e-9
-_MAX_TICKS = 2.0 ** 50  # beyond this many ticks a float no longer counts ticks exactly: use the Decimal path
+_MAX_TICKS = 2.0**50  # beyond this many ticks a float no longer counts ticks exactly: use the Decimal path
 _MIN_TICKS = 16.0  # a mid this few ticks above zero gives degenerate books: use the Decimal path
 TickLevels = list[tuple[int, tuple[int, ...]]]  # (price in ticks, bands merged into the level), best first
 
@@ -126,13 +131,18 @@ class BookSynth:
 
     def __init__(self, shape: BookShape, tick: Decimal) -> None:
         self.shape, self.tick = shape, tick
-        self.depths: tuple[Decimal, ...] = tuple(shape.band_depth_quote[:len(_OFFSETS)])
-        self.offsets: tuple[Decimal, ...] = _OFFSETS[:len(self.depths)]
+        self.depths: tuple[Decimal, ...] = tuple(shape.band_depth_quote[: len(_OFFSETS)])
+        self.offsets: tuple[Decimal, ...] = _OFFSETS[: len(self.depths)]
         self._memo: tuple[Decimal, list[Any], list[Any]] | None = None
         self._tick_exp = 0
         self._fast = False  # rows() may take the inlined fast path
-        self.exact_only = not (tick.is_finite() and tick > 0) or not all(d.is_finite() for d in self.depths) \
-            or not self.depths or any(o <= 0 for o in self.offsets[1:]) or self.offsets[0] != 0
+        self.exact_only = (
+            not (tick.is_finite() and tick > 0)
+            or not all(d.is_finite() for d in self.depths)
+            or not self.depths
+            or any(o <= 0 for o in self.offsets[1:])
+            or self.offsets[0] != 0
+        )
         if self.exact_only:
             return
         _, digits, exponent = tick.as_tuple()
@@ -140,8 +150,8 @@ class BookSynth:
         self._tick_coef = int("".join(map(str, digits)))  # tick = coef x 10^exponent
         self._tick_exp = exponent
         # float price of k ticks = (k x mul) / den: one correctly rounded integer division, as float(Decimal) rounds
-        self._price_den = 10 ** -exponent if exponent < 0 else 1
-        self._price_mul = self._tick_coef * (10 ** exponent if exponent > 0 else 1)
+        self._price_den = 10**-exponent if exponent < 0 else 1
+        self._price_mul = self._tick_coef * (10**exponent if exponent > 0 else 1)
         # the fast path needs price = k / div (same rational, so the same rounding): ticks like 0.1, 0.5, 0.25
         self._price_div = self._price_den // self._price_mul if self._price_den % self._price_mul == 0 else 0
         self._per_tick = 1.0 / float(tick)
@@ -154,14 +164,19 @@ class BookSynth:
             assert isinstance(dexp, int)
             coef = int("".join(map(str, ddigits))) * (-1 if sign else 1)
             shift = dexp - exponent
-            self._size_terms.append((coef * 10 ** shift, self._tick_coef) if shift >= 0
-                                    else (coef, self._tick_coef * 10 ** -shift))
+            self._size_terms.append(
+                (coef * 10**shift, self._tick_coef) if shift >= 0 else (coef, self._tick_coef * 10**-shift)
+            )
         # reusable rows; update_id is a class attribute, set once per book
         self._row_cls: Any = type("SimBookRow", (), {"__slots__": ("price", "amount"), "update_id": 0})
         self._bid_rows = [self._row_cls() for _ in self.depths]
         self._ask_rows = [self._row_cls() for _ in self.depths]
-        self._bands = tuple((per, num, per_k, brow, arow) for per, (num, per_k), brow, arow in zip(
-            self._offset_ticks[1:], self._size_terms[1:], self._bid_rows[1:], self._ask_rows[1:]))
+        self._bands = tuple(
+            (per, num, per_k, brow, arow)
+            for per, (num, per_k), brow, arow in zip(
+                self._offset_ticks[1:], self._size_terms[1:], self._bid_rows[1:], self._ask_rows[1:], strict=False
+            )
+        )
         self._touch_size = self._size_terms[0]
         self._deepest = self._offset_ticks[-1]
         self._fast = self._price_div != 0
@@ -356,8 +371,10 @@ class BookRow(tuple):
 
 def _float_rows(levels: tuple[list[Level], list[Level]], update_id: int) -> tuple[list[Any], list[Any]]:
     bids, asks = levels
-    return ([BookRow((float(p), float(s), update_id)) for p, s in bids],
-            [BookRow((float(p), float(s), update_id)) for p, s in asks])
+    return (
+        [BookRow((float(p), float(s), update_id)) for p, s in bids],
+        [BookRow((float(p), float(s), update_id)) for p, s in asks],
+    )
 
 
 _SYNTHS: dict[str, BookSynth] = {}

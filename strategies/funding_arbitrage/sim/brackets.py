@@ -7,6 +7,7 @@ Maintenance margin of a position with notional N (quote) = N x mmr - cum, with (
 [min_notional, max_notional) holds N. A position is liquidated when margin + unrealised PnL <= maintenance margin
 (isolated-style, per position).
 """
+
 from __future__ import annotations
 
 import csv
@@ -120,5 +121,11 @@ def _bracket(path: Path, line: int, row: dict[str, str]) -> Bracket:
         if not value.is_finite() or value < 0:
             raise DataError(f"{path}: column '{column}' row {line}: must be a finite, non-negative number: {value}")
         values[column] = value
-    return Bracket(int(values["tier"]), values["min_notional"], values["max_notional"], values["maint_margin_rate"],
-                   int(values["max_leverage"]), values["cum"])
+    return Bracket(
+        int(values["tier"]),
+        values["min_notional"],
+        values["max_notional"],
+        values["maint_margin_rate"],
+        int(values["max_leverage"]),
+        values["cum"],
+    )

@@ -17,6 +17,7 @@ Method (docs/simulation.md has the numbers and the reasoning):
 
 `CALIBRATED_PROFILES` stores the result (3 significant digits); a test recomputes it from the captures.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -28,8 +29,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-BAND_EDGES_BPS: tuple[Decimal, ...] = tuple(Decimal(x) for x in
-                                            ("0", "0.5", "1", "2", "3", "5", "7.5", "10", "15", "20", "30", "50"))
+BAND_EDGES_BPS: tuple[Decimal, ...] = tuple(
+    Decimal(x) for x in ("0", "0.5", "1", "2", "3", "5", "7.5", "10", "15", "20", "30", "50")
+)
 CAPTURE_FILES = {
     "binance_btcusdt": "binance_usdm_btcusdt_20240808_ws.gz",
     "binance_ethusdt": "binance_usdm_ethusdt_20240808_ws.gz",
@@ -67,23 +69,65 @@ class BookProfile:
             raise CaptureError(f"{self.source}: no band was measured")
         width = sum((BAND_EDGES_BPS[i + 1] - BAND_EDGES_BPS[i] for i, _ in measured), Decimal(0))
         density = sum((d for _, d in measured), Decimal(0)) / width
-        return tuple(d if d is not None else density * (BAND_EDGES_BPS[i + 1] - BAND_EDGES_BPS[i])
-                     for i, d in enumerate(self.band_depth_quote))
+        return tuple(
+            d if d is not None else density * (BAND_EDGES_BPS[i + 1] - BAND_EDGES_BPS[i])
+            for i, d in enumerate(self.band_depth_quote)
+        )
 
 
 def _p(spread: str, depths: Sequence[str | None], samples: int, mid: str, source: str) -> BookProfile:
-    return BookProfile(source, Decimal(spread), tuple(None if d is None else Decimal(d) for d in depths), samples,
-                       Decimal(mid))
+    return BookProfile(
+        source, Decimal(spread), tuple(None if d is None else Decimal(d) for d in depths), samples, Decimal(mid)
+    )
 
 
 # Recomputed by tests/funding_arbitrage/sim/test_calibration.py from the captures; 3 significant digits.
 CALIBRATED_PROFILES: dict[str, BookProfile] = {
-    "binance_btcusdt": _p("0.0162", ["2.89E+5", "8.54E+4", "3.76E+5", "6.78E+5", "1.63E+6", "2.41E+6", "2.51E+6",
-                                     "4.74E+6", "4.51E+6", "7.03E+6", None], 335, "61712.0", "binance_btcusdt"),
-    "binance_ethusdt": _p("0.0373", ["5.90E+4", "2.25E+4", "1.43E+5", "3.35E+5", "8.57E+5", "8.68E+5", "1.35E+6",
-                                     "2.37E+6", "2.58E+6", "5.91E+6", "5.48E+6"], 333, "2681.32", "binance_ethusdt"),
-    "hyperliquid_btc": _p("0.0952", ["6.75E+5", "9.86E+4", "9.55E+5", None, None, None, None, None, None, None, None],
-                          46, "105056", "hyperliquid_btc"),
+    "binance_btcusdt": _p(
+        "0.0162",
+        [
+            "2.89E+5",
+            "8.54E+4",
+            "3.76E+5",
+            "6.78E+5",
+            "1.63E+6",
+            "2.41E+6",
+            "2.51E+6",
+            "4.74E+6",
+            "4.51E+6",
+            "7.03E+6",
+            None,
+        ],
+        335,
+        "61712.0",
+        "binance_btcusdt",
+    ),
+    "binance_ethusdt": _p(
+        "0.0373",
+        [
+            "5.90E+4",
+            "2.25E+4",
+            "1.43E+5",
+            "3.35E+5",
+            "8.57E+5",
+            "8.68E+5",
+            "1.35E+6",
+            "2.37E+6",
+            "2.58E+6",
+            "5.91E+6",
+            "5.48E+6",
+        ],
+        333,
+        "2681.32",
+        "binance_ethusdt",
+    ),
+    "hyperliquid_btc": _p(
+        "0.0952",
+        ["6.75E+5", "9.86E+4", "9.55E+5", None, None, None, None, None, None, None, None],
+        46,
+        "105056",
+        "hyperliquid_btc",
+    ),
 }
 
 
@@ -116,8 +160,10 @@ def _profile(source: str, samples: list[_Sample]) -> BookProfile:
         mid = (best_bid + best_ask) / 2
         spreads.append((best_ask - best_bid) / mid * _BPS)
         mids.append(mid)
-        sides = ((s.bids, best_bid, (best_bid - s.bid_floor) / mid * _BPS, -1),
-                 (s.asks, best_ask, (s.ask_ceiling - best_ask) / mid * _BPS, 1))
+        sides = (
+            (s.bids, best_bid, (best_bid - s.bid_floor) / mid * _BPS, -1),
+            (s.asks, best_ask, (s.ask_ceiling - best_ask) / mid * _BPS, 1),
+        )
         for levels, touch, coverage_bps, sign in sides:
             bands = [Decimal(0)] * len(per_band)
             for price, size in levels:  # best first: stop past the outermost band
@@ -130,8 +176,13 @@ def _profile(source: str, samples: list[_Sample]) -> BookProfile:
                     per_band[i].append(depth)
     enough = MIN_COVERED_SHARE * 2 * len(samples)
     depths = tuple(_sig3(Decimal(statistics.median(v))) if v and len(v) >= enough else None for v in per_band)
-    return BookProfile(source, _sig3(Decimal(statistics.median(spreads))), depths, len(samples),
-                       _sig3(Decimal(statistics.median(mids)), 6))
+    return BookProfile(
+        source,
+        _sig3(Decimal(statistics.median(spreads))),
+        depths,
+        len(samples),
+        _sig3(Decimal(statistics.median(mids)), 6),
+    )
 
 
 def _sig3(x: Decimal, digits: int = 3) -> Decimal:

@@ -13,6 +13,7 @@ Any other directory holding the same files and columns loads unchanged. Pandas d
 `Decimal` prices and rates (built from the file's text, so a rate is exactly what the venue published) and integer
 second timestamps. Settlement times are rounded to the nearest second (the files carry a few ms of jitter).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -77,7 +78,7 @@ class FundingSeries:
         self.venue, self.coin = venue, coin
         self.times: tuple[int, ...] = tuple(times)
         self.rates: tuple[Decimal, ...] = tuple(rates)
-        gaps = [b - a for a, b in zip(self.times, self.times[1:])]
+        gaps = [b - a for a, b in zip(self.times, self.times[1:], strict=False)]
         first: int | None = gaps[0] if gaps else None
         self.intervals_s: tuple[int | None, ...] = (first, *gaps)
         self._settlements: list[Settlement | None] = [None] * len(self.times)  # built on first use (immutable)
@@ -88,8 +89,7 @@ class FundingSeries:
     def settlement(self, index: int) -> Settlement:
         found = self._settlements[index]
         if found is None:
-            found = self._settlements[index] = Settlement(self.times[index], self.rates[index],
-                                                          self.intervals_s[index])
+            found = self._settlements[index] = Settlement(self.times[index], self.rates[index], self.intervals_s[index])
         return found
 
     def next_settlement(self, ts: float) -> Settlement | None:
@@ -163,11 +163,22 @@ class CandleSeries:
         # The same question comes twice in a row (a spot priced off its perp; the liquidation check after the tick's
         # refresh asks for the previous and the current tick): keep the last two answers.
         last = self._last_price
-        if last is not None and last[0] == ts and last[1] is type(ts) and last[2] == max_staleness_s and last[3] == path:
+        if (
+            last is not None
+            and last[0] == ts
+            and last[1] is type(ts)
+            and last[2] == max_staleness_s
+            and last[3] == path
+        ):
             return last[4]
         before = self._before_price
-        if before is not None and before[0] == ts and before[1] is type(ts) and before[2] == max_staleness_s \
-                and before[3] == path:
+        if (
+            before is not None
+            and before[0] == ts
+            and before[1] is type(ts)
+            and before[2] == max_staleness_s
+            and before[3] == path
+        ):
             self._before_price, self._last_price = last, before
             return before[4]
         price = self._price_at(ts, max_staleness_s, path)
@@ -195,11 +206,15 @@ class CandleSeries:
             return self.candles[i].close
         return None
 
-    def path_extremes(self, start_ts: float, end_ts: float, path: str = "ohlc",
-                      max_staleness_s: int = DEFAULT_MAX_STALENESS_S) -> tuple[Decimal, Decimal] | None:
+    def path_extremes(
+        self, start_ts: float, end_ts: float, path: str = "ohlc", max_staleness_s: int = DEFAULT_MAX_STALENESS_S
+    ) -> tuple[Decimal, Decimal] | None:
         """(lowest, highest) price on the path over [start_ts, end_ts]; None if no price is known in that span."""
-        points = [p for p in (self.price_at(start_ts, max_staleness_s, path), self.price_at(end_ts, max_staleness_s, path))
-                  if p is not None]
+        points = [
+            p
+            for p in (self.price_at(start_ts, max_staleness_s, path), self.price_at(end_ts, max_staleness_s, path))
+            if p is not None
+        ]
         lo = bisect.bisect_right(self.open_times, start_ts - HOUR_S)
         hi = bisect.bisect_right(self.open_times, end_ts)
         numeric = type(start_ts) in (int, float) and type(end_ts) in (int, float)  # else compare exactly only
@@ -212,7 +227,8 @@ class CandleSeries:
                 candle = self.candles[i]
                 vertices = self._vertex_times[key] = tuple(
                     (float(candle.open_ts + frac * HOUR_S), candle.open_ts + frac * HOUR_S, price)
-                    for frac, price in _path_vertices(candle, path))
+                    for frac, price in _path_vertices(candle, path)
+                )
             for at_f, at, price in vertices:
                 # start_ts <= at <= end_ts, exactly; the float compare settles it unless at is within a hair of an end
                 if not numeric:
@@ -306,15 +322,19 @@ class MarketData:
         try:
             return self.funding[(venue, coin)]
         except KeyError:
-            raise DataError(f"{self.source_dir / FUNDING_FILE}: no funding rows for venue={venue} coin={coin}") from None
+            raise DataError(
+                f"{self.source_dir / FUNDING_FILE}: no funding rows for venue={venue} coin={coin}"
+            ) from None
 
     def has_candles(self, venue: str, coin: str) -> bool:
         return (venue, coin) in self.candles
 
     def candle_series(self, venue: str, coin: str) -> CandleSeries:
         if self.funding_only:
-            raise DataError(f"{self.source_dir} is a funding-only dataset (no {CANDLES_FILE}): it has no prices, "
-                            "so it cannot be used to simulate trading")
+            raise DataError(
+                f"{self.source_dir} is a funding-only dataset (no {CANDLES_FILE}): it has no prices, "
+                "so it cannot be used to simulate trading"
+            )
         try:
             return self.candles[(venue, coin)]
         except KeyError:
@@ -407,18 +427,22 @@ def _load_funding(path: Path) -> tuple[dict[tuple[str, str], FundingSeries], dic
         seconds = _numbers(path, df, "timestamp_ms") / 1000
     venues = _text(path, df, "venue")
     rates = _decimals(path, df, "funding_rate")
-    table = pd.DataFrame({"venue": venues, "coin": coins, "ts": np.rint(seconds).astype(np.int64),
-                          "row": np.arange(len(df))})
+    table = pd.DataFrame(
+        {"venue": venues, "coin": coins, "ts": np.rint(seconds).astype(np.int64), "row": np.arange(len(df))}
+    )
     table["quote"] = quote_col if quote_col is not None else ""
     series: dict[tuple[str, str], FundingSeries] = {}
     quotes: dict[tuple[str, str], str | None] = {}
     for (venue, coin), group in table.sort_values(["venue", "coin", "ts"], kind="stable").groupby(
-            ["venue", "coin"], sort=False):
+        ["venue", "coin"], sort=False
+    ):
         ts = group["ts"].to_numpy()
         dup = np.flatnonzero(np.diff(ts) == 0)
         if dup.size:
-            rows = group["row"].to_numpy()[dup[0]:dup[0] + 2] + 2
-            raise DataError(f"{path}: rows {rows[0]} and {rows[1]}: two settlements for {venue}/{coin} at ts={ts[dup[0]]}")
+            rows = group["row"].to_numpy()[dup[0] : dup[0] + 2] + 2
+            raise DataError(
+                f"{path}: rows {rows[0]} and {rows[1]}: two settlements for {venue}/{coin} at ts={ts[dup[0]]}"
+            )
         series[(venue, coin)] = FundingSeries(venue, coin, ts.tolist(), [rates[r] for r in group["row"]])
         quotes[(venue, coin)] = group["quote"].iloc[0] or None
     return series, quotes
@@ -432,20 +456,31 @@ def _load_candles(path: Path) -> dict[tuple[str, str], CandleSeries]:
     cols = {c: _decimals(path, df, c) for c in ("o", "h", "l", "c", "v")}
     _check_candle_shapes(path, df, cols)
     fractional = pd.concat([df[c].str.strip().str.partition(".")[2].str.rstrip("0").str.len() for c in "ohlc"], axis=1)
-    table = pd.DataFrame({"venue": venues, "coin": coins, "ts": open_ts, "row": np.arange(len(df)),
-                          "decimals": fractional.max(axis=1).to_numpy()})
+    table = pd.DataFrame(
+        {
+            "venue": venues,
+            "coin": coins,
+            "ts": open_ts,
+            "row": np.arange(len(df)),
+            "decimals": fractional.max(axis=1).to_numpy(),
+        }
+    )
     rising = _shared_direction(table, cols)
     result: dict[tuple[str, str], CandleSeries] = {}
     for (venue, coin), group in table.sort_values(["venue", "coin", "ts"], kind="stable").groupby(
-            ["venue", "coin"], sort=False):
+        ["venue", "coin"], sort=False
+    ):
         ts = group["ts"].to_numpy()
         dup = np.flatnonzero(np.diff(ts) == 0)
         if dup.size:
-            rows = group["row"].to_numpy()[dup[0]:dup[0] + 2] + 2
+            rows = group["row"].to_numpy()[dup[0] : dup[0] + 2] + 2
             raise DataError(f"{path}: rows {rows[0]} and {rows[1]}: two candles for {venue}/{coin} at ts={ts[dup[0]]}")
-        candles = [Candle(int(t), cols["o"][r], cols["h"][r], cols["l"][r], cols["c"][r], cols["v"][r],
-                          rising.get((coin, int(t))))
-                   for t, r in zip(ts.tolist(), group["row"].tolist())]
+        candles = [
+            Candle(
+                int(t), cols["o"][r], cols["h"][r], cols["l"][r], cols["c"][r], cols["v"][r], rising.get((coin, int(t)))
+            )
+            for t, r in zip(ts.tolist(), group["row"].tolist(), strict=False)
+        ]
         result[(venue, coin)] = CandleSeries(venue, coin, candles, int(group["decimals"].max()))
     return result
 
@@ -457,7 +492,7 @@ def _shared_direction(table: pd.DataFrame, cols: dict[str, list[Decimal]]) -> di
     up to an hour's range."""
     out: dict[tuple[str, int], bool] = {}
     ordered = table.sort_values(["coin", "ts", "venue"], kind="stable")
-    for coin, ts, row in zip(ordered["coin"].tolist(), ordered["ts"].tolist(), ordered["row"].tolist()):
+    for coin, ts, row in zip(ordered["coin"].tolist(), ordered["ts"].tolist(), ordered["row"].tolist(), strict=False):
         key = (coin, int(ts))
         if key not in out:
             out[key] = cols["c"][row] >= cols["o"][row]
@@ -466,7 +501,9 @@ def _shared_direction(table: pd.DataFrame, cols: dict[str, list[Decimal]]) -> di
 
 def _check_candle_shapes(path: Path, df: pd.DataFrame, cols: dict[str, list[Decimal]]) -> None:
     """Prices must be positive and low <= open, close <= high; volume must not be negative."""
-    for i, (o, h, lo, c, v) in enumerate(zip(cols["o"], cols["h"], cols["l"], cols["c"], cols["v"])):
+    for i, (o, h, lo, c, v) in enumerate(zip(cols["o"], cols["h"], cols["l"], cols["c"], cols["v"], strict=False)):
         if lo <= 0 or not (lo <= o <= h and lo <= c <= h) or v < 0:
             column = "v" if v < 0 else "l" if lo <= 0 else "h"
-            raise DataError(f"{path}: column '{column}' row {i + 2}: inconsistent candle o={o} h={h} l={lo} c={c} v={v}")
+            raise DataError(
+                f"{path}: column '{column}' row {i + 2}: inconsistent candle o={o} h={h} l={lo} c={c} v={v}"
+            )

@@ -20,6 +20,7 @@ How each fault reaches a strategy (the connectors deliver it exactly as a real H
   trading pairs in `bad_mark_pairs` (empty: all).
 * while disconnected, order-status and trade-history queries fail too (SimNetworkError).
 """
+
 from __future__ import annotations
 
 import random

@@ -21,6 +21,7 @@ is added, `HummingbotApplication._main_app = SimpleNamespace(_mqtt=None)` plus f
 clock one tick at a time and yields to the event loop `yields_per_tick` times after each tick, so order placement,
 fills and executor loops happen between ticks as they would live.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,36 +53,58 @@ from .registry import register_sim_connector
 from .spot import BasisModel, SimSpotExchange
 
 log = logging.getLogger(__name__)
-StepCallback = Callable[[float], None | Awaitable[None]]
+StepCallback = Callable[[float], Awaitable[None] | None]
 
 
 class SimEnvironment:
     """Simulated perp and spot venues for `coins`, replaying `data_dir`, on a BACKTEST clock."""
 
-    def __init__(self, data_dir: Path | str | None = None, perp_venues: Sequence[str] = ("binance", "bybit"),
-                 spot_venues: Sequence[str] = ("binance",), coins: Sequence[str] = ("BTC",),
-                 start_ts: float | None = None, end_ts: float | None = None, tick_s: float = 60.0,
-                 faults: FaultConfig | Mapping[str, FaultConfig] | None = None,
-                 initial_balance_quote: Decimal | Mapping[str, Decimal] = Decimal(10000),
-                 quote_asset: str | Mapping[str, str] = "USDT",
-                 market_data: MarketData | None = None, basis: BasisModel | None = None,
-                 db_path: Path | str | None = None, record: bool = True, yields_per_tick: int = 5,
-                 config_name: str = "sim_replay.yml", strategy_name: str = "sim_replay") -> None:
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        perp_venues: Sequence[str] = ("binance", "bybit"),
+        spot_venues: Sequence[str] = ("binance",),
+        coins: Sequence[str] = ("BTC",),
+        start_ts: float | None = None,
+        end_ts: float | None = None,
+        tick_s: float = 60.0,
+        faults: FaultConfig | Mapping[str, FaultConfig] | None = None,
+        initial_balance_quote: Decimal | Mapping[str, Decimal] = Decimal(10000),
+        quote_asset: str | Mapping[str, str] = "USDT",
+        market_data: MarketData | None = None,
+        basis: BasisModel | None = None,
+        db_path: Path | str | None = None,
+        record: bool = True,
+        yields_per_tick: int = 5,
+        config_name: str = "sim_replay.yml",
+        strategy_name: str = "sim_replay",
+    ) -> None:
         self.market_data = market_data or load_market_data(data_dir or default_data_dir() / "cross_venue_2025")
         self.coins, self.tick_s, self.yields_per_tick = list(coins), tick_s, yields_per_tick
         self.perps: dict[str, SimPerpetualDerivative] = {}
         self.spots: dict[str, SimSpotExchange] = {}
         for venue in perp_venues:
             name = f"sim_{venue}_perpetual"
-            c = SimPerpetualDerivative(venue, self.market_data, self.coins, _pick(quote_asset, name, "USDT"),
-                                       _pick(initial_balance_quote, name, Decimal(0)),
-                                       faults=_pick(faults, name, NO_FAULTS))
+            c = SimPerpetualDerivative(
+                venue,
+                self.market_data,
+                self.coins,
+                _pick(quote_asset, name, "USDT"),
+                _pick(initial_balance_quote, name, Decimal(0)),
+                faults=_pick(faults, name, NO_FAULTS),
+            )
             self.perps[c.name] = c
         for venue in spot_venues:
             name = f"sim_{venue}"
-            s = SimSpotExchange(venue, self.market_data, self.coins, _pick(quote_asset, name, "USDT"),
-                                _pick(initial_balance_quote, name, Decimal(0)), faults=_pick(faults, name, NO_FAULTS),
-                                basis=basis or BasisModel())
+            s = SimSpotExchange(
+                venue,
+                self.market_data,
+                self.coins,
+                _pick(quote_asset, name, "USDT"),
+                _pick(initial_balance_quote, name, Decimal(0)),
+                faults=_pick(faults, name, NO_FAULTS),
+                basis=basis or BasisModel(),
+            )
             self.spots[s.name] = s
         self.connectors: dict[str, ConnectorBase] = {**self.perps, **self.spots}
         for connector in self.connectors.values():
@@ -93,16 +116,21 @@ class SimEnvironment:
         self._tmp_dir = None if db_path else tempfile.mkdtemp(prefix="sim_env_")
         self.db_path = str(db_path) if db_path else str(Path(self._tmp_dir or ".") / "sim_trades.sqlite")
         ccm = ClientConfigAdapter(ClientConfigMap())
-        self.recorder = MarketsRecorder(SQLConnectionManager(ccm, SQLConnectionType.TRADE_FILLS, db_path=self.db_path),
-                                        list(self.connectors.values()), config_name, strategy_name,
-                                        ccm.market_data_collection)
+        self.recorder = MarketsRecorder(
+            SQLConnectionManager(ccm, SQLConnectionType.TRADE_FILLS, db_path=self.db_path),
+            list(self.connectors.values()),
+            config_name,
+            strategy_name,
+            ccm.market_data_collection,
+        )
         if record:
             self.recorder.start()
         self.strategies: list[Any] = []
         self._restore: list[Callable[[], None]] = []
 
-    def _time_range(self, perp_venues: Sequence[str], spot_venues: Sequence[str], start_ts: float | None,
-                    end_ts: float | None) -> tuple[float, float]:
+    def _time_range(
+        self, perp_venues: Sequence[str], spot_venues: Sequence[str], start_ts: float | None, end_ts: float | None
+    ) -> tuple[float, float]:
         """Default: the span every selected market has candles (and, for perps, funding) for."""
         firsts, lasts = [], []
         for venue in {*perp_venues, *spot_venues}:
@@ -117,8 +145,10 @@ class SimEnvironment:
         start = float(start_ts if start_ts is not None else max(firsts))
         end = float(end_ts if end_ts is not None else min(lasts))
         if not start < end:
-            raise ValueError(f"start_ts ({start}) must be before end_ts ({end}) for {self.coins} on "
-                             f"{list(perp_venues) + list(spot_venues)}")
+            raise ValueError(
+                f"start_ts ({start}) must be before end_ts ({end}) for {self.coins} on "
+                f"{list(perp_venues) + list(spot_venues)}"
+            )
         return start, end
 
     @property
@@ -132,7 +162,8 @@ class SimEnvironment:
 
         if HummingbotApplication._main_app is None:
             HummingbotApplication._main_app = SimpleNamespace(  # type: ignore[assignment]
-                _mqtt=None, add_application_warning=lambda w: log.warning("application warning: %s", w))
+                _mqtt=None, add_application_warning=lambda w: log.warning("application warning: %s", w)
+            )
             self._restore.append(lambda: setattr(HummingbotApplication, "_main_app", None))
         if fast_executors:
             orchestrator = getattr(strategy, "executor_orchestrator", None)

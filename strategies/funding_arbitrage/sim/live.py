@@ -15,6 +15,7 @@ S times faster than the rates say, so a `--sim` run at S != 1 shows the machiner
 `LiveSimEnvironment.step_realtime()` (awaited by the host about every 0.5 s) notices the end of the data and sets
 `finished` / `finish_message`; it also prefixes the strategy's `status` with a SIMULATION banner.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,7 +44,8 @@ class SimSetupError(ValueError):
 
 
 class SimOptionsLike(Protocol):
-    """`shell.app.SimOptions`: data directory (None: the shared cross-venue data), speed, ISO start (None: data start)."""
+    """`shell.app.SimOptions`: data directory (None: the shared cross-venue data), speed, ISO start
+    (None: data start)."""
 
     data_dir: str | None
     speed: float
@@ -72,22 +74,25 @@ def plan_from_settings(settings: FundingArbSettings) -> SimPlan:
     if real:
         raise SimSetupError(
             f"--sim needs simulated connectors, but this config trades real ones ({', '.join(real)}). Use a sim "
-            f"config whose connectors are sim_<venue>_perpetual / sim_<venue>, e.g. conf/scripts/{SAMPLE_SIM_CONF}")
+            f"config whose connectors are sim_<venue>_perpetual / sim_<venue>, e.g. conf/scripts/{SAMPLE_SIM_CONF}"
+        )
     bad = [c for c in settings.perp_connectors if not c.endswith(PERP_SUFFIX)]
     if bad:
         raise SimSetupError(f"perp_connectors ({', '.join(bad)}) must be named sim_<venue>_perpetual in a sim config")
     if "sim" not in Path(settings.state_file).name:
         raise SimSetupError(
             f"state_file ({settings.state_file}) must be a sim-only file (its name containing 'sim', e.g. "
-            "data/funding_arb_sim_state.json): simulated pairs must never mix with live state")
+            "data/funding_arb_sim_state.json): simulated pairs must never mix with live state"
+        )
     if settings.journal_file and "sim" not in Path(settings.journal_file).name:
         raise SimSetupError(
             f"journal_file ({settings.journal_file}) must be a sim-only file (its name containing 'sim', e.g. "
-            "data/conf_funding_arbitrage_sim.journal.sqlite): simulated pairs must never mix with the live journal")
+            "data/conf_funding_arbitrage_sim.journal.sqlite): simulated pairs must never mix with the live journal"
+        )
     n = len(settings.all_connectors)
     return SimPlan(
-        perp_venues=tuple(c[len(SIM_PREFIX):-len(PERP_SUFFIX)] for c in settings.perp_connectors),
-        spot_venues=tuple(c[len(SIM_PREFIX):] for c in settings.spot_connectors),
+        perp_venues=tuple(c[len(SIM_PREFIX) : -len(PERP_SUFFIX)] for c in settings.perp_connectors),
+        spot_venues=tuple(c[len(SIM_PREFIX) :] for c in settings.spot_connectors),
         coins=tuple(settings.tokens),
         quote_assets=dict(settings.quote_assets),
         balance_per_venue_quote=(settings.total_capital_quote / n).quantize(Decimal("0.01"), ROUND_DOWN),
@@ -109,8 +114,9 @@ def parse_start(text: str) -> float:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError as e:
-        raise SimSetupError(f"--start ({text!r}) must be an ISO date or time, e.g. 2025-04-01 or "
-                            "2025-04-01T08:00:00Z") from e
+        raise SimSetupError(
+            f"--start ({text!r}) must be an ISO date or time, e.g. 2025-04-01 or 2025-04-01T08:00:00Z"
+        ) from e
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
@@ -139,7 +145,9 @@ def data_span(data: MarketData, plan: SimPlan) -> tuple[float, float]:
 class LiveSimEnvironment:
     """Simulated venues on a wall-clock view of the data; `step_realtime()` watches for the end of the data."""
 
-    def __init__(self, settings: FundingArbSettings, sim: SimOptionsLike, market_data: MarketData | None = None) -> None:
+    def __init__(
+        self, settings: FundingArbSettings, sim: SimOptionsLike, market_data: MarketData | None = None
+    ) -> None:
         check_speed(sim.speed)
         self.settings, self.plan = settings, plan_from_settings(settings)
         self.data_dir = Path(sim.data_dir) if sim.data_dir else default_data_dir() / DEFAULT_DATASET
@@ -147,8 +155,10 @@ class LiveSimEnvironment:
         span_start, self.data_end_ts = data_span(self.market_data, self.plan)
         start = span_start if sim.start is None else parse_start(sim.start)
         if not span_start <= start < self.data_end_ts:
-            raise SimSetupError(f"--start ({sim.start}) must lie within the data for these markets: "
-                                f"{iso(span_start)} to {iso(self.data_end_ts)}")
+            raise SimSetupError(
+                f"--start ({sim.start}) must lie within the data for these markets: "
+                f"{iso(span_start)} to {iso(self.data_end_ts)}"
+            )
         self.speed = float(sim.speed)
         self.time_map = TimeMap(start, self.speed)
         self.connectors = self._build(wall_clock_market_data(self.market_data, self.time_map))
@@ -165,8 +175,9 @@ class LiveSimEnvironment:
         balance = self.plan.balance_per_venue_quote
         for venue in self.plan.perp_venues:
             name = f"{SIM_PREFIX}{venue}{PERP_SUFFIX}"
-            connectors[name] = SimPerpetualDerivative(venue, data, self.plan.coins, self.plan.quote_assets[name],
-                                                      balance)
+            connectors[name] = SimPerpetualDerivative(
+                venue, data, self.plan.coins, self.plan.quote_assets[name], balance
+            )
         for venue in self.plan.spot_venues:
             name = f"{SIM_PREFIX}{venue}"
             connectors[name] = SimSpotExchange(venue, data, self.plan.coins, self.plan.quote_assets[name], balance)
@@ -192,27 +203,37 @@ class LiveSimEnvironment:
         if self.finished or data_ts is None or data_ts < self.data_end_ts:
             return
         self.finished = True
-        self.finish_message = (f"sim: end of the replayed data reached ({iso(self.data_end_ts)}); stopping. "
-                               f"Replayed {iso(self.time_map.data_start_ts)} to {iso(self.data_end_ts)} at "
-                               f"{self.speed:g}x.")
+        self.finish_message = (
+            f"sim: end of the replayed data reached ({iso(self.data_end_ts)}); stopping. "
+            f"Replayed {iso(self.time_map.data_start_ts)} to {iso(self.data_end_ts)} at "
+            f"{self.speed:g}x."
+        )
         log.info("sim_finished data_end=%s speed=%s", iso(self.data_end_ts), self.speed)
 
     def _check_detached(self) -> None:
         manager = self._hb.trading_core.connector_manager
-        if self.detached_message is None and any(manager.connectors.get(n) is not c for n, c in self.connectors.items()):
-            self.detached_message = ("sim: the simulated venues were closed (strategy stopped); to replay again, exit "
-                                     "and start `funding-arb cli --sim` anew")
+        if self.detached_message is None and any(
+            manager.connectors.get(n) is not c for n, c in self.connectors.items()
+        ):
+            self.detached_message = (
+                "sim: the simulated venues were closed (strategy stopped); to replay again, exit "
+                "and start `funding-arb cli --sim` anew"
+            )
 
     # --- status ---------------------------------------------------------------------------------------
     def banner(self) -> str:
         """A few lines under 100 characters (Hummingbot's output pane wraps there)."""
         data_ts = self.data_ts()
         now = f"data time {iso(data_ts)}" if data_ts is not None else f"starts at {iso(self.time_map.data_start_ts)}"
-        lines = [f"SIMULATION (--sim) at {self.speed:g}x: {now} (data ends {iso(self.data_end_ts)})",
-                 f"  {', '.join(self.connectors)} replay {self.data_dir.name}"]
+        lines = [
+            f"SIMULATION (--sim) at {self.speed:g}x: {now} (data ends {iso(self.data_end_ts)})",
+            f"  {', '.join(self.connectors)} replay {self.data_dir.name}",
+        ]
         if self.speed != 1:
-            lines += [f"  Funding settles {self.speed:g}x faster than recorded: intervals, funding per hour and",
-                      "  APRs observed on this clock are distorted. Judge returns with `funding-arb replay`."]
+            lines += [
+                f"  Funding settles {self.speed:g}x faster than recorded: intervals, funding per hour and",
+                "  APRs observed on this clock are distorted. Judge returns with `funding-arb replay`.",
+            ]
         return "\n".join(lines)
 
     def _attach_status(self, strategy: Any) -> None:
@@ -294,7 +315,13 @@ async def install_sim_connectors(hb: Any, v2_conf: str, sim: SimOptionsLike) -> 
         core.connector_manager.connectors[name] = connector
     _no_usage_metrics(core, set(env.connectors))
     env._hb = hb
-    log.info("sim_installed connectors=%s data=%s start=%s end=%s speed=%s started_at_wall=%s",
-             ",".join(env.connectors), env.data_dir, iso(env.time_map.data_start_ts), iso(env.data_end_ts), env.speed,
-             int(time.time()))
+    log.info(
+        "sim_installed connectors=%s data=%s start=%s end=%s speed=%s started_at_wall=%s",
+        ",".join(env.connectors),
+        env.data_dir,
+        iso(env.time_map.data_start_ts),
+        iso(env.data_end_ts),
+        env.speed,
+        int(time.time()),
+    )
     return env

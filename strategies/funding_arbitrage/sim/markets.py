@@ -5,6 +5,7 @@ recorded prices (binance BTC 0.1, DOGE 0.00001); lot = a power of ten worth 1-10
 (`book.default_lot_size`); minimum order = one lot; minimum notional = `min_notional_quote` (5, Binance's common
 USDT-M value). Real venues' filters differ per contract; these keep the sim permissive but lot/tick-accurate in kind.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -23,8 +24,9 @@ def trading_pair(coin: str, quote_asset: str) -> str:
     return f"{coin}-{quote_asset}"
 
 
-def build_markets(venue: str, data: MarketData, coins: Sequence[str], quote_asset: str,
-                  depth_scale: Decimal | None = None) -> dict[str, MarketState]:
+def build_markets(
+    venue: str, data: MarketData, coins: Sequence[str], quote_asset: str, depth_scale: Decimal | None = None
+) -> dict[str, MarketState]:
     """One MarketState per coin, priced by the venue's candles. Raises DataError if a coin has no candles there."""
     if not coins:
         raise ValueError(f"sim venue {venue}: coins ([]) must name at least one coin")
@@ -35,14 +37,18 @@ def build_markets(venue: str, data: MarketData, coins: Sequence[str], quote_asse
             raise DataError(f"{data.source_dir}: no candles for {venue}/{coin}")  # pragma: no cover
         candles = data.candle_series(venue, coin)
         shape = book_shape(venue, coin, data, depth_scale)
-        markets[trading_pair(coin, quote_asset)] = MarketState(trading_pair(coin, quote_asset), coin, candles, shape,
-                                                               candles.tick_size)
+        markets[trading_pair(coin, quote_asset)] = MarketState(
+            trading_pair(coin, quote_asset), coin, candles, shape, candles.tick_size
+        )
     return markets
 
 
-def default_trading_rules(markets: Mapping[str, MarketState], min_notional_quote: Decimal,
-                          collateral: str | None, overrides: Mapping[str, TradingRule] | None = None
-                          ) -> dict[str, TradingRule]:
+def default_trading_rules(
+    markets: Mapping[str, MarketState],
+    min_notional_quote: Decimal,
+    collateral: str | None,
+    overrides: Mapping[str, TradingRule] | None = None,
+) -> dict[str, TradingRule]:
     """Trading rules per pair; `overrides` replace the derived rule of the pairs they name."""
     rules: dict[str, TradingRule] = {}
     for pair, state in markets.items():
@@ -50,7 +56,13 @@ def default_trading_rules(markets: Mapping[str, MarketState], min_notional_quote
             rules[pair] = overrides[pair]
             continue
         lot = default_lot_size(state.candles.candles[0].close)
-        rules[pair] = TradingRule(pair, min_order_size=lot, min_price_increment=state.tick,
-                                  min_base_amount_increment=lot, min_notional_size=min_notional_quote,
-                                  buy_order_collateral_token=collateral, sell_order_collateral_token=collateral)
+        rules[pair] = TradingRule(
+            pair,
+            min_order_size=lot,
+            min_price_increment=state.tick,
+            min_base_amount_increment=lot,
+            min_notional_size=min_notional_quote,
+            buy_order_collateral_token=collateral,
+            sell_order_collateral_token=collateral,
+        )
     return rules

@@ -8,6 +8,7 @@ Matching rules (documented in docs/simulation.md):
 * LIMIT resting / LIMIT_MAKER: fills completely, at its own price and with the maker fee, at the first tick whose
   opposite best price reaches it (no queue position is modelled). A LIMIT_MAKER that would take is rejected.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,7 +22,8 @@ from .book import Level, walk
 
 @dataclass
 class SimOrder:
-    """An order the venue accepted. `reserved` is what the venue locks for it (margin or balance, in `reserved_asset`)."""
+    """An order the venue accepted. `reserved` is what the venue locks for it (margin or balance, in
+    `reserved_asset`)."""
 
     client_order_id: str
     exchange_order_id: str
@@ -62,8 +64,9 @@ class FillPlan:
     cancel_rest: bool
 
 
-def is_marketable(order_type: OrderType, is_buy: bool, price: Decimal | None,
-                  bids: Sequence[Level], asks: Sequence[Level]) -> bool:
+def is_marketable(
+    order_type: OrderType, is_buy: bool, price: Decimal | None, bids: Sequence[Level], asks: Sequence[Level]
+) -> bool:
     """Would this order take liquidity on arrival?"""
     if order_type is OrderType.MARKET:
         return True

@@ -16,6 +16,7 @@
 * Sim-only extensions (real connectors lack them; see docs/simulation.md): `margin_info(pair)`, `liquidations`,
   `funding_payments`, `mid_price(pair)`, `sim_open_orders()`, `advance(ts)`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -85,13 +86,23 @@ class SimPerpOrderBookDataSource(SimOrderBookDataSource, PerpetualAPIOrderBookDa
 class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
     """Replays `venue`'s perp markets for `coins` (pairs `<COIN>-<quote_asset>`), named `sim_<venue>_perpetual`."""
 
-    def __init__(self, venue: str, market_data: MarketData, coins: Sequence[str], quote_asset: str = "USDT",
-                 initial_balance_quote: Decimal = Decimal(10000), faults: FaultConfig = NO_FAULTS,
-                 brackets: Mapping[str, MaintenanceBrackets] | None = None,
-                 trading_rules: Mapping[str, TradingRule] | None = None, depth_scale: Decimal | None = None,
-                 fees: tuple[Decimal, Decimal] | None = None, name: str | None = None, price_path: str = "ohlc",
-                 max_staleness_s: int = DEFAULT_MAX_STALENESS_S,
-                 min_notional_quote: Decimal = DEFAULT_MIN_NOTIONAL_QUOTE) -> None:
+    def __init__(
+        self,
+        venue: str,
+        market_data: MarketData,
+        coins: Sequence[str],
+        quote_asset: str = "USDT",
+        initial_balance_quote: Decimal = Decimal(10000),
+        faults: FaultConfig = NO_FAULTS,
+        brackets: Mapping[str, MaintenanceBrackets] | None = None,
+        trading_rules: Mapping[str, TradingRule] | None = None,
+        depth_scale: Decimal | None = None,
+        fees: tuple[Decimal, Decimal] | None = None,
+        name: str | None = None,
+        price_path: str = "ohlc",
+        max_staleness_s: int = DEFAULT_MAX_STALENESS_S,
+        min_notional_quote: Decimal = DEFAULT_MIN_NOTIONAL_QUOTE,
+    ) -> None:
         name = name or f"sim_{venue}_perpetual"
         spec = venue_spec(name)
         if fees is None and spec is None:
@@ -138,9 +149,17 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
     def _create_order_book_data_source(self) -> SimPerpOrderBookDataSource:
         return SimPerpOrderBookDataSource(self.trading_pairs, self)
 
-    def _get_fee(self, base_currency: str, quote_currency: str, order_type: OrderType, order_side: TradeType,
-                 position_action: PositionAction, amount: Decimal, price: Decimal = Decimal("NaN"),
-                 is_maker: bool | None = None) -> TradeFeeBase:
+    def _get_fee(
+        self,
+        base_currency: str,
+        quote_currency: str,
+        order_type: OrderType,
+        order_side: TradeType,
+        position_action: PositionAction,
+        amount: Decimal,
+        price: Decimal = Decimal("NaN"),
+        is_maker: bool | None = None,
+    ) -> TradeFeeBase:
         is_maker = bool(is_maker) or order_type is OrderType.LIMIT_MAKER
         return perpetual_trade_fee(self.name, is_maker, position_action)  # = build_perpetual_trade_fee(...)
 
@@ -202,13 +221,16 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
                 raise SimOrderRejected(f"{self.name}: ReduceOnly Order is rejected: no position this order reduces")
             return
         price = order.price if order.price is not None else self._estimate_price(order)
-        need = self._book.margin_increase(order.trading_pair, order.is_buy, action, order.amount, price,
-                                          self.get_leverage(order.trading_pair))
+        need = self._book.margin_increase(
+            order.trading_pair, order.is_buy, action, order.amount, price, self.get_leverage(order.trading_pair)
+        )
         fee = order.amount * price * self._taker_fee
         available = self._available()
         if max(need, Decimal(0)) + fee > available:
-            raise SimOrderRejected(f"{self.name}: Margin is insufficient: order needs {max(need, Decimal(0)) + fee} "
-                                   f"{self._quote}, available {available}")
+            raise SimOrderRejected(
+                f"{self.name}: Margin is insufficient: order needs {max(need, Decimal(0)) + fee} "
+                f"{self._quote}, available {available}"
+            )
         order.reserved, order.reserved_asset = max(need, Decimal(0)), self._quote
 
     def _estimate_price(self, order: SimOrder) -> Decimal:
@@ -223,15 +245,28 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         return amount
 
     def _apply_fill(self, order: SimOrder, amount: Decimal, price: Decimal, fee_quote: Decimal) -> None:
-        realized = self._book.apply(order.trading_pair, order.is_buy, order.position_action, amount, price,
-                                    self.get_leverage(order.trading_pair))
+        realized = self._book.apply(
+            order.trading_pair,
+            order.is_buy,
+            order.position_action,
+            amount,
+            price,
+            self.get_leverage(order.trading_pair),
+        )
         self._wallet += realized - fee_quote
 
     def _fee_for(self, order: SimOrder, amount: Decimal, price: Decimal, is_maker: bool) -> TradeFeeBase:
         base, quote = order.trading_pair.split("-")
-        return self.get_fee(base_currency=base, quote_currency=quote, order_type=order.order_type,
-                            order_side=order.trade_type, position_action=order.position_action, amount=amount,
-                            price=price, is_maker=is_maker)
+        return self.get_fee(
+            base_currency=base,
+            quote_currency=quote,
+            order_type=order.order_type,
+            order_side=order.trade_type,
+            position_action=order.position_action,
+            amount=amount,
+            price=price,
+            is_maker=is_maker,
+        )
 
     def _venue_events(self, prev_ts: float | None, ts: float) -> None:
         for pair, series in self._funding.items():
@@ -255,15 +290,24 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
             log.warning("%s: no price ever seen for %s: funding at %s not settled", self.name, pair, settlement.ts)
             return
         if stale:
-            log.warning("%s: funding %s at %s settled on the last price before a data gap", self.name, pair,
-                        settlement.ts)
+            log.warning(
+                "%s: funding %s at %s settled on the last price before a data gap", self.name, pair, settlement.ts
+            )
         amount = sum((-p.amount * mark * settlement.rate for p in positions), Decimal(0))
         self._wallet += amount
         net = sum((p.amount for p in positions), Decimal(0))
         self.funding_payments.append(SimFundingPayment(settlement.ts, pair, settlement.rate, mark, amount, net, stale))
         self._last_funding_fee_payment_ts[pair] = settlement.ts
-        self._emit(MarketEvent.FundingPaymentCompleted, FundingPaymentCompletedEvent(
-            timestamp=settlement.ts, market=self.name, trading_pair=pair, amount=amount, funding_rate=settlement.rate))
+        self._emit(
+            MarketEvent.FundingPaymentCompleted,
+            FundingPaymentCompletedEvent(
+                timestamp=settlement.ts,
+                market=self.name,
+                trading_pair=pair,
+                amount=amount,
+                funding_rate=settlement.rate,
+            ),
+        )
 
     def _update_funding_info(self, pair: str, ts: float) -> None:
         try:
@@ -304,23 +348,55 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         n = next(self._liq_ids)
         is_buy = pos.amount < 0
         amount, pair, now = abs(pos.amount), pos.trading_pair, self.current_timestamp
-        order = SimOrder(f"sim-liquidation-{n}", f"{self.name}-liq-{n}", pair, TradeType.BUY if is_buy else TradeType.SELL,
-                         OrderType.MARKET, amount, None, PositionAction.CLOSE, now, now)
+        order = SimOrder(
+            f"sim-liquidation-{n}",
+            f"{self.name}-liq-{n}",
+            pair,
+            TradeType.BUY if is_buy else TradeType.SELL,
+            OrderType.MARKET,
+            amount,
+            None,
+            PositionAction.CLOSE,
+            now,
+            now,
+        )
         realized = pos.amount * (fill - pos.entry_price)
         fee = self._fee_for(order, amount, fill, is_maker=False)
         forfeited = max(Decimal(0), pos.margin + realized - amount * fill * fee.percent)
-        fee = type(fee)(percent=fee.percent, percent_token=fee.percent_token,
-                        flat_fees=[TokenAmount(self._quote, forfeited)])
+        fee = type(fee)(
+            percent=fee.percent, percent_token=fee.percent_token, flat_fees=[TokenAmount(self._quote, forfeited)]
+        )
         maintenance = self._brackets[pair].maintenance_margin(amount * fill)
-        self.start_tracking_order(order_id=order.client_order_id, exchange_order_id=order.exchange_order_id,
-                                  trading_pair=pair, trade_type=order.trade_type, price=fill, amount=amount,
-                                  order_type=OrderType.MARKET, position_action=PositionAction.CLOSE)
-        self._outbox.append((None, OrderUpdate(pair, now, OrderState.OPEN, order.client_order_id,
-                                               order.exchange_order_id), None))
-        self.liquidations.append(SimLiquidation(now, pair, pos.amount, pos.entry_price, liquidation_price, fill,
-                                                pos.margin, maintenance, forfeited, order.client_order_id))
-        log.warning("%s: liquidated %s %s at %s (liquidation price %s)", self.name, pos.amount, pair, fill,
-                    liquidation_price)
+        self.start_tracking_order(
+            order_id=order.client_order_id,
+            exchange_order_id=order.exchange_order_id,
+            trading_pair=pair,
+            trade_type=order.trade_type,
+            price=fill,
+            amount=amount,
+            order_type=OrderType.MARKET,
+            position_action=PositionAction.CLOSE,
+        )
+        self._outbox.append(
+            (None, OrderUpdate(pair, now, OrderState.OPEN, order.client_order_id, order.exchange_order_id), None)
+        )
+        self.liquidations.append(
+            SimLiquidation(
+                now,
+                pair,
+                pos.amount,
+                pos.entry_price,
+                liquidation_price,
+                fill,
+                pos.margin,
+                maintenance,
+                forfeited,
+                order.client_order_id,
+            )
+        )
+        log.warning(
+            "%s: liquidated %s %s at %s (liquidation price %s)", self.name, pos.amount, pair, fill, liquidation_price
+        )
         self.fill_order(order, amount, fill, is_maker=False, fee=fee)
         self._close(order, OrderState.FILLED)
 
@@ -330,8 +406,10 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         return state.mid if state.mid is not None else state.last_mid if state.last_mid is not None else fallback
 
     def _available(self) -> Decimal:
-        upnl = sum((p.unrealized_pnl(self._mark(p.trading_pair, p.entry_price)) for p in self._book.positions.values()),
-                   Decimal(0))
+        upnl = sum(
+            (p.unrealized_pnl(self._mark(p.trading_pair, p.entry_price)) for p in self._book.positions.values()),
+            Decimal(0),
+        )
         margin = sum((p.margin for p in self._book.positions.values()), Decimal(0))
         return self._wallet + upnl - margin - self._reserved(self._quote)
 
@@ -345,7 +423,8 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
                 tracked[key].update_position(p.side, upnl, p.entry_price, p.amount, Decimal(p.leverage))
             else:
                 self._perpetual_trading.set_position(
-                    key, Position(p.trading_pair, p.side, upnl, p.entry_price, p.amount, Decimal(p.leverage)))
+                    key, Position(p.trading_pair, p.side, upnl, p.entry_price, p.amount, Decimal(p.leverage))
+                )
         self._account_balances[self._quote] = self._wallet
         self._account_available_balances[self._quote] = max(Decimal(0), self._available())
 
@@ -358,10 +437,15 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
             if p.trading_pair != trading_pair:
                 continue
             mark = self._mark(trading_pair, p.entry_price)
-            rows[key] = {"amount": p.amount, "entry_price": p.entry_price, "margin_quote": p.margin,
-                         "unrealized_pnl_quote": p.unrealized_pnl(mark), "leverage": p.leverage,
-                         "maintenance_margin_quote": brackets.maintenance_margin(abs(p.amount) * mark),
-                         "liquidation_price": brackets.liquidation_price(p.amount, p.entry_price, p.margin)}
+            rows[key] = {
+                "amount": p.amount,
+                "entry_price": p.entry_price,
+                "margin_quote": p.margin,
+                "unrealized_pnl_quote": p.unrealized_pnl(mark),
+                "leverage": p.leverage,
+                "maintenance_margin_quote": brackets.maintenance_margin(abs(p.amount) * mark),
+                "liquidation_price": brackets.liquidation_price(p.amount, p.entry_price, p.margin),
+            }
         upnl = sum((r["unrealized_pnl_quote"] for r in rows.values()), Decimal(0))
         margin = sum((r["margin_quote"] for r in rows.values()), Decimal(0))
         maintenance = sum((r["maintenance_margin_quote"] for r in rows.values()), Decimal(0))
@@ -370,7 +454,13 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         if rows:
             ratio = maintenance / equity if equity > 0 else Decimal("Infinity")
         single = next(iter(rows.values()))["liquidation_price"] if len(rows) == 1 else None  # HEDGE: see positions
-        return {"wallet_balance_quote": self._wallet, "available_balance_quote": self._available(),
-                "unrealized_pnl_quote": upnl, "position_margin_quote": margin,
-                "maintenance_margin_quote": maintenance, "margin_ratio": ratio, "liquidation_price": single,
-                "positions": rows}
+        return {
+            "wallet_balance_quote": self._wallet,
+            "available_balance_quote": self._available(),
+            "unrealized_pnl_quote": upnl,
+            "position_margin_quote": margin,
+            "maintenance_margin_quote": maintenance,
+            "margin_ratio": ratio,
+            "liquidation_price": single,
+            "positions": rows,
+        }

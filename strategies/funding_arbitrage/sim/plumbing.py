@@ -6,6 +6,7 @@ there is no user stream, so `_create_user_stream_tracker` returns None and `_is_
 (Hummingbot's default would dereference the missing tracker); members that only make sense against a live API
 raise `RuntimeError("sim venue: ... is not available offline")`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,10 +52,16 @@ class SimOrderBookDataSource(OrderBookTrackerDataSource):
 
     async def _order_book_snapshot(self, trading_pair: str) -> OrderBookMessage:
         state = self._connector.market(trading_pair)
-        return OrderBookMessage(OrderBookMessageType.SNAPSHOT, {
-            "trading_pair": trading_pair, "update_id": self._connector.book_update_id,
-            "bids": [(float(p), float(s)) for p, s in state.bids], "asks": [(float(p), float(s)) for p, s in state.asks],
-        }, timestamp=self._connector.current_timestamp)
+        return OrderBookMessage(
+            OrderBookMessageType.SNAPSHOT,
+            {
+                "trading_pair": trading_pair,
+                "update_id": self._connector.book_update_id,
+                "bids": [(float(p), float(s)) for p, s in state.bids],
+                "asks": [(float(p), float(s)) for p, s in state.asks],
+            },
+            timestamp=self._connector.current_timestamp,
+        )
 
     async def subscribe_to_trading_pair(self, trading_pair: str) -> bool:
         raise RuntimeError(OFFLINE.format("adding a trading pair after construction"))

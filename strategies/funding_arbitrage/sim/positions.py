@@ -8,6 +8,7 @@ when it shrinks. Which position an order acts on:
 * HEDGE: BUY+OPEN and SELL+CLOSE act on LONG; SELL+OPEN and BUY+CLOSE on SHORT. OPEN never reduces.
 * ONEWAY: one net position per pair; an order against it reduces it and may flip it (OPEN), CLOSE only reduces.
 """
+
 from __future__ import annotations
 
 import copy
@@ -64,8 +65,9 @@ class PositionBook:
         reduces = pos.amount < 0 if is_buy else pos.amount > 0
         return abs(pos.amount) if reduces else _0
 
-    def margin_increase(self, trading_pair: str, is_buy: bool, action: PositionAction, amount: Decimal,
-                        price: Decimal, leverage: int) -> Decimal:
+    def margin_increase(
+        self, trading_pair: str, is_buy: bool, action: PositionAction, amount: Decimal, price: Decimal, leverage: int
+    ) -> Decimal:
         """Margin after the fill minus margin before (negative when the order releases margin)."""
         trial = PositionBook()
         trial.mode, trial.positions = self.mode, copy.deepcopy(self.positions)
@@ -73,8 +75,9 @@ class PositionBook:
         trial.apply(trading_pair, is_buy, action, amount, price, leverage)
         return sum((p.margin for p in trial.for_pair(trading_pair)), _0) - before
 
-    def apply(self, trading_pair: str, is_buy: bool, action: PositionAction, amount: Decimal, price: Decimal,
-              leverage: int) -> Decimal:
+    def apply(
+        self, trading_pair: str, is_buy: bool, action: PositionAction, amount: Decimal, price: Decimal, leverage: int
+    ) -> Decimal:
         """Book a fill of `amount` (> 0) at `price`; returns realised PnL (quote)."""
         key = self.target_key(trading_pair, is_buy, action)
         sign = Decimal(1) if is_buy else Decimal(-1)

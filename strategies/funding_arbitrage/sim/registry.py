@@ -5,6 +5,7 @@ Hummingbot looks connector fees up by name (`TradeFeeSchemaLoader.configured_sch
 `Exception: Invalid connector. <name> does not exist in AllConnectorSettings` (notes section 4, shim 6). The rate
 oracle uses registered connectors' books as a fallback price source (shim 5).
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,9 @@ from hummingbot.core.rate_oracle.rate_oracle import RateOracle
 log = logging.getLogger(__name__)
 
 
-def register_connector_settings(name: str, is_perp: bool, maker_fee: Decimal, taker_fee: Decimal,
-                                example_pair: str) -> None:
+def register_connector_settings(
+    name: str, is_perp: bool, maker_fee: Decimal, taker_fee: Decimal, example_pair: str
+) -> None:
     """Add (or replace) `name` in AllConnectorSettings with a percent fee schema (fees as fractions, 0.0005 = 5 bps).
 
     The real connectors' settings are loaded first, so registering a sim venue never hides them.
@@ -45,8 +47,14 @@ def register_connector_settings(name: str, is_perp: bool, maker_fee: Decimal, ta
     log.debug("registered sim connector %s (maker=%s taker=%s)", name, maker_fee, taker_fee)
 
 
-_OVERRIDE_KEYS = ("percent_fee_token", "maker_percent_fee", "taker_percent_fee",
-                  "buy_percent_fee_deducted_from_returns", "maker_fixed_fees", "taker_fixed_fees")
+_OVERRIDE_KEYS = (
+    "percent_fee_token",
+    "maker_percent_fee",
+    "taker_percent_fee",
+    "buy_percent_fee_deducted_from_returns",
+    "maker_fixed_fees",
+    "taker_fixed_fees",
+)
 _SCHEMAS: dict[str, tuple[Any, TradeFeeSchema, tuple[Any, ...]]] = {}
 
 
@@ -73,8 +81,13 @@ def fee_schema(name: str) -> TradeFeeSchema:
     settings = AllConnectorSettings.get_connector_settings().get(name)
     overrides = _override_values(name)
     cached = _SCHEMAS.get(name)
-    if settings is not None and cached is not None and cached[0] is settings and \
-            cached[1] is settings.trade_fee_schema and cached[2] == overrides:
+    if (
+        settings is not None
+        and cached is not None
+        and cached[0] is settings
+        and cached[1] is settings.trade_fee_schema
+        and cached[2] == overrides
+    ):
         return cached[1]
     schema = TradeFeeSchemaLoader.configured_schema_for_exchange(exchange_name=name)  # raises for unknown names
     if settings is not None:
@@ -87,9 +100,12 @@ def perpetual_trade_fee(name: str, is_maker: bool, position_action: PositionActi
     schema = fee_schema(name)
     fixed = schema.maker_fixed_fees if is_maker else schema.taker_fixed_fees
     return TradeFeeBase.new_perpetual_fee(
-        fee_schema=schema, position_action=position_action,
+        fee_schema=schema,
+        position_action=position_action,
         percent=schema.maker_percent_fee_decimal if is_maker else schema.taker_percent_fee_decimal,
-        percent_token=schema.percent_fee_token, flat_fees=[TokenAmount(f.token, f.amount) for f in fixed])
+        percent_token=schema.percent_fee_token,
+        flat_fees=[TokenAmount(f.token, f.amount) for f in fixed],
+    )
 
 
 def spot_trade_fee(name: str, is_maker: bool, order_side: TradeType) -> TradeFeeBase:
@@ -98,9 +114,12 @@ def spot_trade_fee(name: str, is_maker: bool, order_side: TradeType) -> TradeFee
     schema = fee_schema(name)
     fixed = schema.maker_fixed_fees if is_maker else schema.taker_fixed_fees
     return TradeFeeBase.new_spot_fee(
-        fee_schema=schema, trade_type=order_side,
+        fee_schema=schema,
+        trade_type=order_side,
         percent=schema.maker_percent_fee_decimal if is_maker else schema.taker_percent_fee_decimal,
-        percent_token=schema.percent_fee_token, flat_fees=[TokenAmount(f.token, f.amount) for f in fixed])
+        percent_token=schema.percent_fee_token,
+        flat_fees=[TokenAmount(f.token, f.amount) for f in fixed],
+    )
 
 
 def register_sim_connector(connector: ConnectorBase) -> None:

@@ -10,6 +10,7 @@ Accounting: balances in base and quote; a BUY reserves quote (amount x price x (
 estimated from the book), a SELL reserves base; fills move both balances and pay the fee in quote. Insufficient
 balance rejects the order (MarketOrderFailureEvent). Same fault injection as the perp (faults.py).
 """
+
 from __future__ import annotations
 
 import functools
@@ -69,14 +70,24 @@ def _gauss(seed: int, coin: str, hour: int) -> float:
 class SimSpotExchange(SimVenueMixin, ExchangePyBase):
     """Spot markets `<COIN>-<quote_asset>` of `venue`, named `sim_<venue>`, priced off that venue's perp candles."""
 
-    def __init__(self, venue: str, market_data: MarketData, coins: Sequence[str], quote_asset: str = "USDT",
-                 initial_balance_quote: Decimal = Decimal(10000),
-                 initial_base_balances: Mapping[str, Decimal] | None = None, faults: FaultConfig = NO_FAULTS,
-                 basis: BasisModel = BasisModel(), trading_rules: Mapping[str, TradingRule] | None = None,
-                 depth_scale: Decimal | None = None, fees: tuple[Decimal, Decimal] | None = None,
-                 name: str | None = None, price_path: str = "ohlc",
-                 max_staleness_s: int = DEFAULT_MAX_STALENESS_S,
-                 min_notional_quote: Decimal = DEFAULT_MIN_NOTIONAL_QUOTE) -> None:
+    def __init__(
+        self,
+        venue: str,
+        market_data: MarketData,
+        coins: Sequence[str],
+        quote_asset: str = "USDT",
+        initial_balance_quote: Decimal = Decimal(10000),
+        initial_base_balances: Mapping[str, Decimal] | None = None,
+        faults: FaultConfig = NO_FAULTS,
+        basis: BasisModel = BasisModel(),
+        trading_rules: Mapping[str, TradingRule] | None = None,
+        depth_scale: Decimal | None = None,
+        fees: tuple[Decimal, Decimal] | None = None,
+        name: str | None = None,
+        price_path: str = "ohlc",
+        max_staleness_s: int = DEFAULT_MAX_STALENESS_S,
+        min_notional_quote: Decimal = DEFAULT_MIN_NOTIONAL_QUOTE,
+    ) -> None:
         name = name or f"sim_{venue}"
         spec = venue_spec(name)
         if fees is None and spec is None:
@@ -102,8 +113,16 @@ class SimSpotExchange(SimVenueMixin, ExchangePyBase):
     def _create_order_book_data_source(self) -> SimOrderBookDataSource:
         return SimOrderBookDataSource(self.trading_pairs, self)
 
-    def _get_fee(self, base_currency: str, quote_currency: str, order_type: OrderType, order_side: TradeType,
-                 amount: Decimal, price: Decimal = Decimal("NaN"), is_maker: bool | None = None) -> TradeFeeBase:
+    def _get_fee(
+        self,
+        base_currency: str,
+        quote_currency: str,
+        order_type: OrderType,
+        order_side: TradeType,
+        amount: Decimal,
+        price: Decimal = Decimal("NaN"),
+        is_maker: bool | None = None,
+    ) -> TradeFeeBase:
         is_maker = bool(is_maker) or order_type is OrderType.LIMIT_MAKER
         return spot_trade_fee(self.name, is_maker, order_side)  # = build_trade_fee(...)
 

@@ -8,6 +8,7 @@ Every state change reaches Hummingbot through its own machinery: fills through
 OrderCancelled and MarketOrderFailure events), other events through `trigger_event`. Deliveries run in order in one
 task chain; during a disconnect window they are held back and released at the first connected tick.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -113,7 +114,7 @@ class MarketState:
     def touch(self) -> tuple[list[Any], list[Any]]:
         """([best bid], [best ask]) (empty where the side is) for matching resting orders, which look no deeper:
         prices equal to bids[0][0] / asks[0][0], without building the Decimal levels. Sizes are not given."""
-        if self._bids is not None and self._asks is not None or self._book_mid is None:
+        if (self._bids is not None and self._asks is not None) or self._book_mid is None:
             return self.bids[:1], self.asks[:1]
         synth = self.synth()
         top = synth.touch(self._book_mid)
@@ -166,8 +167,15 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         return price
 
     # --- construction (call before the Hummingbot base __init__, then _sim_finish_init after it) ------------
-    def _sim_init(self, name: str, markets: dict[str, MarketState], faults: FaultInjector,
-                  rules: dict[str, TradingRule], price_path: str, max_staleness_s: int) -> None:
+    def _sim_init(
+        self,
+        name: str,
+        markets: dict[str, MarketState],
+        faults: FaultInjector,
+        rules: dict[str, TradingRule],
+        price_path: str,
+        max_staleness_s: int,
+    ) -> None:
         self._sim_name, self._markets, self._faults, self._rules = name, markets, faults, rules
         self._price_path, self._max_staleness_s = price_path, max_staleness_s
         self._open_orders: dict[str, SimOrder] = {}
@@ -236,26 +244,57 @@ class SimVenueMixin(SimOfflineMixin, ABC):
             books[pair].apply_snapshot(bids, asks, update_id)
 
     # --- orders -----------------------------------------------------------------------------------------
-    async def _create_order(self, trade_type: TradeType, order_id: str, trading_pair: str, amount: Decimal,
-                            order_type: OrderType, price: Decimal | None = None, **kwargs: Any) -> None:
+    async def _create_order(
+        self,
+        trade_type: TradeType,
+        order_id: str,
+        trading_pair: str,
+        amount: Decimal,
+        order_type: OrderType,
+        price: Decimal | None = None,
+        **kwargs: Any,
+    ) -> None:
         state = self._markets.get(trading_pair)
         if state is not None and state.mid is None and (price is None or price.is_nan()):
             # Hummingbot would price a MARKET order off the empty book (NaN) and crash comparing it; fail it the
             # way Hummingbot fails an order that breaks a trading rule instead.
-            self.start_tracking_order(order_id=order_id, exchange_order_id=None, trading_pair=trading_pair,
-                                      trade_type=trade_type, price=price, amount=amount, order_type=order_type, **kwargs)
-            self._update_order_after_failure(order_id, trading_pair, SimOrderRejected(
-                f"{self.name}: no market data for {trading_pair} at {self.current_timestamp}"))
+            self.start_tracking_order(
+                order_id=order_id,
+                exchange_order_id=None,
+                trading_pair=trading_pair,
+                trade_type=trade_type,
+                price=price,
+                amount=amount,
+                order_type=order_type,
+                **kwargs,
+            )
+            self._update_order_after_failure(
+                order_id,
+                trading_pair,
+                SimOrderRejected(f"{self.name}: no market data for {trading_pair} at {self.current_timestamp}"),
+            )
             return
         await super()._create_order(trade_type, order_id, trading_pair, amount, order_type, price, **kwargs)  # type: ignore[misc]
 
-    def buy(self, trading_pair: str, amount: Decimal, order_type: OrderType = OrderType.LIMIT,
-            price: Decimal = Decimal("NaN"), **kwargs: Any) -> str:
+    def buy(
+        self,
+        trading_pair: str,
+        amount: Decimal,
+        order_type: OrderType = OrderType.LIMIT,
+        price: Decimal = Decimal("NaN"),
+        **kwargs: Any,
+    ) -> str:
         self._sync_reject(kwargs)
         return super().buy(trading_pair, amount, order_type, price, **kwargs)  # type: ignore[misc, no-any-return]
 
-    def sell(self, trading_pair: str, amount: Decimal, order_type: OrderType = OrderType.LIMIT,
-             price: Decimal = Decimal("NaN"), **kwargs: Any) -> str:
+    def sell(
+        self,
+        trading_pair: str,
+        amount: Decimal,
+        order_type: OrderType = OrderType.LIMIT,
+        price: Decimal = Decimal("NaN"),
+        **kwargs: Any,
+    ) -> str:
         self._sync_reject(kwargs)
         return super().sell(trading_pair, amount, order_type, price, **kwargs)  # type: ignore[misc, no-any-return]
 
@@ -265,8 +304,16 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         if self._faults.config.sync_reject and self._faults.reject(action.name):
             raise SimOrderRejected(f"{self.name}: order refused before submission (injected synchronous fault)")
 
-    async def _place_order(self, order_id: str, trading_pair: str, amount: Decimal, trade_type: TradeType,
-                           order_type: OrderType, price: Decimal, **kwargs: Any) -> tuple[str, float]:
+    async def _place_order(
+        self,
+        order_id: str,
+        trading_pair: str,
+        amount: Decimal,
+        trade_type: TradeType,
+        order_type: OrderType,
+        price: Decimal,
+        **kwargs: Any,
+    ) -> tuple[str, float]:
         now = self.current_timestamp
         if self._disconnected():
             raise SimNetworkError(f"{self.name}: network unavailable (disconnect window) at {now}")
@@ -277,9 +324,18 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         if state.mid is None:
             raise SimOrderRejected(f"{self.name}: no market data for {trading_pair} at {now}")
         limit = None if order_type is OrderType.MARKET or price is None or price.is_nan() else price
-        order = SimOrder(order_id, f"{self.name}-{next(self._ids)}", trading_pair, trade_type, order_type, amount,
-                         limit, kwargs.get("position_action", PositionAction.NIL), now,
-                         now + self._faults.config.fill_delay_s)
+        order = SimOrder(
+            order_id,
+            f"{self.name}-{next(self._ids)}",
+            trading_pair,
+            trade_type,
+            order_type,
+            amount,
+            limit,
+            kwargs.get("position_action", PositionAction.NIL),
+            now,
+            now + self._faults.config.fill_delay_s,
+        )
         marketable = is_marketable(order_type, order.is_buy, limit, state.bids, state.asks)
         if order_type is OrderType.LIMIT_MAKER and marketable:
             raise SimOrderRejected(f"{self.name}: LIMIT_MAKER order would immediately match and take")
@@ -310,7 +366,9 @@ class SimVenueMixin(SimOfflineMixin, ABC):
             state = self._closed_orders[oid]
         else:
             raise SimOrderNotFound(f"{self.name}: order {oid} unknown")
-        return OrderUpdate(tracked_order.trading_pair, self.current_timestamp, state, oid, tracked_order.exchange_order_id)
+        return OrderUpdate(
+            tracked_order.trading_pair, self.current_timestamp, state, oid, tracked_order.exchange_order_id
+        )
 
     async def _all_trade_updates_for_order(self, order: InFlightOrder) -> list[TradeUpdate]:
         if self._disconnected():
@@ -323,14 +381,18 @@ class SimVenueMixin(SimOfflineMixin, ABC):
             if order.eligible_ts > ts or state.mid is None:
                 continue
             # a resting order only compares its price with the touch: skip building the whole Decimal book
-            bids, asks = state.touch() if order.resting and order.order_type is not OrderType.MARKET \
+            bids, asks = (
+                state.touch()
+                if order.resting and order.order_type is not OrderType.MARKET
                 else (state.bids, state.asks)
+            )
             plan = plan_fill(order, order.remaining, bids, asks)
             if plan is not None and not order.partial_drawn:
                 order.partial_drawn = True  # one draw per order, at its first fill
                 if self._faults.partial():
-                    part = self.quantize_order_amount(order.trading_pair,
-                                                      order.remaining * self._faults.config.partial_fill_fraction)
+                    part = self.quantize_order_amount(
+                        order.trading_pair, order.remaining * self._faults.config.partial_fill_fraction
+                    )
                     if 0 < part < plan.amount:
                         plan = plan_fill(order, part, bids, asks)
             order.resting = order.order_type is not OrderType.MARKET
@@ -347,22 +409,37 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         elif cancel_rest:
             self._close(order, OrderState.CANCELED)
 
-    def fill_order(self, order: SimOrder, amount: Decimal, price: Decimal, is_maker: bool,
-                   fee: TradeFeeBase | None = None) -> TradeUpdate:
+    def fill_order(
+        self, order: SimOrder, amount: Decimal, price: Decimal, is_maker: bool, fee: TradeFeeBase | None = None
+    ) -> TradeUpdate:
         """Book a fill in the venue's accounts and queue its TradeUpdate (plus PARTIALLY_FILLED if incomplete)."""
         fee = fee or self._fee_for(order, amount, price, is_maker)
         quote = order.trading_pair.split("-")[1]
         fee_quote = fee.fee_amount_in_token(order.trading_pair, price, amount, quote)
         self._apply_fill(order, amount, price, fee_quote)
         order.filled += amount
-        trade = TradeUpdate(f"{order.exchange_order_id}-t{len(self._trades.get(order.client_order_id, [])) + 1}",
-                            order.client_order_id, order.exchange_order_id, order.trading_pair,
-                            self.current_timestamp, price, amount, amount * price, fee, is_taker=not is_maker)
+        trade = TradeUpdate(
+            f"{order.exchange_order_id}-t{len(self._trades.get(order.client_order_id, [])) + 1}",
+            order.client_order_id,
+            order.exchange_order_id,
+            order.trading_pair,
+            self.current_timestamp,
+            price,
+            amount,
+            amount * price,
+            fee,
+            is_taker=not is_maker,
+        )
         self._trades.setdefault(order.client_order_id, []).append(trade)
         partial = None
         if order.remaining > 0:
-            partial = OrderUpdate(order.trading_pair, self.current_timestamp, OrderState.PARTIALLY_FILLED,
-                                  order.client_order_id, order.exchange_order_id)
+            partial = OrderUpdate(
+                order.trading_pair,
+                self.current_timestamp,
+                OrderState.PARTIALLY_FILLED,
+                order.client_order_id,
+                order.exchange_order_id,
+            )
         self._outbox.append((trade, partial, None))
         self._refresh_account()
         return trade
@@ -370,8 +447,15 @@ class SimVenueMixin(SimOfflineMixin, ABC):
     def _close(self, order: SimOrder, state: OrderState) -> None:
         self._open_orders.pop(order.client_order_id, None)
         self._closed_orders[order.client_order_id] = state
-        self._outbox.append((None, OrderUpdate(order.trading_pair, self.current_timestamp, state,
-                                               order.client_order_id, order.exchange_order_id), None))
+        self._outbox.append(
+            (
+                None,
+                OrderUpdate(
+                    order.trading_pair, self.current_timestamp, state, order.client_order_id, order.exchange_order_id
+                ),
+                None,
+            )
+        )
 
     # --- delivery -----------------------------------------------------------------------------------------
     def _emit(self, event_tag: Any, event: Any) -> None:
@@ -402,5 +486,11 @@ class SimVenueMixin(SimOfflineMixin, ABC):
     def _reserved(self, asset: str, exclude: str | None = None) -> Decimal:
         if not self._open_orders:  # asked per asset every tick
             return Decimal(0)
-        return sum((o.reserved_now() for o in self._open_orders.values()
-                    if o.reserved_asset == asset and o.client_order_id != exclude), Decimal(0))
+        return sum(
+            (
+                o.reserved_now()
+                for o in self._open_orders.values()
+                if o.reserved_asset == asset and o.client_order_id != exclude
+            ),
+            Decimal(0),
+        )

@@ -4,7 +4,8 @@ The live engine stamps everything with wall time (the strategy's `current_timest
 simulated venue must present the replayed market on the same clock. `TimeMap` maps wall time to data time at a
 chosen speed::
 
-    data_ts = data_start_ts + (wall_ts - wall_start_ts) * speed        wall_ts = wall_start_ts + (data_ts - data_start_ts) / speed
+    data_ts = data_start_ts + (wall_ts - wall_start_ts) * speed
+    wall_ts = wall_start_ts + (data_ts - data_start_ts) / speed
 
 `wall_clock_market_data(data, time_map)` returns the same dataset whose series take and return *wall* times:
 `price_at(wall_ts)` is the recorded price at the mapped data time, and a funding settlement recorded at data time T
@@ -17,6 +18,7 @@ Example: data_start 2025-03-09T00:00Z, speed 3600, wall_start 1_800_000_000. At 
 Intervals shrink by the same factor (8h -> 8 s of wall time). Price staleness (`max_staleness_s`) stays in data
 seconds. No hummingbot import.
 """
+
 from __future__ import annotations
 
 import math
@@ -87,10 +89,12 @@ class WallClockCandles(CandleSeries):
     def price_at(self, ts: float, max_staleness_s: int = DEFAULT_MAX_STALENESS_S, path: str = "ohlc") -> Decimal | None:
         return self.inner.price_at(self.time_map.to_data(ts), max_staleness_s, path)
 
-    def path_extremes(self, start_ts: float, end_ts: float, path: str = "ohlc",
-                      max_staleness_s: int = DEFAULT_MAX_STALENESS_S) -> tuple[Decimal, Decimal] | None:
-        return self.inner.path_extremes(self.time_map.to_data(start_ts), self.time_map.to_data(end_ts), path,
-                                        max_staleness_s)
+    def path_extremes(
+        self, start_ts: float, end_ts: float, path: str = "ohlc", max_staleness_s: int = DEFAULT_MAX_STALENESS_S
+    ) -> tuple[Decimal, Decimal] | None:
+        return self.inner.path_extremes(
+            self.time_map.to_data(start_ts), self.time_map.to_data(end_ts), path, max_staleness_s
+        )
 
 
 class WallClockFunding(FundingSeries):

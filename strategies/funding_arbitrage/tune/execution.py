@@ -4,6 +4,7 @@ The scheduler keeps at most `workers` replays in flight, across folds: a fold's 
 study one at a time (so TPE sees every finished result), and a fold's out-of-sample replay starts as soon as its last
 trial is told. Ctrl-C cancels what is in flight and tells those trials FAIL/interrupted (study.py), then stops Ray.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,7 @@ def start_ray(address: str | None, workers: int, attempts: int = 3) -> None:
             if address:
                 ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
             else:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                         logging_level=logging.WARNING)
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
             return
         except Exception as e:  # Ray raises a bare Exception on a start timeout
             ray.shutdown()
@@ -67,9 +67,15 @@ def stop_ray() -> None:
         ray.shutdown()
 
 
-def run_jobs(folds: list[FoldStudy], workers: int, submit_trial: Callable[[FoldStudy], Job | None],
-             submit_oos: Callable[[FoldStudy], Job | None], finish_trial: Callable[[Job, Any], None],
-             finish_oos: Callable[[Job, Any], None], needs_oos: Callable[[FoldStudy], bool]) -> None:
+def run_jobs(
+    folds: list[FoldStudy],
+    workers: int,
+    submit_trial: Callable[[FoldStudy], Job | None],
+    submit_oos: Callable[[FoldStudy], Job | None],
+    finish_trial: Callable[[Job, Any], None],
+    finish_oos: Callable[[Job, Any], None],
+    needs_oos: Callable[[FoldStudy], bool],
+) -> None:
     """Drive every fold to its budget and its out-of-sample run, `workers` replays at a time.
 
     `submit_trial` asks a trial and submits it (None when the ask was settled without a replay, e.g. an invalid
@@ -94,12 +100,12 @@ def run_jobs(folds: list[FoldStudy], workers: int, submit_trial: Callable[[FoldS
                 (finish_trial if job.trial is not None else finish_oos)(job, result)
     except KeyboardInterrupt:
         _abandon(pending)
-        raise SweepInterrupted("interrupted: finished trials are kept; run the same command again to resume") \
-            from None
+        raise SweepInterrupted("interrupted: finished trials are kept; run the same command again to resume") from None
     except ray.exceptions.RayError as e:  # a worker or node died: not the trial's fault, the sweep stops
         _abandon(pending)
-        raise SweepInterrupted(f"Ray failed ({type(e).__name__}: {e}); finished trials are kept; run the same "
-                               "command again to resume") from e
+        raise SweepInterrupted(
+            f"Ray failed ({type(e).__name__}: {e}); finished trials are kept; run the same command again to resume"
+        ) from e
 
 
 def _result(job: Job) -> Any:
@@ -114,8 +120,14 @@ def _result(job: Job) -> Any:
         return TrialOutcome(label="", error=f"{type(e.cause).__name__}: {e.cause}")
 
 
-def _fill(folds: list[FoldStudy], pending: list[Job], workers: int, submit_trial: Callable[[FoldStudy], Job | None],
-          submit_oos: Callable[[FoldStudy], Job | None], needs_oos: Callable[[FoldStudy], bool]) -> None:
+def _fill(
+    folds: list[FoldStudy],
+    pending: list[Job],
+    workers: int,
+    submit_trial: Callable[[FoldStudy], Job | None],
+    submit_oos: Callable[[FoldStudy], Job | None],
+    needs_oos: Callable[[FoldStudy], bool],
+) -> None:
     """Submit work until `workers` replays are in flight or nothing is left to submit (earliest fold first)."""
     progressed = True
     while len(pending) < workers and progressed:
@@ -145,7 +157,7 @@ def _abandon(pending: list[Job]) -> None:
     for job in pending:
         try:
             ray.cancel(job.ref, force=True)
-        except Exception as e:  # noqa: BLE001 - a task that already ended cannot be cancelled; nothing is lost
+        except Exception as e:
             log.debug("cancel of %s: %s", job.ref, e)
         if job.trial is not None:
             tell_failed(job.fold, job.trial, "interrupted before it finished", interrupted=True)

@@ -7,6 +7,7 @@ July, August, September; no test window is ever part of its own fold's training 
 against the data before anything runs: inside every selected market's data, and long enough to hold at least one
 funding settlement of every selected perp market.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -59,7 +60,8 @@ def build_folds(start_ts: float, end_ts: float, folds: int, train_days: float, t
         raise FoldError(
             f"--folds {folds} with --train-days {train_days:g} and --test-days {test_days:g} need "
             f"{needed_s / DAY_S:g} days ({iso(start_ts)} -> {iso(start_ts + needed_s)}), but the period "
-            f"{iso(start_ts)} -> {iso(end_ts)} holds {(end_ts - start_ts) / DAY_S:g}: fewer folds or shorter windows")
+            f"{iso(start_ts)} -> {iso(end_ts)} holds {(end_ts - start_ts) / DAY_S:g}: fewer folds or shorter windows"
+        )
     out = []
     for k in range(folds):
         train_start = start_ts + k * test_s
@@ -90,8 +92,9 @@ def data_span(md: MarketData, venues: Iterable[str], spot: Iterable[str], coins:
     return first, last
 
 
-def check_folds(folds: list[Fold], md: MarketData, venues: Iterable[str], spot: Iterable[str],
-                coins: Iterable[str]) -> None:
+def check_folds(
+    folds: list[Fold], md: MarketData, venues: Iterable[str], spot: Iterable[str], coins: Iterable[str]
+) -> None:
     """Every window inside the data and holding at least one funding settlement of every selected perp market.
 
     Raises:
@@ -103,16 +106,19 @@ def check_folds(folds: list[Fold], md: MarketData, venues: Iterable[str], spot: 
         for kind, start, end in fold.windows():
             where = f"fold {fold.index + 1} {kind} window {iso(start)} -> {iso(end)}"
             if start < first or end > last:
-                raise FoldError(f"{where} is outside the data of the selected markets ({iso(first)} -> "
-                                f"{iso(last)}): move --start/--end or use fewer/shorter folds")
+                raise FoldError(
+                    f"{where} is outside the data of the selected markets ({iso(first)} -> "
+                    f"{iso(last)}): move --start/--end or use fewer/shorter folds"
+                )
             missing = _without_settlement(md, venues, coins, start, end)
             if missing:
-                raise FoldError(f"{where} ({(end - start) / 3600:g} h) is too short for one funding settlement of "
-                                f"{missing}: nothing could be earned or measured in it; use longer windows")
+                raise FoldError(
+                    f"{where} ({(end - start) / 3600:g} h) is too short for one funding settlement of "
+                    f"{missing}: nothing could be earned or measured in it; use longer windows"
+                )
 
 
-def _without_settlement(md: MarketData, venues: list[str], coins: list[str], start: float,
-                        end: float) -> str | None:
+def _without_settlement(md: MarketData, venues: list[str], coins: list[str], start: float, end: float) -> str | None:
     for venue in venues:
         for coin in coins:
             if not md.funding_series(venue, coin).settlements_between(start, end):

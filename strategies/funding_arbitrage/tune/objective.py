@@ -10,6 +10,7 @@ Example: capture 0.42, drawdown 150 on 10,000, no liquidation, hedge gap 2 %:
     0.42 - 5 * 0.015 - 0 - 1 * 0.02 = 0.325.
 Unknown figures are not zero: a run with unknown liquidations or hedge gap cannot be scored (None).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,9 +42,20 @@ class RunSummary:
     @classmethod
     def of(cls, run: Any) -> RunSummary:
         """From a replay `RunResult`."""
-        return cls(run.name, run.capital_quote, run.net_pnl_quote, run.funding_pnl_quote, run.fees_quote,
-                   run.slippage_quote, run.borrow_quote, run.basis_pnl_quote, run.max_drawdown_quote,
-                   run.pairs_opened, run.liquidations, run.max_hedge_gap_pct)
+        return cls(
+            run.name,
+            run.capital_quote,
+            run.net_pnl_quote,
+            run.funding_pnl_quote,
+            run.fees_quote,
+            run.slippage_quote,
+            run.borrow_quote,
+            run.basis_pnl_quote,
+            run.max_drawdown_quote,
+            run.pairs_opened,
+            run.liquidations,
+            run.max_hedge_gap_pct,
+        )
 
     @property
     def carry_quote(self) -> Decimal:
@@ -83,13 +95,16 @@ def penalty(run: RunSummary, weights: ObjectiveWeights) -> Decimal | None:
     """The risk penalty of a run (>= 0); None when liquidations or hedge gap are unknown."""
     if run.liquidations is None or run.max_hedge_gap_pct is None:
         return None
-    return (weights.drawdown * run.max_drawdown_quote / run.capital_quote
-            + weights.liquidation * run.liquidations
-            + weights.hedge_gap * run.max_hedge_gap_pct / 100)
+    return (
+        weights.drawdown * run.max_drawdown_quote / run.capital_quote
+        + weights.liquidation * run.liquidations
+        + weights.hedge_gap * run.max_hedge_gap_pct / 100
+    )
 
 
-def score(run: RunSummary, oracle: RunSummary, weights: ObjectiveWeights = ObjectiveWeights()
-          ) -> tuple[Decimal | None, str]:
+def score(
+    run: RunSummary, oracle: RunSummary, weights: ObjectiveWeights = ObjectiveWeights()
+) -> tuple[Decimal | None, str]:
     """(score, why it is None). The sweep maximises the score; a None score fails the trial with the reason."""
     capture = carry_capture(run, oracle)
     if capture is None:

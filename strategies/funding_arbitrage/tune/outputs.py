@@ -3,6 +3,7 @@ chosen settings as a complete config YAML that `funding-arb check-config` accept
 
 Figures are read back from the studies (SQLite), so a resumed or re-run finished sweep writes the same files.
 """
+
 from __future__ import annotations
 
 import csv
@@ -35,10 +36,19 @@ def summary_from_json(data: dict[str, Any]) -> RunSummary:
         return None if data.get(key) is None else Decimal(str(data[key]))
 
     return RunSummary(
-        data["name"], dec("capital_quote"), dec("net_pnl_quote"), dec("funding_pnl_quote"),  # type: ignore[arg-type]
-        dec("fees_quote"), dec("slippage_quote"), dec("borrow_quote"), dec("basis_pnl_quote"),  # type: ignore[arg-type]
-        dec("max_drawdown_quote"), int(data["pairs_opened"]), data.get("liquidations"),  # type: ignore[arg-type]
-        dec("max_hedge_gap_pct"))
+        data["name"],
+        dec("capital_quote"),
+        dec("net_pnl_quote"),
+        dec("funding_pnl_quote"),  # type: ignore[arg-type]
+        dec("fees_quote"),
+        dec("slippage_quote"),
+        dec("borrow_quote"),
+        dec("basis_pnl_quote"),  # type: ignore[arg-type]
+        dec("max_drawdown_quote"),
+        int(data["pairs_opened"]),
+        data.get("liquidations"),  # type: ignore[arg-type]
+        dec("max_hedge_gap_pct"),
+    )
 
 
 def _num(value: Decimal | None, places: int = 4) -> str | None:
@@ -50,8 +60,11 @@ def fold_row(fs: FoldStudy) -> dict[str, Any]:
     fold = fs.fold
     trials = fs.study.get_trials(deepcopy=False)
     row: dict[str, Any] = {
-        "fold": fold.index + 1, "train_start": iso(fold.train_start_ts), "train_end": iso(fold.train_end_ts),
-        "test_start": iso(fold.test_start_ts), "test_end": iso(fold.test_end_ts),
+        "fold": fold.index + 1,
+        "train_start": iso(fold.train_start_ts),
+        "train_end": iso(fold.train_end_ts),
+        "test_start": iso(fold.test_start_ts),
+        "test_end": iso(fold.test_end_ts),
         "trials_complete": sum(t.state.name == "COMPLETE" for t in trials),
         "trials_failed": sum(t.state.name == "FAIL" for t in trials),
     }
@@ -78,11 +91,17 @@ def _side(metrics: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     runs = {n: summary_from_json(r) for n, r in metrics["runs"].items()}
     fa, oracle = runs["funding_arbitrage"], runs["oracle"]
-    out = {"score": metrics.get("score"), "capture": _num(carry_capture(fa, oracle)),
-           "carry_quote": _num(fa.carry_quote, 2), "oracle_carry_quote": _num(oracle.carry_quote, 2),
-           "net_pnl_quote": _num(fa.net_pnl_quote, 2), "max_drawdown_quote": _num(fa.max_drawdown_quote, 2),
-           "liquidations": fa.liquidations, "max_hedge_gap_pct": _num(fa.max_hedge_gap_pct, 2),
-           "pairs_opened": fa.pairs_opened}
+    out = {
+        "score": metrics.get("score"),
+        "capture": _num(carry_capture(fa, oracle)),
+        "carry_quote": _num(fa.carry_quote, 2),
+        "oracle_carry_quote": _num(oracle.carry_quote, 2),
+        "net_pnl_quote": _num(fa.net_pnl_quote, 2),
+        "max_drawdown_quote": _num(fa.max_drawdown_quote, 2),
+        "liquidations": fa.liquidations,
+        "max_hedge_gap_pct": _num(fa.max_hedge_gap_pct, 2),
+        "pairs_opened": fa.pairs_opened,
+    }
     for bench in BENCHMARKS:
         if bench in runs:
             out[f"{bench}_capture"] = _num(carry_capture(runs[bench], oracle))
@@ -103,7 +122,8 @@ def pooled(folds: list[FoldStudy]) -> dict[str, str | None]:
     out: dict[str, str | None] = {
         "is_capture": _num(pooled_capture([(r["funding_arbitrage"], r["oracle"]) for r in ins])) if ins else None,
         "oos_capture": _num(pooled_capture([(r["funding_arbitrage"], r["oracle"]) for r in outs])) if outs else None,
-        "oos_folds": str(len(outs)), "folds": str(len(folds)),
+        "oos_folds": str(len(outs)),
+        "folds": str(len(folds)),
     }
     for bench in BENCHMARKS:
         have = [(r[bench], r["oracle"]) for r in outs if bench in r]
@@ -120,8 +140,9 @@ def chosen(folds: list[FoldStudy]) -> tuple[FoldStudy, dict[str, Any]] | None:
     return None
 
 
-def write_outputs(out_dir: Path, folds: list[FoldStudy], base_config: dict[str, Any],
-                  meta: dict[str, Any]) -> dict[str, Path]:
+def write_outputs(
+    out_dir: Path, folds: list[FoldStudy], base_config: dict[str, Any], meta: dict[str, Any]
+) -> dict[str, Path]:
     """Write folds.csv/.md/.json and the chosen config. Returns the written paths by name.
 
     Raises:
@@ -132,8 +153,12 @@ def write_outputs(out_dir: Path, folds: list[FoldStudy], base_config: dict[str, 
     totals = pooled(folds)
     pick = chosen(folds)
     files = {"folds.json": out_dir / "folds.json", "folds.csv": out_dir / "folds.csv", "folds.md": out_dir / "folds.md"}
-    doc = {"sweep": meta, "folds": rows, "pooled": totals,
-           "chosen": None if pick is None else {"fold": pick[0].fold.index + 1, "settings": pick[1]}}
+    doc = {
+        "sweep": meta,
+        "folds": rows,
+        "pooled": totals,
+        "chosen": None if pick is None else {"fold": pick[0].fold.index + 1, "settings": pick[1]},
+    }
     files["folds.json"].write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")
     files["folds.csv"].write_text(_csv(rows))
     files["folds.md"].write_text(_markdown(rows, totals, pick, meta))
@@ -153,30 +178,58 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def _markdown(rows: list[dict[str, Any]], totals: dict[str, str | None],
-              pick: tuple[FoldStudy, dict[str, Any]] | None, meta: dict[str, Any]) -> str:
+def _markdown(
+    rows: list[dict[str, Any]],
+    totals: dict[str, str | None],
+    pick: tuple[FoldStudy, dict[str, Any]] | None,
+    meta: dict[str, Any],
+) -> str:
     na = "N/A"
-    lines = [f"# Walk-forward sweep ({meta.get('period', '')})", "",
-             ("Capture = (funding - fees - slippage - borrow) / the oracle's, same window. In-sample (IS) is the "
-             "tuning window of the chosen trial; out-of-sample (OOS) is the next, unseen window. Only OOS is evidence."),
-             "", ("| fold | train | test | trials ok/failed | IS score | IS capture | OOS score | OOS capture | "
-                  "OOS carry | oracle carry | OOS net | OOS max DD | liq. | baseline capture | passive capture |"),
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Walk-forward sweep ({meta.get('period', '')})",
+        "",
+        (
+            "Capture = (funding - fees - slippage - borrow) / the oracle's, same window. In-sample (IS) is the "
+            "tuning window of the chosen trial; out-of-sample (OOS) is the next, unseen window. Only OOS is evidence."
+        ),
+        "",
+        (
+            "| fold | train | test | trials ok/failed | IS score | IS capture | OOS score | OOS capture | "
+            "OOS carry | oracle carry | OOS net | OOS max DD | liq. | baseline capture | passive capture |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        cells = [r["fold"], f"{r['train_start'][:10]} → {r['train_end'][:10]}",
-                 f"{r['test_start'][:10]} → {r['test_end'][:10]}", f"{r['trials_complete']}/{r['trials_failed']}",
-                 r["is_score"], r["is_capture"], r["oos_score"], r["oos_capture"], r["oos_carry_quote"],
-                 r["oos_oracle_carry_quote"], r["oos_net_pnl_quote"], r["oos_max_drawdown_quote"],
-                 r["oos_liquidations"], r["oos_baseline_capture"], r["oos_passive_carry_capture"]]
+        cells = [
+            r["fold"],
+            f"{r['train_start'][:10]} → {r['train_end'][:10]}",
+            f"{r['test_start'][:10]} → {r['test_end'][:10]}",
+            f"{r['trials_complete']}/{r['trials_failed']}",
+            r["is_score"],
+            r["is_capture"],
+            r["oos_score"],
+            r["oos_capture"],
+            r["oos_carry_quote"],
+            r["oos_oracle_carry_quote"],
+            r["oos_net_pnl_quote"],
+            r["oos_max_drawdown_quote"],
+            r["oos_liquidations"],
+            r["oos_baseline_capture"],
+            r["oos_passive_carry_capture"],
+        ]
         lines.append("| " + " | ".join(na if c is None else str(c) for c in cells) + " |")
-    pooled_line = (f"Pooled over folds: IS capture {totals['is_capture'] or na}, **OOS capture "
-                   f"{totals['oos_capture'] or na}**, OOS baseline capture {totals['oos_baseline_capture'] or na}, "
-                   f"OOS passive_carry capture {totals['oos_passive_carry_capture'] or na} "
-                   f"({totals['oos_folds']} of {totals['folds']} folds evaluated out of sample).")
+    pooled_line = (
+        f"Pooled over folds: IS capture {totals['is_capture'] or na}, **OOS capture "
+        f"{totals['oos_capture'] or na}**, OOS baseline capture {totals['oos_baseline_capture'] or na}, "
+        f"OOS passive_carry capture {totals['oos_passive_carry_capture'] or na} "
+        f"({totals['oos_folds']} of {totals['folds']} folds evaluated out of sample)."
+    )
     lines += ["", pooled_line, ""]
     if pick is not None:
-        title = (f"Chosen settings (fold {pick[0].fold.index + 1}, tuned on the latest window), written to "
-                 f"`{CHOSEN_CONFIG}`:")
+        title = (
+            f"Chosen settings (fold {pick[0].fold.index + 1}, tuned on the latest window), written to "
+            f"`{CHOSEN_CONFIG}`:"
+        )
         lines += [title, ""] + [f"- `{k}`: {v}" for k, v in sorted(pick[1].items())]
     return "\n".join(lines) + "\n"
 
@@ -189,25 +242,33 @@ def market_config(base: dict[str, Any], venues: list[str], spot: list[str], coin
     leverage = base.get("leverage") or {}
     default_lev = min(leverage.values()) if leverage else 3
     hints = base.get("funding_interval_hints_hours") or {}
-    return {**base, "tokens": list(coins), "perp_connectors": perps, "spot_connectors": list(spot),
-            "quote_assets": {c: (base.get("quote_assets") or {}).get(c, "USDT") for c in perps + list(spot)},
-            "leverage": {c: leverage.get(c, default_lev) for c in perps},
-            "funding_interval_hints_hours": {k: h for k, h in hints.items() if k.split(":")[0] in perps}}
+    return {
+        **base,
+        "tokens": list(coins),
+        "perp_connectors": perps,
+        "spot_connectors": list(spot),
+        "quote_assets": {c: (base.get("quote_assets") or {}).get(c, "USDT") for c in perps + list(spot)},
+        "leverage": {c: leverage.get(c, default_lev) for c in perps},
+        "funding_interval_hints_hours": {k: h for k, h in hints.items() if k.split(":")[0] in perps},
+    }
 
 
-def _write_config(path: Path, base_config: dict[str, Any], pick: tuple[FoldStudy, dict[str, Any]],
-                  meta: dict[str, Any]) -> Path:
+def _write_config(
+    path: Path, base_config: dict[str, Any], pick: tuple[FoldStudy, dict[str, Any]], meta: dict[str, Any]
+) -> Path:
     fs, settings = pick
     markets = market_config(base_config, meta["venues"], meta["spot"], meta["coins"])
     data = {**markets, **restored(settings)}
     ok, problems = check_settings(data)
     if ok is None:
         raise ValueError("the chosen settings give an invalid config:\n  " + "\n  ".join(problems))
-    header = (f"# Chosen by `funding-arb sweep` (fold {fs.fold.index + 1}: trained {iso(fs.fold.train_start_ts)} -> "
-              f"{iso(fs.fold.train_end_ts)}, tested {iso(fs.fold.test_start_ts)} -> {iso(fs.fold.test_end_ts)}).\n"
-              f"# Base config: {meta.get('base_config')}, re-pointed at the replayed markets (perps "
-              f"{', '.join(meta['venues'])}, spot {', '.join(meta['spot']) or 'none'}, tokens "
-              f"{', '.join(meta['coins'])}); tuned: {', '.join(sorted(settings))}.\n"
-              "# Validate with `funding-arb check-config <this file>`; see docs/sweep.md for the fold table.\n")
+    header = (
+        f"# Chosen by `funding-arb sweep` (fold {fs.fold.index + 1}: trained {iso(fs.fold.train_start_ts)} -> "
+        f"{iso(fs.fold.train_end_ts)}, tested {iso(fs.fold.test_start_ts)} -> {iso(fs.fold.test_end_ts)}).\n"
+        f"# Base config: {meta.get('base_config')}, re-pointed at the replayed markets (perps "
+        f"{', '.join(meta['venues'])}, spot {', '.join(meta['spot']) or 'none'}, tokens "
+        f"{', '.join(meta['coins'])}); tuned: {', '.join(sorted(settings))}.\n"
+        "# Validate with `funding-arb check-config <this file>`; see docs/sweep.md for the fold table.\n"
+    )
     path.write_text(header + dump_config(data))
     return path

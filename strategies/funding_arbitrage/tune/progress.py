@@ -1,4 +1,5 @@
 """Sweep progress: a bar with ETA on a terminal, one line every `interval_s` otherwise (logs, CI, nohup)."""
+
 from __future__ import annotations
 
 import sys
@@ -23,16 +24,25 @@ class Progress:
     fast work). Unknown until the first replay finishes.
     """
 
-    def __init__(self, total: int, stream: TextIO | None = None, interval_s: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO | None = None,
+        interval_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        enabled: bool = True,
+    ) -> None:
         self.total, self.done = total, 0
         self.stream = stream or sys.stderr
         self.interval_s, self.clock = interval_s, clock
         self.start = self.last_line = clock()
         self.note = ""
         self.enabled = enabled and total > 0
-        self.bar = tqdm(total=total, unit="replay", file=self.stream, dynamic_ncols=True, desc="sweep") \
-            if self.enabled and self.stream.isatty() else None
+        self.bar = (
+            tqdm(total=total, unit="replay", file=self.stream, dynamic_ncols=True, desc="sweep")
+            if self.enabled and self.stream.isatty()
+            else None
+        )
 
     def eta_s(self) -> float | None:
         if self.done == 0:
@@ -42,8 +52,10 @@ class Progress:
     def line(self) -> str:
         eta = self.eta_s()
         pct = 100 * self.done / self.total if self.total else 100.0
-        return (f"sweep: {self.done}/{self.total} replays ({pct:.0f}%), elapsed {_duration(self.clock() - self.start)}, "
-                f"ETA {'unknown' if eta is None else _duration(eta)}{'; ' + self.note if self.note else ''}")
+        return (
+            f"sweep: {self.done}/{self.total} replays ({pct:.0f}%), elapsed {_duration(self.clock() - self.start)}, "
+            f"ETA {'unknown' if eta is None else _duration(eta)}{'; ' + self.note if self.note else ''}"
+        )
 
     def advance(self, note: str = "") -> None:
         """One replay finished; `note` (e.g. the fold's best score so far) is shown with the next line."""

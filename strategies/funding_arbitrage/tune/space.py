@@ -4,6 +4,7 @@ Adding a setting is one line in `space.yaml` (`name: {low: .., high: .., step: .
 against `FundingArbSettings` (unknown names, non-numeric fields and bounds the field itself rejects are refused
 with the name) before any replay runs. Values reach the strategy as `int` or `Decimal` built from text, never floats.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -46,8 +47,9 @@ class Param:
         if self.kind == "choice":
             return optuna.distributions.CategoricalDistribution(self.choices)
         if self.kind == "int":
-            return optuna.distributions.IntDistribution(int(self.low), int(self.high), log=self.log,
-                                                        step=1 if self.log else int(self.step or 1))
+            return optuna.distributions.IntDistribution(
+                int(self.low), int(self.high), log=self.log, step=1 if self.log else int(self.step or 1)
+            )
         if self.log:
             return optuna.distributions.FloatDistribution(float(self.low), float(self.high), log=True)
         return optuna.distributions.FloatDistribution(float(self.low), float(self.high), step=float(self.step or 0))
@@ -90,8 +92,10 @@ def stored(settings: dict[str, Any]) -> dict[str, Any]:
 def restored(settings: dict[str, Any]) -> dict[str, Any]:
     """Settings read back from a study: text of a Decimal field becomes a Decimal again (other values as stored)."""
     fields = FundingArbSettings.model_fields
-    return {k: Decimal(v) if isinstance(v, str) and k in fields and fields[k].annotation is Decimal else v
-            for k, v in settings.items()}
+    return {
+        k: Decimal(v) if isinstance(v, str) and k in fields and fields[k].annotation is Decimal else v
+        for k, v in settings.items()
+    }
 
 
 def load_space(path: Path) -> SearchSpace:
@@ -108,12 +112,15 @@ def load_space(path: Path) -> SearchSpace:
     except yaml.YAMLError as e:
         raise SpaceError(f"search space file {path} is not valid YAML: {e}") from e
     if not isinstance(raw, dict) or not raw:
-        raise SpaceError(f"search space file {path} must map setting names to {{low, high, step}}; it is empty "
-                         "or not a mapping")
+        raise SpaceError(
+            f"search space file {path} must map setting names to {{low, high, step}}; it is empty or not a mapping"
+        )
     params = tuple(_param(str(name), spec) for name, spec in raw.items())
     for p in params:
-        for value in p.choices or ((int(p.low) if p.kind == "int" else p.low), (int(p.high) if p.kind == "int"
-                                                                                  else p.high)):
+        for value in p.choices or (
+            (int(p.low) if p.kind == "int" else p.low),
+            (int(p.high) if p.kind == "int" else p.high),
+        ):
             _check_value(p.name, value)
     return SearchSpace(params)
 
@@ -123,15 +130,17 @@ def _param(name: str, spec: Any) -> Param:
     if name not in fields:
         close = difflib.get_close_matches(name, list(fields), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise SpaceError(f"search space: unknown setting {name!r}{hint}: not a field of FundingArbSettings "
-                         "(core/config.py)")
+        raise SpaceError(
+            f"search space: unknown setting {name!r}{hint}: not a field of FundingArbSettings (core/config.py)"
+        )
     if isinstance(spec, dict) and "choices" in spec:
         return _choice(name, spec)
     annotation = fields[name].annotation
     kind = "int" if annotation is int else "decimal" if annotation is Decimal else None
     if kind is None:
-        raise SpaceError(f"search space: setting {name!r} ({annotation}) is not numeric: give its values as "
-                         f"{{choices: [...]}}")
+        raise SpaceError(
+            f"search space: setting {name!r} ({annotation}) is not numeric: give its values as {{choices: [...]}}"
+        )
     if not isinstance(spec, dict) or not {"low", "high"} <= set(spec) or set(spec) - _KEYS:
         raise SpaceError(f"search space: {name} ({spec!r}) must be {{low: L, high: H, step: S}} (keys {sorted(_KEYS)})")
     low, high = _number(name, "low", spec["low"]), _number(name, "high", spec["high"])
@@ -153,10 +162,16 @@ def _param(name: str, spec: Any) -> Param:
 
 def _choice(name: str, spec: dict[str, Any]) -> Param:
     choices = spec["choices"]
-    if set(spec) != {"choices"} or not isinstance(choices, list) or len(choices) < 2 \
-            or not all(isinstance(c, _SCALAR) for c in choices) or len(set(choices)) != len(choices):
-        raise SpaceError(f"search space: {name} ({spec!r}) must be {{choices: [a, b, ...]}} with two or more "
-                         "distinct plain values")
+    if (
+        set(spec) != {"choices"}
+        or not isinstance(choices, list)
+        or len(choices) < 2
+        or not all(isinstance(c, _SCALAR) for c in choices)
+        or len(set(choices)) != len(choices)
+    ):
+        raise SpaceError(
+            f"search space: {name} ({spec!r}) must be {{choices: [a, b, ...]}} with two or more distinct plain values"
+        )
     return Param(name, "choice", Decimal(0), Decimal(0), choices=tuple(choices))
 
 

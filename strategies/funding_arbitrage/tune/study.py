@@ -8,6 +8,7 @@ Consistency rules (each write is one SQLite transaction, so the file is never ha
   * each study carries the sweep's fingerprint (data, markets, windows, tick, space, base config, weights); a
     resume with other settings is refused instead of mixing two sweeps in one study.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,9 +46,11 @@ class FoldStudy:
 
     def counted(self) -> list[FrozenTrial]:
         """Finished trials that count toward the budget (complete, or failed for a reason other than a stop)."""
-        return [t for t in self.study.get_trials(deepcopy=False)
-                if t.state == TrialState.COMPLETE
-                or (t.state == TrialState.FAIL and not t.user_attrs.get(INTERRUPTED_ATTR))]
+        return [
+            t
+            for t in self.study.get_trials(deepcopy=False)
+            if t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and not t.user_attrs.get(INTERRUPTED_ATTR))
+        ]
 
     def remaining(self, in_flight: int = 0) -> int:
         return max(self.budget - len(self.counted()) - in_flight, 0)
@@ -72,8 +75,9 @@ def storage_url(path: str) -> str:
     return path if "://" in path else f"sqlite:///{path}"
 
 
-def open_fold_studies(url: str, folds: list[Fold], budget: int, seed: int, fingerprint: dict[str, Any]
-                      ) -> list[FoldStudy]:
+def open_fold_studies(
+    url: str, folds: list[Fold], budget: int, seed: int, fingerprint: dict[str, Any]
+) -> list[FoldStudy]:
     """Create or load one study per fold; mark trials a killed sweep left RUNNING as interrupted.
 
     Raises:
@@ -84,10 +88,16 @@ def open_fold_studies(url: str, folds: list[Fold], budget: int, seed: int, finge
     text = json.dumps(fingerprint, sort_keys=True, default=str)
     out = []
     for fold in folds:
-        sampler = optuna.samplers.TPESampler(seed=seed + fold.index, n_startup_trials=max(2, min(10, budget // 3)),
-                                             constant_liar=True)
-        study = optuna.create_study(storage=storage, study_name=f"fold-{fold.index + 1}", direction="maximize",
-                                    sampler=sampler, load_if_exists=True)
+        sampler = optuna.samplers.TPESampler(
+            seed=seed + fold.index, n_startup_trials=max(2, min(10, budget // 3)), constant_liar=True
+        )
+        study = optuna.create_study(
+            storage=storage,
+            study_name=f"fold-{fold.index + 1}",
+            direction="maximize",
+            sampler=sampler,
+            load_if_exists=True,
+        )
         stored = study.user_attrs.get(FINGERPRINT_ATTR)
         if stored is None:
             study.set_user_attr(FINGERPRINT_ATTR, text)
@@ -103,8 +113,10 @@ def open_fold_studies(url: str, folds: list[Fold], budget: int, seed: int, finge
 def _mismatch(url: str, name: str, stored: dict[str, Any], wanted: dict[str, Any]) -> str:
     wanted = json.loads(json.dumps(wanted, sort_keys=True, default=str))
     diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
-    return (f"storage {url} already holds study {name} of a sweep with different {', '.join(diff)}: resume with "
-            "the same arguments, or choose another --out/--storage")
+    return (
+        f"storage {url} already holds study {name} of a sweep with different {', '.join(diff)}: resume with "
+        "the same arguments, or choose another --out/--storage"
+    )
 
 
 def tell_complete(fs: FoldStudy, trial: optuna.Trial, value: float, metrics: dict[str, Any]) -> None:

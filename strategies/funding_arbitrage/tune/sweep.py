@@ -3,6 +3,7 @@
 plan_sweep() checks every input (space, base config, data, windows, folds) and raises SweepInputError naming the
 problem; only run_sweep() starts Ray, and only when work is left (a finished sweep re-writes its outputs without it).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -111,9 +112,15 @@ def plan_sweep(opts: SweepOptions) -> SweepPlan:
     if settings is None:
         raise SweepInputError(f"base config {config_path} is invalid:\n  " + "\n  ".join(problems))
     fingerprint = {
-        "data_dir": str(Path(opts.data_dir).resolve()), "venues": list(opts.venues), "coins": list(opts.coins),
-        "spot": list(opts.spot), "tick_s": opts.tick_s, "folds": [f.windows() for f in folds],
-        "space": Path(opts.space_path).read_text(), "base_config": _digest(base), "weights": str(opts.weights),
+        "data_dir": str(Path(opts.data_dir).resolve()),
+        "venues": list(opts.venues),
+        "coins": list(opts.coins),
+        "spot": list(opts.spot),
+        "tick_s": opts.tick_s,
+        "folds": [f.windows() for f in folds],
+        "space": Path(opts.space_path).read_text(),
+        "base_config": _digest(base),
+        "weights": str(opts.weights),
         "seed": opts.seed,
     }
     return SweepPlan(opts, space, base, folds, fingerprint)
@@ -121,8 +128,9 @@ def plan_sweep(opts: SweepOptions) -> SweepPlan:
 
 def _inside(name: str, ts: float, first: float, last: float) -> None:
     if not first <= ts <= last:
-        raise SweepInputError(f"{name} {iso(ts)} is outside the data of the selected markets ({iso(first)} -> "
-                              f"{iso(last)})")
+        raise SweepInputError(
+            f"{name} {iso(ts)} is outside the data of the selected markets ({iso(first)} -> {iso(last)})"
+        )
 
 
 def _digest(data: dict[str, Any]) -> str:
@@ -154,11 +162,18 @@ def run_sweep(plan: SweepPlan) -> SweepResult:
             folds = open_fold_studies(plan.storage, plan.folds, opts.trials, opts.seed, plan.fingerprint)
         except StudyMismatch as e:
             raise SweepInputError(str(e)) from e
-        meta = {"period": f"{iso(plan.folds[0].train_start_ts)} -> {iso(plan.folds[-1].test_end_ts)}",
-                "storage": plan.storage, "trials_per_fold": opts.trials, "tick_s": opts.tick_s,
-                "coins": list(opts.coins), "venues": list(opts.venues), "spot": list(opts.spot),
-                "base_config": str(opts.config_path or "conf/scripts/conf_funding_arbitrage.yml"),
-                "space": list(plan.space.names), "weights": str(opts.weights)}
+        meta = {
+            "period": f"{iso(plan.folds[0].train_start_ts)} -> {iso(plan.folds[-1].test_end_ts)}",
+            "storage": plan.storage,
+            "trials_per_fold": opts.trials,
+            "tick_s": opts.tick_s,
+            "coins": list(opts.coins),
+            "venues": list(opts.venues),
+            "spot": list(opts.spot),
+            "base_config": str(opts.config_path or "conf/scripts/conf_funding_arbitrage.yml"),
+            "space": list(plan.space.names),
+            "weights": str(opts.weights),
+        }
         try:
             ran = _execute(plan, folds)
         except SweepInterrupted:
@@ -182,8 +197,15 @@ def _execute(plan: SweepPlan, folds: list[FoldStudy]) -> int:
         except RayStartError as e:
             raise SweepInputError(f"{e} (nothing was run; the study is unchanged)") from e
         signal.signal(signal.SIGTERM, _raise_interrupt)  # after ray.init, which installs its own fatal handler
-        run_jobs(folds, plan.opts.workers, runner.submit_trial, runner.submit_oos, runner.finish_trial,
-                 runner.finish_oos, _needs_oos)
+        run_jobs(
+            folds,
+            plan.opts.workers,
+            runner.submit_trial,
+            runner.submit_oos,
+            runner.finish_trial,
+            runner.finish_oos,
+            _needs_oos,
+        )
     finally:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
         progress.close()
@@ -211,9 +233,19 @@ class _Runner:
     def _spec(self, fold: Fold, test: bool, config: dict[str, Any], label: str) -> TrialSpec:
         o = self.plan.opts
         start, end = (fold.test_start_ts, fold.test_end_ts) if test else (fold.train_start_ts, fold.train_end_ts)
-        return TrialSpec(Path(o.data_dir).resolve(), o.venues, o.coins, o.spot, start, end, o.tick_s, config,
-                         runs=OOS_RUNS if test else TRIAL_RUNS, label=label,
-                         report_dir=(o.out_dir / "oos" / f"fold-{fold.index + 1}").resolve() if test else None)
+        return TrialSpec(
+            Path(o.data_dir).resolve(),
+            o.venues,
+            o.coins,
+            o.spot,
+            start,
+            end,
+            o.tick_s,
+            config,
+            runs=OOS_RUNS if test else TRIAL_RUNS,
+            label=label,
+            report_dir=(o.out_dir / "oos" / f"fold-{fold.index + 1}").resolve() if test else None,
+        )
 
     def submit_trial(self, fs: FoldStudy) -> Job | None:
         trial = fs.study.ask(self.plan.space.distributions())
@@ -267,9 +299,12 @@ def _metrics(outcome: TrialOutcome, value: Decimal | None) -> dict[str, Any]:
     """JSON-safe figures of a finished replay (every run, the score, each run's capture)."""
     oracle = outcome.runs["oracle"]
     captures = {n: carry_capture(r, oracle) for n, r in outcome.runs.items() if n != "oracle"}
-    return {"score": None if value is None else f"{value:.6f}", "wall_s": round(outcome.wall_s, 1),
-            "runs": {n: summary_json(r) for n, r in outcome.runs.items()},
-            "capture": {n: None if c is None else f"{c:.6f}" for n, c in captures.items()}}
+    return {
+        "score": None if value is None else f"{value:.6f}",
+        "wall_s": round(outcome.wall_s, 1),
+        "runs": {n: summary_json(r) for n, r in outcome.runs.items()},
+        "capture": {n: None if c is None else f"{c:.6f}" for n, c in captures.items()},
+    }
 
 
 __all__ = ["SweepInputError", "SweepInterrupted", "SweepOptions", "plan_sweep", "run_sweep"]

@@ -3,6 +3,7 @@
 The replay is `replay.runner.run_replay`, the same code `funding-arb replay` runs (the very strategy class on
 Hummingbot's clock and the simulated venues); only the runs the sweep needs are requested.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,9 @@ class _ConfigDumper(yaml.SafeDumper):
 
 def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
     text = format(value, "f")
-    tag = "tag:yaml.org,2002:int" if value == value.to_integral_value() and "." not in text \
-        else "tag:yaml.org,2002:float"
+    tag = (
+        "tag:yaml.org,2002:int" if value == value.to_integral_value() and "." not in text else "tag:yaml.org,2002:float"
+    )
     return dumper.represent_scalar(tag, text)
 
 
@@ -78,9 +80,19 @@ def run_trial(spec: TrialSpec) -> TrialOutcome:
     try:
         config_path = work / "conf.yml"
         config_path.write_text(dump_config(spec.config))
-        opts = ReplayOptions(data_dir=spec.data_dir, venues=spec.venues, coins=spec.coins, spot=spec.spot,
-                             start_ts=spec.start_ts, end_ts=spec.end_ts, config_path=config_path, tick_s=spec.tick_s,
-                             out_dir=spec.report_dir or work / "report", progress=False, runs=spec.runs)
+        opts = ReplayOptions(
+            data_dir=spec.data_dir,
+            venues=spec.venues,
+            coins=spec.coins,
+            spot=spec.spot,
+            start_ts=spec.start_ts,
+            end_ts=spec.end_ts,
+            config_path=config_path,
+            tick_s=spec.tick_s,
+            out_dir=spec.report_dir or work / "report",
+            progress=False,
+            runs=spec.runs,
+        )
         try:
             report, _ = run_replay(opts)
         except (ValueError, KeyError) as e:

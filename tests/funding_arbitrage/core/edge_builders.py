@@ -102,7 +102,7 @@ def perp(
     fees: FeeSchedule = FEES,
     rules: MarketRules = RULES,
     quote: str = "USDT",
-    funding: FundingSnapshot | None | str = "auto",
+    funding: FundingSnapshot | str | None = "auto",
 ) -> MarketSnapshot:
     pair = f"{token}-{quote}"
     nf = int(ts + HOUR) if next_funding_ts is None else int(next_funding_ts)

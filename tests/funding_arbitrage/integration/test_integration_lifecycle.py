@@ -167,7 +167,9 @@ def test_perp_perp_fills_and_fees_are_counted_per_venue(perp_perp: Lifecycle) ->
     for connector in (BYBIT, BINANCE):
         on_venue = [e for e in fills if run.leg_of(e.order_id).connector == connector]
         assert run.runtime.metrics.value("fills", connector=connector) == len(on_venue) >= 2
-    assert D(str(run.runtime.metrics.value("fees_paid_quote", quote="USDT"))) == pytest.approx(r.long.fees_quote + r.short.fees_quote)
+    assert D(str(run.runtime.metrics.value("fees_paid_quote", quote="USDT"))) == pytest.approx(
+        r.long.fees_quote + r.short.fees_quote
+    )
 
 
 def test_perp_perp_settlement_pays_amount_times_mark_times_rate_by_hand(

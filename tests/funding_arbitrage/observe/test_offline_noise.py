@@ -1,4 +1,5 @@
 """In --sim, the real exchanges' offline errors are dropped; the strategy's and the sim venues' records pass."""
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """Reads report.html (as the browser left it) and checks every count on the page against the page's own tables and
 the report's CSV files. Used by the browser tests on a hand-built and on a real replay's report."""
+
 from __future__ import annotations
 
 import csv

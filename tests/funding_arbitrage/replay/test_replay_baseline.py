@@ -1,4 +1,5 @@
 """Tests of replay/baseline.py: each decision rule of the upstream example fires, and only when it should."""
+
 from __future__ import annotations
 
 from decimal import Decimal as D
@@ -35,8 +36,7 @@ def obs(rate: str, mid: str = "100", bid: str | None = None, ask: str | None = N
 
 
 def held(**overrides: object) -> BaselineHeld:
-    fields: dict[str, object] = {"long_connector": BN, "short_connector": BY, "opened_ts": 0,
-                                 "size_quote": D(100)}
+    fields: dict[str, object] = {"long_connector": BN, "short_connector": BY, "opened_ts": 0, "size_quote": D(100)}
     fields.update(overrides)
     return BaselineHeld(**fields)  # type: ignore[arg-type]
 
@@ -79,8 +79,7 @@ def test_a_4h_venue_read_as_8h_creates_a_phantom_spread() -> None:
 
 
 def test_entry_cost_check_blocks_an_entry_across_wide_books() -> None:
-    wide = {(BN, "BTC"): obs("0.0001", bid="99.9", ask="100.05"),
-            (BY, "BTC"): obs("0.0005", bid="99.95", ask="100.1")}
+    wide = {(BN, "BTC"): obs("0.0001", bid="99.9", ask="100.05"), (BY, "BTC"): obs("0.0005", bid="99.95", ask="100.1")}
     # price gap (99.95 − 100.05) / 100.05 ≈ −0.1 %, fees 0.105 %, exit buffer 0.05 % -> ≈ −0.255 % < −0.2 %
 
     assert rules().decide(0, wide, {}, fee) == ([], [])

@@ -1,4 +1,5 @@
 """The replay speed paths give exactly what the slow paths gave (speed itself is measured in bench/, not here)."""
+
 from __future__ import annotations
 
 from decimal import Decimal as D
@@ -32,8 +33,11 @@ def _eager(book: OrderBook, bids: bool) -> tuple[tuple[D, D], ...]:
     return tuple(out)
 
 
-@given(st.lists(st.tuples(prices, amounts), max_size=25, unique_by=lambda r: r[0]),
-       st.lists(st.tuples(prices, amounts), max_size=25, unique_by=lambda r: r[0]), st.booleans())
+@given(
+    st.lists(st.tuples(prices, amounts), max_size=25, unique_by=lambda r: r[0]),
+    st.lists(st.tuples(prices, amounts), max_size=25, unique_by=lambda r: r[0]),
+    st.booleans(),
+)
 def test_lazy_levels_equal_the_eager_tuple_in_every_way(bids: list, asks: list, top_first: bool) -> None:  # type: ignore[type-arg]
     book = _book(bids, asks)
     for side in (True, False):
@@ -67,8 +71,9 @@ def test_an_empty_side_is_falsy_and_has_no_top() -> None:
 
 
 def test_a_row_that_is_not_a_number_is_refused_at_the_boundary() -> None:
-    fake = SimpleNamespace(bid_entries=lambda: iter([SimpleNamespace(price=D("1.5"), amount=2.0)]),
-                           snapshot_uid=1, last_diff_uid=0)
+    fake = SimpleNamespace(
+        bid_entries=lambda: iter([SimpleNamespace(price=D("1.5"), amount=2.0)]), snapshot_uid=1, last_diff_uid=0
+    )
 
     with pytest.raises(TypeError, match="not a pair of numbers"):
         BookLevels(fake, bids=True)

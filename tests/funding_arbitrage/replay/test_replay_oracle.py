@@ -1,4 +1,5 @@
 """Tests of replay/oracle.py: the perfect-foresight bound, checked against brute force and simple policies."""
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,9 @@ def _reward(pair: OraclePair | None, series: Series, ts: int) -> D:
     return short - long
 
 
-def _policy_value(plan: Sequence[OraclePair | None], series: Series, costs: OracleCosts,
-                  close_at_end: bool = True) -> D:
+def _policy_value(
+    plan: Sequence[OraclePair | None], series: Series, costs: OracleCosts, close_at_end: bool = True
+) -> D:
     def leg(p: OraclePair) -> D:
         c = costs.perp_perp if p.kind == "perp_perp" else costs.carry
         return (c.fee_frac + c.slippage_frac) * N / 2
@@ -90,8 +92,10 @@ def test_oracle_equals_brute_force_best_plan(market, cost: str, close_at_end: bo
     plan = plan_coin("BTC", series, pairs, N, costs, 0, 10 * H, close_at_end)
 
     states: list[OraclePair | None] = [None, *pairs]
-    best = max(_policy_value(seq, series, costs, close_at_end)
-               for seq in itertools.product(states, repeat=len(_events(series))))
+    best = max(
+        _policy_value(seq, series, costs, close_at_end)
+        for seq in itertools.product(states, repeat=len(_events(series)))
+    )
     assert plan.value_quote == best
 
 
@@ -139,13 +143,22 @@ def test_higher_costs_never_raise_the_oracle(market, low: int, extra: int, slip:
 
 
 def test_hourly_short_against_8h_long_collects_the_merged_timeline() -> None:
-    series = {(BN, "BTC"): [(8 * H * i, D("0.0001")) for i in range(1, 10)],
-              (HL, "BTC"): [(H * i, D("0.00005")) for i in range(1, 73)]}
-    costs = OracleCosts(taker_round_trip(D("0.0005"), D("0.00045")),
-                        taker_round_trip(D("0.001"), D("0.0005")))
+    series = {
+        (BN, "BTC"): [(8 * H * i, D("0.0001")) for i in range(1, 10)],
+        (HL, "BTC"): [(H * i, D("0.00005")) for i in range(1, 73)],
+    }
+    costs = OracleCosts(taker_round_trip(D("0.0005"), D("0.00045")), taker_round_trip(D("0.001"), D("0.0005")))
 
-    result = run_oracle(series, perp_connectors=[BN, HL], spot_connectors=[SPOT], capital_quote=D(10_000),
-                        costs=costs, start_ts=0, end_ts=72 * H, notional_quote=N)
+    result = run_oracle(
+        series,
+        perp_connectors=[BN, HL],
+        spot_connectors=[SPOT],
+        capital_quote=D(10_000),
+        costs=costs,
+        start_ts=0,
+        end_ts=72 * H,
+        notional_quote=N,
+    )
 
     # long binance / short hyperliquid through 71 h: 71 × 0.05 − 8 × 0.10 = 2.75; costs 0.19 % of 1000 = 1.90.
     # (carry would earn 3.60 − 3.00; the 72 h settlement is skipped: binance charges 0.10, hyperliquid
@@ -163,13 +176,29 @@ def test_hourly_short_against_8h_long_collects_the_merged_timeline() -> None:
 def test_carry_only_uses_positive_funding_and_never_shorts_spot() -> None:
     negative = {(BN, "ETH"): [(8 * H * i, D("-0.002")) for i in range(1, 10)]}
 
-    result = run_oracle(negative, perp_connectors=[BN], spot_connectors=[SPOT], capital_quote=D(1000),
-                        costs=_costs("0", "0"), start_ts=0, end_ts=80 * H, notional_quote=N)
+    result = run_oracle(
+        negative,
+        perp_connectors=[BN],
+        spot_connectors=[SPOT],
+        capital_quote=D(1000),
+        costs=_costs("0", "0"),
+        start_ts=0,
+        end_ts=80 * H,
+        notional_quote=N,
+    )
 
     assert result.net_pnl_quote == 0 and result.pairs_opened == 0
     positive = {(BN, "ETH"): [(8 * H * i, D("0.002")) for i in range(1, 10)]}
-    result = run_oracle(positive, perp_connectors=[BN], spot_connectors=[SPOT], capital_quote=D(1000),
-                        costs=_costs("0", "0.003"), start_ts=0, end_ts=80 * H, notional_quote=N)
+    result = run_oracle(
+        positive,
+        perp_connectors=[BN],
+        spot_connectors=[SPOT],
+        capital_quote=D(1000),
+        costs=_costs("0", "0.003"),
+        start_ts=0,
+        end_ts=80 * H,
+        notional_quote=N,
+    )
     assert [r.pair_key for r in result.pairs] == ["ETH binance-spot/binance"]
     assert result.net_pnl_quote == D(18) - D(3)
 
@@ -177,18 +206,32 @@ def test_carry_only_uses_positive_funding_and_never_shorts_spot() -> None:
 def test_spot_coins_limit_carry_candidates() -> None:
     positive = {(BN, "HYPE"): [(8 * H * i, D("0.002")) for i in range(1, 4)]}
 
-    result = run_oracle(positive, perp_connectors=[BN], spot_connectors=[SPOT], capital_quote=D(1000),
-                        costs=_costs("0", "0"), start_ts=0, end_ts=30 * H, notional_quote=N,
-                        spot_coins={SPOT: ["BTC"]})
+    result = run_oracle(
+        positive,
+        perp_connectors=[BN],
+        spot_connectors=[SPOT],
+        capital_quote=D(1000),
+        costs=_costs("0", "0"),
+        start_ts=0,
+        end_ts=30 * H,
+        notional_quote=N,
+        spot_coins={SPOT: ["BTC"]},
+    )
 
     assert result.pairs_opened == 0
 
 
 def test_position_open_at_the_end_pays_its_exit_only_when_asked() -> None:
     series = {(BN, "BTC"): [(H, D(0)), (2 * H, D(0))], (BY, "BTC"): [(H, D("0.01")), (2 * H, D("0.01"))]}
-    kwargs = {"perp_connectors": [BN, BY], "spot_connectors": [], "capital_quote": D(1000),
-              "costs": _costs("0.002"),
-                  "start_ts": 0, "end_ts": 2 * H, "notional_quote": N}
+    kwargs = {
+        "perp_connectors": [BN, BY],
+        "spot_connectors": [],
+        "capital_quote": D(1000),
+        "costs": _costs("0.002"),
+        "start_ts": 0,
+        "end_ts": 2 * H,
+        "notional_quote": N,
+    }
 
     closed = run_oracle(series, **kwargs)  # type: ignore[arg-type]
     left_open = run_oracle(series, close_at_end=False, **kwargs)  # type: ignore[arg-type]
@@ -202,8 +245,15 @@ def test_default_notional_splits_capital_equally_over_coins_and_legs() -> None:
     series = {(BN, c): [(H, D(0))] for c in ("BTC", "ETH")}
     series |= {(BY, c): [(H, D("0.001"))] for c in ("BTC", "ETH")}
 
-    result = run_oracle(series, perp_connectors=[BN, BY], spot_connectors=[], capital_quote=D(4000),
-                        costs=_costs("0"), start_ts=0, end_ts=H)
+    result = run_oracle(
+        series,
+        perp_connectors=[BN, BY],
+        spot_connectors=[],
+        capital_quote=D(4000),
+        costs=_costs("0"),
+        start_ts=0,
+        end_ts=H,
+    )
 
     assert result.funding_pnl_quote == 2 * D("0.001") * D(1000)  # 4000 / 2 coins / 2 legs = 1000 per leg
 
@@ -214,9 +264,15 @@ def test_inexact_notional_keeps_the_books_exact(market) -> None:  # type: ignore
     series, spots = market
     by_coin = {(c, coin): s for c, s in series.items() for coin in ("BTC", "ETH", "SOL")}
 
-    result = run_oracle(by_coin, perp_connectors=sorted(series), spot_connectors=spots,
-                        capital_quote=D(10_000), costs=_costs("0.0021", "0.003", "0.0004"), start_ts=0,
-                        end_ts=30 * H)
+    result = run_oracle(
+        by_coin,
+        perp_connectors=sorted(series),
+        spot_connectors=spots,
+        capital_quote=D(10_000),
+        costs=_costs("0.0021", "0.003", "0.0004"),
+        start_ts=0,
+        end_ts=30 * H,
+    )
 
     assert any("1666.66 quote per leg" in note for note in result.notes)
     check_invariant(result, D(0))
@@ -225,15 +281,24 @@ def test_inexact_notional_keeps_the_books_exact(market) -> None:  # type: ignore
 
 def test_rejects_duplicate_settlements_and_inverted_periods() -> None:
     with pytest.raises(ValueError, match="two settlements"):
-        run_oracle({(BN, "BTC"): [(H, D(0)), (H, D(0))]}, perp_connectors=[BN], spot_connectors=[],
-                   capital_quote=D(1), costs=_costs(), start_ts=0, end_ts=H)
+        run_oracle(
+            {(BN, "BTC"): [(H, D(0)), (H, D(0))]},
+            perp_connectors=[BN],
+            spot_connectors=[],
+            capital_quote=D(1),
+            costs=_costs(),
+            start_ts=0,
+            end_ts=H,
+        )
     with pytest.raises(ValueError, match="end_ts"):
-        run_oracle({}, perp_connectors=[BN], spot_connectors=[], capital_quote=D(1), costs=_costs(),
-                   start_ts=1, end_ts=0)
+        run_oracle(
+            {}, perp_connectors=[BN], spot_connectors=[], capital_quote=D(1), costs=_costs(), start_ts=1, end_ts=0
+        )
 
 
-def _load_real_funding(path: Path, coins: set[str], start_ms: int, end_ms: int
-                       ) -> dict[tuple[str, str], list[tuple[int, D]]]:
+def _load_real_funding(
+    path: Path, coins: set[str], start_ms: int, end_ms: int
+) -> dict[tuple[str, str], list[tuple[int, D]]]:
     venues = {"binance": BN, "bybit": BY, "hyperliquid": HL}
     out: dict[tuple[str, str], list[tuple[int, D]]] = {}
     with gzip.open(path, "rt", newline="") as fh:
@@ -241,19 +306,30 @@ def _load_real_funding(path: Path, coins: set[str], start_ms: int, end_ms: int
             ms = int(row["timestamp_ms"])
             if row["coin"] in coins and row["venue"] in venues and start_ms <= ms < end_ms:
                 out.setdefault((venues[row["venue"]], row["coin"]), []).append(
-                    (round(ms / 1000), D(row["funding_rate"])))
+                    (round(ms / 1000), D(row["funding_rate"]))
+                )
     return out
 
 
 def test_oracle_on_a_month_of_real_funding(data_dir: Path) -> None:
     start, end = 1_743_465_600, 1_746_057_600  # April 2025
-    series = _load_real_funding(data_dir / "cross_venue_2025" / "funding_rates.csv.gz", {"BTC", "HYPE"},
-                                start * 1000, end * 1000)
-    costs = OracleCosts(taker_round_trip(D("0.0005"), D("0.00055"), D("0.0001")),
-                        taker_round_trip(D("0.001"), D("0.0005"), D("0.0001")))
+    series = _load_real_funding(
+        data_dir / "cross_venue_2025" / "funding_rates.csv.gz", {"BTC", "HYPE"}, start * 1000, end * 1000
+    )
+    costs = OracleCosts(
+        taker_round_trip(D("0.0005"), D("0.00055"), D("0.0001")), taker_round_trip(D("0.001"), D("0.0005"), D("0.0001"))
+    )
 
-    result = run_oracle(series, perp_connectors=[BN, BY, HL], spot_connectors=[SPOT], capital_quote=D(10_000),
-                        costs=costs, start_ts=start, end_ts=end, notional_quote=D(2000))
+    result = run_oracle(
+        series,
+        perp_connectors=[BN, BY, HL],
+        spot_connectors=[SPOT],
+        capital_quote=D(10_000),
+        costs=costs,
+        start_ts=start,
+        end_ts=end,
+        notional_quote=D(2000),
+    )
 
     check_invariant(result, D(0))
     assert result.net_pnl_quote > 0 and result.pairs_opened > 0

@@ -1,4 +1,5 @@
 """passive_carry, the shared capital budget, and carry capture against the oracle."""
+
 from __future__ import annotations
 
 from decimal import Decimal as D
@@ -23,20 +24,36 @@ SAMPLE_CAPS = ExposureCaps(D(10000), D(1000), D(3000), D(6000), D(4000), D(3))
 
 
 def _caps(**over: D) -> ExposureCaps:
-    base = {"capital_quote": D(10000), "order_amount_quote": D(1000), "max_token_exposure_quote": D(3000),
-            "max_venue_exposure_quote": D(6000), "max_total_exposure_quote": D(4000), "min_leverage": D(3)}
+    base = {
+        "capital_quote": D(10000),
+        "order_amount_quote": D(1000),
+        "max_token_exposure_quote": D(3000),
+        "max_venue_exposure_quote": D(6000),
+        "max_total_exposure_quote": D(4000),
+        "min_leverage": D(3),
+    }
     return ExposureCaps(**(base | over))
 
 
 def _oracle(series: dict, caps: ExposureCaps, end_ts: int):  # type: ignore[no-untyped-def]
     costs = OracleCosts(perp_perp=taker_round_trip(FEES[BN], FEES[BY]), carry=taker_round_trip(FEES[SPOT], FEES[BN]))
-    return run_oracle(series, perp_connectors=[BN, BY], spot_connectors=[SPOT], capital_quote=caps.capital_quote,
-                      costs=costs, start_ts=0, end_ts=end_ts, notional_quote=caps.order_amount_quote, caps=caps)
+    return run_oracle(
+        series,
+        perp_connectors=[BN, BY],
+        spot_connectors=[SPOT],
+        capital_quote=caps.capital_quote,
+        costs=costs,
+        start_ts=0,
+        end_ts=end_ts,
+        notional_quote=caps.order_amount_quote,
+        caps=caps,
+    )
 
 
 def _passive(series: dict, caps: ExposureCaps, end_ts: int):  # type: ignore[no-untyped-def]
-    return run_passive_carry(series, perp_connectors=[BN, BY], spot_connectors=[SPOT], taker_fee=FEES, caps=caps,
-                             start_ts=0, end_ts=end_ts)
+    return run_passive_carry(
+        series, perp_connectors=[BN, BY], spot_connectors=[SPOT], taker_fee=FEES, caps=caps, start_ts=0, end_ts=end_ts
+    )
 
 
 def test_sample_config_budget_is_the_total_cap_and_passive_holds_it_equally() -> None:
@@ -75,8 +92,9 @@ def test_passive_carry_pays_every_settlement_and_every_legs_fees() -> None:
 
 def test_passive_carry_without_a_spot_venue_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="passive_carry needs a spot venue"):
-        run_passive_carry({}, perp_connectors=[BN], spot_connectors=[], taker_fee=FEES, caps=SAMPLE_CAPS,
-                          start_ts=0, end_ts=H)
+        run_passive_carry(
+            {}, perp_connectors=[BN], spot_connectors=[], taker_fee=FEES, caps=SAMPLE_CAPS, start_ts=0, end_ts=H
+        )
 
 
 def test_carry_capture_is_none_when_the_oracle_earns_nothing() -> None:
@@ -90,8 +108,10 @@ rates = st.decimals(min_value=D("-0.0005"), max_value=D("0.001"), places=6)
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(rates, rates), min_size=1, max_size=12),
-       st.lists(st.tuples(rates, rates), min_size=1, max_size=12))
+@given(
+    st.lists(st.tuples(rates, rates), min_size=1, max_size=12),
+    st.lists(st.tuples(rates, rates), min_size=1, max_size=12),
+)
 def test_oracle_never_earns_less_carry_than_passive_with_the_same_caps(btc: list, eth: list) -> None:  # type: ignore[type-arg]
     series = {}
     for coin, rows in (("BTC", btc), ("ETH", eth)):
@@ -99,8 +119,9 @@ def test_oracle_never_earns_less_carry_than_passive_with_the_same_caps(btc: list
         series[(BY, coin)] = [((i + 1) * 8 * H, b) for i, (_, b) in enumerate(rows)]
     end = 8 * H * (max(len(btc), len(eth)) + 1)
 
-    runs = with_carry_capture({"oracle": _oracle(series, SAMPLE_CAPS, end),
-                               "passive_carry": _passive(series, SAMPLE_CAPS, end)})
+    runs = with_carry_capture(
+        {"oracle": _oracle(series, SAMPLE_CAPS, end), "passive_carry": _passive(series, SAMPLE_CAPS, end)}
+    )
 
     assert runs["oracle"].carry_quote >= runs["passive_carry"].carry_quote
     assert runs["oracle"].carry_quote >= 0

@@ -1,4 +1,5 @@
 """Replay progress: a bar with ETA on a terminal, periodic lines otherwise, log records above the bar."""
+
 from __future__ import annotations
 
 import io

@@ -2,6 +2,7 @@
 
 Needs Debian's `chromium` package (`apt-get install -y chromium`); skipped with that reason when it is absent.
 """
+
 from __future__ import annotations
 
 import html as htmllib
@@ -18,16 +19,28 @@ from replay_samples import sample_report
 from strategies.funding_arbitrage.replay.report import write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None,
-                                reason="chromium not installed (apt-get install -y chromium)")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
 
 
 def _dump_dom(page: Path, profile: Path) -> tuple[str, str]:
-    cmd = [CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-dev-shm-usage",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
-           "--dump-dom", page.resolve().as_uri()]
+    cmd = [
+        CHROMIUM or "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout, done.stderr
@@ -66,8 +79,10 @@ def test_a_script_error_is_caught_by_the_page_hook(tmp_path: Path) -> None:
 
 def test_report_without_series_draws_only_what_has_data(tmp_path: Path) -> None:
     report = sample_report()
-    bare = {name: replace(run, equity=(), margin=(), trades=(), pairs=(), events=(), utilisation=())
-            for name, run in report.runs.items()}
+    bare = {
+        name: replace(run, equity=(), margin=(), trades=(), pairs=(), events=(), utilisation=())
+        for name, run in report.runs.items()
+    }
     paths = write_report(replace(report, runs=bare), tmp_path / "report")
 
     dom, stderr = _dump_dom(paths["report.html"], tmp_path / "profile")

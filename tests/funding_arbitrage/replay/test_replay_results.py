@@ -1,4 +1,5 @@
 """Tests of replay/results.py: a run's accounting (fees, slippage, basis at mid, drawdown, APR, invariant)."""
+
 from __future__ import annotations
 
 from decimal import Decimal as D
@@ -30,17 +31,28 @@ BN, BY = "sim_binance_perpetual", "sim_bybit_perpetual"
 
 
 def _trade(ts: float, connector: str, side: str, amount: str, price: str, mid: str, fee: str = "0") -> Trade:
-    return Trade(ts, "BTC", connector, "BTC-USDT", Side(side), D(amount), D(price), D(mid), D(fee),
-                 PositionAction.OPEN, "test")
+    return Trade(
+        ts, "BTC", connector, "BTC-USDT", Side(side), D(amount), D(price), D(mid), D(fee), PositionAction.OPEN, "test"
+    )
 
 
 def _run(**overrides: object) -> RunResult:
     fields: dict[str, object] = {
-        "name": "baseline", "capital_quote": D(1000), "net_pnl_quote": D(4), "funding_pnl_quote": D(12),
-        "fees_quote": D(4), "slippage_quote": D(1), "borrow_quote": D(0), "basis_pnl_quote": D(-3),
-        "max_drawdown_quote": D(0), "apr_pct": None, "pairs_opened": 1, "liquidations": 0,
+        "name": "baseline",
+        "capital_quote": D(1000),
+        "net_pnl_quote": D(4),
+        "funding_pnl_quote": D(12),
+        "fees_quote": D(4),
+        "slippage_quote": D(1),
+        "borrow_quote": D(0),
+        "basis_pnl_quote": D(-3),
+        "max_drawdown_quote": D(0),
+        "apr_pct": None,
+        "pairs_opened": 1,
+        "liquidations": 0,
         "max_hedge_gap_pct": None,
-        "unhedged_seconds": None}
+        "unhedged_seconds": None,
+    }
     fields.update(overrides)
     return RunResult(**fields)  # type: ignore[arg-type]
 
@@ -75,13 +87,26 @@ def test_basis_pnl_from_trades_refuses_an_open_position_without_a_final_mid() ->
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([BN, BY]), st.sampled_from(["BUY", "SELL"]),
-                          st.integers(1, 50), st.integers(9_000, 11_000), st.integers(-30, 30)),
-                min_size=1, max_size=12),
-       st.integers(9_000, 11_000), st.integers(9_000, 11_000))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([BN, BY]),
+            st.sampled_from(["BUY", "SELL"]),
+            st.integers(1, 50),
+            st.integers(9_000, 11_000),
+            st.integers(-30, 30),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(9_000, 11_000),
+    st.integers(9_000, 11_000),
+)
 def test_price_pnl_at_fill_prices_equals_basis_minus_slippage(fills, final_bn, final_by) -> None:  # type: ignore[no-untyped-def]
-    trades = [_trade(i, c, side, str(D(n) / 100), str(D(mid + off) / 10), str(D(mid) / 10))
-              for i, (c, side, n, mid, off) in enumerate(fills)]
+    trades = [
+        _trade(i, c, side, str(D(n) / 100), str(D(mid + off) / 10), str(D(mid) / 10))
+        for i, (c, side, n, mid, off) in enumerate(fills)
+    ]
     finals = {(BN, "BTC-USDT"): D(final_bn) / 10, (BY, "BTC-USDT"): D(final_by) / 10}
     position: dict[str, D] = {}
     cash = D(0)
@@ -121,15 +146,22 @@ def test_invariant_also_checks_each_pair_row() -> None:
 
 
 def test_build_run_result_derives_costs_from_fills_and_checks_the_books() -> None:
-    trades = [_trade(10, BN, "BUY", "1", "101", "100", "0.05"),
-              _trade(10, BY, "SELL", "1", "99", "100", "0.05")]
+    trades = [_trade(10, BN, "BUY", "1", "101", "100", "0.05"), _trade(10, BY, "SELL", "1", "99", "100", "0.05")]
     # funding 3, basis at final mids (+5 − 5) = 0, fees 0.1, slippage 2 -> net 0.9
     result = build_run_result(
-        "funding_arbitrage", capital_quote=D(1000),
+        "funding_arbitrage",
+        capital_quote=D(1000),
         equity=[(20, D("1000.9")), (0, D(1000)), (10, D("997.9"))],
-        trades=trades, funding_pnl_quote=D(3), borrow_quote=D(0),
-        final_mids={(BN, "BTC-USDT"): D(105), (BY, "BTC-USDT"): D(105)}, period_s=20, pairs_opened=1,
-        liquidations=0, max_hedge_gap_pct=D(0), unhedged_seconds=D(0))
+        trades=trades,
+        funding_pnl_quote=D(3),
+        borrow_quote=D(0),
+        final_mids={(BN, "BTC-USDT"): D(105), (BY, "BTC-USDT"): D(105)},
+        period_s=20,
+        pairs_opened=1,
+        liquidations=0,
+        max_hedge_gap_pct=D(0),
+        unhedged_seconds=D(0),
+    )
 
     assert (result.fees_quote, result.slippage_quote, result.basis_pnl_quote) == (D("0.1"), D(2), D(0))
     assert result.net_pnl_quote == D("0.9")
@@ -137,10 +169,19 @@ def test_build_run_result_derives_costs_from_fills_and_checks_the_books() -> Non
     assert result.max_drawdown_quote == D("2.1")
     with pytest.raises(InvariantError):
         build_run_result(
-            "funding_arbitrage", capital_quote=D(1000), equity=[(0, D(1000)), (20, D(1005))], trades=trades,
-            funding_pnl_quote=D(3), borrow_quote=D(0),
-            final_mids={(BN, "BTC-USDT"): D(105), (BY, "BTC-USDT"): D(105)}, period_s=20, pairs_opened=1,
-            liquidations=0, max_hedge_gap_pct=None, unhedged_seconds=None)
+            "funding_arbitrage",
+            capital_quote=D(1000),
+            equity=[(0, D(1000)), (20, D(1005))],
+            trades=trades,
+            funding_pnl_quote=D(3),
+            borrow_quote=D(0),
+            final_mids={(BN, "BTC-USDT"): D(105), (BY, "BTC-USDT"): D(105)},
+            period_s=20,
+            pairs_opened=1,
+            liquidations=0,
+            max_hedge_gap_pct=None,
+            unhedged_seconds=None,
+        )
 
 
 def test_run_result_rejects_unknown_names_and_unsorted_equity() -> None:
@@ -165,8 +206,8 @@ def test_replay_report_checks_period_and_run_names() -> None:
     with pytest.raises(ValueError, match="start"):
         ReplayReport(data={}, period={"end": "x"}, runs={}, sim_seconds=D(1), wall_seconds=D(1))
     with pytest.raises(ValueError, match="holds a run named"):
-        ReplayReport(data={}, period={"start": "a", "end": "b"}, runs={"oracle": _run()}, sim_seconds=D(1),
-                     wall_seconds=D(1))
-    report = ReplayReport(data={}, period={"start": "a", "end": "b"}, runs={}, sim_seconds=3600,
-                          wall_seconds=0.25)
+        ReplayReport(
+            data={}, period={"start": "a", "end": "b"}, runs={"oracle": _run()}, sim_seconds=D(1), wall_seconds=D(1)
+        )
+    report = ReplayReport(data={}, period={"start": "a", "end": "b"}, runs={}, sim_seconds=3600, wall_seconds=0.25)
     assert report.wall_seconds == D("0.25")

@@ -1,4 +1,5 @@
 """`funding-arb replay` end to end: the report's numbers add up per run and replays are deterministic."""
+
 import json
 import shutil
 import subprocess
@@ -11,8 +12,22 @@ from page_checks import check_page_counts
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / ".." / "shared" / "data" / "cross_venue_2025"
-ARGS = ["replay", "--data", str(DATA), "--coins", "BTC,HYPE", "--venues", "binance,bybit", "--spot", "binance",
-        "--start", "2025-06-01", "--end", "2025-06-04", "--no-progress"]
+ARGS = [
+    "replay",
+    "--data",
+    str(DATA),
+    "--coins",
+    "BTC,HYPE",
+    "--venues",
+    "binance,bybit",
+    "--spot",
+    "binance",
+    "--start",
+    "2025-06-01",
+    "--end",
+    "2025-06-04",
+    "--no-progress",
+]
 
 
 def _config(out: Path) -> Path:
@@ -28,8 +43,13 @@ def _config(out: Path) -> Path:
 def _replay(out: Path) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).parent / "funding-arb"
     conf = _config(out)
-    return subprocess.run([str(exe), *ARGS, "--config", str(conf), "--out", str(out / "report")],
-                          check=False, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [str(exe), *ARGS, "--config", str(conf), "--out", str(out / "report")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +71,21 @@ def test_replay_writes_every_report_file(two_replays):
 def test_report_has_the_three_runs_with_required_fields(two_replays):
     report = json.loads((two_replays[0] / "report.json").read_text())
     assert {"data", "period", "runs", "sim_seconds", "wall_seconds"} <= set(report)
-    required = {"net_pnl_quote", "funding_pnl_quote", "fees_quote", "slippage_quote", "borrow_quote",
-                "basis_pnl_quote", "max_drawdown_quote", "capital_quote", "apr_pct", "pairs_opened", "liquidations",
-                "max_hedge_gap_pct", "unhedged_seconds"}
+    required = {
+        "net_pnl_quote",
+        "funding_pnl_quote",
+        "fees_quote",
+        "slippage_quote",
+        "borrow_quote",
+        "basis_pnl_quote",
+        "max_drawdown_quote",
+        "capital_quote",
+        "apr_pct",
+        "pairs_opened",
+        "liquidations",
+        "max_hedge_gap_pct",
+        "unhedged_seconds",
+    }
     for name in ("funding_arbitrage", "baseline", "passive_carry", "oracle"):
         assert required | {"carry_quote", "carry_capture", "utilisation"} <= set(report["runs"][name]), name
     assert report["runs"]["funding_arbitrage"]["pairs_opened"] > 0
@@ -62,10 +94,20 @@ def test_report_has_the_three_runs_with_required_fields(two_replays):
 def test_report_numbers_add_up_per_run(two_replays):
     report = json.loads((two_replays[0] / "report.json").read_text())
     for name, run in report["runs"].items():
-        d = {k: Decimal(str(run[k])) for k in ("net_pnl_quote", "funding_pnl_quote", "basis_pnl_quote",
-                                                "fees_quote", "slippage_quote", "borrow_quote")}
-        rebuilt = d["funding_pnl_quote"] + d["basis_pnl_quote"] - d["fees_quote"] - d["slippage_quote"] \
-            - d["borrow_quote"]
+        d = {
+            k: Decimal(str(run[k]))
+            for k in (
+                "net_pnl_quote",
+                "funding_pnl_quote",
+                "basis_pnl_quote",
+                "fees_quote",
+                "slippage_quote",
+                "borrow_quote",
+            )
+        }
+        rebuilt = (
+            d["funding_pnl_quote"] + d["basis_pnl_quote"] - d["fees_quote"] - d["slippage_quote"] - d["borrow_quote"]
+        )
         assert abs(d["net_pnl_quote"] - rebuilt) <= Decimal("0.02"), (name, d)
 
 
@@ -90,9 +132,26 @@ def test_replays_are_deterministic(two_replays):
 
 def test_replay_rejects_a_start_before_the_data(tmp_path):
     exe = Path(sys.executable).parent / "funding-arb"
-    out = subprocess.run([str(exe), "replay", "--data", str(DATA), "--coins", "HYPE", "--start", "2025-04-01",
-                          "--end", "2025-04-02", "--out", str(tmp_path)], check=False,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            str(exe),
+            "replay",
+            "--data",
+            str(DATA),
+            "--coins",
+            "HYPE",
+            "--start",
+            "2025-04-01",
+            "--end",
+            "2025-04-02",
+            "--out",
+            str(tmp_path),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 1
     assert "binance HYPE" in out.stderr
 
@@ -114,9 +173,18 @@ def test_every_run_has_the_same_capital_and_a_pairs_table_that_matches_its_count
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (apt-get install -y chromium)")
 def test_real_report_page_counts_match_its_tables_in_a_browser(two_replays, tmp_path):
     report_dir = two_replays[0]
-    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
-           f"--user-data-dir={tmp_path}", "--virtual-time-budget=5000", "--dump-dom",
-           (report_dir / "report.html").resolve().as_uri()]
+    cmd = [
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path}",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        (report_dir / "report.html").resolve().as_uri(),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
     assert done.returncode == 0, done.stderr[-2000:]

@@ -1,4 +1,5 @@
 """margin.py: bracket loading, maintenance margin, liquidation estimates (hand-checked against the table)."""
+
 from __future__ import annotations
 
 from decimal import Decimal as D
@@ -49,7 +50,7 @@ def _equity_minus_mm(amount: D, entry: D, margin: D, price: D, table: BracketTab
 # --- loading -------------------------------------------------------------------------------------------
 def test_load_reads_every_market_from_the_shared_table(brackets: MarginBrackets) -> None:
     # read in place beside the project, never from a copy inside it
-    assert BRACKETS_CSV == (ROOT / ".." / "shared" / "data" / "venues" / BRACKETS_CSV.name).resolve()
+    assert (ROOT / ".." / "shared" / "data" / "venues" / BRACKETS_CSV.name).resolve() == BRACKETS_CSV
     assert ROOT not in BRACKETS_CSV.parents
     assert len(brackets) == 907
 
@@ -114,15 +115,18 @@ def test_load_malformed_rate_names_file_and_line(tmp_path: Path) -> None:
         MarginBrackets.load(path)
 
 
-@pytest.mark.parametrize("body, message", [
-    ("X/USDT:USDT,XUSDT,1,0,1000,1.5,50,0\n", "maint_margin_rate"),
-    ("X/USDT:USDT,XUSDT,1,500,100,0.01,50,0\n", "min_notional"),
-    ("X/USDT:USDT,XUSDT,0,0,100,0.01,50,0\n", "tier"),
-    ("X/USDT:USDT,,1,0,100,0.01,50,0\n", "binance_symbol is empty"),
-    ("X/USDT:USDT,XUSDT,1,0,1000,0.01,50,0\nX/USDT:USDT,XUSDT,2,2000,5000,0.02,25,10\n", "must equal tier 1"),
-    ("X/USDT:USDT,XUSDT,1,0,1000,0.01,50,0\nX/USDT:USDT,XUSDT,2,1000,5000,0.02,25,99\n", "continuous"),
-    ("X/USDT:USDT,XUSDT,1,0,1000,0.01,50,0\nX/USDT:USDT,XUSDT,3,1000,5000,0.02,25,10\n", "out of sequence"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("X/USDT:USDT,XUSDT,1,0,1000,1.5,50,0\n", "maint_margin_rate"),
+        ("X/USDT:USDT,XUSDT,1,500,100,0.01,50,0\n", "min_notional"),
+        ("X/USDT:USDT,XUSDT,0,0,100,0.01,50,0\n", "tier"),
+        ("X/USDT:USDT,,1,0,100,0.01,50,0\n", "binance_symbol is empty"),
+        ("X/USDT:USDT,XUSDT,1,0,1000,0.01,50,0\nX/USDT:USDT,XUSDT,2,2000,5000,0.02,25,10\n", "must equal tier 1"),
+        ("X/USDT:USDT,XUSDT,1,0,1000,0.01,50,0\nX/USDT:USDT,XUSDT,2,1000,5000,0.02,25,99\n", "continuous"),
+        ("X/USDT:USDT,XUSDT,1,0,1000,0.01,50,0\nX/USDT:USDT,XUSDT,3,1000,5000,0.02,25,10\n", "out of sequence"),
+    ],
+)
 def test_load_rejects_inconsistent_tables(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(MarginDataError, match=message):
         MarginBrackets.load(_write(tmp_path, body))
@@ -199,14 +203,17 @@ TABLE_SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "0GUSDT"]
 
 
 @settings(max_examples=200, deadline=None)
-@given(symbol=st.sampled_from(TABLE_SYMBOLS),
-       notional=st.decimals(min_value=D("10"), max_value=D("50000000"), places=2),
-       entry=st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2),
-       lev_low=st.integers(min_value=1, max_value=100), lev_step=st.integers(min_value=1, max_value=50),
-       is_long=st.booleans())
+@given(
+    symbol=st.sampled_from(TABLE_SYMBOLS),
+    notional=st.decimals(min_value=D("10"), max_value=D("50000000"), places=2),
+    entry=st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2),
+    lev_low=st.integers(min_value=1, max_value=100),
+    lev_step=st.integers(min_value=1, max_value=50),
+    is_long=st.booleans(),
+)
 def test_liquidation_distance_shrinks_as_leverage_grows(
-        brackets: MarginBrackets, symbol: str, notional: D, entry: D, lev_low: int, lev_step: int,
-        is_long: bool) -> None:
+    brackets: MarginBrackets, symbol: str, notional: D, entry: D, lev_low: int, lev_step: int, is_long: bool
+) -> None:
     table = brackets.table(symbol)
     assert table is not None
     amount = (notional / entry) * (1 if is_long else -1)
@@ -220,12 +227,16 @@ def test_liquidation_distance_shrinks_as_leverage_grows(
 
 
 @settings(max_examples=200, deadline=None)
-@given(symbol=st.sampled_from(TABLE_SYMBOLS),
-       notional=st.decimals(min_value=D("10"), max_value=D("50000000"), places=2),
-       entry=st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2),
-       leverage=st.integers(min_value=2, max_value=125), is_long=st.booleans())
+@given(
+    symbol=st.sampled_from(TABLE_SYMBOLS),
+    notional=st.decimals(min_value=D("10"), max_value=D("50000000"), places=2),
+    entry=st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2),
+    leverage=st.integers(min_value=2, max_value=125),
+    is_long=st.booleans(),
+)
 def test_liquidation_price_is_where_equity_meets_maintenance(
-        brackets: MarginBrackets, symbol: str, notional: D, entry: D, leverage: int, is_long: bool) -> None:
+    brackets: MarginBrackets, symbol: str, notional: D, entry: D, leverage: int, is_long: bool
+) -> None:
     table = brackets.table(symbol)
     assert table is not None
     amount = (notional / entry) * (1 if is_long else -1)
@@ -239,15 +250,25 @@ def test_liquidation_price_is_where_equity_meets_maintenance(
 
 
 @settings(max_examples=300, deadline=None)
-@given(symbol=st.sampled_from(TABLE_SYMBOLS),
-       notional=st.decimals(min_value=D("100"), max_value=D("20000000"), places=2),
-       entry=st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2),
-       leverage=st.integers(min_value=3, max_value=125),
-       move_pct=st.decimals(min_value=D("-12"), max_value=D("12"), places=2),
-       is_long=st.booleans(), with_lot=st.booleans())
+@given(
+    symbol=st.sampled_from(TABLE_SYMBOLS),
+    notional=st.decimals(min_value=D("100"), max_value=D("20000000"), places=2),
+    entry=st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2),
+    leverage=st.integers(min_value=3, max_value=125),
+    move_pct=st.decimals(min_value=D("-12"), max_value=D("12"), places=2),
+    is_long=st.booleans(),
+    with_lot=st.booleans(),
+)
 def test_reduce_fraction_restores_the_distance_with_the_smallest_lot_aligned_cut(
-        brackets: MarginBrackets, symbol: str, notional: D, entry: D, leverage: int, move_pct: D,
-        is_long: bool, with_lot: bool) -> None:
+    brackets: MarginBrackets,
+    symbol: str,
+    notional: D,
+    entry: D,
+    leverage: int,
+    move_pct: D,
+    is_long: bool,
+    with_lot: bool,
+) -> None:
     table = brackets.table(symbol)
     assert table is not None
     sign = 1 if is_long else -1

@@ -1,4 +1,5 @@
 """metrics.py and redaction.py: Prometheus over HTTP, unknown is absent, atomic JSON, secrets masked."""
+
 from __future__ import annotations
 
 import ast
@@ -73,8 +74,7 @@ def test_prometheus_scrape_over_http_returns_the_registry(registry: MetricsRegis
         assert 'funding_arb_entries_total{token="BTC"} 2.0' in lines
         assert "funding_arb_fees_quote_total 1.25" in lines
         assert "funding_arb_equity_quote 10250.5" in lines
-        assert ('funding_arb_liquidation_distance_pct{connector="binance_perpetual",pair="p1"} 22.5'
-                in lines)
+        assert 'funding_arb_liquidation_distance_pct{connector="binance_perpetual",pair="p1"} 22.5' in lines
         assert 'funding_arb_tick_latency_s_bucket{le="0.5"} 1.0' in lines
         assert 'funding_arb_tick_latency_s_bucket{le="+Inf"} 2.0' in lines
         assert "funding_arb_tick_latency_s_count 2.0" in lines
@@ -187,7 +187,8 @@ def test_gauge_series_can_be_removed_when_a_pair_closes(registry: MetricsRegistr
 
 # --- atomic JSON ---------------------------------------------------------------------------------------
 def test_write_json_crash_mid_write_leaves_the_old_file_intact(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: MetricsRegistry) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: MetricsRegistry
+) -> None:
     path = tmp_path / "metrics.json"
     write_json(path, {"generation": 1})
 
@@ -201,8 +202,9 @@ def test_write_json_crash_mid_write_leaves_the_old_file_intact(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]  # no temp file left behind
 
 
-def test_write_json_replaces_with_fsynced_complete_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        registry: MetricsRegistry) -> None:
+def test_write_json_replaces_with_fsynced_complete_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: MetricsRegistry
+) -> None:
     synced: list[int] = []
     real_fsync = os.fsync
     monkeypatch.setattr(metrics_export.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
@@ -212,8 +214,7 @@ def test_write_json_replaces_with_fsynced_complete_file(tmp_path: Path, monkeypa
     assert synced  # data flushed to disk before the rename
 
 
-def test_json_exporter_writes_only_when_the_interval_elapsed(tmp_path: Path,
-                                                             registry: MetricsRegistry) -> None:
+def test_json_exporter_writes_only_when_the_interval_elapsed(tmp_path: Path, registry: MetricsRegistry) -> None:
     exporter = JsonExporter(tmp_path / "m.json", 10, registry)
     assert exporter.maybe_export(0) is True
     assert exporter.maybe_export(9.9) is False
@@ -242,28 +243,41 @@ def test_json_export_failure_raises_an_alert_and_retries(tmp_path: Path, registr
 
 
 # --- redaction -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("text, secret", [
-    (f"apiKey={BINANCE_STYLE_KEY}", BINANCE_STYLE_KEY),
-    ("api_key: abc123", "abc123"),
-    ("secret=hunter2", "hunter2"),
-    ('payload {"secret": "s3cr3t"}', "s3cr3t"),
-    ("passphrase=mypass", "mypass"),
-    ("Authorization: Bearer eyJhbGciOi.J9.abc", "eyJhbGciOi"),
-    (f"signed with {HEX_SECRET}", HEX_SECRET),
-    (f"private key 0x{HEX_SECRET}", HEX_SECRET),
-    ("okx key 1b7e4f0a-3c2d-4e5f-8a9b-0c1d2e3f4a5b rejected", "1b7e4f0a-3c2d"),
-    (f"error for {BINANCE_STYLE_KEY}", BINANCE_STYLE_KEY),
-    ("bybit key XbQ8n2LpR4tV6yZ1aC", "XbQ8n2LpR4tV6yZ1aC"),
-])
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        (f"apiKey={BINANCE_STYLE_KEY}", BINANCE_STYLE_KEY),
+        ("api_key: abc123", "abc123"),
+        ("secret=hunter2", "hunter2"),
+        ('payload {"secret": "s3cr3t"}', "s3cr3t"),
+        ("passphrase=mypass", "mypass"),
+        ("Authorization: Bearer eyJhbGciOi.J9.abc", "eyJhbGciOi"),
+        (f"signed with {HEX_SECRET}", HEX_SECRET),
+        (f"private key 0x{HEX_SECRET}", HEX_SECRET),
+        ("okx key 1b7e4f0a-3c2d-4e5f-8a9b-0c1d2e3f4a5b rejected", "1b7e4f0a-3c2d"),
+        (f"error for {BINANCE_STYLE_KEY}", BINANCE_STYLE_KEY),
+        ("bybit key XbQ8n2LpR4tV6yZ1aC", "XbQ8n2LpR4tV6yZ1aC"),
+    ],
+)
 def test_redact_masks_credentials(text: str, secret: str) -> None:
     out = redact(text)
     assert secret not in out and "***" in out
 
 
-@pytest.mark.parametrize("text", [
-    "token=BTC", "binance_perpetual", "BTC-USDT", "ETH/USDT:USDT", "1700000000.5", "pair=BTC:1700000000",
-    "drawdown 500 quote from peak 10400 to 9900", "risk.stale_data.bybit_perpetual", "1000PEPE-USDT",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token=BTC",
+        "binance_perpetual",
+        "BTC-USDT",
+        "ETH/USDT:USDT",
+        "1700000000.5",
+        "pair=BTC:1700000000",
+        "drawdown 500 quote from peak 10400 to 9900",
+        "risk.stale_data.bybit_perpetual",
+        "1000PEPE-USDT",
+    ],
+)
 def test_redact_leaves_ordinary_text_alone(text: str) -> None:
     assert redact(text) == text
 
@@ -279,7 +293,8 @@ def test_label_values_and_alert_messages_are_redacted_on_export() -> None:
 
 # --- boundary ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "module", ["core/margin.py", "core/risk.py", "core/metrics.py", "shell/metrics_export.py", "core/redaction.py"])
+    "module", ["core/margin.py", "core/risk.py", "core/metrics.py", "shell/metrics_export.py", "core/redaction.py"]
+)
 def test_core_modules_do_not_import_hummingbot_or_read_the_clock(module: str) -> None:
     source = (ROOT / "strategies" / "funding_arbitrage" / module).read_text()
     tree = ast.parse(source)

@@ -1,4 +1,5 @@
 """risk.py: every safety control is made to fire and its consequence checked."""
+
 from __future__ import annotations
 
 from decimal import Decimal as D
@@ -30,10 +31,15 @@ def brackets() -> MarginBrackets:
 
 def make_gate(brackets: MarginBrackets, **overrides: Any) -> RiskGate:
     fields: dict[str, Any] = dict(
-        perp_connectors=[BIN, BYB, OKX], leverage={BIN: 3, BYB: 3, OKX: 3},
-        quote_assets={BIN: "USDT", BYB: "USDT", OKX: "USDT"}, max_drawdown_quote=D("500"),
-        min_liquidation_distance_pct=THRESHOLD, max_errors_per_window=3, error_window_s=300,
-        stale_data_s=120, single_leg_timeout_s=30,
+        perp_connectors=[BIN, BYB, OKX],
+        leverage={BIN: 3, BYB: 3, OKX: 3},
+        quote_assets={BIN: "USDT", BYB: "USDT", OKX: "USDT"},
+        max_drawdown_quote=D("500"),
+        min_liquidation_distance_pct=THRESHOLD,
+        max_errors_per_window=3,
+        error_window_s=300,
+        stale_data_s=120,
+        single_leg_timeout_s=30,
     )
     fields.update(overrides)
     return RiskGate(FundingArbSettings(**fields), brackets)
@@ -49,13 +55,30 @@ def all_fresh(gate: RiskGate, ts: float) -> None:
 
 
 def long_btc(amount: str = "1", mark: str = "60000", leverage: str = "10", **kw: Any) -> LegRisk:
-    return LegRisk(pair_id="p1", connector=BIN, token="BTC", amount=D(amount), entry_price=D("60000"),
-                   mark_price=D(mark), leverage=D(leverage), lot_size_base=LOT, **kw)
+    return LegRisk(
+        pair_id="p1",
+        connector=BIN,
+        token="BTC",
+        amount=D(amount),
+        entry_price=D("60000"),
+        mark_price=D(mark),
+        leverage=D(leverage),
+        lot_size_base=LOT,
+        **kw,
+    )
 
 
 def short_btc(amount: str = "-1", mark: str = "60000", leverage: str = "3", connector: str = BYB) -> LegRisk:
-    return LegRisk(pair_id="p1", connector=connector, token="BTC", amount=D(amount), entry_price=D("60000"),
-                   mark_price=D(mark), leverage=D(leverage), lot_size_base=LOT)
+    return LegRisk(
+        pair_id="p1",
+        connector=connector,
+        token="BTC",
+        amount=D(amount),
+        entry_price=D("60000"),
+        mark_price=D(mark),
+        leverage=D(leverage),
+        lot_size_base=LOT,
+    )
 
 
 def distance_after(leg: LegRisk, fraction: D, brackets: MarginBrackets) -> D:
@@ -68,8 +91,7 @@ def distance_after(leg: LegRisk, fraction: D, brackets: MarginBrackets) -> D:
     return liquidation_distance_pct(leg.mark_price, liq, is_long=leg.amount > 0)
 
 
-def test_gate_loads_the_shared_bracket_table_by_default(monkeypatch: pytest.MonkeyPatch,
-                                                        tmp_path: Path) -> None:
+def test_gate_loads_the_shared_bracket_table_by_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FUNDING_ARB_HOME", str(tmp_path / "home"))  # a relocated home without ../shared
     gate = RiskGate(FundingArbSettings())
     assert len(gate.brackets) == 907
@@ -87,8 +109,7 @@ def test_every_denial_starts_with_a_bounded_code(gate: RiskGate) -> None:
     for _ in range(3):
         gate.record_error(1000, "venue_error", "HTTP 503")
     codes.add(gate.allow_entry(1000, [BIN]))
-    assert {c.split(":", 1)[0] for c in codes if c} == {"unchecked", "stale", "unknown_venue", "reducing",
-                                                          "halted"}
+    assert {c.split(":", 1)[0] for c in codes if c} == {"unchecked", "stale", "unknown_venue", "reducing", "halted"}
 
 
 def test_entry_denied_until_data_freshness_has_been_checked(gate: RiskGate) -> None:
@@ -130,8 +151,13 @@ def test_unknown_equity_alerts_without_halting_or_moving_the_peak(gate: RiskGate
 def test_halt_keeps_positions_cancels_entries_but_still_reduces(gate: RiskGate) -> None:
     gate.update_equity(10, D("10000"))
     gate.update_equity(20, D("9000"))
-    report = gate.evaluate(30, equity_quote=D("9000"), last_update_ts_by_venue={BIN: 30, BYB: 30, OKX: 30},
-                           legs=[long_btc(), short_btc()], unpaired_legs=[])
+    report = gate.evaluate(
+        30,
+        equity_quote=D("9000"),
+        last_update_ts_by_venue={BIN: 30, BYB: 30, OKX: 30},
+        legs=[long_btc(), short_btc()],
+        unpaired_legs=[],
+    )
     assert report.state is TradingState.HALTED and report.cancel_entry_orders
     assert [a.pair_id for a in report.reduce_actions] == ["p1"]  # reduce-only actions survive a halt
 
@@ -216,7 +242,8 @@ def test_all_venues_stale_halts_until_resumed(gate: RiskGate) -> None:
 
 # --- liquidation distance ------------------------------------------------------------------------------
 def test_leg_near_liquidation_reduces_the_pair_by_a_fraction_that_restores_the_distance(
-        gate: RiskGate, brackets: MarginBrackets) -> None:
+    gate: RiskGate, brackets: MarginBrackets
+) -> None:
     # long 1 BTC at 60 000 with 10x: liquidation 54 216.87, 9.64 % away (< 15 %)
     risky, partner = long_btc(), short_btc()
     actions = gate.check_positions(100, [risky, partner])
@@ -238,7 +265,8 @@ def test_leg_near_liquidation_reduces_the_pair_by_a_fraction_that_restores_the_d
 
 
 def test_reducing_clears_when_the_reduced_pair_is_back_beyond_the_threshold(
-        gate: RiskGate, brackets: MarginBrackets) -> None:
+    gate: RiskGate, brackets: MarginBrackets
+) -> None:
     risky = long_btc()
     fraction = gate.check_positions(100, [risky, short_btc()])[0].fraction
     rest = risky.amount * (1 - fraction)
@@ -248,7 +276,8 @@ def test_reducing_clears_when_the_reduced_pair_is_back_beyond_the_threshold(
 
 
 def test_price_move_against_a_short_on_a_proxy_venue_triggers_a_restoring_reduce(
-        gate: RiskGate, brackets: MarginBrackets) -> None:
+    gate: RiskGate, brackets: MarginBrackets
+) -> None:
     short = short_btc(mark="66000", leverage="5")  # liquidation ~71 713, 8.7 % away
     actions = gate.check_positions(100, [long_btc(mark="66000", leverage="2"), short])
     assert [a.pair_id for a in actions] == ["p1"]
@@ -264,8 +293,9 @@ def test_equity_too_small_for_one_lot_closes_the_whole_pair(gate: RiskGate) -> N
 
 
 def test_unknown_liquidation_is_reported_na_and_alerted_not_treated_as_safe(gate: RiskGate) -> None:
-    leg = LegRisk("p2", "hyperliquid_perpetual", "kPEPE", D("-100000"), D("0.01"), D("0.02"), D("20"),
-                  quote_asset="USD")
+    leg = LegRisk(
+        "p2", "hyperliquid_perpetual", "kPEPE", D("-100000"), D("0.01"), D("0.02"), D("20"), quote_asset="USD"
+    )
     no_mark = LegRisk("p3", BIN, "ETH", D("1"), D("3000"), None, D("3"))
     actions = gate.check_positions(100, [leg, no_mark])
     assert actions == []

@@ -1,4 +1,5 @@
 """Shared fixtures for the simulated-venue tests: the real cross-venue dataset, loaded once per session."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -1,4 +1,5 @@
 """Helpers shared by the simulated-venue tests (imported by name: the test directories are not packages)."""
+
 from __future__ import annotations
 
 import asyncio

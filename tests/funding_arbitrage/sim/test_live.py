@@ -3,6 +3,7 @@
 Unit tests drive the venues with wall timestamps (as the REALTIME clock does); the subprocess tests run
 `funding-arb run --sim` end to end and read what the strategy wrote (metrics JSON, state file, trade database).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,8 @@ from hummingbot.core.event.events import FundingPaymentCompletedEvent, OrderFill
 from hummingbot.core.rate_oracle.rate_oracle import RateOracle
 from sim_helpers import BINANCE, BTC_SETTLEMENT_2, PAIR, yields
 
-from strategies.funding_arbitrage.core.config import FundingArbSettings, load_settings
 from strategies.funding_arbitrage.cli.launcher import main as launcher_main
+from strategies.funding_arbitrage.core.config import FundingArbSettings, load_settings
 from strategies.funding_arbitrage.sim.data import MarketData
 from strategies.funding_arbitrage.sim.harness import EventRecorder
 from strategies.funding_arbitrage.sim.live import (
@@ -59,8 +60,11 @@ class Opts:
 
 def _settings(**kw: Any) -> FundingArbSettings:
     base: dict[str, Any] = {
-        "perp_connectors": PERPS, "spot_connectors": [], "tokens": ["BTC"],
-        "quote_assets": dict.fromkeys(PERPS, "USDT"), "leverage": dict.fromkeys(PERPS, 3),
+        "perp_connectors": PERPS,
+        "spot_connectors": [],
+        "tokens": ["BTC"],
+        "quote_assets": dict.fromkeys(PERPS, "USDT"),
+        "leverage": dict.fromkeys(PERPS, 3),
         "state_file": "data/funding_arb_sim_state.json",
     }
     return FundingArbSettings(**{**base, **kw})
@@ -106,8 +110,10 @@ def test_wall_clock_series_answer_as_the_recorded_series_at_the_mapped_data_time
     assert candles.path_extremes(W0 + 12, W0 + 18) == raw.path_extremes(start + 720, start + 1080)  # no vertex
     assert candles.first_ts == W0 + (raw.first_ts - start) / 60
     paid = funding.settlements_between(W0 + 180, W0 + 780)
-    assert [(p.ts, p.rate) for p in paid] == [(W0 + 240, raw_funding.next_settlement(start).rate),
-                                              (W0 + 720, raw_funding.next_settlement(BTC_SETTLEMENT_2).rate)]
+    assert [(p.ts, p.rate) for p in paid] == [
+        (W0 + 240, raw_funding.next_settlement(start).rate),
+        (W0 + 720, raw_funding.next_settlement(BTC_SETTLEMENT_2).rate),
+    ]
     assert funding.next_settlement(W0 + 240) == paid[1]
 
 
@@ -115,8 +121,11 @@ def test_wall_clock_series_answer_as_the_recorded_series_at_the_mapped_data_time
 def test_real_connectors_are_refused_with_a_pointer_to_the_sim_config() -> None:
     live = load_settings(ROOT / "conf" / "scripts" / "conf_funding_arbitrage.yml")
 
-    with pytest.raises(SimSetupError, match=r"real ones \(binance_perpetual, bybit_perpetual\).*"
-                                            r"conf_funding_arbitrage_sim\.yml"):
+    with pytest.raises(
+        SimSetupError,
+        match=r"real ones \(binance_perpetual, bybit_perpetual\).*"
+        r"conf_funding_arbitrage_sim\.yml",
+    ):
         plan_from_settings(live)
 
 
@@ -130,8 +139,11 @@ def test_sample_sim_config_passes_check_config_and_plans_three_venues(capsys) ->
 
     assert rc == 0, capsys.readouterr().err
     plan = plan_from_settings(load_settings(ROOT / "conf" / "scripts" / SIM_CONF))
-    assert (plan.perp_venues, plan.spot_venues, plan.coins) == (("binance", "bybit"), ("binance",),
-                                                                ("BTC", "ETH", "SOL"))
+    assert (plan.perp_venues, plan.spot_venues, plan.coins) == (
+        ("binance", "bybit"),
+        ("binance",),
+        ("BTC", "ETH", "SOL"),
+    )
     assert plan.balance_per_venue_quote == Decimal("3333.33")  # total_capital_quote shared by the venues
 
 
@@ -198,8 +210,11 @@ def test_step_realtime_banners_the_status_and_flags_the_end_of_data(market_data:
     async def body() -> None:
         env = LiveSimEnvironment(_settings(), Opts(start=_iso(start)), market_data)
         strategy = _Strategy()
-        env._hb = SimpleNamespace(trading_core=SimpleNamespace(
-            strategy=strategy, connector_manager=SimpleNamespace(connectors=dict(env.connectors))))
+        env._hb = SimpleNamespace(
+            trading_core=SimpleNamespace(
+                strategy=strategy, connector_manager=SimpleNamespace(connectors=dict(env.connectors))
+            )
+        )
         _advance(env, W0)
         await env.step_realtime()
         assert not env.finished
@@ -215,8 +230,9 @@ def test_step_realtime_banners_the_status_and_flags_the_end_of_data(market_data:
     asyncio.run(body())
 
 
-def test_install_prefills_the_engine_and_keeps_sim_fills_out_of_usage_metrics(tmp_path, monkeypatch,
-                                                                               market_data: MarketData) -> None:
+def test_install_prefills_the_engine_and_keeps_sim_fills_out_of_usage_metrics(
+    tmp_path, monkeypatch, market_data: MarketData
+) -> None:
     """The injection hook: the engine's ConnectorManager holds the sim venues before the strategy starts."""
     from hummingbot.client import settings as hb_settings
     from hummingbot.connector.connector_metrics_collector import DummyMetricsCollector
@@ -229,9 +245,12 @@ def test_install_prefills_the_engine_and_keeps_sim_fills_out_of_usage_metrics(tm
     monkeypatch.setenv("FUNDING_ARB_HOME", str(tmp_path))
     monkeypatch.setattr("strategies.funding_arbitrage.sim.live.load_market_data", lambda _d: market_data)
     added: list[Any] = []
-    core = SimpleNamespace(connector_manager=SimpleNamespace(connectors={}), _metrics_collectors={},
-                           clock=SimpleNamespace(add_iterator=added.append),
-                           _initialize_metrics_for_connector=lambda c, n: pytest.fail("real collector built"))
+    core = SimpleNamespace(
+        connector_manager=SimpleNamespace(connectors={}),
+        _metrics_collectors={},
+        clock=SimpleNamespace(add_iterator=added.append),
+        _initialize_metrics_for_connector=lambda c, n: pytest.fail("real collector built"),
+    )
 
     async def body() -> None:
         env = await install_sim_connectors(SimpleNamespace(trading_core=core), SIM_CONF, Opts())
@@ -260,8 +279,13 @@ def _home(tmp_path: Path, conf_text: str | None = None) -> tuple[Path, dict[str,
 
 
 def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / "funding-arb"), "run", "--sim", "--conf", SIM_CONF, *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [str(BIN / "funding-arb"), "run", "--sim", "--conf", SIM_CONF, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -325,15 +349,20 @@ def test_run_sim_ticks_on_ready_sim_venues_and_stops_cleanly_on_sigterm(tmp_path
 def test_run_sim_trades_a_pair_and_records_its_funding(tmp_path) -> None:
     """A lower entry threshold at a wide binance/bybit BTC spread (2025-03-09/10): the engine opens a hedged pair
     on the sim venues, and the settlements that follow are paid to it and recorded by Hummingbot's recorder."""
-    conf = (ROOT / "conf" / "scripts" / SIM_CONF).read_text().replace("min_net_edge_pct: 0.10", "min_net_edge_pct: 0.01")
+    conf = (
+        (ROOT / "conf" / "scripts" / SIM_CONF).read_text().replace("min_net_edge_pct: 0.10", "min_net_edge_pct: 0.01")
+    )
     home, env = _home(tmp_path, conf)
     state_path = home / "data" / "funding_arb_sim_state.json"
     proc = _start(env, "--speed", "3600", "--start", "2025-03-09")
 
     def funded_pair() -> dict[str, Any] | None:
         state = _read_json(state_path)
-        pairs = [p for p in (state or {}).get("pairs", []) if p["state"] == "HEDGED"
-                 and Decimal(p["funding_received_quote"]) != 0]
+        pairs = [
+            p
+            for p in (state or {}).get("pairs", [])
+            if p["state"] == "HEDGED" and Decimal(p["funding_received_quote"]) != 0
+        ]
         return pairs[0] if pairs else None
 
     pair = _wait(proc, funded_pair, timeout=150)
@@ -368,8 +397,14 @@ def test_run_sim_stops_by_itself_with_exit_0_at_the_end_of_the_data(tmp_path) ->
 def test_run_sim_with_a_live_config_exits_2_naming_the_sim_config(tmp_path) -> None:
     home, env = _home(tmp_path)
     shutil.copy(ROOT / "conf" / "scripts" / "conf_funding_arbitrage.yml", home / "conf" / "scripts")
-    out = subprocess.run([str(BIN / "funding-arb"), "run", "--sim", "--conf", "conf_funding_arbitrage.yml"],
-                         env=env, capture_output=True, text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [str(BIN / "funding-arb"), "run", "--sim", "--conf", "conf_funding_arbitrage.yml"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
     assert out.returncode == 2
     assert "real ones (binance_perpetual, bybit_perpetual)" in out.stderr and SIM_CONF in out.stderr

@@ -1,4 +1,5 @@
 """sim/brackets.py: Binance maintenance brackets and the liquidation price, checked by hand."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -51,8 +52,10 @@ def test_liquidation_price_of_a_short_and_of_an_unleveraged_long(btc) -> None:
 
 def test_malformed_bracket_file_names_column_and_row(tmp_path: Path) -> None:
     path = tmp_path / "b.csv"
-    path.write_text("symbol,binance_symbol,tier,min_notional,max_notional,maint_margin_rate,max_leverage,cum\n"
-                    "X,XUSDT,1,0,1000,oops,10,0\n")
+    path.write_text(
+        "symbol,binance_symbol,tier,min_notional,max_notional,maint_margin_rate,max_leverage,cum\n"
+        "X,XUSDT,1,0,1000,oops,10,0\n"
+    )
 
     with pytest.raises(DataError, match="column 'maint_margin_rate' row 2: not a number"):
         load_brackets(path, ["XUSDT"])

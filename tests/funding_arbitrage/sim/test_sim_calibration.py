@@ -1,4 +1,5 @@
 """sim/calibration.py and sim/book.py: the stored book profiles match the captures; synthetic books follow them."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -30,14 +31,15 @@ def test_stored_profiles_match_a_recomputation_from_the_captures() -> None:
         fresh = measured[key]
         assert _close(fresh.spread_bps, stored.spread_bps), key
         assert fresh.samples == stored.samples, key
-        for band, (a, b) in enumerate(zip(fresh.band_depth_quote, stored.band_depth_quote)):
+        for band, (a, b) in enumerate(zip(fresh.band_depth_quote, stored.band_depth_quote, strict=False)):
             assert (a is None) == (b is None), (key, band)
             assert a is None or b is None or _close(a, b), (key, band, a, b)
 
 
 def test_unmeasured_bands_are_extrapolated_from_measured_density() -> None:
-    profile = BookProfile("t", Decimal(1), (Decimal(100), Decimal(100), Decimal(200), None) + (None,) * 7, 1,
-                          Decimal(1))
+    profile = BookProfile(
+        "t", Decimal(1), (Decimal(100), Decimal(100), Decimal(200), None) + (None,) * 7, 1, Decimal(1)
+    )
     depths = profile.completed_depths()
 
     # measured: 400 quote over bands 0-0.5, 0.5-1, 1-2 bps = 2 bps of width -> 200 quote per bps

@@ -1,4 +1,5 @@
 """sim/data.py: loading both dataset layouts, derived intervals, the price path, gaps and malformed files."""
+
 from __future__ import annotations
 
 import gzip
@@ -107,12 +108,15 @@ def test_legacy_funding_dataset_is_funding_only() -> None:
 
 
 def test_another_directory_with_the_same_layout_loads_unchanged(tmp_path: Path) -> None:
-    _write_gz(tmp_path / "funding_rates.csv.gz",
-              "timestamp,timestamp_ms,venue,coin,funding_rate\n"
-              "x,1700000000000,v,AAA,0.0001\nx,1700003600000,v,AAA,-2E-5\nx,1700010800000,v,AAA,0.00003\n")
-    _write_gz(tmp_path / "candles_1h.csv.gz",
-              "timestamp,timestamp_ms,venue,coin,o,h,l,c,v\n"
-              "x,1700000000000,v,AAA,10.00,10.50,9.95,10.20,5\n")
+    _write_gz(
+        tmp_path / "funding_rates.csv.gz",
+        "timestamp,timestamp_ms,venue,coin,funding_rate\n"
+        "x,1700000000000,v,AAA,0.0001\nx,1700003600000,v,AAA,-2E-5\nx,1700010800000,v,AAA,0.00003\n",
+    )
+    _write_gz(
+        tmp_path / "candles_1h.csv.gz",
+        "timestamp,timestamp_ms,venue,coin,o,h,l,c,v\nx,1700000000000,v,AAA,10.00,10.50,9.95,10.20,5\n",
+    )
 
     data = load_market_data(tmp_path)
 
@@ -121,19 +125,26 @@ def test_another_directory_with_the_same_layout_loads_unchanged(tmp_path: Path) 
     assert data.candle_series("v", "AAA").tick_size == Decimal("0.01")
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("timestamp,timestamp_ms,venue,coin\nx,1700000000000,v,AAA\n", "missing column(s) funding_rate"),
-    ("timestamp_ms,venue,coin,funding_rate\n1700000000000,v,AAA,0.1\n1700003600000,v,AAA,abc\n",
-     "column 'funding_rate' row 3: not a finite number: 'abc'"),
-    ("timestamp_ms,venue,coin,funding_rate\n1700000000000,v,AAA,NaN\n", "column 'funding_rate' row 2"),
-    ("timestamp_ms,venue,coin,funding_rate\n1700000000000,v,AAA,\n", "column 'funding_rate' row 2"),
-    ("timestamp_ms,venue,coin,funding_rate\nsoon,v,AAA,0.1\n", "column 'timestamp_ms' row 2"),
-    ("timestamp_ms,venue,coin,funding_rate\n1700000000000,v,,0.1\n", "column 'coin' row 2: blank value"),
-    ("timestamp_ms,venue,coin,funding_rate\n1700000000000,v,AAA,0.1\n1700000000000,v,AAA,0.2\n",
-     "rows 2 and 3: two settlements for v/AAA"),
-    ("venue,symbol,ts_utc,funding_rate\nv,AAA-USDT,yesterday,0.1\n", "column 'ts_utc' row 2"),
-    ("venue,symbol,funding_rate\nv,AAA-USDT,0.1\n", "missing column(s) ts_utc"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("timestamp,timestamp_ms,venue,coin\nx,1700000000000,v,AAA\n", "missing column(s) funding_rate"),
+        (
+            "timestamp_ms,venue,coin,funding_rate\n1700000000000,v,AAA,0.1\n1700003600000,v,AAA,abc\n",
+            "column 'funding_rate' row 3: not a finite number: 'abc'",
+        ),
+        ("timestamp_ms,venue,coin,funding_rate\n1700000000000,v,AAA,NaN\n", "column 'funding_rate' row 2"),
+        ("timestamp_ms,venue,coin,funding_rate\n1700000000000,v,AAA,\n", "column 'funding_rate' row 2"),
+        ("timestamp_ms,venue,coin,funding_rate\nsoon,v,AAA,0.1\n", "column 'timestamp_ms' row 2"),
+        ("timestamp_ms,venue,coin,funding_rate\n1700000000000,v,,0.1\n", "column 'coin' row 2: blank value"),
+        (
+            "timestamp_ms,venue,coin,funding_rate\n1700000000000,v,AAA,0.1\n1700000000000,v,AAA,0.2\n",
+            "rows 2 and 3: two settlements for v/AAA",
+        ),
+        ("venue,symbol,ts_utc,funding_rate\nv,AAA-USDT,yesterday,0.1\n", "column 'ts_utc' row 2"),
+        ("venue,symbol,funding_rate\nv,AAA-USDT,0.1\n", "missing column(s) ts_utc"),
+    ],
+)
 def test_malformed_funding_file_errors_name_file_column_and_row(tmp_path: Path, text: str, message: str) -> None:
     path = _write_gz(tmp_path / "funding_rates.csv.gz", text)
 
@@ -143,11 +154,14 @@ def test_malformed_funding_file_errors_name_file_column_and_row(tmp_path: Path, 
     assert str(path) in str(err.value) and message in str(err.value)
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("timestamp_ms,venue,coin,o,h,l,v\n1700000000000,v,AAA,1,1,1,1\n", "missing column(s) c"),
-    ("timestamp_ms,venue,coin,o,h,l,c,v\n1700000000000,v,AAA,1,1,1,inf,1\n", "column 'c' row 2"),
-    ("timestamp_ms,venue,coin,o,h,l,c,v\n1700000000000,v,AAA,1,0.5,1,1,1\n", "row 2: inconsistent candle"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("timestamp_ms,venue,coin,o,h,l,v\n1700000000000,v,AAA,1,1,1,1\n", "missing column(s) c"),
+        ("timestamp_ms,venue,coin,o,h,l,c,v\n1700000000000,v,AAA,1,1,1,inf,1\n", "column 'c' row 2"),
+        ("timestamp_ms,venue,coin,o,h,l,c,v\n1700000000000,v,AAA,1,0.5,1,1,1\n", "row 2: inconsistent candle"),
+    ],
+)
 def test_malformed_candle_file_errors_name_file_column_and_row(tmp_path: Path, body: str, message: str) -> None:
     _write_gz(tmp_path / "funding_rates.csv.gz", "timestamp_ms,venue,coin,funding_rate\n1700000000000,v,AAA,0.1\n")
     path = _write_gz(tmp_path / "candles_1h.csv.gz", body)
@@ -159,7 +173,7 @@ def test_malformed_candle_file_errors_name_file_column_and_row(tmp_path: Path, b
 
 
 def test_missing_directory_and_unknown_market_are_clear(tmp_path: Path, market_data: MarketData) -> None:
-    with pytest.raises(DataError, match="funding_rates.csv.gz: file not found"):
+    with pytest.raises(DataError, match=r"funding_rates\.csv\.gz: file not found"):
         load_market_data(tmp_path / "nowhere")
     with pytest.raises(DataError, match="no candle rows for venue=kraken coin=BTC"):
         market_data.candle_series("kraken", "BTC")

@@ -1,6 +1,7 @@
 """Equity invariant on the simulated venues (core/portfolio.account_equity, as the runtime computes it): across a
 fill, a funding settlement or a liquidation, equity changes by no more than that event's fee + slippage + funding
 (+ the liquidated margin's maintenance part) + the price move of the positions held."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,10 +25,17 @@ TOL = Decimal("1e-9")
 def equity(env: SimEnvironment) -> Decimal:
     spot, perp = env.spots[SPOT], env.perps[BINANCE]
     balances = {name: Decimal(c.get_balance("USDT")) for name, c in env.connectors.items()}
-    positions = [PositionSnapshot(BINANCE, p.trading_pair, p.amount, p.entry_price, p.unrealized_pnl, p.leverage)
-                 for p in perp.account_positions.values()]
-    value = account_equity(list(env.connectors), balances, {(SPOT, PAIR): Decimal(spot.get_balance("BTC"))},
-                           {(SPOT, PAIR): spot.mid_price(PAIR)}, positions)
+    positions = [
+        PositionSnapshot(BINANCE, p.trading_pair, p.amount, p.entry_price, p.unrealized_pnl, p.leverage)
+        for p in perp.account_positions.values()
+    ]
+    value = account_equity(
+        list(env.connectors),
+        balances,
+        {(SPOT, PAIR): Decimal(spot.get_balance("BTC"))},
+        {(SPOT, PAIR): spot.mid_price(PAIR)},
+        positions,
+    )
     assert value is not None
     return value
 
@@ -36,8 +44,12 @@ def held(env: SimEnvironment) -> tuple[Decimal, Decimal, Decimal, Decimal]:
     """(spot base held, spot mid, perp position amount, perp mark)."""
     spot, perp = env.spots[SPOT], env.perps[BINANCE]
     pos = perp.account_positions.get(PAIR)
-    return (Decimal(spot.get_balance("BTC")), spot.mid_price(PAIR), pos.amount if pos else Decimal(0),
-            perp.mid_price(PAIR))
+    return (
+        Decimal(spot.get_balance("BTC")),
+        spot.mid_price(PAIR),
+        pos.amount if pos else Decimal(0),
+        perp.mid_price(PAIR),
+    )
 
 
 def price_move(before: tuple[Decimal, ...], after: tuple[Decimal, ...]) -> Decimal:
@@ -60,8 +72,15 @@ def event_costs(rec: EventRecorder, seen: int, mids: dict[str, Decimal]) -> tupl
 
 def test_equity_moves_only_by_costs_funding_and_price_across_fills_and_settlements(market_data: MarketData) -> None:
     async def body() -> None:
-        env = SimEnvironment(market_data=market_data, perp_venues=["binance"], spot_venues=["binance"],
-                             coins=["BTC"], start_ts=START, end_ts=START + 2 * 86400, tick_s=300)
+        env = SimEnvironment(
+            market_data=market_data,
+            perp_venues=["binance"],
+            spot_venues=["binance"],
+            coins=["BTC"],
+            start_ts=START,
+            end_ts=START + 2 * 86400,
+            tick_s=300,
+        )
         spot, perp = env.spots[SPOT], env.perps[BINANCE]
         rec = EventRecorder(env.connectors.values())
         await env.start()
@@ -100,8 +119,15 @@ def test_equity_changes_across_a_liquidation_by_the_price_move_and_the_forfeited
     market_data: MarketData,
 ) -> None:
     async def body() -> None:
-        env = SimEnvironment(market_data=market_data, perp_venues=["binance"], spot_venues=["binance"],
-                             coins=["BTC"], start_ts=START, end_ts=START + 3 * 86400, tick_s=300)
+        env = SimEnvironment(
+            market_data=market_data,
+            perp_venues=["binance"],
+            spot_venues=["binance"],
+            coins=["BTC"],
+            start_ts=START,
+            end_ts=START + 3 * 86400,
+            tick_s=300,
+        )
         perp = env.perps[BINANCE]
         await env.start()
         perp.set_leverage(PAIR, 125)

@@ -5,6 +5,7 @@
 * CandleSeries.price_at (cached segments) vs data._path_price on the real data, ticks on and off the minute grid.
 * The sim connectors' cached fee schema vs Hummingbot's build_*_trade_fee, before and after a fee override.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -25,15 +26,19 @@ from strategies.funding_arbitrage.sim.registry import (
     spot_trade_fee,
 )
 
-TICKS = [Decimal(t) for t in ("0.1", "1E-1", "0.01", "1E-5", "0.001", "1", "0.5", "0.25", "0.0001", "1E-6", "0.05",
-                              "10", "1E+1", "0.3")]
+TICKS = [
+    Decimal(t)
+    for t in ("0.1", "1E-1", "0.01", "1E-5", "0.001", "1", "0.5", "0.25", "0.0001", "1E-6", "0.05", "10", "1E+1", "0.3")
+]
 
 
 def _shapes() -> list[BookShape]:
     shapes = []
     for key, profile in CALIBRATED_PROFILES.items():
         for scale in (Decimal(1), Decimal("0.01"), Decimal("0.2173913043478260869565217391"), Decimal("3.7")):
-            shapes.append(BookShape(key, profile.spread_bps, tuple(d * scale for d in profile.completed_depths()), scale))
+            shapes.append(
+                BookShape(key, profile.spread_bps, tuple(d * scale for d in profile.completed_depths()), scale)
+            )
     shapes.append(BookShape("wide", Decimal("7.5"), shapes[0].band_depth_quote, Decimal(1)))
     return shapes
 
@@ -75,9 +80,10 @@ def test_book_synth_matches_synthesize_exactly() -> None:
         rows = synth.rows(mid, update_id)
 
         assert repr(fast_bids) == repr(bids) and repr(fast_asks) == repr(asks), (mid, tick, shape.profile)
-        for side, levels in zip(rows, (bids, asks)):
-            assert [(r.price, r.amount, r.update_id) for r in side] == \
-                [(float(p), float(s), update_id) for p, s in levels], (mid, tick, shape.profile)
+        for side, levels in zip(rows, (bids, asks), strict=False):
+            assert [(r.price, r.amount, r.update_id) for r in side] == [
+                (float(p), float(s), update_id) for p, s in levels
+            ], (mid, tick, shape.profile)
         top = synth.touch(mid)
         if top is not None:
             assert synth.price(top[1]) == asks[0][0] and (synth.price(top[0]) == bids[0][0] if bids else top[0] <= 0)
@@ -121,13 +127,23 @@ def test_cached_fee_schema_matches_hummingbot() -> None:
         for maker in (False, True):
             for action in (PositionAction.OPEN, PositionAction.CLOSE):
                 ours = perpetual_trade_fee("sim_fastpath_perpetual", maker, action)
-                theirs = build_perpetual_trade_fee("sim_fastpath_perpetual", maker, action, "BTC", "USDT",
-                                                   OrderType.MARKET, TradeType.BUY, Decimal(1), Decimal(2))
+                theirs = build_perpetual_trade_fee(
+                    "sim_fastpath_perpetual",
+                    maker,
+                    action,
+                    "BTC",
+                    "USDT",
+                    OrderType.MARKET,
+                    TradeType.BUY,
+                    Decimal(1),
+                    Decimal(2),
+                )
                 assert type(ours) is type(theirs) and repr(ours) == repr(theirs)
             for side in (TradeType.BUY, TradeType.SELL):
                 ours = spot_trade_fee("sim_fastpath", maker, side)
-                theirs = build_trade_fee("sim_fastpath", maker, "BTC", "USDT", OrderType.MARKET, side, Decimal(1),
-                                         Decimal(2))
+                theirs = build_trade_fee(
+                    "sim_fastpath", maker, "BTC", "USDT", OrderType.MARKET, side, Decimal(1), Decimal(2)
+                )
                 assert type(ours) is type(theirs) and repr(ours) == repr(theirs)
 
     check()
@@ -156,7 +172,7 @@ def test_path_extremes_equal_the_vertex_scan(market_data: MarketData) -> None:
     def by_hand(start: float, end: float, path: str) -> tuple[Decimal, Decimal] | None:
         points = [p for p in (candles.price_at(start, path=path), candles.price_at(end, path=path)) if p is not None]
         lo = bisect.bisect_right(candles.open_times, start - HOUR_S)  # the candles the original scan visits
-        for candle in candles.candles[lo:bisect.bisect_right(candles.open_times, end)]:
+        for candle in candles.candles[lo : bisect.bisect_right(candles.open_times, end)]:
             for frac, price in _path_vertices(candle, path):
                 if start <= candle.open_ts + frac * HOUR_S <= end:
                     points.append(price)

@@ -1,4 +1,5 @@
 """Each injected fault reaches the strategy the way a real Hummingbot connector delivers it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,16 @@ START = BTC_SETTLEMENT_2 - 600
 
 
 def _env(md: MarketData, faults: FaultConfig) -> SimEnvironment:
-    return SimEnvironment(market_data=md, perp_venues=["binance"], spot_venues=[], coins=["BTC"], start_ts=START,
-                          end_ts=START + 86400, tick_s=60, faults={BINANCE: faults})
+    return SimEnvironment(
+        market_data=md,
+        perp_venues=["binance"],
+        spot_venues=[],
+        coins=["BTC"],
+        start_ts=START,
+        end_ts=START + 86400,
+        tick_s=60,
+        faults={BINANCE: faults},
+    )
 
 
 async def _until(env: SimEnvironment, ts: float) -> None:
@@ -68,8 +77,12 @@ def test_partial_fill_of_a_market_order_then_the_rest(market_data: MarketData) -
         fills = [e for e in rec.of_type(OrderFilledEvent) if e.order_id == oid]
         assert first_state == OrderState.PARTIALLY_FILLED and first_position == Q / 2
         assert [f.amount for f in fills] == [Q / 2, Q / 2] and fills[1].timestamp == fills[0].timestamp + 60
-        assert rec.tags(oid) == [MarketEvent.BuyOrderCreated, MarketEvent.OrderFilled, MarketEvent.OrderFilled,
-                                 MarketEvent.BuyOrderCompleted]
+        assert rec.tags(oid) == [
+            MarketEvent.BuyOrderCreated,
+            MarketEvent.OrderFilled,
+            MarketEvent.OrderFilled,
+            MarketEvent.BuyOrderCompleted,
+        ]
         assert rec.of_type(BuyOrderCompletedEvent)[0].base_asset_amount == Q
         assert tracked(perp, oid).current_state == OrderState.FILLED
         env.close()
@@ -182,14 +195,23 @@ def test_fault_draws_are_seeded_per_venue() -> None:
     config = FaultConfig(reject_probability=0.5, seed=7)
 
     a = [FaultInjector(config, BINANCE).reject() for _ in range(1)]
-    draws = lambda name: [inj.reject() for inj in [FaultInjector(config, name)] for _ in range(20)]
+
+    def draws(name: str) -> list[bool]:
+        return [inj.reject() for inj in [FaultInjector(config, name)] for _ in range(20)]
 
     assert draws(BINANCE) == draws(BINANCE) and draws(BINANCE) != draws("sim_bybit_perpetual")
     assert a == draws(BINANCE)[:1]
 
 
-@pytest.mark.parametrize("kwargs", [{"reject_probability": 1.5}, {"partial_fill_fraction": Decimal(1)},
-                                    {"fill_delay_s": -1}, {"disconnect_windows": ((10, 5),)}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"reject_probability": 1.5},
+        {"partial_fill_fraction": Decimal(1)},
+        {"fill_delay_s": -1},
+        {"disconnect_windows": ((10, 5),)},
+    ],
+)
 def test_invalid_fault_config_is_refused(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         FaultConfig(**kwargs)

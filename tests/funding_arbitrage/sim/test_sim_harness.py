@@ -1,4 +1,5 @@
 """SimEnvironment drives a real Hummingbot StrategyV2Base on the BACKTEST clock with perp and spot sim venues."""
+
 from __future__ import annotations
 
 import asyncio
@@ -51,9 +52,15 @@ def test_environment_runs_a_strategy_through_fills_and_a_settlement(market_data:
     steps: list[float] = []
 
     async def body() -> None:
-        env = SimEnvironment(market_data=market_data, perp_venues=["binance", "bybit"], spot_venues=["binance"],
-                             coins=["BTC", "ETH"], start_ts=BTC_SETTLEMENT_2 - 900, end_ts=BTC_SETTLEMENT_2 + 600,
-                             tick_s=60)
+        env = SimEnvironment(
+            market_data=market_data,
+            perp_venues=["binance", "bybit"],
+            spot_venues=["binance"],
+            coins=["BTC", "ETH"],
+            start_ts=BTC_SETTLEMENT_2 - 900,
+            end_ts=BTC_SETTLEMENT_2 + 600,
+            tick_s=60,
+        )
         strategy = _CarryProbe(env.connectors)
         env.add_strategy(strategy)
         await env.run(until_ts=BTC_SETTLEMENT_2 + 300, on_step=steps.append)
@@ -93,16 +100,30 @@ class _ExecutorProbe(StrategyV2Base):
     def on_tick(self) -> None:
         self.update_executors_info()
         if not self.get_all_executors():
-            config = PositionExecutorConfig(timestamp=self.current_timestamp, connector_name=BINANCE,
-                                            trading_pair=PAIR, side=TradeType.SELL, amount=Q,
-                                            triple_barrier_config=TripleBarrierConfig(open_order_type=OrderType.MARKET))
-            self.executor_orchestrator.execute_action(CreateExecutorAction(executor_config=config, controller_id="main"))
+            config = PositionExecutorConfig(
+                timestamp=self.current_timestamp,
+                connector_name=BINANCE,
+                trading_pair=PAIR,
+                side=TradeType.SELL,
+                amount=Q,
+                triple_barrier_config=TripleBarrierConfig(open_order_type=OrderType.MARKET),
+            )
+            self.executor_orchestrator.execute_action(
+                CreateExecutorAction(executor_config=config, controller_id="main")
+            )
 
 
 def test_position_executor_opens_and_early_stops_on_the_sim_perp(market_data: MarketData) -> None:
     async def body() -> None:
-        env = SimEnvironment(market_data=market_data, perp_venues=["binance"], spot_venues=[], coins=["BTC"],
-                             start_ts=BTC_SETTLEMENT_2 - 600, end_ts=BTC_SETTLEMENT_2 + 3600, tick_s=60)
+        env = SimEnvironment(
+            market_data=market_data,
+            perp_venues=["binance"],
+            spot_venues=[],
+            coins=["BTC"],
+            start_ts=BTC_SETTLEMENT_2 - 600,
+            end_ts=BTC_SETTLEMENT_2 + 3600,
+            tick_s=60,
+        )
         strategy = _ExecutorProbe(env.connectors)
         env.add_strategy(strategy)
         await env.run(until_ts=BTC_SETTLEMENT_2 - 300)

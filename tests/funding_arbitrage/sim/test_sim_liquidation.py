@@ -1,4 +1,5 @@
 """Liquidation on the sim perp: a 125x long is closed where Binance's BTCUSDT bracket table says, by hand."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,15 @@ TIER1_MMR = Decimal("0.004")  # BTC/USDT:USDT,BTCUSDT,1,0.0,300000.0,0.004,150.0
 
 def test_high_leverage_long_is_liquidated_at_the_bracket_price(market_data: MarketData) -> None:
     async def body() -> None:
-        env = SimEnvironment(market_data=market_data, perp_venues=["binance"], spot_venues=[], coins=["BTC"],
-                             start_ts=START, end_ts=START + 3 * 86400, tick_s=300)
+        env = SimEnvironment(
+            market_data=market_data,
+            perp_venues=["binance"],
+            spot_venues=[],
+            coins=["BTC"],
+            start_ts=START,
+            end_ts=START + 3 * 86400,
+            tick_s=300,
+        )
         perp, rec = env.perps[BINANCE], EventRecorder(env.connectors.values())
         await env.start()
         perp.set_leverage(PAIR, LEVERAGE)
@@ -49,8 +57,11 @@ def test_high_leverage_long_is_liquidated_at_the_bracket_price(market_data: Mark
         assert liq.ts > opened_at and PAIR not in perp.account_positions
 
         fills = [e for e in rec.of_type(OrderFilledEvent) if e.order_id == liq.order_id]
-        assert rec.tags(liq.order_id) == [MarketEvent.SellOrderCreated, MarketEvent.OrderFilled,
-                                          MarketEvent.SellOrderCompleted]
+        assert rec.tags(liq.order_id) == [
+            MarketEvent.SellOrderCreated,
+            MarketEvent.OrderFilled,
+            MarketEvent.SellOrderCompleted,
+        ]
         assert fills[0].trade_type == TradeType.SELL and fills[0].price == expected and fills[0].position == "CLOSE"
         open_fee = AMOUNT * entry * Decimal("0.0005")
         funding = sum((p.amount_quote for p in perp.funding_payments), Decimal(0))

@@ -1,4 +1,5 @@
 """SimPerpetualDerivative on Hummingbot's BACKTEST clock with the real data: orders, fees, funding, modes, margin."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,16 @@ OPEN, CLOSE = PositionAction.OPEN, PositionAction.CLOSE
 
 
 def _env(md: MarketData, start: int = BTC_SETTLEMENT_2 - 600, **kw) -> SimEnvironment:
-    return SimEnvironment(market_data=md, perp_venues=["binance"], spot_venues=[], coins=["BTC"], start_ts=start,
-                          end_ts=start + 2 * 86400, tick_s=60, **kw)
+    return SimEnvironment(
+        market_data=md,
+        perp_venues=["binance"],
+        spot_venues=[],
+        coins=["BTC"],
+        start_ts=start,
+        end_ts=start + 2 * 86400,
+        tick_s=60,
+        **kw,
+    )
 
 
 def test_market_buy_opens_a_long_with_real_events_and_taker_fee(market_data: MarketData) -> None:
@@ -72,8 +81,14 @@ def test_get_fee_uses_the_perp_signature_and_venue_schedule(market_data: MarketD
     async def body() -> None:
         env = _env(market_data)
         perp = env.perps[BINANCE]
-        kw = {"base_currency": "BTC", "quote_currency": "USDT", "order_type": OrderType.LIMIT, "order_side": TradeType.SELL,
-                  "amount": Q, "price": Decimal(80000)}
+        kw = {
+            "base_currency": "BTC",
+            "quote_currency": "USDT",
+            "order_type": OrderType.LIMIT,
+            "order_side": TradeType.SELL,
+            "amount": Q,
+            "price": Decimal(80000),
+        }
 
         maker_open = perp.get_fee(position_action=OPEN, is_maker=True, **kw)
         taker_close = perp.get_fee(position_action=CLOSE, is_maker=False, **kw)
@@ -88,8 +103,11 @@ def test_get_fee_uses_the_perp_signature_and_venue_schedule(market_data: MarketD
 def test_funding_settles_at_the_recorded_time_with_the_recorded_rate(market_data, raw_candles, raw_funding) -> None:
     rate_row = raw_funding[(raw_funding.venue == "binance") & (raw_funding.coin == "BTC")].iloc[1]
     next_row = raw_funding[(raw_funding.venue == "binance") & (raw_funding.coin == "BTC")].iloc[2]
-    candle = raw_candles[(raw_candles.venue == "binance") & (raw_candles.coin == "BTC")
-                         & (raw_candles.timestamp_ms == str(BTC_SETTLEMENT_2 * 1000))].iloc[0]
+    candle = raw_candles[
+        (raw_candles.venue == "binance")
+        & (raw_candles.coin == "BTC")
+        & (raw_candles.timestamp_ms == str(BTC_SETTLEMENT_2 * 1000))
+    ].iloc[0]
     rate, mark = Decimal(rate_row.funding_rate), Decimal(candle.o)  # the mark at 00:00:00 is that hour's open
 
     async def body() -> None:
@@ -111,8 +129,10 @@ def test_funding_settles_at_the_recorded_time_with_the_recorded_rate(market_data
         fill = rec.of_type(OrderFilledEvent)[0]
         assert perp.get_balance("USDT") == Decimal(10000) - Q * fill.price * Decimal("0.0005") + expected
         info = perp.get_funding_info(PAIR)
-        assert (info.next_funding_utc_timestamp, info.rate) == (int(next_row.timestamp_ms) // 1000,
-                                                               Decimal(next_row.funding_rate))
+        assert (info.next_funding_utc_timestamp, info.rate) == (
+            int(next_row.timestamp_ms) // 1000,
+            Decimal(next_row.funding_rate),
+        )
         env.close()
 
     asyncio.run(body())
@@ -141,8 +161,10 @@ def test_oneway_nets_and_flips_while_hedge_keeps_long_and_short(market_data: Mar
         assert list(oneway) == [PAIR] and oneway[PAIR].amount == -2 * Q
         assert oneway[PAIR].position_side == PositionSide.SHORT
         modes = [(t, e.position_mode) for t, _, e in rec.events if isinstance(e, PositionModeChangeEvent)]
-        assert modes == [(AccountEvent.PositionModeChangeFailed, PositionMode.HEDGE),
-                         (AccountEvent.PositionModeChangeSucceeded, PositionMode.HEDGE)]
+        assert modes == [
+            (AccountEvent.PositionModeChangeFailed, PositionMode.HEDGE),
+            (AccountEvent.PositionModeChangeSucceeded, PositionMode.HEDGE),
+        ]
         assert perp.position_mode == PositionMode.HEDGE
         assert set(hedge) == {f"{PAIR}LONG", f"{PAIR}SHORT"}
         assert hedge[f"{PAIR}LONG"].amount == Q and hedge[f"{PAIR}SHORT"].amount == -3 * Q
@@ -232,8 +254,9 @@ def test_budget_checker_and_rate_oracle_accept_the_sim_connector(market_data: Ma
         perp = env.perps[BINANCE]
         await env.start()
         price = perp.get_price_by_type(PAIR, PriceType.MidPrice)
-        candidate = PerpetualOrderCandidate(PAIR, False, OrderType.MARKET, TradeType.BUY, Decimal(1), price,
-                                            leverage=Decimal(10))
+        candidate = PerpetualOrderCandidate(
+            PAIR, False, OrderType.MARKET, TradeType.BUY, Decimal(1), price, leverage=Decimal(10)
+        )
 
         adjusted = perp.budget_checker.adjust_candidate(candidate, all_or_none=False)
 

@@ -1,4 +1,5 @@
 """SimSpotExchange balances, fees and basis; perp behaviour inside a data gap."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,9 +20,17 @@ HL_GAP_STALE_FROM = 1742601600 + 7200  # hyperliquid BTC: last close 2025-03-22T
 
 def test_spot_buy_and_sell_move_base_and_quote_with_fees(market_data: MarketData) -> None:
     async def body() -> None:
-        env = SimEnvironment(market_data=market_data, perp_venues=[], spot_venues=["binance"], coins=["BTC"],
-                             start_ts=BTC_SETTLEMENT_2, end_ts=BTC_SETTLEMENT_2 + 86400, tick_s=60,
-                             initial_balance_quote=Decimal(1000), basis=BasisModel(mean_bps=Decimal(-5)))
+        env = SimEnvironment(
+            market_data=market_data,
+            perp_venues=[],
+            spot_venues=["binance"],
+            coins=["BTC"],
+            start_ts=BTC_SETTLEMENT_2,
+            end_ts=BTC_SETTLEMENT_2 + 86400,
+            tick_s=60,
+            initial_balance_quote=Decimal(1000),
+            basis=BasisModel(mean_bps=Decimal(-5)),
+        )
         spot, rec = env.spots[SPOT], EventRecorder(env.connectors.values())
         await env.start()
         perp_mid = market_data.candle_series("binance", "BTC").price_at(BTC_SETTLEMENT_2)
@@ -61,8 +70,15 @@ def test_basis_noise_is_seeded_and_independent_of_tick_size() -> None:
 
 def test_data_gap_empties_the_book_and_fails_market_orders(market_data: MarketData) -> None:
     async def body() -> None:
-        env = SimEnvironment(market_data=market_data, perp_venues=["hyperliquid"], spot_venues=[], coins=["BTC"],
-                             start_ts=HL_GAP_STALE_FROM - 120, end_ts=HL_GAP_STALE_FROM + 7200, tick_s=60)
+        env = SimEnvironment(
+            market_data=market_data,
+            perp_venues=["hyperliquid"],
+            spot_venues=[],
+            coins=["BTC"],
+            start_ts=HL_GAP_STALE_FROM - 120,
+            end_ts=HL_GAP_STALE_FROM + 7200,
+            tick_s=60,
+        )
         perp, rec = env.perps["sim_hyperliquid_perpetual"], EventRecorder(env.connectors.values())
         await env.start()
         held = perp.mid_price(PAIR)

@@ -1,4 +1,5 @@
 """Walk-forward folds: geometry, and windows checked against the data before anything runs."""
+
 import itertools
 from datetime import UTC, datetime
 

@@ -1,4 +1,5 @@
 """The objective: carry capture against the oracle, minus drawdown, liquidation and hedge-gap penalties."""
+
 from decimal import Decimal as D
 
 from hypothesis import given
@@ -13,10 +14,21 @@ from strategies.funding_arbitrage.tune.objective import (
 )
 
 
-def _run(name="funding_arbitrage", funding="10", fees="2", slippage="1", borrow="0", dd="0", liq=0, gap="0",
-         basis="0"):
-    return RunSummary(name, D(10000), D(funding) - D(fees) - D(slippage) + D(basis), D(funding), D(fees),
-                      D(slippage), D(borrow), D(basis), D(dd), 1, liq, None if gap is None else D(gap))
+def _run(name="funding_arbitrage", funding="10", fees="2", slippage="1", borrow="0", dd="0", liq=0, gap="0", basis="0"):
+    return RunSummary(
+        name,
+        D(10000),
+        D(funding) - D(fees) - D(slippage) + D(basis),
+        D(funding),
+        D(fees),
+        D(slippage),
+        D(borrow),
+        D(basis),
+        D(dd),
+        1,
+        liq,
+        None if gap is None else D(gap),
+    )
 
 
 ORACLE = _run("oracle", funding="20", fees="4", slippage="0")
@@ -50,6 +62,8 @@ def test_more_risk_never_scores_higher(dd, liq, gap):
 
 
 def test_pooled_capture_sums_carry_before_dividing():
-    pairs = [(_run(funding="10", fees="0", slippage="0"), _run("oracle", funding="10", fees="0", slippage="0")),
-             (_run(funding="0", fees="0", slippage="0"), _run("oracle", funding="30", fees="0", slippage="0"))]
+    pairs = [
+        (_run(funding="10", fees="0", slippage="0"), _run("oracle", funding="10", fees="0", slippage="0")),
+        (_run(funding="0", fees="0", slippage="0"), _run("oracle", funding="30", fees="0", slippage="0")),
+    ]
     assert pooled_capture(pairs) == D("0.25")

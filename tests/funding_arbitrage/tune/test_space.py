@@ -1,4 +1,5 @@
 """The search space: every name checked against FundingArbSettings, values exact on the step grid."""
+
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def test_default_space_names_only_settings_fields():
 
 
 def test_unknown_setting_is_refused_with_its_name(tmp_path):
-    with pytest.raises(SpaceError, match="min_net_edge_pcts.*did you mean min_net_edge_pct"):
+    with pytest.raises(SpaceError, match=r"min_net_edge_pcts.*did you mean min_net_edge_pct"):
         load_space(_space(tmp_path, "min_net_edge_pcts: {low: 0.1, high: 0.2, step: 0.05}\n"))
 
 
@@ -32,14 +33,17 @@ def test_non_numeric_setting_is_refused(tmp_path):
         load_space(_space(tmp_path, "tokens: {low: 1, high: 2}\n"))
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("min_net_edge_pct: {low: 0.3, high: 0.1, step: 0.05}\n", "low"),
-    ("min_net_edge_pct: {low: 0.1, high: 0.3}\n", "step"),
-    ("exit_confirmations: {low: 1.5, high: 3}\n", "whole"),
-    ("holding_horizon_hours: {low: -5, high: 30, step: 5}\n", "holding_horizon_hours bound -5"),
-    ("take_profit_pct: {low: x, high: 3, step: 1}\n", "take_profit_pct.low"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("min_net_edge_pct: {low: 0.3, high: 0.1, step: 0.05}\n", "low"),
+        ("min_net_edge_pct: {low: 0.1, high: 0.3}\n", "step"),
+        ("exit_confirmations: {low: 1.5, high: 3}\n", "whole"),
+        ("holding_horizon_hours: {low: -5, high: 30, step: 5}\n", "holding_horizon_hours bound -5"),
+        ("take_profit_pct: {low: x, high: 3, step: 1}\n", "take_profit_pct.low"),
+        ("", "empty"),
+    ],
+)
 def test_bad_ranges_are_refused_naming_the_setting(tmp_path, text, fragment):
     with pytest.raises(SpaceError, match=fragment):
         load_space(_space(tmp_path, text))

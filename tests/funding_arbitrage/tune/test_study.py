@@ -1,4 +1,5 @@
 """Studies in SQLite: a killed sweep's RUNNING trials become interrupted (not counted), other sweeps are refused."""
+
 import io
 
 import optuna

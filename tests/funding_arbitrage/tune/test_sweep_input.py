@@ -1,4 +1,5 @@
 """Bad sweep input is refused with a message naming it, before any Ray worker starts and before any study exists."""
+
 from pathlib import Path
 
 import pytest
@@ -21,17 +22,30 @@ def _nothing_started(tmp_path: Path) -> bool:
     return not ray.is_initialized() and not (tmp_path / "out" / "study.sqlite3").exists()
 
 
-@pytest.mark.parametrize("extra, named", [
-    (("--start", "2025-06-01", "--train-days", "0"), "--train-days (0.0) must be positive"),
-    (("--start", "2024-01-01", "--end", "2025-06-10"), "--start 2024-01-01T00:00:00Z is outside the data"),
-    (("--start", "2025-06-01T01:00", "--end", "2025-06-03", "--train-days", "0.1", "--test-days", "0.1"),
-     "too short for one funding settlement of binance HYPE"),
-    (("--start", "2025-06-01", "--end", "2025-07-01", "--folds", "3", "--train-days", "30"),
-     "--folds 3 with --train-days 30 and --test-days 30 need 120 days"),
-    (("--start", "2025-06-10", "--end", "2025-06-05"), "the period is empty"),
-    (("--coins", "XRP"), "market binance XRP is not in the data"),
-    (("--trials", "0",), "--trials (0) must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        (("--start", "2025-06-01", "--train-days", "0"), "--train-days (0.0) must be positive"),
+        (("--start", "2024-01-01", "--end", "2025-06-10"), "--start 2024-01-01T00:00:00Z is outside the data"),
+        (
+            ("--start", "2025-06-01T01:00", "--end", "2025-06-03", "--train-days", "0.1", "--test-days", "0.1"),
+            "too short for one funding settlement of binance HYPE",
+        ),
+        (
+            ("--start", "2025-06-01", "--end", "2025-07-01", "--folds", "3", "--train-days", "30"),
+            "--folds 3 with --train-days 30 and --test-days 30 need 120 days",
+        ),
+        (("--start", "2025-06-10", "--end", "2025-06-05"), "the period is empty"),
+        (("--coins", "XRP"), "market binance XRP is not in the data"),
+        (
+            (
+                "--trials",
+                "0",
+            ),
+            "--trials (0) must be at least 1",
+        ),
+    ],
+)
 def test_bad_windows_and_folds_are_refused_before_any_worker(tmp_path, capsys, extra, named):
     rc, err = _sweep(tmp_path, capsys, *extra)
     assert rc == 1
@@ -51,8 +65,22 @@ def test_unknown_setting_in_the_space_is_refused_before_any_worker(tmp_path, cap
 def test_invalid_base_config_is_refused_before_any_worker(tmp_path, capsys):
     conf = tmp_path / "conf.yml"
     conf.write_text("tokens: [BTC]\nmax_drawdown_quote: -5\n")
-    rc, err = _sweep(tmp_path, capsys, "--config", str(conf), "--start", "2025-06-01", "--end", "2025-06-22",
-                     "--folds", "2", "--train-days", "7", "--test-days", "7")
+    rc, err = _sweep(
+        tmp_path,
+        capsys,
+        "--config",
+        str(conf),
+        "--start",
+        "2025-06-01",
+        "--end",
+        "2025-06-22",
+        "--folds",
+        "2",
+        "--train-days",
+        "7",
+        "--test-days",
+        "7",
+    )
     assert rc == 1
     assert "max_drawdown_quote" in err
     assert _nothing_started(tmp_path)

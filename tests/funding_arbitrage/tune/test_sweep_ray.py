@@ -3,6 +3,7 @@
 Windows are 7 days of HYPE at 300 s ticks: the shortest windows in which the oracle's carry pays its round-trip
 costs (in 1-5 day windows it earns nothing, so carry capture, the objective, is undefined there).
 """
+
 import json
 import signal
 import subprocess
@@ -18,9 +19,30 @@ from strategies.funding_arbitrage.core.config import check_settings, load_settin
 from tests.conftest import DATA_DIR
 
 EXE = Path(sys.executable).parent / "funding-arb"
-ARGS = ["sweep", "--data", str(DATA_DIR / "cross_venue_2025"), "--coins", "HYPE", "--start", "2025-06-01",
-        "--end", "2025-06-22", "--folds", "2", "--train-days", "7", "--test-days", "7", "--trials", "2",
-        "--workers", "2", "--tick", "300", "--no-progress"]
+ARGS = [
+    "sweep",
+    "--data",
+    str(DATA_DIR / "cross_venue_2025"),
+    "--coins",
+    "HYPE",
+    "--start",
+    "2025-06-01",
+    "--end",
+    "2025-06-22",
+    "--folds",
+    "2",
+    "--train-days",
+    "7",
+    "--test-days",
+    "7",
+    "--trials",
+    "2",
+    "--workers",
+    "2",
+    "--tick",
+    "300",
+    "--no-progress",
+]
 DEADLINE_S = 1200  # a guard against a hung sweep, not a speed assertion
 
 
@@ -40,8 +62,9 @@ def _complete(trials: dict) -> dict:
 
 
 def _interrupt_after_first_trial(out: Path) -> int:
-    proc = subprocess.Popen([str(EXE), *ARGS, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(EXE), *ARGS, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
     start = time.monotonic()
     try:
         while not ((out / "study.sqlite3").exists() and _complete(_trials(out))):
@@ -64,14 +87,14 @@ def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
     kept = _complete(stopped)
     assert kept
 
-    resumed = subprocess.run([str(EXE), *ARGS, "--out", str(out)], check=False, capture_output=True, text=True,
-                             timeout=DEADLINE_S)
+    resumed = subprocess.run(
+        [str(EXE), *ARGS, "--out", str(out)], check=False, capture_output=True, text=True, timeout=DEADLINE_S
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     final = _trials(out)
     assert {k: v for k, v in final.items() if k in kept} == kept  # finished trials survive, unchanged
     for fold in ("fold-1", "fold-2"):
-        assert sum(1 for (name, _), (state, _) in final.items()
-                   if name == fold and state == TrialState.COMPLETE) == 2
+        assert sum(1 for (name, _), (state, _) in final.items() if name == fold and state == TrialState.COMPLETE) == 2
 
     doc = json.loads((out / "folds.json").read_text())
     assert [r["fold"] for r in doc["folds"]] == [1, 2]
@@ -85,9 +108,12 @@ def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
     settings, problems = check_settings(chosen)
     assert settings is not None, problems
     assert settings.tokens == ["HYPE"]
-    assert {k: Decimal(str(v)) for k, v in doc["chosen"]["settings"].items()} == \
-        {k: Decimal(str(chosen[k])) for k in doc["chosen"]["settings"]}
+    assert {k: Decimal(str(v)) for k, v in doc["chosen"]["settings"].items()} == {
+        k: Decimal(str(chosen[k])) for k in doc["chosen"]["settings"]
+    }
 
-    again = subprocess.run([str(EXE), *ARGS, "--out", str(out)], check=False, capture_output=True, text=True, timeout=DEADLINE_S)
+    again = subprocess.run(
+        [str(EXE), *ARGS, "--out", str(out)], check=False, capture_output=True, text=True, timeout=DEADLINE_S
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert _trials(out) == final  # a finished sweep runs nothing more
