@@ -145,7 +145,9 @@ def _sample_with(**yaml_values: str) -> str:
             if ln.startswith(f"{field}:"):
                 out.append(f"{field}: {value}")
                 skipping = True  # drop the replaced field's block lines (indented `  key: value`)
-            elif skipping and ln.startswith("  ") and not ln.lstrip().startswith("#"):
+            elif skipping and ln.startswith("  ") and ln.lstrip().startswith("#"):
+                out.append(ln)  # a comment continuing the replaced field's line: keep it, keep skipping
+            elif skipping and ln.startswith("  "):
                 continue
             else:
                 skipping = False
@@ -292,7 +294,10 @@ def test_cross_field_problems_are_listed_alongside_field_errors(tmp_path, capsys
 
 
 def test_declared_quote_peg_accepts_a_usdt_usdc_pair(tmp_path, capsys):
-    data = _with(quote_assets={"binance_perpetual": "USDT", "bybit_perpetual": "USDC"}, quote_pegs=["USDT", "USDC"])
+    data = _with(
+        quote_assets={"binance_perpetual": "USDT", "bybit_perpetual": "USDC", "binance": "USDT"},
+        quote_pegs=["USDT", "USDC"],
+    )
     assert main(["check-config", str(_write(tmp_path, data))]) == 0, capsys.readouterr().err
 
 
