@@ -9,7 +9,7 @@ class Tmux:
         self.name = name
         exports = " ".join(f"{k}='{v}'" for k, v in env.items())
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", name, "-x", "220", "-y", "60", f"env {exports} {command}"], check=True
+            ["tmux", "new-session", "-d", "-s", name, "-x", "220", "-y", "200", f"env {exports} {command}"], check=True
         )
 
     def send(self, text: str) -> None:
