@@ -25,6 +25,7 @@ from ..core import lifecycle as lc
 from ..core.snapshots import TickSnapshot
 from .execution import lifecycle_params
 from .state import Leg, PairRecord, PairState, encode_book, net_exposure
+from .status import when
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class RecoveryReport:
     @property
     def summary(self) -> str:
         return (
-            f"recovery at {self.ts:.0f}: {len(self.adopted_pairs)} open pairs kept, "
+            f"recovery at {when(self.ts)}: {len(self.adopted_pairs)} open pairs kept, "
             f"{len(self.unknown_orders)} orders asked of the venues, {len(self.orphans)} orphan legs"
             + (f"; {'; '.join(self.actions)}" if self.actions else "")
         )

@@ -80,13 +80,21 @@ class Prometheus:
         return list(self.get("/api/v1/query", query=expr)["result"])
 
     def wait_ready(self) -> None:
+        """Ready and the target scraped once: Prometheus hands static targets to the scrape manager only after
+        its ~5 s discovery throttle, and the steps that follow must be seen (`changes(...)` counts them)."""
         for _ in range(300):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1)
-                return
+                break
             except OSError:
                 time.sleep(0.1)
-        raise AssertionError("prometheus did not become ready")
+        else:
+            raise AssertionError("prometheus did not become ready")
+        for _ in range(300):
+            if any(float(s["value"][1]) == 1 for s in self.query("up")):
+                return
+            time.sleep(0.1)
+        raise AssertionError("prometheus never scraped the strategy")
 
     def stop(self) -> None:
         self.proc.terminate()
