@@ -123,7 +123,7 @@ def test_real_connectors_are_refused_with_a_pointer_to_the_sim_config() -> None:
 
     with pytest.raises(
         SimSetupError,
-        match=r"real ones \(binance_perpetual, bybit_perpetual\).*"
+        match=r"real ones \(binance_perpetual, bybit_perpetual, binance\).*"
         r"conf_funding_arbitrage_sim\.yml",
     ):
         plan_from_settings(live)
@@ -142,7 +142,7 @@ def test_sample_sim_config_passes_check_config_and_plans_three_venues(capsys) ->
     assert (plan.perp_venues, plan.spot_venues, plan.coins) == (
         ("binance", "bybit"),
         ("binance",),
-        ("BTC", "ETH", "SOL"),
+        ("BTC", "ETH", "SOL", "DOGE", "HYPE"),
     )
     assert plan.balance_per_venue_quote == Decimal("3333.33")  # total_capital_quote shared by the venues
 
@@ -328,7 +328,7 @@ def test_run_sim_ticks_on_ready_sim_venues_and_stops_cleanly_on_sigterm(tmp_path
 
     def funding_seen() -> dict[str, Any] | None:
         m = _read_json(metrics_path)
-        return m if m and len(_samples(m, "funding_interval_seconds")) == 6 else None
+        return m if m and len(_samples(m, "funding_interval_seconds")) == 10 else None
 
     metrics = _wait(proc, funding_seen, timeout=120)
     time.sleep(max(0.0, 25 - (time.time() - started)))
@@ -340,7 +340,7 @@ def test_run_sim_ticks_on_ready_sim_venues_and_stops_cleanly_on_sigterm(tmp_path
     intervals = _samples(metrics, "funding_interval_seconds")
     assert {dict(k)["connector"] for k in intervals} == set(PERPS)
     assert set(intervals.values()) == {28800.0}  # the config's 8h hint (at 3600x an 8h interval lasts 8 s)
-    assert len(_samples(metrics, "funding_rate_apr_ratio")) == 6
+    assert len(_samples(metrics, "funding_rate_apr_ratio")) == 10  # 2 perps x 5 tokens
     assert _samples(metrics, "trading_state")[(("state", "ACTIVE"),)] == 1.0
     assert json.loads((home / "data" / "funding_arb_sim_state.json").read_text())["version"] == 2
     assert (home / "data" / "conf_funding_arbitrage_sim.sqlite").exists()
@@ -348,10 +348,16 @@ def test_run_sim_ticks_on_ready_sim_venues_and_stops_cleanly_on_sigterm(tmp_path
 
 def test_run_sim_trades_a_pair_and_records_its_funding(tmp_path) -> None:
     """A lower entry threshold at a wide binance/bybit BTC spread (2025-03-09/10): the engine opens a hedged pair
-    on the sim venues, and the settlements that follow are paid to it and recorded by Hummingbot's recorder."""
+    on the sim venues, and the settlements that follow are paid to it and recorded by Hummingbot's recorder.
+    The sample config's later-listed tokens (HYPE: from 2025-05-30) are dropped: a --start before a configured
+    market's data is refused."""
     conf = (
-        (ROOT / "conf" / "scripts" / SIM_CONF).read_text().replace("min_net_edge_pct: 0.10", "min_net_edge_pct: 0.01")
+        (ROOT / "conf" / "scripts" / SIM_CONF)
+        .read_text()
+        .replace("min_net_edge_pct: 0.10", "min_net_edge_pct: 0.01")
+        .replace("tokens: [BTC, ETH, SOL, DOGE, HYPE]", "tokens: [BTC, ETH, SOL]")
     )
+    assert "tokens: [BTC, ETH, SOL]" in conf
     home, env = _home(tmp_path, conf)
     state_path = home / "data" / "funding_arb_sim_state.json"
     proc = _start(env, "--speed", "3600", "--start", "2025-03-09")
@@ -407,4 +413,4 @@ def test_run_sim_with_a_live_config_exits_2_naming_the_sim_config(tmp_path) -> N
     )
 
     assert out.returncode == 2
-    assert "real ones (binance_perpetual, bybit_perpetual)" in out.stderr and SIM_CONF in out.stderr
+    assert "real ones (binance_perpetual, bybit_perpetual, binance)" in out.stderr and SIM_CONF in out.stderr
