@@ -21,8 +21,6 @@ log = logging.getLogger(__name__)
 HUNDRED = Decimal(100)
 FUNDING_DAYS = 7
 HOUR_S = Decimal(3600)
-_FAILED = getattr(PairState, "FAILED", None)  # before the lifecycle (exec): a close that failed rested here
-_IMBALANCED = getattr(PairState, "IMBALANCED", None)
 _PER_PAIR = (
     "candidate_net_edge_ratio",
     "candidate_break_even_seconds",
@@ -220,14 +218,7 @@ class TickObserver:
             m.event(ts, "halt", gate.halt_reason, reason=gate.halt_reason)
         self._halt_reason = gate.halt_reason
         active: dict[str, str] = {}
-        for r in rt.store.open_records():
-            if _FAILED is not None and r.state is _FAILED:
-                active[f"close_failed.{r.pair_id}"] = (
-                    f"{r.pair_id}: close failed ({r.close_reason}); legs "
-                    f"{r.long.filled_base} / {r.short.filled_base} remain"
-                )
-            if _IMBALANCED is not None and r.state is _IMBALANCED:
-                active[f"hedge_gap.{r.pair_id}"] = f"{r.pair_id}: legs differ by {r.hedge_gap_base} {r.token}"
+        # failed closes and hedge gaps are alerted by the lifecycle (pair.<id>) and the hedge monitor (runtime)
         report = rt.last_risk
         asked = {a.pair_id for a in report.reduce_actions} if report is not None else set()
         self._reduce_since = {p: self._reduce_since.get(p, ts) for p in asked}
