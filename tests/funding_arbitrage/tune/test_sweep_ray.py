@@ -6,6 +6,7 @@ costs (in 1-5 day windows it earns nothing, so carry capture, the objective, is 
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -57,6 +58,19 @@ def _trials(out: Path) -> dict[tuple[str, int], tuple[TrialState, float | None]]
     return found
 
 
+def _any_trial_complete(out: Path) -> bool:
+    """Poll the running sweep's study read-only: Optuna's own loader would race the sweep creating its schema."""
+    db = out / "study.sqlite3"
+    if not db.exists():
+        return False
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            row = conn.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone()
+    except sqlite3.Error:  # schema not created yet, or locked by the writer for longer than the timeout
+        return False
+    return bool(row and row[0])
+
+
 def _complete(trials: dict) -> dict:
     return {k: v for k, v in trials.items() if v[0] == TrialState.COMPLETE}
 
@@ -67,7 +81,7 @@ def _interrupt_after_first_trial(out: Path) -> int:
     )
     start = time.monotonic()
     try:
-        while not ((out / "study.sqlite3").exists() and _complete(_trials(out))):
+        while not _any_trial_complete(out):
             assert proc.poll() is None, proc.communicate()[1].decode()[-3000:]
             assert time.monotonic() - start < DEADLINE_S, "no trial completed"
             time.sleep(1)
