@@ -73,6 +73,12 @@ def add_sweep_parser(sub: Any, func: Callable[[argparse.Namespace], int]) -> Non
     )
     p.add_argument("--seed", type=int, default=7, help="sampler seed (fold k uses seed + k)")
     p.add_argument("--no-progress", action="store_true", help="no progress output")
+    p.add_argument(
+        "--write-sample",
+        action="store_true",
+        help="when the sweep is finished, write its chosen settings into the sample configs (conf/scripts/, "
+        "comments kept) and its fold table to docs/sweep_result.json (docs/sweep.md)",
+    )
     p.set_defaults(func=func)
 
 
@@ -105,6 +111,10 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
     )
+    if args.write_sample:
+        problem = _sample_mismatch(args, project_root())
+        if problem:
+            return _fail(f"sweep: --write-sample: {problem}")
     try:
         plan = plan_sweep(opts)
         result = run_sweep(plan)
@@ -114,6 +124,47 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         print(f"sweep: {e}", file=sys.stderr)
         return EXIT_INTERRUPTED
     _print_summary(result.files, result.ran)
+    if args.write_sample:
+        return _write_sample(result.files["folds.json"], project_root())
+    return EXIT_OK
+
+
+def _sample_mismatch(args: argparse.Namespace, root: Path) -> str | None:
+    """Why this sweep's choice may not become the sample config (another base config, other markets), or None."""
+    from ..core.config import ConfigError, load_settings_dict
+
+    sample = root / "conf" / "scripts" / "conf_funding_arbitrage.yml"
+    if args.config is not None and Path(args.config).resolve() != sample.resolve():
+        return f"the base config must be the sample config {sample} (got --config {args.config})"
+    try:
+        conf = load_settings_dict(sample)
+    except ConfigError as e:
+        return str(e)
+    wanted = {
+        "tokens": sorted(args.coins),
+        "perp_connectors": sorted(f"{v}_perpetual" for v in args.venues),
+        "spot_connectors": sorted(args.spot),
+    }
+    for key, value in wanted.items():
+        if sorted(conf.get(key) or []) != value:
+            return f"the sweep's markets differ from the sample config's {key} ({conf.get(key)} vs {value})"
+    return None
+
+
+def _write_sample(folds_json: Path, root: Path) -> int:
+    """Adopt the finished sweep's choice into the sample configs (tune/adopt.py) and say what changed."""
+    import json
+
+    from ..tune.adopt import RECORD, AdoptError, adopt_sample
+
+    try:
+        report = adopt_sample(json.loads(folds_json.read_text()), root)
+    except (AdoptError, OSError) as e:
+        return _fail(f"sweep: --write-sample: {e}")
+    for path, changed in report.items():
+        what = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items()) or "already the chosen values"
+        print(f"{path}: {what}")
+    print(f"sweep record: {root / RECORD}")
     return EXIT_OK
 
 

@@ -57,6 +57,9 @@ class OUParams:
 
 # Calibrated by `calibrate` on funding_2020_2023 (binance, bybit, gate, htx, kucoin, mexc BTC/ETH, 2020-2023) and
 # cross_venue_2025 up to 2025-06-01 (binance, bybit); reproduce with `python bench/forecast_calibration.py`.
+# CALIBRATION_CUT_TS is that cut (2025-06-01T00:00:00Z, UTC seconds): no settlement at or after it was seen, so a
+# backtest window judged out of sample must start at or after it (`funding-arb sweep` refuses test windows before).
+CALIBRATION_CUT_TS = 1748736000
 LEVEL_DEFAULTS = OUParams(Decimal("0.0000116"), Decimal("0.1"), Decimal("0.0000145"), Decimal("0.00000772"))
 SPREAD_DEFAULTS = OUParams(Decimal(0), Decimal("0.132"), Decimal("0.0000164"), Decimal("0.00000325"))
 # "The last rate persists": no reversion, no uncertainty (the holding period is then the whole cap).

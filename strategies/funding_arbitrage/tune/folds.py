@@ -124,3 +124,21 @@ def _without_settlement(md: MarketData, venues: list[str], coins: list[str], sta
             if not md.funding_series(venue, coin).settlements_between(start, end):
                 return f"{venue} {coin}"
     return None
+
+
+def check_calibration_cut(folds: list[Fold], cut_ts: float) -> None:
+    """No look-ahead through the forecast's shipped constants: every test window starts at or after the last data
+    they were calibrated on (`core.forecast.CALIBRATION_CUT_TS`). Training windows may overlap it (tuning may use
+    anything before its test window).
+
+    Raises:
+        FoldError: naming the fold, its test window and the cut.
+    """
+    for fold in folds:
+        if fold.test_start_ts < cut_ts:
+            raise FoldError(
+                f"fold {fold.index + 1} test window {iso(fold.test_start_ts)} -> {iso(fold.test_end_ts)} starts "
+                f"before the funding forecast's calibration cut {iso(cut_ts)}: its constants were fitted on data "
+                "up to the cut, so this window would not be out of sample; move --start later (or use "
+                "funding_forecast: persistent in the base config)"
+            )

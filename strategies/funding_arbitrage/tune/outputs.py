@@ -80,6 +80,11 @@ def fold_row(fs: FoldStudy) -> dict[str, Any]:
         row[f"oos_{key}"] = out.get(key)
     for bench in BENCHMARKS:
         row[f"oos_{bench}_capture"] = out.get(f"{bench}_capture")
+    base = fs.base_trial()
+    base_side = _side(base.user_attrs.get(METRICS_ATTR) if base else None)
+    row["base_trial"] = None if base is None else base.number
+    row["is_base_score"] = base_side.get("score")
+    row["is_base_capture"] = base_side.get("capture")
     row["oos_error"] = oos.get("error")
     row["params"] = dict(best.user_attrs.get(SETTINGS_ATTR) or best.params) if best else {}
     return row
@@ -190,14 +195,17 @@ def _markdown(
         "",
         (
             "Capture = (funding - fees - slippage - borrow) / the oracle's, same window. In-sample (IS) is the "
-            "tuning window of the chosen trial; out-of-sample (OOS) is the next, unseen window. Only OOS is evidence."
+            "tuning window of the chosen trial; out-of-sample (OOS) is the next, unseen window. Only OOS is evidence. "
+            "'base IS capture' is the base config's own values tried as each fold's first trial (chosen trial "
+            "marked (base) when nothing beat it)."
         ),
         "",
         (
-            "| fold | train | test | trials ok/failed | IS score | IS capture | OOS score | OOS capture | "
-            "OOS carry | oracle carry | OOS net | OOS max DD | liq. | baseline capture | passive capture |"
+            "| fold | train | test | trials ok/failed | chosen trial | IS score | IS capture | base IS capture | "
+            "OOS score | OOS capture | OOS carry | oracle carry | OOS net | OOS max DD | liq. | baseline capture | "
+            "passive capture |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         cells = [
@@ -205,8 +213,12 @@ def _markdown(
             f"{r['train_start'][:10]} → {r['train_end'][:10]}",
             f"{r['test_start'][:10]} → {r['test_end'][:10]}",
             f"{r['trials_complete']}/{r['trials_failed']}",
+            None
+            if r["best_trial"] is None
+            else f"{r['best_trial']}" + (" (base)" if r["best_trial"] == r["base_trial"] else ""),
             r["is_score"],
             r["is_capture"],
+            r["is_base_capture"],
             r["oos_score"],
             r["oos_capture"],
             r["oos_carry_quote"],

@@ -66,10 +66,41 @@ class Param:
         steps = ((Decimal(str(sampled)) - self.low) / self.step).to_integral_value()
         return min(max(self.low + steps * self.step, self.low), self.high)
 
+    def on_grid(self, value: Any) -> Any | None:
+        """The sampled form (what `value()` maps back to exactly `value`) of a setting's value, or None when the value
+        is not one this parameter can take (outside the bounds or off the step grid). Used to try the base config
+        itself as a fold's first trial."""
+        if self.kind == "choice":
+            return value if value in self.choices else None
+        try:
+            number = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            return None
+        if not self.low <= number <= self.high:
+            return None
+        step = self.step if self.step is not None else (Decimal(1) if self.kind == "int" else None)
+        if self.log or step is None:
+            return None
+        if (number - self.low) % step != 0:
+            return None
+        return int(number) if self.kind == "int" else float(number)
+
 
 @dataclass(frozen=True)
 class SearchSpace:
     params: tuple[Param, ...]
+
+    def base_params(self, config: dict[str, Any]) -> dict[str, Any] | None:
+        """The base config's own values as a trial's params (every tuned setting on its grid), or None when one of
+        them is not on the space's grid: then the base cannot be tried as it is."""
+        fields = FundingArbSettings.model_fields
+        out = {}
+        for p in self.params:
+            sampled = p.on_grid(config.get(p.name, fields[p.name].default))
+            if sampled is None:
+                return None
+            out[p.name] = sampled
+        return out
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ INTERRUPTED_ATTR = "interrupted"
 ERROR_ATTR = "error"
 METRICS_ATTR = "metrics"
 SETTINGS_ATTR = "settings"  # the exact values the replay used: ints, Decimals as text
+BASE_ATTR = "base_config"  # the trial of the base config's own values (each fold's first trial)
 
 
 class StudyMismatch(ValueError):
@@ -51,6 +52,22 @@ class FoldStudy:
             for t in self.study.get_trials(deepcopy=False)
             if t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and not t.user_attrs.get(INTERRUPTED_ATTR))
         ]
+
+    def base_tried(self) -> bool:
+        """The base config's trial is finished (and counts) or running; an interrupted one is run again."""
+        return any(
+            t.user_attrs.get(BASE_ATTR)
+            and (
+                t.state in (TrialState.COMPLETE, TrialState.RUNNING)
+                or (t.state == TrialState.FAIL and not t.user_attrs.get(INTERRUPTED_ATTR))
+            )
+            for t in self.study.get_trials(deepcopy=False)
+        )
+
+    def base_trial(self) -> FrozenTrial | None:
+        """The complete trial of the base config's values, if any."""
+        done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return next((t for t in done if t.user_attrs.get(BASE_ATTR)), None)
 
     def remaining(self, in_flight: int = 0) -> int:
         return max(self.budget - len(self.counted()) - in_flight, 0)

@@ -16,16 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config import ConfigError, check_settings, load_settings_dict
+from ..core.forecast import CALIBRATION_CUT_TS
 from ..replay.results import RUN_NAMES
 from ..shell.home import project_root
 from ..sim.data import DataError, load_market_data
 from .execution import Job, RayStartError, SweepInterrupted, run_jobs, start_ray, stop_ray
-from .folds import Fold, FoldError, build_folds, check_folds, data_span, iso
+from .folds import Fold, FoldError, build_folds, check_calibration_cut, check_folds, data_span, iso
 from .objective import ObjectiveWeights, carry_capture, score
 from .outputs import summary_json, write_outputs
 from .progress import Progress
 from .space import DEFAULT_SPACE, SearchSpace, SpaceError, load_space, restored, stored
 from .study import (
+    BASE_ATTR,
     SETTINGS_ATTR,
     FoldStudy,
     StudyMismatch,
@@ -75,6 +77,7 @@ class SweepPlan:
     base_config: dict[str, Any]
     folds: list[Fold]
     fingerprint: dict[str, Any]
+    base_params: dict[str, Any] | None = None  # the base config's values as a trial; None: off the space's grid
 
     @property
     def storage(self) -> str:
@@ -111,6 +114,11 @@ def plan_sweep(opts: SweepOptions) -> SweepPlan:
     settings, problems = check_settings(base)
     if settings is None:
         raise SweepInputError(f"base config {config_path} is invalid:\n  " + "\n  ".join(problems))
+    if settings.funding_forecast != "persistent" or "funding_forecast" in space.names:
+        try:
+            check_calibration_cut(folds, CALIBRATION_CUT_TS)
+        except FoldError as e:
+            raise SweepInputError(str(e)) from e
     fingerprint = {
         "data_dir": str(Path(opts.data_dir).resolve()),
         "venues": list(opts.venues),
@@ -123,7 +131,7 @@ def plan_sweep(opts: SweepOptions) -> SweepPlan:
         "weights": str(opts.weights),
         "seed": opts.seed,
     }
-    return SweepPlan(opts, space, base, folds, fingerprint)
+    return SweepPlan(opts, space, base, folds, fingerprint, space.base_params(base))
 
 
 def _inside(name: str, ts: float, first: float, last: float) -> None:
@@ -248,6 +256,9 @@ class _Runner:
         )
 
     def submit_trial(self, fs: FoldStudy) -> Job | None:
+        if self.plan.base_params is not None and not fs.base_tried():
+            # the base config itself first: the fold's choice is then never worse in sample than the base
+            fs.study.enqueue_trial(self.plan.base_params, user_attrs={BASE_ATTR: True})
         trial = fs.study.ask(self.plan.space.distributions())
         settings = self.plan.space.settings_of(trial.params)
         trial.set_user_attr(SETTINGS_ATTR, stored(settings))

@@ -64,8 +64,8 @@ def test_sampled_decimal_lands_exactly_on_the_grid(sampled):
     assert (value - Decimal("0.02")) % Decimal("0.02") == 0
 
 
-def test_int_setting_gets_an_int_distribution():
-    space = load_space(DEFAULT_SPACE)
+def test_int_setting_gets_an_int_distribution(tmp_path):
+    space = load_space(_space(tmp_path, "persistence_observations: {low: 1, high: 24}\n"))
     dist = space.distributions()["persistence_observations"]
     assert type(dist).__name__ == "IntDistribution"
     assert space.settings_of({"persistence_observations": 5}) == {"persistence_observations": 5}
@@ -77,3 +77,27 @@ def test_a_choice_setting_is_sampled_from_its_values_and_checked(tmp_path):
     assert space.settings_of({"position_mode": "HEDGE"}) == {"position_mode": "HEDGE"}
     with pytest.raises(SpaceError, match="position_mode bound SIDEWAYS"):
         load_space(_space(tmp_path, "position_mode: {choices: [ONEWAY, SIDEWAYS]}\n"))
+
+
+def test_the_sample_config_lies_on_the_default_grid_and_is_tried_as_it_is():
+    from strategies.funding_arbitrage.core.config import load_settings_dict
+
+    root = Path(__file__).resolve().parents[3]
+    for name in ("conf_funding_arbitrage.yml", "conf_funding_arbitrage_sim.yml"):
+        base = load_settings_dict(root / "conf" / "scripts" / name)
+        space = load_space(DEFAULT_SPACE)
+        params = space.base_params(base)
+        assert params is not None, f"{name}: a tuned value is off the space's grid"
+        assert {k: Decimal(str(base[k])) for k in space.names} == space.settings_of(params)
+
+
+def test_a_base_value_off_the_grid_or_outside_the_bounds_is_not_tried(tmp_path):
+    space = load_space(_space(tmp_path, "order_amount_quote: {low: 420, high: 1470, step: 210}\n"))
+    assert space.base_params({"order_amount_quote": 840}) == {"order_amount_quote": 840.0}
+    assert space.base_params({"order_amount_quote": 650}) is None
+    assert space.base_params({"order_amount_quote": 210}) is None
+    ints = load_space(_space(tmp_path, "persistence_observations: {low: 1, high: 24}\n"))
+    assert ints.base_params({"persistence_observations": 10}) == {"persistence_observations": 10}
+    assert ints.base_params({}) == {
+        "persistence_observations": FundingArbSettings.model_fields["persistence_observations"].default
+    }

@@ -9,6 +9,7 @@ from optuna.trial import TrialState
 from strategies.funding_arbitrage.tune.folds import Fold
 from strategies.funding_arbitrage.tune.progress import Progress
 from strategies.funding_arbitrage.tune.study import (
+    BASE_ATTR,
     INTERRUPTED_ATTR,
     StudyMismatch,
     open_fold_studies,
@@ -57,3 +58,18 @@ def test_progress_prints_a_line_with_eta_when_not_a_terminal():
     p.advance()
     p.advance()
     assert out.getvalue().splitlines()[-1].startswith("sweep: 4/4 replays (100%)")
+
+
+def test_the_base_trial_counts_once_and_an_interrupted_one_is_run_again(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    (fs,) = open_fold_studies(url, [FOLD], budget=3, seed=1, fingerprint={"a": 1})
+    assert not fs.base_tried()
+    fs.study.enqueue_trial({"x": 0.25}, user_attrs={BASE_ATTR: True})
+    first = fs.study.ask(DIST)
+    assert first.params == {"x": 0.25} and fs.base_tried()  # running: not enqueued a second time
+    tell_failed(fs, first, "stopped", interrupted=True)
+    assert not fs.base_tried() and fs.base_trial() is None  # a resume runs it again
+    fs.study.enqueue_trial({"x": 0.25}, user_attrs={BASE_ATTR: True})
+    again = fs.study.ask(DIST)
+    tell_complete(fs, again, 0.3, {})
+    assert fs.base_tried() and fs.base_trial().number == again.number

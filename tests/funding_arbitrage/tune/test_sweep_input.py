@@ -84,3 +84,46 @@ def test_invalid_base_config_is_refused_before_any_worker(tmp_path, capsys):
     assert rc == 1
     assert "max_drawdown_quote" in err
     assert _nothing_started(tmp_path)
+
+
+def test_a_test_window_before_the_forecast_calibration_cut_is_refused(tmp_path, capsys):
+    """The shipped forecast constants saw settlements up to 2025-06-01: a test window before is not out of sample."""
+    rc, err = (
+        main(
+            [
+                *BASE[:4],
+                "BTC",
+                *BASE[5:],
+                "--out",
+                str(tmp_path / "out"),
+                "--start",
+                "2025-05-01",
+                "--end",
+                "2025-06-20",
+                "--folds",
+                "2",
+                "--train-days",
+                "14",
+                "--test-days",
+                "14",
+            ]
+        ),
+        capsys.readouterr().err,
+    )
+    assert rc == 1
+    assert "fold 1 test window 2025-05-15T00:00:00Z" in err and "calibration cut 2025-06-01T00:00:00Z" in err
+    assert _nothing_started(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        (("--config", "other.yml"), "the base config must be the sample config"),
+        ((), "differ from the sample config's tokens"),  # BASE sweeps HYPE only
+    ],
+)
+def test_write_sample_refuses_another_base_or_other_markets_before_anything_runs(tmp_path, capsys, extra, named):
+    rc, err = _sweep(tmp_path, capsys, "--write-sample", *extra)
+    assert rc == 1
+    assert named in err
+    assert _nothing_started(tmp_path)

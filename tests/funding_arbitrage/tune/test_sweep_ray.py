@@ -20,6 +20,7 @@ from strategies.funding_arbitrage.core.config import check_settings, load_settin
 from tests.conftest import DATA_DIR
 
 EXE = Path(sys.executable).parent / "funding-arb"
+ROOT = Path(__file__).resolve().parents[3]
 ARGS = [
     "sweep",
     "--data",
@@ -112,6 +113,15 @@ def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
 
     doc = json.loads((out / "folds.json").read_text())
     assert [r["fold"] for r in doc["folds"]] == [1, 2]
+    sample = load_settings_dict(ROOT / "conf" / "scripts" / "conf_funding_arbitrage.yml")
+    for row in doc["folds"]:  # each fold tried the base config's own values (once, even across the resume)
+        assert row["base_trial"] is not None and row["is_base_capture"] is not None
+        study = optuna.load_study(study_name=f"fold-{row['fold']}", storage=f"sqlite:///{out / 'study.sqlite3'}")
+        base = [t for t in study.get_trials() if t.user_attrs.get("base_config") and t.state == TrialState.COMPLETE]
+        assert len(base) == 1
+        assert {k: Decimal(v) for k, v in base[0].user_attrs["settings"].items()} == {
+            k: Decimal(str(sample[k])) for k in base[0].user_attrs["settings"]
+        }
     for row in doc["folds"]:
         assert row["is_capture"] is not None and row["oos_capture"] is not None
         assert row["test_start"] == row["train_end"]
