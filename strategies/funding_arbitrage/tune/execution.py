@@ -128,11 +128,12 @@ def _fill(
     submit_oos: Callable[[FoldStudy], Job | None],
     needs_oos: Callable[[FoldStudy], bool],
 ) -> None:
-    """Submit work until `workers` replays are in flight or nothing is left to submit (earliest fold first)."""
+    """Submit work until `workers` replays are in flight or nothing is left to submit. Latest fold first: its best
+    trial becomes the chosen config, so the choice is settled (and can be checked) while earlier folds still run."""
     progressed = True
     while len(pending) < workers and progressed:
         progressed = False
-        for fs in folds:
+        for fs in reversed(folds):
             in_flight = [j for j in pending if j.fold is fs]
             if fs.remaining(len(in_flight)) > 0:
                 job = submit_trial(fs)
