@@ -4,11 +4,17 @@
     carry capture     = carry_quote(funding_arbitrage) / carry_quote(oracle)   (None when the oracle earned <= 0)
     score             = capture - drawdown_weight * max_drawdown / capital
                                 - liquidation_weight * liquidations
-                                - hedge_gap_weight * max_hedge_gap_pct / 100
+                                - unhedged_time_weight * unhedged_seconds / window seconds
 
-Example: capture 0.42, drawdown 150 on 10,000, no liquidation, hedge gap 2 %:
-    0.42 - 5 * 0.015 - 0 - 1 * 0.02 = 0.325.
-Unknown figures are not zero: a run with unknown liquidations or hedge gap cannot be scored (None).
+The hedge-gap term is the share of the window during which a token was unhedged by more than one lot (the
+strategy's own hedge monitor, `unhedged_seconds`), not the largest gap ever seen: an entry whose second leg is sent
+on the tick after the first one fills shows a 100 % gap for that one tick, and a penalty on that peak (as the first
+sweeps had) scored every trial that traded about 1.0 lower than one that stayed flat, so "never trade" won folds.
+The peak (`max_hedge_gap_pct`) is still reported in the fold table.
+
+Example: capture 0.42, drawdown 150 on 10,000, no liquidation, unhedged 2 % of the window:
+    0.42 - 5 * 0.015 - 0 - 5 * 0.02 = 0.245.
+Unknown figures are not zero: a run with unknown liquidations or unhedged time cannot be scored (None).
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ class RunSummary:
     pairs_opened: int
     liquidations: int | None
     max_hedge_gap_pct: Decimal | None
+    unhedged_seconds: Decimal | None = None
+    period_s: Decimal | None = None  # the replayed window's length, s
 
     @classmethod
-    def of(cls, run: Any) -> RunSummary:
-        """From a replay `RunResult`."""
+    def of(cls, run: Any, period_s: float | None = None) -> RunSummary:
+        """From a replay `RunResult` over a window of `period_s` seconds."""
         return cls(
             run.name,
             run.capital_quote,
@@ -55,6 +63,8 @@ class RunSummary:
             run.pairs_opened,
             run.liquidations,
             run.max_hedge_gap_pct,
+            run.unhedged_seconds,
+            None if period_s is None else Decimal(str(period_s)),
         )
 
     @property
@@ -66,11 +76,11 @@ class RunSummary:
 @dataclass(frozen=True)
 class ObjectiveWeights:
     """Penalty weights (dimensionless, applied to fractions). Defaults: a drawdown of 1 % of capital costs 0.05
-    of capture, one liquidation 0.5, a 10 % hedge gap 0.1."""
+    of capture, one liquidation 0.5, a token unhedged for 1 % of the window 0.05."""
 
     drawdown: Decimal = Decimal(5)
     liquidation: Decimal = Decimal("0.5")
-    hedge_gap: Decimal = Decimal(1)
+    unhedged_time: Decimal = Decimal(5)
 
 
 def carry_capture(run: RunSummary, oracle: RunSummary) -> Decimal | None:
@@ -92,13 +102,13 @@ def pooled_capture(pairs: list[tuple[RunSummary, RunSummary]]) -> Decimal | None
 
 
 def penalty(run: RunSummary, weights: ObjectiveWeights) -> Decimal | None:
-    """The risk penalty of a run (>= 0); None when liquidations or hedge gap are unknown."""
-    if run.liquidations is None or run.max_hedge_gap_pct is None:
+    """The risk penalty of a run (>= 0); None when liquidations, unhedged time or the window are unknown."""
+    if run.liquidations is None or run.unhedged_seconds is None or not run.period_s:
         return None
     return (
         weights.drawdown * run.max_drawdown_quote / run.capital_quote
         + weights.liquidation * run.liquidations
-        + weights.hedge_gap * run.max_hedge_gap_pct / 100
+        + weights.unhedged_time * run.unhedged_seconds / run.period_s
     )
 
 
@@ -111,5 +121,5 @@ def score(
         return None, f"oracle carry {oracle.carry_quote:.2f} quote is not positive: capture is undefined in this window"
     pen = penalty(run, weights)
     if pen is None:
-        return None, "liquidations or hedge gap unknown: the run cannot be scored"
+        return None, "liquidations, unhedged time or the window unknown: the run cannot be scored"
     return capture - pen, ""

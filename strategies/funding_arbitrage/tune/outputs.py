@@ -48,6 +48,8 @@ def summary_from_json(data: dict[str, Any]) -> RunSummary:
         int(data["pairs_opened"]),
         data.get("liquidations"),  # type: ignore[arg-type]
         dec("max_hedge_gap_pct"),
+        dec("unhedged_seconds"),
+        dec("period_s"),
     )
 
 
@@ -76,7 +78,7 @@ def fold_row(fs: FoldStudy) -> dict[str, Any]:
     for key in ("score", "capture", "carry_quote", "oracle_carry_quote", "net_pnl_quote"):
         row[f"is_{key}"] = ins.get(key)
         row[f"oos_{key}"] = out.get(key)
-    for key in ("max_drawdown_quote", "liquidations", "max_hedge_gap_pct", "pairs_opened"):
+    for key in ("max_drawdown_quote", "liquidations", "max_hedge_gap_pct", "unhedged_seconds", "pairs_opened"):
         row[f"oos_{key}"] = out.get(key)
     for bench in BENCHMARKS:
         row[f"oos_{bench}_capture"] = out.get(f"{bench}_capture")
@@ -105,6 +107,7 @@ def _side(metrics: dict[str, Any] | None) -> dict[str, Any]:
         "max_drawdown_quote": _num(fa.max_drawdown_quote, 2),
         "liquidations": fa.liquidations,
         "max_hedge_gap_pct": _num(fa.max_hedge_gap_pct, 2),
+        "unhedged_seconds": _num(fa.unhedged_seconds, 0),
         "pairs_opened": fa.pairs_opened,
     }
     for bench in BENCHMARKS:

@@ -97,7 +97,7 @@ def run_trial(spec: TrialSpec) -> TrialOutcome:
             report, _ = run_replay(opts)
         except (ValueError, KeyError) as e:
             return TrialOutcome(spec.label, error=f"{type(e).__name__}: {e}", wall_s=time.monotonic() - wall0)
-        runs = {name: RunSummary.of(run) for name, run in report.runs.items()}
+        runs = {name: RunSummary.of(run, spec.end_ts - spec.start_ts) for name, run in report.runs.items()}
         return TrialOutcome(spec.label, runs=runs, wall_s=time.monotonic() - wall0)
     finally:
         shutil.rmtree(work, ignore_errors=True)
