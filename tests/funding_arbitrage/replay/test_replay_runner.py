@@ -1,6 +1,7 @@
 """`funding-arb replay` end to end: the report's numbers add up per run and replays are deterministic."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -31,10 +32,11 @@ ARGS = [
 
 
 def _config(out: Path) -> Path:
-    """The sample config with a lower entry bar, so this short window trades."""
+    """The sample config with a lower entry bar, so this short window trades (set whatever values the sample holds:
+    its tuned ones follow the sweep's choice, docs/sweep.md)."""
     text = (ROOT / "conf" / "scripts" / "conf_funding_arbitrage.yml").read_text()
-    text = text.replace("min_net_edge_pct: 0.10", "min_net_edge_pct: 0.01")
-    text = text.replace("persistence_observations: 10", "persistence_observations: 3")
+    for line in ("min_net_edge_pct: 0.01", "persistence_observations: 3", "entry_uncertainty_z: 0.5"):
+        text = re.sub(rf"(?m)^{line.split(':')[0]}:.*$", line, text)
     path = out / "conf.yml"
     path.write_text(text)
     return path
