@@ -61,27 +61,33 @@ class LeverageControl:
 
     # --- leverage per market --------------------------------------------------------------------------------
     def start(self) -> None:
-        """First ready tick: every market at 1x until its volatility is known (the conservative choice)."""
+        """First ready tick: every market without a held leg at 1x until its volatility is known (the conservative
+        choice). A market holding a leg (after a restart) is assumed at the configured maximum, the nearest its
+        liquidation can be (connectors do not report the venue's leverage), until the first plan lowers it."""
         if not self.enabled:
             return
+        held = self._held_markets()
         for name in self.rt.settings.perp_connectors:
             for token in self.rt.settings.tokens:
-                self._set((name, self.rt.settings.trading_pair(name, token)), 1)
+                market = (name, self.rt.settings.trading_pair(name, token))
+                if market in held:
+                    self.current[market] = self.rt.settings.leverage[name]
+                else:
+                    self._set(market, 1)
 
     def leverage_of(self, connector: str, pair: str) -> Decimal:
-        """The leverage the venue holds for a market: confirmed by the connector when readable, else requested,
-        else configured."""
-        configured = Decimal(self.rt.settings.leverage[connector])
+        """The leverage to assume for a market's margin: fixed mode, the configured one; volatility mode, the higher
+        of what the connector shows and what was last asked (a lowering not yet confirmed, or refused, counts at the
+        old, higher leverage: the nearer liquidation)."""
+        configured = self.rt.settings.leverage[connector]
         if not self.enabled:
-            return configured
+            return Decimal(configured)
         conn = self.rt.strategy.connectors.get(connector)
         try:
-            actual = int(conn.get_leverage(pair)) if conn is not None else None
-        except Exception:  # an unreadable leverage: fall back to what was requested
-            actual = None
-        if actual is not None and actual >= 1:
-            return Decimal(actual)
-        return Decimal(self.current.get((connector, pair), self.rt.settings.leverage[connector]))
+            actual = int(conn.get_leverage(pair)) if conn is not None else 0
+        except Exception:  # an unreadable leverage: what was asked, or the configured maximum
+            actual = 0
+        return Decimal(max(actual, self.current.get((connector, pair), configured if actual < 1 else 1)))
 
     def plan(self, ts: float) -> None:
         """Re-choose every market's leverage each `leverage_recheck_s`; push it to the venues and the engine."""
