@@ -542,3 +542,93 @@ def test_orphan_policy_decides_what_recovery_does_with_unexplained_legs(tmp_path
     assert (halt.risk.halt_reason or "").startswith("orphan legs") and halt.store.open_records() == []
     assert adopt.risk.halt_reason is None
     assert [(r.long.filled_base, r.short.filled_base) for r in adopt.store.open_records()] == [(D("0.1"), D("-0.1"))]
+
+
+# --- leverage from volatility (core/leverage.py, shell/leverage_control.py) -------------------------------------
+HOUR_S = 3600.0
+CALM = [D("60000") * (1 + D("0.002") * (-1) ** i) for i in range(80)]  # +/-0.2 % hourly swings
+
+
+def vol_runtime(tmp_path: Path, closes: list[Decimal], **overrides: Any) -> tuple[FundingArbRuntime, RecordingShell]:
+    """A volatility-mode runtime whose engine has observed `closes` hourly on both BTC perps, then planned."""
+    s = settings(tmp_path, leverage={BINANCE: 20, BYBIT: 20}, leverage_mode="volatility", **overrides)
+    runtime, shell = ticked(s)
+    end = 1000.0 + len(closes) * HOUR_S
+    for i, price in enumerate(closes):
+        for c in (BINANCE, BYBIT):
+            runtime.engine.volatility.observe((c, "BTC-USDT"), end - (len(closes) - i) * HOUR_S, price)
+    runtime.leverage_ctl.plan(end)
+    return runtime, shell
+
+
+def chosen(shell: RecordingShell, connector: str = BINANCE) -> int:
+    return [c[3] for c in shell.calls if c[0] == "leverage" and c[1] == connector][-1]
+
+
+@proves("leverage_mode")
+def test_leverage_mode_decides_whether_leverage_follows_volatility(tmp_path: Path) -> None:
+    _, fixed = ticked(settings(tmp_path, leverage={BINANCE: 20, BYBIT: 20}))
+    _, vol = vol_runtime(tmp_path, CALM)
+    _, unknown = ticked(settings(tmp_path, leverage={BINANCE: 20, BYBIT: 20}, leverage_mode="volatility"))
+
+    assert chosen(fixed) == 20
+    assert [c[3] for c in unknown.calls if c[0] == "leverage"] == [1, 1]  # no history yet: 1x on both venues
+    assert 1 < chosen(vol) < 20
+
+
+@proves("liquidation_distance_vol_multiple")
+def test_vol_multiple_decides_the_leverage(tmp_path: Path) -> None:
+    _, two = vol_runtime(tmp_path, CALM, liquidation_distance_vol_multiple=D(2))
+    _, eight = vol_runtime(tmp_path, CALM, liquidation_distance_vol_multiple=D(8))
+
+    assert chosen(eight) < chosen(two)
+
+
+@proves("leverage_vol_lookback_hours")
+def test_vol_lookback_decides_which_prices_count(tmp_path: Path) -> None:
+    wild_tail = CALM[:70] + [D("60000") * (1 + D("0.02") * (-1) ** i) for i in range(10)]  # last 10 h: +/-2 %
+    _, long_ = vol_runtime(tmp_path, wild_tail, leverage_vol_lookback_hours=72)
+    _, short = vol_runtime(tmp_path, wild_tail, leverage_vol_lookback_hours=8)
+
+    assert chosen(short) < chosen(long_)
+
+
+@proves("leverage_vol_horizon_hours")
+def test_vol_horizon_decides_the_leverage(tmp_path: Path) -> None:
+    _, one = vol_runtime(tmp_path, CALM, leverage_vol_horizon_hours=D(1))
+    _, week = vol_runtime(tmp_path, CALM, leverage_vol_horizon_hours=D(168))
+
+    assert chosen(week) < chosen(one)
+
+
+@proves("leverage_recheck_s")
+def test_leverage_recheck_decides_when_a_volatility_change_is_acted_on(tmp_path: Path) -> None:
+    def after_vol_jump(recheck_s: int) -> int:
+        runtime, shell = vol_runtime(tmp_path, CALM, leverage_recheck_s=recheck_s)
+        ts = 1000.0 + len(CALM) * HOUR_S
+        for i in range(8):  # the next hours swing +/-3 %
+            for c in (BINANCE, BYBIT):
+                runtime.engine.volatility.observe(
+                    (c, "BTC-USDT"), ts + i * HOUR_S, D("60000") * (1 + D("0.03") * (-1) ** i)
+                )
+        runtime.leverage_ctl.plan(ts + 7 * HOUR_S + 60)
+        return chosen(shell)
+
+    assert after_vol_jump(3600) < after_vol_jump(86400)
+
+
+@proves("leverage_guard_hysteresis_pct")
+def test_guard_hysteresis_decides_how_far_above_the_gate_a_held_leg_is_acted_on(tmp_path: Path) -> None:
+    from strategies.funding_arbitrage.core.leverage import HeldLeg, guard_leg
+    from strategies.funding_arbitrage.core.margin import MarginBrackets, locate_brackets
+
+    table = MarginBrackets.load(locate_brackets()).table("BTCUSDT")
+    assert table is not None
+    leg = HeldLeg(D("-0.1"), D("60000"), D("60000"), D(6000) / 5, 5, table)  # 5x short: ~19.5 % away
+
+    def acted(hysteresis: str) -> bool:
+        runtime, _ = ticked(settings(tmp_path, leverage_mode="volatility", leverage_guard_hysteresis_pct=D(hysteresis)))
+        return guard_leg(leg, None, runtime.leverage_ctl.params) is not None
+
+    assert not acted("20")  # threshold 15 % x 1.2 = 18 %
+    assert acted("50")  # threshold 22.5 %

@@ -121,6 +121,7 @@ class TickScratch:
         "_providers",
         "_rules_checked",
         "forecaster",
+        "market_leverage",
         "skipped",
         "ts",
         "volatility",
@@ -137,6 +138,7 @@ class TickScratch:
         self.ts = ts
         self.forecaster = forecaster if forecaster is not None else FundingForecaster()
         self.volatility = volatility  # realised hourly vol % of a market, None when unknown
+        self.market_leverage: Mapping[MarketKey, Decimal] = {}  # chosen per market (volatility mode), else empty
         self.skipped: Counter[SkipReason] = Counter()
         self._providers = providers
         self._p = params
@@ -379,7 +381,9 @@ def _size_and_cost(
     if reason is Reason.ACCEPTED and streak_before + 1 < p.persistence:
         reason = Reason.AWAITING_PERSISTENCE
         detail = f"{streak_before + 1}/{p.persistence} consecutive passing evaluations; {detail}"
-    capital = capital_tied(p, long, short, size.long_amount_base * long.mid, size.short_amount_base * short.mid)
+    capital = capital_tied(
+        p, long, short, size.long_amount_base * long.mid, size.short_amount_base * short.mid, t.market_leverage
+    )
     return result(
         reason,
         detail,
@@ -409,12 +413,21 @@ def _outlook(t: TickScratch, long: MarketQuote, short: MarketQuote, cap_hours: D
 
 
 def capital_tied(
-    p: EngineParams, long: MarketQuote, short: MarketQuote, long_notional: Decimal, short_notional: Decimal
+    p: EngineParams,
+    long: MarketQuote,
+    short: MarketQuote,
+    long_notional: Decimal,
+    short_notional: Decimal,
+    market_leverage: Mapping[MarketKey, Decimal] | None = None,
 ) -> Decimal:
-    """Capital a hedge ties up: a spot leg its whole notional, a perp leg notional / the connector's leverage."""
+    """Capital a hedge ties up: a spot leg its whole notional, a perp leg notional / its leverage (the market's
+    chosen one in `market_leverage` (volatility mode), else the connector's configured one)."""
+    chosen = market_leverage or {}
 
     def tied(q: MarketQuote, notional: Decimal) -> Decimal:
-        return notional / p.leverage.get(q.key[0], Decimal(1)) if q.is_perp else notional
+        if not q.is_perp:
+            return notional
+        return notional / chosen.get(q.key, p.leverage.get(q.key[0], Decimal(1)))
 
     return tied(long, long_notional) + tied(short, short_notional)
 

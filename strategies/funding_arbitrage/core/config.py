@@ -92,6 +92,36 @@ class FundingArbSettings(BaseModel):
         "Leverage per perp connector (e.g. {binance_perpetual: 3, bybit_perpetual: 3})",
         default={"binance_perpetual": 3, "bybit_perpetual": 3},
     )
+    leverage_mode: Literal["fixed", "volatility"] = _f(
+        "fixed: every perp leg at `leverage`; volatility: per market, the highest leverage (at most `leverage`) "
+        "whose distance to liquidation is liquidation_distance_vol_multiple x the recent volatility",
+        default="fixed",
+    )
+    liquidation_distance_vol_multiple: Decimal = _f(
+        "volatility mode: distance to liquidation kept at least this many sigma over leverage_vol_horizon_hours",
+        default=Decimal("4"),
+        ge=1,
+        le=50,
+    )
+    leverage_vol_lookback_hours: int = _f(
+        "volatility mode: hours of hourly price samples the volatility is estimated from", default=72, ge=6, le=168
+    )
+    leverage_vol_horizon_hours: Decimal = _f(
+        "volatility mode: horizon of sigma, hours (sigma = hourly vol x sqrt(hours))",
+        default=Decimal("24"),
+        ge=1,
+        le=720,
+    )
+    leverage_recheck_s: int = _f(
+        "volatility mode: seconds between re-computations of each market's leverage", default=3600, ge=60, le=86400
+    )
+    leverage_guard_hysteresis_pct: Decimal = _f(
+        "volatility mode: a held leg is acted on below max(multiple x sigma, min_liquidation_distance_pct x (1 + "
+        "this %)) and restored to that threshold x (1 + this %)",
+        default=Decimal("20"),
+        ge=1,
+        le=100,
+    )
 
     # --- capital and sizing -------------------------------------------------------------------------
     total_capital_quote: Decimal = _f("Total capital across venues, in quote", default=Decimal("10000"), le=1000000000)

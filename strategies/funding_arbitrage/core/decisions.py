@@ -79,6 +79,7 @@ class EdgeEngine:
         self._providers = dict(borrow_providers or {})
         self._streaks: Streaks[PairKey] = Streaks()
         self._exit_monitor = ExitMonitor()
+        self.market_leverage: dict[MarketKey, Decimal] = {}  # volatility mode: set by the shell (core.leverage)
         self.reconfigure(settings)
 
     def reconfigure(self, settings: FundingArbSettings) -> None:
@@ -98,6 +99,7 @@ class EdgeEngine:
     def evaluate(self, tick: TickSnapshot, held: Sequence[HeldPair] = ()) -> TickDecision:
         """Decide this tick. Never raises on bad market data: such markets are counted in `skipped`."""
         t = TickScratch(tick.ts, self._providers, self._p, self.volatility.hourly_vol_pct, self.forecaster)
+        t.market_leverage = self.market_leverage
         by_token, by_key = self._intake.intake(tick, t.skipped)
         for q in by_key.values():
             if q.rate_per_hour is not None and q.market.funding is not None:
@@ -274,12 +276,18 @@ class EdgeEngine:
         (counting held pairs and this tick's) and the funds free on each venue (`sizing.VenueFunds`)."""
         p = self._p
         book = ExposureBook(p.token_cap, p.venue_cap, p.total_cap)
-        funds = VenueFunds(balances_quote, p.leverage, FUNDS_BUFFER)
+        funds = VenueFunds(balances_quote, p.leverage, FUNDS_BUFFER, t.market_leverage)
         sides: dict[MarketKey, set[str]] = {}
         for h in held:
             book.add(h.token, h.long_connector, h.short_connector, h.entry_notional_quote)
             funds.commit(
-                h.long_connector, h.long_kind is MarketKind.PERP, h.short_connector, h.entry_notional_quote, held=True
+                h.long_connector,
+                h.long_kind is MarketKind.PERP,
+                h.short_connector,
+                h.entry_notional_quote,
+                held=True,
+                long_pair=h.long_pair,
+                short_pair=h.short_pair,
             )
             sides.setdefault((h.long_connector, h.long_pair), set()).add("long")
             sides.setdefault((h.short_connector, h.short_pair), set()).add("short")
@@ -303,7 +311,14 @@ class EdgeEngine:
             enters.append(_enter_action(result))
             entered.add(result.token)
             book.add(result.token, result.long_connector, result.short_connector, result.notional_quote)  # type: ignore[arg-type]
-            funds.commit(result.long_connector, long.is_perp, result.short_connector, result.notional_quote)  # type: ignore[arg-type]
+            funds.commit(
+                result.long_connector,
+                long.is_perp,
+                result.short_connector,
+                result.notional_quote,  # type: ignore[arg-type]
+                long_pair=result.long_pair,
+                short_pair=result.short_pair,
+            )
             sides.setdefault((result.long_connector, result.long_pair), set()).add("long")
             sides.setdefault((result.short_connector, result.short_pair), set()).add("short")
             self._streaks.reset(result.key)  # the next entry of this pair needs a fresh streak
@@ -319,7 +334,8 @@ class EdgeEngine:
         funds: VenueFunds,
     ) -> tuple[EdgeResult, tuple[Reason, str] | None]:
         room, cap = book.headroom(result.token, result.long_connector, result.short_connector)
-        free = funds.room(result.long_connector, long.is_perp, result.short_connector)
+        r = result
+        free = funds.room(r.long_connector, long.is_perp, r.short_connector, r.long_pair, r.short_pair)
         if free is not None and free < room:
             room, cap = free, Reason.VENUE_CAP
         notional = result.notional_quote

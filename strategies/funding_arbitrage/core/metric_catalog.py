@@ -202,7 +202,7 @@ def label_domains(tokens: list[str], connectors: list[str], quotes: list[str]) -
         "trading_state": list(TRADING_STATES),
         "exit_reason": [str(r) for r in ExitReason],
         "entry_denial": list(ENTRY_DENIALS),
-        "reduction_reason": ["liquidation_distance"],
+        "reduction_reason": ["liquidation_distance", "volatility"],
         "error_kind": list(ERROR_KINDS),
         "notification_result": ["sent", "failed", "suppressed"],
         "critical_kind": list(CRITICAL_KINDS),

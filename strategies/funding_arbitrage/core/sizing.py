@@ -9,7 +9,7 @@ venue's min order size and min notional.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_FLOOR, Decimal
 from typing import NamedTuple
 
@@ -165,6 +165,7 @@ class VolatilityTracker:
         self._max_gap_s = max_gap_s
         self._series: dict[tuple[str, str], deque[tuple[float, Decimal]]] = {}
         self._cache: dict[tuple[str, str], Decimal | None] = {}
+        self._cache_over: dict[tuple[tuple[str, str], float], tuple[float, Decimal | None]] = {}
 
     def round_open(self, ts: float) -> bool:
         """Whether prices should be offered at `ts`: rounds open ~hourly and stay open `round_window_s`.
@@ -205,7 +206,21 @@ class VolatilityTracker:
         self._cache[key] = vol
         return vol
 
-    def _compute(self, series: deque[tuple[float, Decimal]]) -> Decimal | None:
+    def hourly_vol_pct_over(self, key: tuple[str, str], lookback_s: float) -> Decimal | None:
+        """Realised hourly volatility in % from the samples of the last `lookback_s` seconds (at most the kept
+        history); None with fewer than `min_returns` usable returns. Cached until the next sample."""
+        series = self._series.get(key)
+        if not series:
+            return None
+        last_ts = series[-1][0]
+        cached = self._cache_over.get((key, lookback_s))
+        if cached is not None and cached[0] == last_ts:
+            return cached[1]
+        vol = self._compute([s for s in series if s[0] >= last_ts - lookback_s])
+        self._cache_over[(key, lookback_s)] = (last_ts, vol)
+        return vol
+
+    def _compute(self, series: Sequence[tuple[float, Decimal]]) -> Decimal | None:
         returns: list[Decimal] = []
         for (t0, p0), (t1, p1) in zip(series, list(series)[1:], strict=False):
             dt = t1 - t0
@@ -273,13 +288,23 @@ class VenueFunds:
     """Quote funds free on each venue for new hedges: a spot leg pays its whole notional, a perp leg posts
     notional / leverage as margin. Spot balances already exclude the spot bought for held pairs; perp wallet
     balances include the margin of held legs, which `commit(..., held=True)` takes off. A venue whose balance
-    is unknown (not in `balances_quote`) is not constrained here: its orders are checked by the venue."""
+    is unknown (not in `balances_quote`) is not constrained here: its orders are checked by the venue.
+    `market_leverage` (volatility mode) overrides the connector's leverage per (connector, trading pair)."""
 
-    def __init__(self, balances_quote: Mapping[str, Decimal], leverage: Mapping[str, Decimal], buffer: Decimal) -> None:
+    def __init__(
+        self,
+        balances_quote: Mapping[str, Decimal],
+        leverage: Mapping[str, Decimal],
+        buffer: Decimal,
+        market_leverage: Mapping[tuple[str, str], Decimal] | None = None,
+    ) -> None:
         self._free = {c: b * (1 - buffer) for c, b in balances_quote.items()}
         self._leverage = leverage
+        self._market_leverage = market_leverage or {}
 
-    def _lev(self, connector: str) -> Decimal:
+    def _lev(self, connector: str, pair: str | None = None) -> Decimal:
+        if pair is not None and (connector, pair) in self._market_leverage:
+            return self._market_leverage[(connector, pair)]
         return self._leverage.get(connector, Decimal(1))
 
     def commit(
@@ -289,19 +314,29 @@ class VenueFunds:
         short_connector: str,
         notional_quote: Decimal,
         held: bool = False,
+        long_pair: str | None = None,
+        short_pair: str | None = None,
     ) -> None:
         """Take one hedge's funds off its venues (`held`: an existing pair, whose spot was already paid)."""
         if long_connector in self._free and (long_is_perp or not held):
-            self._free[long_connector] -= notional_quote / self._lev(long_connector) if long_is_perp else notional_quote
+            lev = self._lev(long_connector, long_pair)
+            self._free[long_connector] -= notional_quote / lev if long_is_perp else notional_quote
         if short_connector in self._free:
-            self._free[short_connector] -= notional_quote / self._lev(short_connector)
+            self._free[short_connector] -= notional_quote / self._lev(short_connector, short_pair)
 
-    def room(self, long_connector: str, long_is_perp: bool, short_connector: str) -> Decimal | None:
+    def room(
+        self,
+        long_connector: str,
+        long_is_perp: bool,
+        short_connector: str,
+        long_pair: str | None = None,
+        short_pair: str | None = None,
+    ) -> Decimal | None:
         """Largest notional the free funds allow for this hedge; None when no leg's balance is known."""
         rooms = []
         if long_connector in self._free:
             free = self._free[long_connector]
-            rooms.append(free * self._lev(long_connector) if long_is_perp else free)
+            rooms.append(free * self._lev(long_connector, long_pair) if long_is_perp else free)
         if short_connector in self._free:
-            rooms.append(self._free[short_connector] * self._lev(short_connector))
+            rooms.append(self._free[short_connector] * self._lev(short_connector, short_pair))
         return max(min(rooms), _ZERO) if rooms else None

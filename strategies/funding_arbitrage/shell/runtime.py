@@ -33,6 +33,7 @@ from .execution import LegExecutor, lifecycle_params
 from .home import project_root
 from .journal import Journal, JournalError
 from .journal_store import JournaledPairStore
+from .leverage_control import LeverageControl
 from .metrics_export import BackgroundJsonExporter, PrometheusServer, prepare_metrics
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
@@ -101,6 +102,7 @@ class FundingArbRuntime:
         self.durability = Durability(self.journal, settings, self.risk) if self.journal else None
         self.controls = OperatorControls(self, self.journal, root / settings.kill_switch_file) if self.journal else None
         self.engine = EdgeEngine(settings)
+        self.leverage_ctl = LeverageControl(self)  # leverage_mode volatility: per-market leverage and its guard
         self.snapshots = SnapshotBuilder(settings)
         self.executor = LegExecutor(
             strategy, self.store, self._record_error, settings.single_leg_timeout_s, settings.entry_maker_timeout_s
@@ -160,7 +162,10 @@ class FundingArbRuntime:
         for name in self.settings.perp_connectors:
             self.strategy.set_position_mode(name, mode)
             for token in self.settings.tokens:
-                self.strategy.set_leverage(name, self.settings.trading_pair(name, token), self.settings.leverage[name])
+                if not self.leverage_ctl.enabled:  # volatility mode: `leverage_ctl.start()` below
+                    pair = self.settings.trading_pair(name, token)
+                    self.strategy.set_leverage(name, pair, self.settings.leverage[name])
+        self.leverage_ctl.start()
         if self.settings.prometheus_port:
             self.prometheus = PrometheusServer(
                 self.metrics, self.settings.prometheus_port, addr=self.settings.prometheus_host
@@ -328,6 +333,7 @@ class FundingArbRuntime:
         self._check_hedge(ts, tick)
         try:
             self._update_risk(ts, tick)
+            self.leverage_ctl.guard(ts)  # volatility mode: lower leverage / reduce hedged before the gate's cut
             risk_ok = True
         except Exception as e:  # a bad input in one pair's risk figures must not stop the other pairs' exits
             log.exception("risk_failed ts=%s", ts)
@@ -338,6 +344,7 @@ class FundingArbRuntime:
             self.durability.retry_history(ts, self.store.open_records(), self.strategy.connectors)
             self.durability.save_risk(ts)
             self.durability.mark_alive(ts)
+        self.leverage_ctl.plan(ts)
         decision = self.engine.evaluate(tick, self._held())
         self.last_decision = decision
         self._apply_exits(ts, decision)
@@ -472,7 +479,7 @@ class FundingArbRuntime:
             for leg in r.legs():
                 if leg.kind != "perp" or leg.filled_base == 0:
                     continue
-                leverage = Decimal(self.settings.leverage[leg.connector])
+                leverage = self.leverage_ctl.leverage_of(leg.connector, leg.trading_pair)
                 entry = leg.avg_entry_price or Decimal(0)
                 leg.margin_quote = max(leg.margin_quote, abs(leg.filled_base) * entry / leverage)
                 out.append(
