@@ -41,6 +41,7 @@ from .orderbook import BookDataError, check_book
 from .reasons import REVERSE_CARRY_UNSUPPORTED, ExitReason, Reason, SkipReason
 from .sizing import FUNDS_BUFFER, ExposureBook, VenueFunds, VolatilityTracker
 from .snapshots import MarketKind, TickSnapshot
+from .switching import CAPITAL_BOUND, SwitchMonitor, SwitchParams, best_switch, options_for
 
 __all__ = [
     "REVERSE_CARRY_UNSUPPORTED",
@@ -79,12 +80,19 @@ class EdgeEngine:
         self._providers = dict(borrow_providers or {})
         self._streaks: Streaks[PairKey] = Streaks()
         self._exit_monitor = ExitMonitor()
+        self._switch = SwitchMonitor()
         self.reconfigure(settings)
 
     def reconfigure(self, settings: FundingArbSettings) -> None:
         """Adopt new settings; interval schedules, price history, streaks and history are kept."""
         self.settings = settings
         self._p = EngineParams.from_settings(settings)
+        self._switch_p = SwitchParams.of(
+            settings.switch_enabled,
+            settings.switch_uncertainty_z,
+            settings.switch_min_hold_hours,
+            settings.switch_confirm_hours,
+        )
         if getattr(self, "_forecast_model", None) != settings.funding_forecast:
             self.forecaster = forecaster_for(settings.funding_forecast)
             self._forecast_model = settings.funding_forecast
@@ -118,7 +126,10 @@ class EdgeEngine:
                 screened.append(best_screened)
         self._update_streaks(candidates)
         exits, holds = self._review_holds(t, held, by_key)
+        accepted = [c[0] for c in candidates if c[0].reason is Reason.ACCEPTED]
         results, enters = self._allocate(t, candidates, held, tick.balances_quote)
+        if self._switch_p.enabled:
+            exits += self._switches(t, held, holds, exits, accepted, results, by_key)
         self.tracker.record(results)
         decision = TickDecision(
             tick.ts,
@@ -169,7 +180,20 @@ class EdgeEngine:
         n_screened = n_pairs - len(found)
         rest = bounded[len(found) :]
         best = rest[0] if rest else (screen.bound, screen.long, screen.short)
+        found += self._switch_target(t, token, rest)
         return found, (_screened(token, best[1], best[2], best[0]) if n_screened else None), n_screened
+
+    def _switch_target(
+        self, t: TickScratch, token: str, rest: list[tuple[Decimal, MarketQuote, MarketQuote]]
+    ) -> list[_Candidate]:
+        """The pair a held pair of `token` was just switched for, costed even when a better one ends the search:
+        while it is on offer the pair switched out is not re-entered (`SwitchMonitor.blocks`)."""
+        target = self._switch.target(token) if self._switch_p.enabled else None
+        for bound, long, short in rest if target is not None else ():
+            if (token, long.key[0], short.key[0]) == target and bound >= self._p.min_edge_frac:
+                streak = self._streaks.count(target)
+                return [(evaluate_pair(t, self._p, token, long, short, self._p.order_quote, streak), long, short)]
+        return []
 
     def _update_streaks(self, candidates: list[_Candidate]) -> None:
         self._streaks.update(c[0].key for c in candidates if c[0].reason in _PASSING)
@@ -234,9 +258,10 @@ class EdgeEngine:
         return action, HoldReview(pair.pair_id, hours, forward_apr, below, cost, tp_value, note)
 
     def _forward_value(
-        self, pair: HeldPair, long: MarketQuote | None, short: MarketQuote | None
+        self, pair: HeldPair, long: MarketQuote | None, short: MarketQuote | None, hours: Decimal | None = None
     ) -> ForwardValue | None:
-        """Forecast funding of the held pair over `exit_forward_hours`; None when a rate is unknown."""
+        """Forecast funding of the held pair over `hours` (default `exit_forward_hours`); None when a rate is
+        unknown."""
         if short is None or short.rate_per_hour is None or long is None:
             return None
         if pair.long_kind == MarketKind.SPOT:
@@ -245,8 +270,55 @@ class EdgeEngine:
             start, long_key = short.rate_per_hour - long.rate_per_hour, long.key
         else:
             return None
-        fc = self.forecaster.forward(long_key, short.key, start, self._p.exit_forward_hours)
+        fc = self.forecaster.forward(long_key, short.key, start, self._p.exit_forward_hours if hours is None else hours)
         return ForwardValue.of(fc, pair.amount_base * short.mark, self._p.exit_z)
+
+    # --- switches -------------------------------------------------------------------------------------------
+    def _switches(
+        self,
+        t: TickScratch,
+        held: Sequence[HeldPair],
+        holds: list[HoldReview],
+        exits: list[ExitAction],
+        accepted: list[EdgeResult],
+        results: list[EdgeResult],
+        by_key: dict[MarketKey, MarketQuote],
+    ) -> list[ExitAction]:
+        """Held pairs to close for a better pair (`core/switching.py`); none that the hold rule closes already."""
+        closing = {x.pair_id for x in exits}
+        costs = {h.pair_id: h.exit_cost_quote for h in holds}
+        refused = [r for r in results if r.reason in CAPITAL_BOUND]
+        tokens = {h.token for h in held}
+        z = self._switch_p.z
+
+        def forward_at(pair: HeldPair, hours: Decimal) -> ForwardValue | None:
+            long = by_key.get((pair.long_connector, pair.long_pair))
+            short = by_key.get((pair.short_connector, pair.short_pair))
+            return self._forward_value(pair, long, short, hours)
+
+        options = {}
+        for pair in held:
+            short = by_key.get((pair.short_connector, pair.short_pair))
+            if pair.pair_id in closing or short is None:
+                continue
+            found = best_switch(
+                pair,
+                costs.get(pair.pair_id),
+                pair.amount_base * short.mark,
+                options_for(pair, accepted, refused, tokens),
+                forward_at,
+                z,
+            )
+            if found is not None:
+                options[pair.pair_id] = found
+        due = self._switch.step(t.ts, self._switch_p, [h for h in held if h.pair_id not in closing], options)
+        out, switched_tokens = [], set()
+        for pair, option in sorted(due, key=lambda d: d[1].gain_quote, reverse=True):
+            if option.target[0] != pair.token and option.target[0] in switched_tokens:
+                continue  # one freed slot per refused token this tick
+            switched_tokens.add(option.target[0])
+            out.append(self._switch.switched(t.ts, self._switch_p, pair, option))
+        return out
 
     @staticmethod
     def _exit_cost(t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote) -> tuple[Decimal | None, str]:
@@ -291,9 +363,13 @@ class EdgeEngine:
         )
         entered: set[str] = set()
         enters: list[EnterAction] = []
+        accepted_keys = {results[i].key for i in order}
         for i in order:
             result, long, short = candidates[i]
             blocked = _blocked(result, entered, sides)
+            if blocked is None and self._switch_p.enabled:
+                why = self._switch.blocks(result, accepted_keys)
+                blocked = None if why is None else (Reason.NOT_BEST_FOR_TOKEN, why)
             if blocked is None:
                 result, blocked = self._fit_caps(t, result, long, short, book, funds)
             if blocked is not None:
