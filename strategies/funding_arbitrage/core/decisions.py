@@ -126,10 +126,10 @@ class EdgeEngine:
                 screened.append(best_screened)
         self._update_streaks(candidates)
         exits, holds = self._review_holds(t, held, by_key)
-        accepted = [c[0] for c in candidates if c[0].reason is Reason.ACCEPTED]
+        passing = [c[0] for c in candidates if c[0].reason in _PASSING]  # switch_confirm_hours is the persistence
         results, enters = self._allocate(t, candidates, held, tick.balances_quote)
         if self._switch_p.enabled:
-            exits += self._switches(t, held, holds, exits, accepted, results, by_key)
+            exits += self._switches(t, held, holds, exits, passing, results, by_key)
         self.tracker.record(results)
         decision = TickDecision(
             tick.ts,
@@ -280,11 +280,12 @@ class EdgeEngine:
         held: Sequence[HeldPair],
         holds: list[HoldReview],
         exits: list[ExitAction],
-        accepted: list[EdgeResult],
+        passing: list[EdgeResult],
         results: list[EdgeResult],
         by_key: dict[MarketKey, MarketQuote],
     ) -> list[ExitAction]:
-        """Held pairs to close for a better pair (`core/switching.py`); none that the hold rule closes already."""
+        """Held pairs to close for a better pair (`core/switching.py`); none that the hold rule closes already.
+        `passing`: candidates that pass the entry rules this tick (persistence aside: the confirmation is)."""
         closing = {x.pair_id for x in exits}
         costs = {h.pair_id: h.exit_cost_quote for h in holds}
         refused = [r for r in results if r.reason in CAPITAL_BOUND]
@@ -305,7 +306,7 @@ class EdgeEngine:
                 pair,
                 costs.get(pair.pair_id),
                 pair.amount_base * short.mark,
-                options_for(pair, accepted, refused, tokens),
+                options_for(pair, passing, refused, tokens),
                 forward_at,
                 z,
             )
@@ -363,12 +364,12 @@ class EdgeEngine:
         )
         entered: set[str] = set()
         enters: list[EnterAction] = []
-        accepted_keys = {results[i].key for i in order}
+        on_offer = {c[0].key for c in candidates if c[0].reason in _PASSING}
         for i in order:
             result, long, short = candidates[i]
             blocked = _blocked(result, entered, sides)
             if blocked is None and self._switch_p.enabled:
-                why = self._switch.blocks(result, accepted_keys)
+                why = self._switch.blocks(result, on_offer)
                 blocked = None if why is None else (Reason.NOT_BEST_FOR_TOKEN, why)
             if blocked is None:
                 result, blocked = self._fit_caps(t, result, long, short, book, funds)

@@ -1,8 +1,9 @@
 """Switch a held pair for a better one on expected value, without churn (pure core).
 
-A held pair A is compared with a candidate B that passed every entry rule this tick (`Reason.ACCEPTED`: edge,
-break-even, persistence). B's value is its expected net over its own expected holding period H (funding minus
-entry and exit costs on the live books, plus basis), scaled to A's notional; A's value is its forecast funding over
+A held pair A is compared with a candidate B that passes the entry rules this tick (edge and break-even; the
+persistence the entry asks for in ticks, the switch asks for in time: `switch_confirm_hours`). B's value is its
+expected net over its own expected holding period H (funding minus entry and exit costs on the live books, plus
+basis), scaled to A's notional; A's value is its forecast funding over
 the same H. The switch gain (`holding.switch_gain`) subtracts A's exit cost on the live books and
 `switch_uncertainty_z` combined std errors of both forecasts. Candidates are
 
@@ -152,23 +153,23 @@ class SwitchMonitor:
         pending = self.pending.get(token)
         return None if pending is None else pending[1]
 
-    def blocks(self, result: EdgeResult, accepted: set[PairKey]) -> str | None:
+    def blocks(self, result: EdgeResult, on_offer: set[PairKey]) -> str | None:
         """Why `result` must not enter now: it is the pair just switched out and its replacement is on offer."""
         pending = self.pending.get(result.token)
-        if pending is None or result.key != pending[0] or pending[1] not in accepted:
+        if pending is None or result.key != pending[0] or pending[1] not in on_offer:
             return None
         return f"switched out for {pending[1][1]}/{pending[1][2]}, which is still on offer"
 
 
 def options_for(
     held: HeldPair,
-    accepted: Sequence[EdgeResult],
+    passing: Sequence[EdgeResult],
     capital_refused: Sequence[EdgeResult],
     held_tokens: set[str],
 ) -> list[tuple[EdgeResult, Decimal]]:
-    """Candidates a held pair may be switched for, each with the notional it is compared at: the accepted pairs of
-    its token at the held notional, and (capital binding) refused pairs of tokens not held at the notional freed."""
-    same = [(r, _notional(r)) for r in accepted if r.token == held.token]
+    """Candidates a held pair may be switched for, each with the notional it is compared at: the passing pairs of
+    its token at their own notional, and (capital binding) refused pairs of tokens not held at the notional freed."""
+    same = [(r, _notional(r)) for r in passing if r.token == held.token]
     other = [(r, held.entry_notional_quote) for r in capital_refused if r.token not in held_tokens and _frees(held, r)]
     return same + other
 

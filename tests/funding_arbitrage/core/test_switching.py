@@ -197,8 +197,9 @@ def expected_gain(s: Any, snapshot: TickSnapshot, pair: HeldPair, new: Any) -> D
     return new.net_edge_quote * k - carry - cost  # z = 0 and no uncertainty in the persistent forecast
 
 
-PASSED_ENTRY_RULES = {  # verdicts an ACCEPTED candidate can end with after the allocation
+PASSED_ENTRY_RULES = {  # verdicts a passing candidate can end with after the allocation
     Reason.ACCEPTED,
+    Reason.AWAITING_PERSISTENCE,
     Reason.TOKEN_CAP,
     Reason.VENUE_CAP,
     Reason.TOTAL_CAP,
