@@ -41,7 +41,7 @@ from .orderbook import BookDataError, check_book
 from .reasons import REVERSE_CARRY_UNSUPPORTED, ExitReason, Reason, SkipReason
 from .sizing import FUNDS_BUFFER, ExposureBook, VenueFunds, VolatilityTracker
 from .snapshots import MarketKind, TickSnapshot
-from .switching import CAPITAL_BOUND, SwitchMonitor, SwitchParams, best_switch, options_for
+from .switching import SwitchMonitor, SwitchParams
 
 __all__ = [
     "REVERSE_CARRY_UNSUPPORTED",
@@ -286,40 +286,20 @@ class EdgeEngine:
     ) -> list[ExitAction]:
         """Held pairs to close for a better pair (`core/switching.py`); none that the hold rule closes already.
         `passing`: candidates that pass the entry rules this tick (persistence aside: the confirmation is)."""
-        closing = {x.pair_id for x in exits}
-        costs = {h.pair_id: h.exit_cost_quote for h in holds}
-        refused = [r for r in results if r.reason in CAPITAL_BOUND]
-        tokens = {h.token for h in held}
-        z = self._switch_p.z
+
+        def notional_of(pair: HeldPair) -> Decimal | None:
+            short = by_key.get((pair.short_connector, pair.short_pair))
+            return None if short is None else pair.amount_base * short.mark
 
         def forward_at(pair: HeldPair, hours: Decimal) -> ForwardValue | None:
             long = by_key.get((pair.long_connector, pair.long_pair))
             short = by_key.get((pair.short_connector, pair.short_pair))
             return self._forward_value(pair, long, short, hours)
 
-        options = {}
-        for pair in held:
-            short = by_key.get((pair.short_connector, pair.short_pair))
-            if pair.pair_id in closing or short is None:
-                continue
-            found = best_switch(
-                pair,
-                costs.get(pair.pair_id),
-                pair.amount_base * short.mark,
-                options_for(pair, passing, refused, tokens),
-                forward_at,
-                z,
-            )
-            if found is not None:
-                options[pair.pair_id] = found
-        due = self._switch.step(t.ts, self._switch_p, [h for h in held if h.pair_id not in closing], options)
-        out, switched_tokens = [], set()
-        for pair, option in sorted(due, key=lambda d: d[1].gain_quote, reverse=True):
-            if option.target[0] != pair.token and option.target[0] in switched_tokens:
-                continue  # one freed slot per refused token this tick
-            switched_tokens.add(option.target[0])
-            out.append(self._switch.switched(t.ts, self._switch_p, pair, option))
-        return out
+        costs = {h.pair_id: h.exit_cost_quote for h in holds}
+        return self._switch.decide(
+            t.ts, self._switch_p, held, costs, {x.pair_id for x in exits}, passing, results, notional_of, forward_at
+        )
 
     @staticmethod
     def _exit_cost(t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote) -> tuple[Decimal | None, str]:

@@ -24,7 +24,8 @@ is flat.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ from .edge import EdgeResult, PairKey
 from .holding import ForwardValue, switch_gain
 from .reasons import ExitReason, Reason
 
+logger = logging.getLogger(__name__)
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _SECONDS_PER_HOUR = Decimal(3600)
@@ -122,6 +124,47 @@ class SwitchMonitor:
     def __init__(self) -> None:
         self._since: dict[str, float] = {}
         self.pending: dict[str, tuple[PairKey, PairKey, float]] = {}
+
+    def decide(
+        self,
+        ts: float,
+        params: SwitchParams,
+        held: Sequence[HeldPair],
+        exit_costs: Mapping[str, Decimal | None],
+        closing: set[str],
+        passing: Sequence[EdgeResult],
+        results: Sequence[EdgeResult],
+        notional_of: Callable[[HeldPair], Decimal | None],
+        forward_at: ForwardAt,
+    ) -> list[ExitAction]:
+        """The switches due this tick, as exits with reason `switch`. `exit_costs`: each held pair's exit cost on
+        the books (None: unknown); `closing`: pairs the hold rule closes this tick (never switched); `passing`:
+        candidates passing the entry rules; `results`: this tick's verdicts after the allocation (the cap-refused
+        ones are the capital-binding options). A pair whose review fails is logged and left held."""
+        refused = [r for r in results if r.reason in CAPITAL_BOUND]
+        tokens = {h.token for h in held}
+        options = {}
+        for pair in held:
+            try:
+                notional = notional_of(pair)
+                if pair.pair_id in closing or notional is None:
+                    continue
+                candidates = options_for(pair, passing, refused, tokens)
+                found = best_switch(pair, exit_costs.get(pair.pair_id), notional, candidates, forward_at, params.z)
+            except Exception:  # one pair's bad figures never stop another pair's review
+                logger.exception("switch_review reason=internal_error pair_id=%s", pair.pair_id)
+                continue
+            if found is not None:
+                options[pair.pair_id] = found
+        due = self.step(ts, params, [h for h in held if h.pair_id not in closing], options)
+        out: list[ExitAction] = []
+        targets: set[str] = set()
+        for pair, option in sorted(due, key=lambda d: d[1].gain_quote, reverse=True):
+            if option.target[0] != pair.token and option.target[0] in targets:
+                continue  # one freed slot per refused token this tick
+            targets.add(option.target[0])
+            out.append(self.switched(ts, params, pair, option))
+        return out
 
     def step(
         self, ts: float, params: SwitchParams, held: Sequence[HeldPair], options: dict[str, SwitchOption]
