@@ -119,8 +119,9 @@ def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
         study = optuna.load_study(study_name=f"fold-{row['fold']}", storage=f"sqlite:///{out / 'study.sqlite3'}")
         base = [t for t in study.get_trials() if t.user_attrs.get("base_config") and t.state == TrialState.COMPLETE]
         assert len(base) == 1
-        assert {k: Decimal(v) for k, v in base[0].user_attrs["settings"].items()} == {
-            k: Decimal(str(sample[k])) for k in base[0].user_attrs["settings"]
+        tried = base[0].user_attrs["settings"]  # numbers as exact text, choices (switch_enabled) as they are
+        assert {k: v if isinstance(v, bool) else Decimal(v) for k, v in tried.items()} == {
+            k: sample[k] if isinstance(sample[k], bool) else Decimal(str(sample[k])) for k in tried
         }
     for row in doc["folds"]:
         assert row["is_capture"] is not None and row["oos_capture"] is not None
