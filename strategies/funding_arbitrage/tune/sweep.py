@@ -260,6 +260,13 @@ class _Runner:
             # the base config itself first: the fold's choice is then never worse in sample than the base
             fs.study.enqueue_trial(self.plan.base_params, user_attrs={BASE_ATTR: True})
         trial = fs.study.ask(self.plan.space.distributions())
+        try:
+            return self._submit(fs, trial)
+        except KeyboardInterrupt:  # Ctrl-C between the ask and the submit: no trial may stay RUNNING
+            tell_failed(fs, trial, "interrupted before it was submitted", interrupted=True)
+            raise
+
+    def _submit(self, fs: FoldStudy, trial: Any) -> Job | None:
         settings = self.plan.space.settings_of(trial.params)
         trial.set_user_attr(SETTINGS_ATTR, stored(settings))
         config = {**self.plan.base_config, **settings}
