@@ -314,6 +314,29 @@ class FundingArbSettings(BaseModel):
         ge=Decimal("1"),
         le=Decimal("8760"),
     )
+    switch_enabled: bool = _f(
+        "Close a held pair for a better one (same token; another token when capital binds) when the expected "
+        "gain pays the whole switch (core/switching.py)",
+        default=False,
+    )
+    switch_uncertainty_z: Decimal = _f(
+        "Switch margin in std errors of both forecasts: the gain must exceed this many combined std errors",
+        default=Decimal("1"),
+        ge=Decimal("0"),
+        le=Decimal("10"),
+    )
+    switch_min_hold_hours: Decimal = _f(
+        "A pair is never switched out before it has been held this many hours (no churn), hours",
+        default=Decimal("24"),
+        ge=Decimal("0"),
+        le=Decimal("8760"),
+    )
+    switch_confirm_hours: Decimal = _f(
+        "The switch gain must stay positive this long before the switch (a short dip never triggers one), hours",
+        default=Decimal("8"),
+        ge=Decimal("0"),
+        le=Decimal("720"),
+    )
 
     # ------------------------------------------------------------------------------------------------
     @field_validator("perp_connectors", "spot_connectors", "tokens")

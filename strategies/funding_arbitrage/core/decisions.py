@@ -41,6 +41,7 @@ from .orderbook import BookDataError, check_book
 from .reasons import REVERSE_CARRY_UNSUPPORTED, ExitReason, Reason, SkipReason
 from .sizing import FUNDS_BUFFER, ExposureBook, VenueFunds, VolatilityTracker
 from .snapshots import MarketKind, TickSnapshot
+from .switching import SwitchMonitor, SwitchParams
 
 __all__ = [
     "REVERSE_CARRY_UNSUPPORTED",
@@ -80,12 +81,19 @@ class EdgeEngine:
         self._streaks: Streaks[PairKey] = Streaks()
         self._exit_monitor = ExitMonitor()
         self.market_leverage: dict[MarketKey, Decimal] = {}  # volatility mode: set by the shell (core.leverage)
+        self._switch = SwitchMonitor()
         self.reconfigure(settings)
 
     def reconfigure(self, settings: FundingArbSettings) -> None:
         """Adopt new settings; interval schedules, price history, streaks and history are kept."""
         self.settings = settings
         self._p = EngineParams.from_settings(settings)
+        self._switch_p = SwitchParams.of(
+            settings.switch_enabled,
+            settings.switch_uncertainty_z,
+            settings.switch_min_hold_hours,
+            settings.switch_confirm_hours,
+        )
         if getattr(self, "_forecast_model", None) != settings.funding_forecast:
             self.forecaster = forecaster_for(settings.funding_forecast)
             self._forecast_model = settings.funding_forecast
@@ -120,7 +128,10 @@ class EdgeEngine:
                 screened.append(best_screened)
         self._update_streaks(candidates)
         exits, holds = self._review_holds(t, held, by_key)
+        passing = [c[0] for c in candidates if c[0].reason in _PASSING]  # switch_confirm_hours is the persistence
         results, enters = self._allocate(t, candidates, held, tick.balances_quote)
+        if self._switch_p.enabled:
+            exits += self._switches(t, held, holds, exits, passing, results, by_key)
         self.tracker.record(results)
         decision = TickDecision(
             tick.ts,
@@ -171,7 +182,20 @@ class EdgeEngine:
         n_screened = n_pairs - len(found)
         rest = bounded[len(found) :]
         best = rest[0] if rest else (screen.bound, screen.long, screen.short)
+        found += self._switch_target(t, token, rest)
         return found, (_screened(token, best[1], best[2], best[0]) if n_screened else None), n_screened
+
+    def _switch_target(
+        self, t: TickScratch, token: str, rest: list[tuple[Decimal, MarketQuote, MarketQuote]]
+    ) -> list[_Candidate]:
+        """The pair a held pair of `token` was just switched for, costed even when a better one ends the search:
+        while it is on offer the pair switched out is not re-entered (`SwitchMonitor.blocks`)."""
+        target = self._switch.target(token) if self._switch_p.enabled else None
+        for bound, long, short in rest if target is not None else ():
+            if (token, long.key[0], short.key[0]) == target and bound >= self._p.min_edge_frac:
+                streak = self._streaks.count(target)
+                return [(evaluate_pair(t, self._p, token, long, short, self._p.order_quote, streak), long, short)]
+        return []
 
     def _update_streaks(self, candidates: list[_Candidate]) -> None:
         self._streaks.update(c[0].key for c in candidates if c[0].reason in _PASSING)
@@ -236,9 +260,10 @@ class EdgeEngine:
         return action, HoldReview(pair.pair_id, hours, forward_apr, below, cost, tp_value, note)
 
     def _forward_value(
-        self, pair: HeldPair, long: MarketQuote | None, short: MarketQuote | None
+        self, pair: HeldPair, long: MarketQuote | None, short: MarketQuote | None, hours: Decimal | None = None
     ) -> ForwardValue | None:
-        """Forecast funding of the held pair over `exit_forward_hours`; None when a rate is unknown."""
+        """Forecast funding of the held pair over `hours` (default `exit_forward_hours`); None when a rate is
+        unknown."""
         if short is None or short.rate_per_hour is None or long is None:
             return None
         if pair.long_kind == MarketKind.SPOT:
@@ -247,8 +272,36 @@ class EdgeEngine:
             start, long_key = short.rate_per_hour - long.rate_per_hour, long.key
         else:
             return None
-        fc = self.forecaster.forward(long_key, short.key, start, self._p.exit_forward_hours)
+        fc = self.forecaster.forward(long_key, short.key, start, self._p.exit_forward_hours if hours is None else hours)
         return ForwardValue.of(fc, pair.amount_base * short.mark, self._p.exit_z)
+
+    # --- switches -------------------------------------------------------------------------------------------
+    def _switches(
+        self,
+        t: TickScratch,
+        held: Sequence[HeldPair],
+        holds: list[HoldReview],
+        exits: list[ExitAction],
+        passing: list[EdgeResult],
+        results: list[EdgeResult],
+        by_key: dict[MarketKey, MarketQuote],
+    ) -> list[ExitAction]:
+        """Held pairs to close for a better pair (`core/switching.py`); none that the hold rule closes already.
+        `passing`: candidates that pass the entry rules this tick (persistence aside: the confirmation is)."""
+
+        def notional_of(pair: HeldPair) -> Decimal | None:
+            short = by_key.get((pair.short_connector, pair.short_pair))
+            return None if short is None else pair.amount_base * short.mark
+
+        def forward_at(pair: HeldPair, hours: Decimal) -> ForwardValue | None:
+            long = by_key.get((pair.long_connector, pair.long_pair))
+            short = by_key.get((pair.short_connector, pair.short_pair))
+            return self._forward_value(pair, long, short, hours)
+
+        costs = {h.pair_id: h.exit_cost_quote for h in holds}
+        return self._switch.decide(
+            t.ts, self._switch_p, held, costs, {x.pair_id for x in exits}, passing, results, notional_of, forward_at
+        )
 
     @staticmethod
     def _exit_cost(t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote) -> tuple[Decimal | None, str]:
@@ -299,9 +352,13 @@ class EdgeEngine:
         )
         entered: set[str] = set()
         enters: list[EnterAction] = []
+        on_offer = {c[0].key for c in candidates if c[0].reason in _PASSING}
         for i in order:
             result, long, short = candidates[i]
             blocked = _blocked(result, entered, sides)
+            if blocked is None and self._switch_p.enabled:
+                why = self._switch.blocks(result, on_offer)
+                blocked = None if why is None else (Reason.NOT_BEST_FOR_TOKEN, why)
             if blocked is None:
                 result, blocked = self._fit_caps(t, result, long, short, book, funds)
             if blocked is not None:

@@ -50,6 +50,7 @@ class CloseReason(StrEnum):
     MAX_HOLDING = "max_holding"
     TAKE_PROFIT = "take_profit"
     EDGE_DECAYED = "edge_decayed"
+    SWITCH = "switch"  # closed for a better pair (core/switching.py)
     RISK_REDUCTION = "risk_reduction"  # a reduction that left less than the minimum: closed whole
     IMBALANCED = "imbalanced"  # venue positions no longer hedge each other and cannot be rebalanced
     OPERATOR = "operator"

@@ -66,6 +66,7 @@ class ExitReason(StrEnum):
     MAX_HOLDING = "max_holding"
     TAKE_PROFIT = "take_profit"
     EDGE_DECAYED = "edge_decayed"  # forward funding APR below exit_edge_apr_pct for exit_confirmations ticks
+    SWITCH = "switch"  # closed for a better pair whose expected gain pays the whole switch (core/switching.py)
 
 
 REVERSE_CARRY_UNSUPPORTED = (

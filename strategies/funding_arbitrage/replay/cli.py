@@ -103,6 +103,7 @@ def run_replay_command(args: argparse.Namespace) -> int:
             f"{run.fees_quote:>9.2f}  slippage {run.slippage_quote:>8.2f}  APR "
             f"{'N/A' if run.apr_pct is None else f'{run.apr_pct:.2f}%'}  carry {run.carry_quote:>9.2f}  capture "
             f"{'N/A' if run.carry_capture is None else f'{run.carry_capture * 100:.1f}%'}  pairs {run.pairs_opened}"
+            f"  lost to fees {run.pairs_lost_to_fees}  switches {run.switches}"
         )
     print(f"report: {files['report.html']}")
     return 0

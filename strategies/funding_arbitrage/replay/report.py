@@ -76,6 +76,19 @@ def run_json(run: RunResult, tolerance_quote: Decimal) -> dict[str, Any]:
     out["mean_utilisation"] = fixed(mean_utilisation(run))
     out["utilisation"] = [{"ts": RawNumber(fmt_ts(u.ts)), "ratio": fixed(u.ratio)} for u in run.utilisation]
     out["notes"] = [safe_text(n) for n in run.notes]
+    out["pairs_lost_to_fees"] = run.pairs_lost_to_fees
+    out["switches"] = run.switches
+    out["switch_gain_quote"] = fixed(run.switch_gain_quote)
+    out["switch_gains"] = [
+        {
+            "ts": RawNumber(fmt_ts(g.ts)),
+            "token": g.token,
+            "closed_pair": g.closed_pair,
+            "opened_pair": g.opened_pair,
+            "realised_gain_quote": fixed(g.realised_gain_quote),
+        }
+        for g in run.switch_gains
+    ]
     out["pairs"] = [
         {
             "pair": r.pair_key,

@@ -124,6 +124,14 @@ def _halted(run: RunResult) -> str:
     return f"yes, since {iso_utc(event.ts)}" if run.halted and event is not None else ("yes" if run.halted else "no")
 
 
+def _switches(run: RunResult) -> str:
+    """Switches of the strategy run and their realised gain (replay/switches.py); N/A for the other runs."""
+    if run.name != "funding_arbitrage":
+        return "N/A"
+    gain = run.switch_gain_quote
+    return f"{run.switches} ({'N/A' if gain is None else money(gain)})" if run.switches else "0"
+
+
 def headline(runs: list[RunResult]) -> str:
     rows: list[tuple[str, list[str]]] = [
         ("Net PnL (quote)", [signed_cell(r.net_pnl_quote, money) for r in runs]),
@@ -141,6 +149,8 @@ def headline(runs: list[RunResult]) -> str:
         ("Max drawdown (quote)", [money(r.max_drawdown_quote) for r in runs]),
         ("Capital (quote)", [money(r.capital_quote) for r in runs]),
         ("Pairs opened", [_metric(r, "pairs_opened", count(r.pairs_opened)) for r in runs]),
+        ("Pairs that lost to fees", [_metric(r, "pairs_lost_to_fees", count(r.pairs_lost_to_fees)) for r in runs]),
+        ("Switches (realised gain, quote)", [_metric(r, "switches", esc(_switches(r))) for r in runs]),
         ("Liquidations", [_metric(r, "liquidations", count(r.liquidations)) for r in runs]),
         ("Ended halted", [_metric(r, "halted", esc(_halted(r))) for r in runs]),
         ("Max hedge gap", [pct(r.max_hedge_gap_pct) for r in runs]),

@@ -141,6 +141,26 @@ class PairRow:
         )
 
 
+SWITCH_REASON = "switch"  # close reason of a pair the strategy closed for a better one (core/switching.py)
+
+
+def pair_carry(row: PairRow) -> Decimal:
+    """funding − fees − slippage − borrow of one pair (its basis left out, as in the run's carry)."""
+    return row.funding_quote - row.fees_quote - row.slippage_quote - row.borrow_quote
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchGain:
+    """One switch (`replay/switches.py`): the pair closed, the pair entered for it (None: none before the end) and
+    the realised gain against holding the closed pair (None: not computable)."""
+
+    ts: float
+    token: str
+    closed_pair: str
+    opened_pair: str | None
+    realised_gain_quote: Decimal | None
+
+
 @dataclass(frozen=True, slots=True)
 class EquityPoint:
     ts: float
@@ -215,6 +235,7 @@ class RunResult:
     carry_capture: Decimal | None = None
     trades_modelled: bool = True
     halted: bool = False
+    switch_gains: tuple[SwitchGain, ...] = ()
 
     def __post_init__(self) -> None:
         if self.name not in RUN_NAMES:
@@ -233,7 +254,7 @@ class RunResult:
         _require_decimal(self, "apr_pct", "max_hedge_gap_pct", "unhedged_seconds", "carry_capture", optional=True)
         if self.capital_quote <= 0:
             raise ValueError(f"RunResult.capital_quote ({self.capital_quote}) must be positive")
-        for name in ("equity", "trades", "pairs", "margin", "events", "notes", "utilisation"):
+        for name in ("equity", "trades", "pairs", "margin", "events", "notes", "utilisation", "switch_gains"):
             _set(self, name, tuple(getattr(self, name)))
         ts = [p.ts for p in self.equity]
         if ts != sorted(ts):
@@ -243,6 +264,23 @@ class RunResult:
     def carry_quote(self) -> Decimal:
         """Funding net of costs, the product's skill: funding − fees − slippage − borrow (basis left out)."""
         return self.funding_pnl_quote - self.fees_quote - self.slippage_quote - self.borrow_quote
+
+    @property
+    def pairs_lost_to_fees(self) -> int:
+        """Closed pairs whose funding did not pay their own fees, slippage and borrow (a switched-out pair by its own
+        figures); a pair still open at the end is still earning and is not counted."""
+        return sum(1 for r in self.pairs if r.closed_ts is not None and pair_carry(r) < 0)
+
+    @property
+    def switches(self) -> int:
+        """Pairs closed for a better one."""
+        return sum(1 for r in self.pairs if r.close_reason == SWITCH_REASON)
+
+    @property
+    def switch_gain_quote(self) -> Decimal | None:
+        """Realised gain of all switches; None when one is not computable (0 with no switch)."""
+        gains = [g.realised_gain_quote for g in self.switch_gains]
+        return None if any(g is None for g in gains) else sum((g for g in gains if g is not None), _ZERO)
 
     def sorted_pairs(self) -> list[PairRow]:
         return sorted(self.pairs, key=lambda r: (r.opened_ts, r.pair_key, r.closed_ts is None, r.closed_ts or 0))

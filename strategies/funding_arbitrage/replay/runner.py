@@ -48,6 +48,7 @@ from .results import (
     with_carry_capture,
 )
 from .rows import baseline_pair_rows, strategy_pair_row
+from .switches import switch_gains
 
 log = logging.getLogger(__name__)
 QUOTE = "USDT"
@@ -176,9 +177,10 @@ async def _run_strategy(
     halted = gate.halt_reason is not None
     if halted and not any(e.kind is EventKind.HALT for e in events):  # the runtime's own "halt" event counts
         events.append(RunEvent(float(gate.halted_ts), EventKind.HALT, f"trading halted: {gate.halt_reason}"))
-    return _finish(
+    result = _finish(
         "funding_arbitrage", env, ledger, _funded(env), len(store.records), rows, events, opts, halted=halted
     )
+    return dataclasses.replace(result, switch_gains=tuple(switch_gains(store.records.values(), rows, md, env.end_ts)))
 
 
 def _script_module() -> Any:

@@ -29,7 +29,7 @@ from edge_builders import (
 
 from strategies.funding_arbitrage.core.config import FundingArbSettings
 from strategies.funding_arbitrage.core.decisions import EdgeEngine, TickDecision
-from strategies.funding_arbitrage.core.snapshots import TickSnapshot
+from strategies.funding_arbitrage.core.snapshots import MarketKind, TickSnapshot
 
 D = Decimal
 Scenario = Callable[[FundingArbSettings], TickDecision]
@@ -84,6 +84,14 @@ def fingerprint(d: TickDecision) -> tuple[Any, ...]:
     )
 
 
+def switch_base(**kw: Any) -> FundingArbSettings:
+    """Switching on with no margin, no minimum hold and no confirmation: a better pair is switched to at once."""
+    zero = {"switch_uncertainty_z": D(0), "switch_min_hold_hours": D(0), "switch_confirm_hours": D(0)}
+    return carry_settings(**{"switch_enabled": True, **zero, **kw})
+
+
+HELD_CARRY = held(long_connector=SPOT, short_connector=BINANCE, long_kind=MarketKind.SPOT)
+SWITCH_TO_BYBIT = once(perp(BINANCE, "0.00001"), perp(BYBIT, "0.01"), spot(), held_pairs=(HELD_CARRY,))
 THIN = book(BYBIT, "BTC-USDT", size="0.005")
 SPREAD_FALLS = [perp(BINANCE, "0.0001"), perp(BYBIT, "0.0003")]  # 21.9 % APR held spread
 SPREAD_NEGATIVE = [perp(BINANCE, "0.001"), perp(BYBIT, "0.0001")]
@@ -153,6 +161,20 @@ ROWS: list[tuple[str, Callable[..., FundingArbSettings], dict[str, Any], Scenari
         {"exit_forward_hours": D("1")},
         once(*SPREAD_NEGATIVE, held_pairs=(held(),)),
     ),
+    (
+        "switch_enabled",
+        lambda **kw: switch_base(**{"switch_enabled": False, **kw}),
+        {"switch_enabled": True},
+        SWITCH_TO_BYBIT,
+    ),
+    (
+        "switch_uncertainty_z",
+        lambda **kw: switch_base(**{"funding_forecast": "mean_reverting", **kw}),
+        {"switch_uncertainty_z": D("5")},
+        SWITCH_TO_BYBIT,
+    ),
+    ("switch_min_hold_hours", switch_base, {"switch_min_hold_hours": D("1")}, SWITCH_TO_BYBIT),
+    ("switch_confirm_hours", switch_base, {"switch_confirm_hours": D("1")}, SWITCH_TO_BYBIT),
     (
         "stale_data_s",
         base,
