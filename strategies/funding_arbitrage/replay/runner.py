@@ -393,6 +393,8 @@ def _simulated_runs(
         return asyncio.run(_run_baseline(opts, md, settings, report))
 
     if opts.jobs > 1 and len(names) > 1:
+        if "funding_arbitrage" in names:
+            _script_module()  # imported once, before the fork: the workers share it instead of importing it again
         return run_parallel(names, one, progress, opts.jobs)
     return {name: one(name, progress) for name in names}
 
