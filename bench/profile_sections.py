@@ -61,6 +61,13 @@ def _install() -> None:
     _timed(runtime.FundingArbRuntime, "on_fill", "strategy: fill events")
     _timed(runtime.FundingArbRuntime, "on_funding", "strategy: funding events")
     _timed(state.PairStore, "save", "strategy: state file saves")
+    from strategies.funding_arbitrage.replay.baseline_strategy import BaselineStrategy
+    from strategies.funding_arbitrage.replay.ledger import RunLedger
+    from strategies.funding_arbitrage.sim.harness import SimEnvironment
+
+    _timed(BaselineStrategy, "on_tick", "baseline tick")
+    _timed(RunLedger, "sample", "runner: hourly ledger samples")
+    _timed(SimEnvironment, "__init__", "runner: simulated venues set up")
 
 
 def main() -> None:
