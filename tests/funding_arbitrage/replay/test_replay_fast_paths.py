@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -115,3 +116,34 @@ def test_memoised_conversion_gives_the_digits_of_repr(x: float) -> None:
     for _ in range(2):  # the second call answers from the memo when it may
         got = _decimal(x)
         assert repr(got) == repr(D(repr(x)))
+
+
+def test_replays_in_one_process_parse_the_data_once_until_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import shutil
+
+    from strategies.funding_arbitrage.replay import runner
+    from strategies.funding_arbitrage.shell.home import project_root
+
+    data = tmp_path / "data"
+    shutil.copytree(project_root() / ".." / "shared" / "data" / "cross_venue_2025", data)
+    loads: list[object] = []
+    real = runner.load_market_data
+    monkeypatch.setattr(runner, "load_market_data", lambda d: loads.append(d) or real(d))
+    monkeypatch.setattr(runner, "_LOADED", {})
+    opts = runner.ReplayOptions(
+        data_dir=data, start_ts=1_751_328_000.0, end_ts=1_751_328_000.0 + 3 * 86400, runs=("passive_carry", "oracle")
+    )
+
+    first, _ = runner.run_replay(runner.dataclasses.replace(opts, out_dir=tmp_path / "a"))
+    second, _ = runner.run_replay(runner.dataclasses.replace(opts, out_dir=tmp_path / "b"))
+    assert len(loads) == 1
+    assert (tmp_path / "a" / "runs.csv").read_bytes() == (tmp_path / "b" / "runs.csv").read_bytes()
+    assert first.runs == second.runs
+
+    funding = data / "funding_rates.csv.gz"
+    os.utime(funding, ns=(funding.stat().st_atime_ns, funding.stat().st_mtime_ns + 1_000_000_000))
+    runner.run_replay(runner.dataclasses.replace(opts, out_dir=tmp_path / "c"))
+    assert len(loads) == 2  # a changed file is parsed again
