@@ -79,6 +79,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("out/profile_sections"))
     args = parser.parse_args()
     c_start = time.process_time()
+    from strategies.funding_arbitrage.cli.bytecode_cache import enable_bytecode_cache
+
+    enable_bytecode_cache()  # as `funding-arb` does at start
     from strategies.funding_arbitrage.replay.runner import ReplayOptions, run_replay
     from strategies.funding_arbitrage.shell.home import project_root
 
