@@ -216,6 +216,10 @@ def _fail(msg: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .bytecode_cache import enable_bytecode_cache
+
+    if argv is None:  # the command line itself (not a caller passing arguments): before any heavy import
+        enable_bytecode_cache()
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     return func(args)
