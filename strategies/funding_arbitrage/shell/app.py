@@ -23,6 +23,7 @@ from hummingbot.client.runner import bootstrap_application, load_and_start_strat
 from ..cli.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
 from ..core.redaction import all_loggers, install_on_handlers
 from .offline_noise import quiet_offline_noise
+from .resume import install_start_after_stop
 
 if TYPE_CHECKING:
     from ..sim.live import LiveSimEnvironment
@@ -113,6 +114,7 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: str | None, 
     _enable_project_loggers()
     filter_task = asyncio.get_running_loop().create_task(_keep_logging_secure())
     sim_task: asyncio.Task | None = None
+    sim_env = None
     if sim is not None:
         if not v2_conf:
             print("--sim needs a sim config (--v2 CONF)")
@@ -121,6 +123,7 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: str | None, 
         if sim_env is None:
             return EXIT_CONFIG
         sim_task = asyncio.get_running_loop().create_task(_client_sim_loop(hb, sim_env))
+    install_start_after_stop(hb, v2_conf, sim_env)  # `start` after `stop` (Hummingbot clears the strategy)
     if v2_conf:
 
         async def _start_when_ready() -> None:
@@ -157,7 +160,9 @@ async def _client_sim_loop(hb: HummingbotApplication, sim_env: LiveSimEnvironmen
             hb._handle_command("stop")
             return
         message = sim_env.detached_message
-        if message and not detached_said:
+        if message is None:
+            detached_said = False  # re-attached by `start` (shell/resume.py): say it again at the next stop
+        elif not detached_said:
             hb.notify(message)
             detached_said = True
         await asyncio.sleep(LOOP_STEP_S)
