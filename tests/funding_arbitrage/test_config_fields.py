@@ -542,3 +542,29 @@ def test_orphan_policy_decides_what_recovery_does_with_unexplained_legs(tmp_path
     assert (halt.risk.halt_reason or "").startswith("orphan legs") and halt.store.open_records() == []
     assert adopt.risk.halt_reason is None
     assert [(r.long.filled_base, r.short.filled_base) for r in adopt.store.open_records()] == [(D("0.1"), D("-0.1"))]
+
+
+# --- logs -------------------------------------------------------------------------------------------------------
+@proves("log_format")
+def test_log_format_json_makes_every_handler_write_one_json_object_per_line(tmp_path: Path) -> None:
+    import io
+    import logging
+
+    from strategies.funding_arbitrage.shell.log_format import TEXT, apply_log_format
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(handler)
+    log = logging.getLogger("strategies.funding_arbitrage.test_log_format")
+    try:
+        ticked(settings(tmp_path, log_format="text"), times=())
+        log.warning("decision=skip token=BTC")
+        ticked(settings(tmp_path, log_format="json"), times=())
+        log.warning("decision=skip token=ETH")
+    finally:
+        apply_log_format(TEXT)
+        logging.getLogger().removeHandler(handler)
+    text_line, json_line = stream.getvalue().splitlines()[-2:]
+
+    assert text_line == "decision=skip token=BTC"
+    assert json.loads(json_line)["fields"] == {"decision": "skip", "token": "ETH"}

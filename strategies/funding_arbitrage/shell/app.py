@@ -22,6 +22,7 @@ from hummingbot.client.runner import bootstrap_application, load_and_start_strat
 
 from ..cli.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
 from ..core.redaction import all_loggers, install_on_handlers
+from .log_format import TEXT, apply_log_format
 from .offline_noise import quiet_offline_noise
 from .resume import install_start_after_stop
 
@@ -68,6 +69,7 @@ def _enable_project_loggers() -> None:
         if name.startswith("strategies.funding_arbitrage") and isinstance(logger, logging.Logger):
             logger.disabled = False
     install_on_handlers(all_loggers())
+    apply_log_format()  # log_format json: Hummingbot's rebuilt handlers get the JSON formatter again
 
 
 def _password_from_env() -> str | None:
@@ -111,6 +113,7 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: str | None, 
     if hb is None:
         print("Invalid password.")
         return EXIT_PASSWORD
+    apply_log_format(TEXT, keep_console_text=True)  # the output pane is read by a person (log_format: json files)
     _enable_project_loggers()
     filter_task = asyncio.get_running_loop().create_task(_keep_logging_secure())
     sim_task: asyncio.Task | None = None
@@ -198,6 +201,7 @@ async def _headless_main(v2_conf: str, password: str, sim: SimOptions | None) ->
     if hb is None:
         print("Invalid password for the keystore under conf/.")
         return EXIT_PASSWORD
+    apply_log_format(_configured_log_format(v2_conf))  # before the first strategy line, not at its first tick
     _enable_project_loggers()
     sim_env = None
     if sim is not None:
@@ -208,6 +212,19 @@ async def _headless_main(v2_conf: str, password: str, sim: SimOptions | None) ->
         print(f"Strategy failed to start; see logs/logs_{v2_conf.rsplit('.', 1)[0]}.log")
         return EXIT_FAILED
     return await _serve(hb, sim_env)
+
+
+def _configured_log_format(v2_conf: str) -> str:
+    """`log_format` of conf/scripts/<v2_conf> (the launcher validated the file already; text if unreadable)."""
+    from hummingbot.client import settings as hb_settings
+
+    from ..core.config import ConfigError, load_settings
+
+    try:
+        return load_settings(hb_settings.SCRIPT_STRATEGY_CONF_DIR_PATH / v2_conf).log_format
+    except (ConfigError, OSError) as e:
+        log.warning("log_format unread (text used): %s", e)
+        return TEXT
 
 
 async def _serve(hb: HummingbotApplication, sim_env: LiveSimEnvironment | None) -> int:

@@ -33,6 +33,7 @@ from .execution import LegExecutor, lifecycle_params
 from .home import project_root
 from .journal import Journal, JournalError
 from .journal_store import JournaledPairStore
+from .log_format import apply_log_format
 from .metrics_export import BackgroundJsonExporter, PrometheusServer, prepare_metrics
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
@@ -101,6 +102,7 @@ class FundingArbRuntime:
         self.durability = Durability(self.journal, settings, self.risk) if self.journal else None
         self.controls = OperatorControls(self, self.journal, root / settings.kill_switch_file) if self.journal else None
         self.engine = EdgeEngine(settings)
+        apply_log_format(settings.log_format)  # json: one JSON object per log line on every handler
         self.snapshots = SnapshotBuilder(settings)
         self.executor = LegExecutor(
             strategy, self.store, self._record_error, settings.single_leg_timeout_s, settings.entry_maker_timeout_s
