@@ -84,8 +84,11 @@ def apply_log_format(fmt: str | None = None, keep_console_text: bool | None = No
         if fmt == JSON and not is_json and not (keep_console_text and type(handler).__name__ == "CLIHandler"):
             setattr(handler, _ORIGINAL, handler.formatter)
             handler.setFormatter(_JSON_FORMATTER)
+            if type(handler).format is not logging.Handler.format:  # CLIHandler formats itself, ignoring formatters
+                handler.format = _JSON_FORMATTER.format  # type: ignore[method-assign]  # this instance only
             changed += 1
         elif fmt == TEXT and is_json:
             handler.setFormatter(getattr(handler, _ORIGINAL, None))
+            handler.__dict__.pop("format", None)
             changed += 1
     return changed

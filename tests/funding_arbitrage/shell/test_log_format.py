@@ -76,3 +76,23 @@ def test_text_restores_each_handler_own_formatter(lines) -> None:
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="log_format"):
         apply_log_format("xml")
+
+
+def test_a_handler_that_formats_itself_writes_json_too_and_text_again_after() -> None:
+    from hummingbot.logger.cli_handler import CLIHandler  # Hummingbot's console handler (headless stdout)
+
+    stream = io.StringIO()
+    handler = CLIHandler(stream)
+    logger = logging.getLogger("strategies.funding_arbitrage.test_cli")
+    logger.addHandler(handler)
+    try:
+        apply_log_format(JSON, keep_console_text=False)
+        logger.warning("state=halted")
+        apply_log_format(TEXT)
+        logger.warning("state=active")
+    finally:
+        apply_log_format(TEXT, keep_console_text=False)
+        logger.removeHandler(handler)
+    json_line, text_line = stream.getvalue().splitlines()
+    assert json.loads(json_line)["fields"] == {"state": "halted"}
+    assert text_line.endswith("test_cli - state=active")
