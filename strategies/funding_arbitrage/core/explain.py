@@ -147,5 +147,16 @@ def _gate_reasons(token: str, gates: EntryGates) -> tuple[str, ...]:
         out.append(f"{token} already held (one pair per token)")
     until = gates.cooling_until_ts.get(token)
     if until is not None and until > gates.now_ts:
-        out.append(f"cooldown after a failed entry: {until - gates.now_ts:.0f}s left")
+        out.append(f"cooldown after a failed entry: {_duration(until - gates.now_ts)} left")
     return tuple(out)
+
+
+def _duration(seconds: float) -> str:
+    """'2d 3h', '3h 12m', '4m 5s', '20s'."""
+    s = int(seconds)
+    d, h, m, sec = s // 86400, s % 86400 // 3600, s % 3600 // 60, s % 60
+    if d:
+        return f"{d}d {h}h"
+    if h:
+        return f"{h}h {m}m"
+    return f"{m}m {sec}s" if m else f"{sec}s"

@@ -62,7 +62,7 @@ def test_gates_add_halt_held_token_and_cooldown() -> None:
     assert e.reasons == (
         "halted: max_drawdown",
         "BTC already held (one pair per token)",
-        "cooldown after a failed entry: 60s left",
+        "cooldown after a failed entry: 1m 0s left",
     )
     assert (
         explain(_result(Reason.ACCEPTED, "0.3", "0.1"), EntryGates(200.0, None, frozenset(), {"BTC": 160.0})).reasons
