@@ -100,7 +100,7 @@ def test_cli_sim_start_after_stop_resumes_with_pairs_intact(slow_sim_client):
     """Hummingbot's `stop` clears the strategy and removes the (injected) sim venues; a bare `start` must run the
     same config again on the same venues, and restart recovery must keep the pairs that were open (shell/resume.py).
     A fresh --sim run starts flat (its journal is moved aside), so any pair kept was kept across the stop."""
-    client, _home = slow_sim_client
+    client, home = slow_sim_client
     client.wait_for(STARTED, timeout=120)
     _, before = _status_until(client, kept_at_least=0)
 
@@ -117,3 +117,9 @@ def test_cli_sim_start_after_stop_resumes_with_pairs_intact(slow_sim_client):
     assert before & after, f"no pair open before stop is open after start: {before} vs {after}"
     assert not re.search(r"[1-9]\d* orphan legs", last)
     assert "Invalid strategy" not in client.screen() and "Traceback" not in last
+    # offline noise silenced in simulation, also in the instant after each `start` rebuilt the log handlers
+    log = "".join(p.read_text() for p in (home / "logs").glob("*.log"))
+    assert "Traceback" not in log
+    assert not re.search(
+        r" - (hummingbot\.connector\.(exchange|derivative)\.|hummingbot\.connector\.time_synchronizer)", log
+    )

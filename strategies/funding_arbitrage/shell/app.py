@@ -126,7 +126,13 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: str | None, 
         if sim_env is None:
             return EXIT_CONFIG
         sim_task = asyncio.get_running_loop().create_task(_client_sim_loop(hb, sim_env))
-    install_start_after_stop(hb, v2_conf, sim_env)  # `start` after `stop` (Hummingbot clears the strategy)
+
+    def refilter() -> None:
+        _enable_project_loggers()
+        if sim_env is not None:
+            quiet_offline_noise()
+
+    install_start_after_stop(hb, v2_conf, sim_env, refilter)  # `start` after `stop`; filters kept during a start
     if v2_conf:
 
         async def _start_when_ready() -> None:

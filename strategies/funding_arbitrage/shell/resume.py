@@ -17,6 +17,8 @@ its hedged pairs from the journal and finds them on the venues (restart recovery
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -32,8 +34,15 @@ StartCheck = Callable[..., Awaitable[None]]
 class StartAfterStop:
     """The client's memory of the last started config, and the sim venues to re-attach before a restart."""
 
-    def __init__(self, hb: Any, v2_conf: str | None, sim_env: LiveSimEnvironment | None) -> None:
+    def __init__(
+        self,
+        hb: Any,
+        v2_conf: str | None,
+        sim_env: LiveSimEnvironment | None,
+        refilter: Callable[[], None] | None = None,
+    ) -> None:
         self.hb = hb
+        self.refilter = refilter
         self.last_conf = v2_conf
         self.sim_env = sim_env
         self.sim_conf = v2_conf if sim_env is not None else None
@@ -75,11 +84,32 @@ class StartAfterStop:
         if conf is not None:
             self.reattach_sim(conf)
             self.last_conf = conf
-        await self._original(log_level, conf, *args)
+        guard = asyncio.get_running_loop().create_task(self._refilter_while_starting())
+        try:
+            await self._original(log_level, conf, *args)
+        finally:
+            if self.refilter is not None:
+                self.refilter()  # a start that never suspended: before any task it created can log
+            guard.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await guard
+
+    async def _refilter_while_starting(self) -> None:
+        """`start_check` rebuilds every log handler (Hummingbot's `init_logging`) and then starts connectors whose
+        first network errors can come within milliseconds: re-apply our filters (credentials, offline noise, log
+        format) at every event-loop step while the start runs, so no record reaches a handler without them."""
+        if self.refilter is None:
+            return
+        while True:
+            self.refilter()
+            await asyncio.sleep(0)
 
 
-def install_start_after_stop(hb: Any, v2_conf: str | None, sim_env: LiveSimEnvironment | None) -> StartAfterStop:
-    """Wrap `hb.start_check` (this instance only) so `start` works again after `stop`; returns the wrapper."""
-    resume = StartAfterStop(hb, v2_conf, sim_env)
+def install_start_after_stop(
+    hb: Any, v2_conf: str | None, sim_env: LiveSimEnvironment | None, refilter: Callable[[], None] | None = None
+) -> StartAfterStop:
+    """Wrap `hb.start_check` (this instance only) so `start` works again after `stop`, with `refilter` (re-install
+    the log filters) run at every loop step while a start runs; returns the wrapper."""
+    resume = StartAfterStop(hb, v2_conf, sim_env, refilter)
     hb.start_check = resume.start_check
     return resume
