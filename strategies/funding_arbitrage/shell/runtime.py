@@ -34,6 +34,7 @@ from .home import project_root
 from .journal import Journal, JournalError
 from .journal_store import JournaledPairStore
 from .leverage_control import LeverageControl
+from .log_format import apply_log_format
 from .metrics_export import BackgroundJsonExporter, PrometheusServer, prepare_metrics
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
@@ -103,6 +104,7 @@ class FundingArbRuntime:
         self.controls = OperatorControls(self, self.journal, root / settings.kill_switch_file) if self.journal else None
         self.engine = EdgeEngine(settings)
         self.leverage_ctl = LeverageControl(self)  # leverage_mode volatility: per-market leverage and its guard
+        apply_log_format(settings.log_format)  # json: one JSON object per log line on every handler
         self.snapshots = SnapshotBuilder(settings)
         self.executor = LegExecutor(
             strategy, self.store, self._record_error, settings.single_leg_timeout_s, settings.entry_maker_timeout_s

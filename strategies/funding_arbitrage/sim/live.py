@@ -216,8 +216,8 @@ class LiveSimEnvironment:
             manager.connectors.get(n) is not c for n, c in self.connectors.items()
         ):
             self.detached_message = (
-                "sim: the simulated venues were closed (strategy stopped); to replay again, exit "
-                "and start `funding-arb cli --sim` anew"
+                "sim: strategy stopped; the simulated venues keep their positions and the replay clock runs "
+                "on. `start` resumes on them; to replay from the beginning, exit and run `funding-arb cli --sim`"
             )
 
     # --- status ---------------------------------------------------------------------------------------
