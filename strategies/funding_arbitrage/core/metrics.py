@@ -23,6 +23,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
+from copy import copy as _copy
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -80,6 +81,13 @@ class _Family:
 
 
 def _checked(value: Any, what: str) -> Number:
+    kind = value.__class__  # exact types first (every tick writes them); subclasses take the general checks
+    if kind is int:
+        return value  # type: ignore[no-any-return]
+    if kind is float or kind is Decimal:
+        if value.is_nan() if kind is Decimal else value != value:  # NaN (Decimal's signalling NaN included)
+            raise MetricsError(f"{what} is NaN; use None for unknown")
+        return value  # type: ignore[no-any-return]
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, float)):
         raise MetricsError(f"{what} ({value!r}) must be a Decimal, int or float")
     if isinstance(value, (Decimal, float)) and math.isnan(value):
@@ -105,7 +113,9 @@ class MetricsRegistry:
         self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
         self._listeners: list[Callable[[Alert, str], None]] = []
         self._checked_slots: dict[tuple[str, str, tuple[str, ...]], _Family] = {}
+        self._slots: dict[tuple[Any, ...], tuple[_Family, _LabelKey]] = {}  # call site's labels -> series
         self._redact_cache: dict[str, str] = {}
+        self._rendered: dict[str, tuple[Any, Metric]] = {}  # family -> (content, Prometheus family) of the last scrape
         self.alert_retention_s = alert_retention_s
 
     # --- declaring from the catalog ----------------------------------------------------------------
@@ -208,6 +218,24 @@ class MetricsRegistry:
             self._families[full] = _Family("histogram", (), help_text, b)
 
     def _slot(self, name: str, kind: str, labels: dict[str, Any]) -> tuple[_Family, _LabelKey]:
+        """The family and label key of one series. Remembered per (name, kind, label names, value types, values):
+        the same series is written every tick, so its names are validated and its values redacted once (the value
+        type is in the key: a str-Enum equals its value but renders differently; unhashable values are not kept)."""
+        try:
+            cache_key: tuple[Any, ...] | None = (name, kind, *((k, v.__class__, v) for k, v in labels.items()))
+            hit = self._slots.get(cache_key)  # type: ignore[arg-type]
+        except TypeError:
+            cache_key, hit = None, None
+        if hit is not None:
+            return hit
+        fam, key = self._new_slot(name, kind, labels)
+        if cache_key is not None and (fam.values or fam.kind != "histogram"):
+            if len(self._slots) >= 8192:  # label values follow pairs and candidates: bounded like the redaction cache
+                self._slots.clear()
+            self._slots[cache_key] = (fam, key)
+        return fam, key
+
+    def _new_slot(self, name: str, kind: str, labels: dict[str, Any]) -> tuple[_Family, _LabelKey]:
         names = tuple(sorted(labels))
         fam = self._checked_slots.get((name, kind, names))  # validated before: skip the name checks
         if fam is None:
@@ -316,13 +344,13 @@ class MetricsRegistry:
         with self._lock:
             a = self._alerts.get(name)
             if a is None or not a.active:
-                transition, a = "raised", Alert(name, sev, redact(message), ts, ts)
+                transition, a = "raised", Alert(name, sev, self._redacted(message), ts, ts)
                 self._alerts[name] = a
             else:
                 transition = "refreshed"
-                a.severity, a.message, a.last_ts = sev, redact(message), ts
+                a.severity, a.message, a.last_ts = sev, self._redacted(message), ts  # refreshed every tick: cached
             self._prune(ts)
-            copy = Alert(**asdict(a))
+            copy = _copy(a)
         self._notify(copy, transition)
         return copy
 
@@ -332,7 +360,7 @@ class MetricsRegistry:
             cleared = None
             if a is not None and a.active:
                 a.active, a.last_ts = False, ts
-                cleared = Alert(**asdict(a))
+                cleared = _copy(a)
             self._prune(ts)
         if cleared is not None:
             self._notify(cleared, "cleared")
@@ -353,7 +381,7 @@ class MetricsRegistry:
 
     def alerts(self, active_only: bool = False) -> list[Alert]:
         with self._lock:
-            return [Alert(**asdict(a)) for a in self._alerts.values() if a.active or not active_only]
+            return [_copy(a) for a in self._alerts.values() if a.active or not active_only]
 
     def _prune(self, ts: float) -> None:
         expired = [n for n, a in self._alerts.items() if not a.active and ts - a.last_ts > self.alert_retention_s]
@@ -386,7 +414,15 @@ class MetricsRegistry:
             metrics = {}
             for full, fam in self._families.items():
                 key = full + ("_total" if fam.kind == "counter" else "")
-                samples = [self._sample_json(fam, k, v) for k, v in fam.values.items()]
+                names = fam.labelnames
+                samples = (
+                    [
+                        {"labels": dict(zip(names, k, strict=True)), "value": _json_number(v)}
+                        for k, v in fam.values.items()
+                    ]
+                    if fam.kind != "histogram"
+                    else [self._sample_json(fam, k, v) for k, v in fam.values.items()]
+                )
                 metrics[key] = {"type": fam.kind, "help": self._help_of(full, fam), "samples": samples}
             alerts = [{**asdict(a), "severity": a.severity.value} for a in self._alerts.values()]
             return {
@@ -420,7 +456,7 @@ class MetricsRegistry:
     def collect(self) -> Iterator[Metric]:
         """Prometheus metric families rendered now (called from the scrape thread)."""
         with self._lock:
-            out = [self._family(full, fam) for full, fam in self._families.items()]
+            out = [self._family_cached(full, fam) for full, fam in self._families.items()]
             alert_family = GaugeMetricFamily(
                 PREFIX + "alert_active",
                 self._help.get("alert_active", "1 while the alert is active, else 0"),
@@ -440,6 +476,19 @@ class MetricsRegistry:
                 )
             out.append(counts)
         return iter(out)
+
+    def _family_cached(self, full: str, fam: _Family) -> Metric:
+        """The family rendered at an earlier scrape when none of its series changed since (most gauges hold still
+        between scrapes), else rendered now. Histograms change every tick: always rendered."""
+        if fam.kind == "histogram":
+            return self._family(full, fam)
+        content = (self._help_of(full, fam), tuple(fam.values.items()))
+        cached = self._rendered.get(full)
+        if cached is not None and cached[0] == content:
+            return cached[1]
+        metric = self._family(full, fam)
+        self._rendered[full] = (content, metric)
+        return metric
 
     def _family(self, full: str, fam: _Family) -> Metric:
         labels, doc = list(fam.labelnames), self._help_of(full, fam)

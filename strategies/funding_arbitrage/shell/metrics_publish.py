@@ -241,6 +241,8 @@ class TickObserver:
 
     def _sync(self, ts: float, active: dict[str, str]) -> None:
         """Raise (refresh) every active derived alert, clear the ones gone, count them per kind."""
+        if not active and not self._raised and self._counts:
+            return  # none active before or now (the usual tick): the zero counts are already published
         for name, message in active.items():
             self.metrics.alert(name, "critical", message, ts)
         for name in self._raised - set(active):
