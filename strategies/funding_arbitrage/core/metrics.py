@@ -34,7 +34,7 @@ from prometheus_client.utils import floatToGoString
 
 from .redaction import redact
 
-__all__ = ["Alert", "MetricsError", "MetricsRegistry", "Severity", "redact"]
+__all__ = ["Alert", "MetricsError", "MetricsRegistry", "Series", "Severity", "redact"]
 
 PREFIX = "funding_arb_"
 SCHEMA_VERSION = 2  # docs/schema/metrics_export.schema.json
@@ -78,6 +78,7 @@ class _Family:
     help: str = ""
     buckets: tuple[float, ...] = ()
     values: dict[_LabelKey, Any] = field(default_factory=dict)  # histogram: [per-bucket counts..., +Inf], sum
+    version: int = 0  # gauges: raised by every write (`set_gauges` skips rows equal to the last ones it wrote)
 
 
 def _checked(value: Any, what: str) -> Number:
@@ -102,6 +103,40 @@ def _json_number(v: Number | None) -> float | str | None:
     return f if math.isfinite(f) else ("+Inf" if f > 0 else "-Inf")
 
 
+def _observe_into(fam: _Family, key: _LabelKey, v: float) -> None:
+    found = fam.values.get(key)
+    counts, total = found if found is not None else ([0] * (len(fam.buckets) + 1), 0.0)
+    counts[bisect.bisect_left(fam.buckets, v)] += 1  # first bucket with v <= bound (+Inf last)
+    fam.values[key] = (counts, total + v)
+
+
+class Series:
+    """One gauge or histogram series resolved once (`MetricsRegistry.series`), for a value written every tick:
+    its writes skip the name, label and redaction work. The value rules are `gauge`'s and `observe`'s."""
+
+    __slots__ = ("_fam", "_key", "_lock", "_what")
+
+    def __init__(self, lock: threading.RLock, fam: _Family, key: _LabelKey, name: str) -> None:
+        self._lock, self._fam, self._key, self._what = lock, fam, key, f"{name} value"
+
+    def set(self, value: Number | None) -> None:
+        """Set the gauge; None = unknown. Raises: MetricsError (not a gauge, NaN, not a number)."""
+        if self._fam.kind != "gauge":
+            raise MetricsError(f"{self._what}: a {self._fam.kind} series cannot be set")
+        checked = None if value is None else _checked(value, self._what)
+        with self._lock:
+            self._fam.values[self._key] = checked
+            self._fam.version += 1
+
+    def observe(self, value: Number) -> None:
+        """Count one observation in the histogram. Raises: MetricsError (not a histogram, NaN, not a number)."""
+        if self._fam.kind != "histogram":
+            raise MetricsError(f"{self._what}: a {self._fam.kind} series cannot observe")
+        v = float(_checked(value, self._what))
+        with self._lock:
+            _observe_into(self._fam, self._key, v)
+
+
 class MetricsRegistry:
     """Counters, gauges, histograms, alerts and recent events of one strategy instance."""
 
@@ -112,6 +147,8 @@ class MetricsRegistry:
         self._alerts: dict[str, Alert] = {}
         self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
         self._listeners: list[Callable[[Alert, str], None]] = []
+        self._collect_hooks: list[Callable[[], None]] = []
+        self._last_rows: dict[str, tuple[int, list[Any]]] = {}  # gauge -> (its version, rows) of the last set_gauges
         self._checked_slots: dict[tuple[str, str, tuple[str, ...]], _Family] = {}
         self._slots: dict[tuple[Any, ...], tuple[_Family, _LabelKey]] = {}  # call site's labels -> series
         self._redact_cache: dict[str, str] = {}
@@ -168,6 +205,7 @@ class MetricsRegistry:
     def counters(self) -> dict[str, list[tuple[dict[str, str], Number]]]:
         """Every counter series as (labels, value), by name without prefix and `_total`."""
         with self._lock:
+            self._before_read()
             return {
                 full.removeprefix(PREFIX): [
                     (dict(zip(fam.labelnames, k, strict=True)), v) for k, v in fam.values.items()
@@ -181,6 +219,22 @@ class MetricsRegistry:
         the lock (a listener may block briefly; it must not raise: exceptions are logged and dropped)."""
         with self._lock:
             self._listeners.append(listener)
+
+    def add_collect_hook(self, hook: Callable[[], None]) -> None:
+        """Call `hook()` under the lock before every read (`collect`, `snapshot`, `value`, `counters`): a writer
+        that buffers per-tick values cheaply (tick durations) moves them into its series there, so every reader
+        sees them all. The hook must not raise."""
+        with self._lock:
+            self._collect_hooks.append(hook)
+
+    def _before_read(self) -> None:
+        for hook in self._collect_hooks:
+            try:
+                hook()
+            except Exception:  # a broken hook loses its buffered values, never the read
+                import logging
+
+                logging.getLogger(__name__).exception("metrics_collect_hook_failed hook=%r", hook)
 
     def _notify(self, alert: Alert, transition: str) -> None:
         for listener in list(self._listeners):
@@ -218,18 +272,15 @@ class MetricsRegistry:
             self._families[full] = _Family("histogram", (), help_text, b)
 
     def _slot(self, name: str, kind: str, labels: dict[str, Any]) -> tuple[_Family, _LabelKey]:
-        """The family and label key of one series. Remembered per (name, kind, label names, value types, values):
-        the same series is written every tick, so its names are validated and its values redacted once (the value
-        type is in the key: a str-Enum equals its value but renders differently; unhashable values are not kept)."""
-        try:
-            cache_key: tuple[Any, ...] | None = (name, kind, *((k, v.__class__, v) for k, v in labels.items()))
-            hit = self._slots.get(cache_key)  # type: ignore[arg-type]
-        except TypeError:
-            cache_key, hit = None, None
+        """The family and label key of one series, remembered per (name, kind, label names, label values as text):
+        the same series is written every tick, so its names are validated and its values redacted once. The key
+        holds exactly what the label key is made of (`str` of each value), so a hit is the series a miss computes."""
+        cache_key = (name, kind, tuple(labels), tuple(map(str, labels.values())))
+        hit = self._slots.get(cache_key)
         if hit is not None:
             return hit
         fam, key = self._new_slot(name, kind, labels)
-        if cache_key is not None and (fam.values or fam.kind != "histogram"):
+        if fam.values or fam.kind != "histogram":
             if len(self._slots) >= 8192:  # label values follow pairs and candidates: bounded like the redaction cache
                 self._slots.clear()
             self._slots[cache_key] = (fam, key)
@@ -296,6 +347,43 @@ class MetricsRegistry:
         with self._lock:
             fam, key = self._slot(name, "gauge", labels)
             fam.values[key] = checked
+            fam.version += 1
+
+    def set_gauges(self, name: str, rows: Iterable[tuple[dict[str, Any], Number | None]]) -> None:
+        """Make `rows` ((labels, value) pairs) exactly the series of gauge `name`, in one step under one lock: series
+        whose labels are not in `rows` go (closed pairs, vanished candidates: nothing lingers), the others are set
+        (None = unknown). Every row is checked before anything changes.
+
+        Raises:
+            MetricsError: a value is NaN or not a number; labels differ from the family's.
+        """
+        rows = list(rows)
+        with self._lock:
+            fam = self._families.get(PREFIX + name.removeprefix(PREFIX))
+            last = self._last_rows.get(name)
+            if fam is not None and last is not None and last[0] == fam.version and last[1] == rows:
+                return  # the rows it holds, untouched since: nothing to check or write (most gauges, most publishes)
+            checked = [(labels, None if v is None else _checked(v, f"{name} value")) for labels, v in rows]
+            new: dict[_LabelKey, Any] = {}
+            for labels, value in checked:
+                fam, key = self._slot(name, "gauge", labels)
+                new[key] = value
+            if fam is not None and fam.kind == "gauge":
+                if fam.values != new:
+                    fam.values.clear()
+                    fam.values.update(new)
+                    fam.version += 1
+                self._last_rows[name] = (fam.version, rows)
+
+    def series(self, name: str, kind: str = "gauge", **labels: Any) -> Series:
+        """One series resolved now for repeated writes (`Series.set` for a gauge, `Series.observe` for a histogram).
+
+        Raises:
+            MetricsError: as `gauge` / `observe` (labels differ from the family's, histogram not defined).
+        """
+        with self._lock:
+            fam, key = self._slot(name, kind, labels)
+        return Series(self._lock, fam, key, name)
 
     def gauge_add(self, name: str, amount: Number, **labels: Any) -> None:
         """Add a signed `amount` to a gauge (a running total that may fall: net funding, PnL, in quote).
@@ -305,12 +393,14 @@ class MetricsRegistry:
             fam, key = self._slot(name, "gauge", labels)
             current = fam.values.get(key, 0)
             fam.values[key] = None if current is None else current + amount
+            fam.version += 1
 
     def remove_gauge(self, name: str, **labels: Any) -> None:
         """Forget one label set (a closed pair) so its series does not linger."""
         with self._lock:
             fam, key = self._slot(name, "gauge", labels)
             fam.values.pop(key, None)
+            fam.version += 1
 
     def clear_gauge(self, name: str) -> None:
         """Forget every series of one gauge, e.g. before re-publishing per-pair gauges for the open pairs."""
@@ -318,18 +408,18 @@ class MetricsRegistry:
             fam = self._families.get(self.full_name(name))
             if fam is not None and fam.kind == "gauge":
                 fam.values.clear()
+                fam.version += 1
 
     def observe(self, name: str, value: Number, **labels: Any) -> None:
         v = float(_checked(value, f"{name} observation"))
         with self._lock:
             fam, key = self._slot(name, "histogram", labels)
-            counts, total = fam.values.get(key, ([0] * (len(fam.buckets) + 1), 0.0))
-            counts[bisect.bisect_left(fam.buckets, v)] += 1  # first bucket with v <= bound (+Inf last)
-            fam.values[key] = (counts, total + v)
+            _observe_into(fam, key, v)
 
     def value(self, name: str, **labels: Any) -> Number | None:
         """Current counter or gauge value (None: never set, or unknown)."""
         with self._lock:
+            self._before_read()
             base = name.removeprefix(PREFIX).removesuffix("_total")
             fam = self._families.get(PREFIX + base)
             if fam is None or fam.kind == "histogram":
@@ -411,6 +501,7 @@ class MetricsRegistry:
     def snapshot(self, ts: float | None = None) -> dict[str, Any]:
         """JSON-safe view for dashboards (number format: see the module docstring)."""
         with self._lock:
+            self._before_read()
             metrics = {}
             for full, fam in self._families.items():
                 key = full + ("_total" if fam.kind == "counter" else "")
@@ -456,6 +547,7 @@ class MetricsRegistry:
     def collect(self) -> Iterator[Metric]:
         """Prometheus metric families rendered now (called from the scrape thread)."""
         with self._lock:
+            self._before_read()
             out = [self._family_cached(full, fam) for full, fam in self._families.items()]
             alert_family = GaugeMetricFamily(
                 PREFIX + "alert_active",
