@@ -234,6 +234,7 @@ async def cpu_ab(args: argparse.Namespace) -> bool:
     switch("on")
     rt.alerts.close()
     env.close()
+    print(f"pairs opened: {len(rt.store.records)}")
     return report(blocks, args)
 
 
@@ -316,6 +317,7 @@ async def memory(args: argparse.Namespace) -> bool:
         print(f"{day:>3} {obs_kib[day]:>8.1f} {traced:>10.2f} {rss_mib():>8.1f} {bounded_sizes(rt)} {size:>10.1f}")
     rt.alerts.close()
     env.close()
+    print(f"pairs opened: {len(rt.store.records)}; events kept: {list(e['name'] for e in rt.metrics._events)}")
     growth = obs_kib[args.days] - obs_kib[min(2, args.days)]
     print(f"observability memory day 2 -> day {args.days}: {growth:+.1f} KiB (bound {MEMORY_BOUND_KIB} KiB)")
     return growth <= MEMORY_BOUND_KIB
