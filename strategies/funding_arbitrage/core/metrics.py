@@ -17,127 +17,39 @@ Decisions, stated once:
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from copy import copy as _copy
-from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from enum import Enum
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.utils import floatToGoString
+from prometheus_client.core import Metric
 
+from .metric_types import (
+    PREFIX,
+    Alert,
+    AlertLike,
+    MetricsError,
+    Number,
+    Series,
+    Severity,
+    _checked,
+    _Family,
+    _LabelKey,
+    _observe_into,
+)
+from .metrics_render import SCHEMA_VERSION, RegistryReadout
 from .redaction import redact
 
-__all__ = ["Alert", "MetricsError", "MetricsRegistry", "Series", "Severity", "redact"]
+__all__ = ["SCHEMA_VERSION", "Alert", "AlertLike", "MetricsError", "MetricsRegistry", "Series", "Severity", "redact"]
 
-PREFIX = "funding_arb_"
-SCHEMA_VERSION = 2  # docs/schema/metrics_export.schema.json
-Number = Decimal | int | float
-_LabelKey = tuple[str, ...]
 _NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-class MetricsError(ValueError):
-    """A metric misused: labels differ from the first use, kind clash, negative counter step, NaN."""
-
-
-class Severity(str, Enum):  # noqa: UP042 - same str-Enum idiom as snapshots.MarketKind
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-
-@dataclass
-class Alert:
-    """A condition an operator should see; times in seconds. Inactive alerts are kept `alert_retention_s`."""
-
-    name: str
-    severity: Severity
-    message: str
-    first_ts: float
-    last_ts: float
-    active: bool = True
-
-
-class AlertLike(Protocol):
-    name: str
-    severity: Severity
-    message: str
-
-
-@dataclass
-class _Family:
-    kind: str  # "counter" | "gauge" | "histogram"
-    labelnames: tuple[str, ...]
-    help: str = ""
-    buckets: tuple[float, ...] = ()
-    values: dict[_LabelKey, Any] = field(default_factory=dict)  # histogram: [per-bucket counts..., +Inf], sum
-    version: int = 0  # gauges: raised by every write (`set_gauges` skips rows equal to the last ones it wrote)
-
-
-def _checked(value: Any, what: str) -> Number:
-    kind = value.__class__  # exact types first (every tick writes them); subclasses take the general checks
-    if kind is int:
-        return value  # type: ignore[no-any-return]
-    if kind is float or kind is Decimal:
-        if value.is_nan() if kind is Decimal else value != value:  # NaN (Decimal's signalling NaN included)
-            raise MetricsError(f"{what} is NaN; use None for unknown")
-        return value  # type: ignore[no-any-return]
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float)):
-        raise MetricsError(f"{what} ({value!r}) must be a Decimal, int or float")
-    if isinstance(value, (Decimal, float)) and math.isnan(value):
-        raise MetricsError(f"{what} is NaN; use None for unknown")
-    return value
-
-
-def _json_number(v: Number | None) -> float | str | None:
-    if v is None:
-        return None
-    f = float(v)
-    return f if math.isfinite(f) else ("+Inf" if f > 0 else "-Inf")
-
-
-def _observe_into(fam: _Family, key: _LabelKey, v: float) -> None:
-    found = fam.values.get(key)
-    counts, total = found if found is not None else ([0] * (len(fam.buckets) + 1), 0.0)
-    counts[bisect.bisect_left(fam.buckets, v)] += 1  # first bucket with v <= bound (+Inf last)
-    fam.values[key] = (counts, total + v)
-
-
-class Series:
-    """One gauge or histogram series resolved once (`MetricsRegistry.series`), for a value written every tick:
-    its writes skip the name, label and redaction work. The value rules are `gauge`'s and `observe`'s."""
-
-    __slots__ = ("_fam", "_key", "_lock", "_what")
-
-    def __init__(self, lock: threading.RLock, fam: _Family, key: _LabelKey, name: str) -> None:
-        self._lock, self._fam, self._key, self._what = lock, fam, key, f"{name} value"
-
-    def set(self, value: Number | None) -> None:
-        """Set the gauge; None = unknown. Raises: MetricsError (not a gauge, NaN, not a number)."""
-        if self._fam.kind != "gauge":
-            raise MetricsError(f"{self._what}: a {self._fam.kind} series cannot be set")
-        checked = None if value is None else _checked(value, self._what)
-        with self._lock:
-            self._fam.values[self._key] = checked
-            self._fam.version += 1
-
-    def observe(self, value: Number) -> None:
-        """Count one observation in the histogram. Raises: MetricsError (not a histogram, NaN, not a number)."""
-        if self._fam.kind != "histogram":
-            raise MetricsError(f"{self._what}: a {self._fam.kind} series cannot observe")
-        v = float(_checked(value, self._what))
-        with self._lock:
-            _observe_into(self._fam, self._key, v)
-
-
-class MetricsRegistry:
+class MetricsRegistry(RegistryReadout):
     """Counters, gauges, histograms, alerts and recent events of one strategy instance."""
 
     def __init__(self, alert_retention_s: float = 86400.0, max_events: int = 1000) -> None:
@@ -226,15 +138,6 @@ class MetricsRegistry:
         sees them all. The hook must not raise."""
         with self._lock:
             self._collect_hooks.append(hook)
-
-    def _before_read(self) -> None:
-        for hook in self._collect_hooks:
-            try:
-                hook()
-            except Exception:  # a broken hook loses its buffered values, never the read
-                import logging
-
-                logging.getLogger(__name__).exception("metrics_collect_hook_failed hook=%r", hook)
 
     def _notify(self, alert: Alert, transition: str) -> None:
         for listener in list(self._listeners):
@@ -496,107 +399,3 @@ class MetricsRegistry:
                     self._events.append(
                         {k: e[k] for k in ("ts", "name", "message", "pair_id", "token", "reason") if k in e}
                     )
-
-    # --- export ----------------------------------------------------------------------------------
-    def snapshot(self, ts: float | None = None) -> dict[str, Any]:
-        """JSON-safe view for dashboards (number format: see the module docstring)."""
-        with self._lock:
-            self._before_read()
-            metrics = {}
-            for full, fam in self._families.items():
-                key = full + ("_total" if fam.kind == "counter" else "")
-                names = fam.labelnames
-                samples = (
-                    [
-                        {"labels": dict(zip(names, k, strict=True)), "value": _json_number(v)}
-                        for k, v in fam.values.items()
-                    ]
-                    if fam.kind != "histogram"
-                    else [self._sample_json(fam, k, v) for k, v in fam.values.items()]
-                )
-                metrics[key] = {"type": fam.kind, "help": self._help_of(full, fam), "samples": samples}
-            alerts = [{**asdict(a), "severity": a.severity.value} for a in self._alerts.values()]
-            return {
-                "schema_version": SCHEMA_VERSION,
-                "ts": ts,
-                "metrics": metrics,
-                "alerts": alerts,
-                "events": list(self._events),
-            }
-
-    def _help_of(self, full: str, fam: _Family) -> str:
-        base = full.removeprefix(PREFIX)
-        return self._help.get(base, fam.help) or base.replace("_", " ")
-
-    @staticmethod
-    def _cumulative(fam: _Family, key: _LabelKey) -> tuple[list[tuple[str, int]], float, int]:
-        counts, total = fam.values[key]
-        running, out = 0, []
-        for bound, c in zip([*fam.buckets, math.inf], counts, strict=True):
-            running += c
-            out.append((floatToGoString(bound), running))  # type: ignore[no-untyped-call]
-        return out, total, running
-
-    def _sample_json(self, fam: _Family, key: _LabelKey, v: Any) -> dict[str, Any]:
-        labels = dict(zip(fam.labelnames, key, strict=True))
-        if fam.kind != "histogram":
-            return {"labels": labels, "value": _json_number(v)}
-        buckets, total, count = self._cumulative(fam, key)
-        return {"labels": labels, "buckets": dict(buckets), "sum": total, "count": count}
-
-    def collect(self) -> Iterator[Metric]:
-        """Prometheus metric families rendered now (called from the scrape thread)."""
-        with self._lock:
-            self._before_read()
-            out = [self._family_cached(full, fam) for full, fam in self._families.items()]
-            alert_family = GaugeMetricFamily(
-                PREFIX + "alert_active",
-                self._help.get("alert_active", "1 while the alert is active, else 0"),
-                labels=["alert", "severity"],
-            )
-            for a in self._alerts.values():
-                alert_family.add_metric([redact(a.name), a.severity.value], 1.0 if a.active else 0.0)
-            out.append(alert_family)
-            counts = GaugeMetricFamily(
-                PREFIX + "alerts_active",
-                self._help.get("alerts_active", "Number of active alerts per severity"),
-                labels=["severity"],
-            )
-            for sev in Severity:
-                counts.add_metric(
-                    [sev.value], float(sum(1 for a in self._alerts.values() if a.active and a.severity is sev))
-                )
-            out.append(counts)
-        return iter(out)
-
-    def _family_cached(self, full: str, fam: _Family) -> Metric:
-        """The family rendered at an earlier scrape when none of its series changed since (most gauges hold still
-        between scrapes), else rendered now. Histograms change every tick: always rendered."""
-        if fam.kind == "histogram":
-            return self._family(full, fam)
-        content = (self._help_of(full, fam), tuple(fam.values.items()))
-        cached = self._rendered.get(full)
-        if cached is not None and cached[0] == content:
-            return cached[1]
-        metric = self._family(full, fam)
-        self._rendered[full] = (content, metric)
-        return metric
-
-    def _family(self, full: str, fam: _Family) -> Metric:
-        labels, doc = list(fam.labelnames), self._help_of(full, fam)
-        if fam.kind == "counter":
-            counter = CounterMetricFamily(full, doc, labels=labels)
-            for k, v in fam.values.items():
-                counter.add_metric(list(k), float(v))
-            return counter
-        if fam.kind == "gauge":
-            gauge = GaugeMetricFamily(full, doc, labels=labels)
-            for k, v in fam.values.items():
-                if v is not None:  # unknown: no sample at all, never 0
-                    gauge.add_metric(list(k), float(v))
-            return gauge
-        hist = HistogramMetricFamily(full, doc, labels=labels)
-        for k in fam.values:
-            buckets, total, _ = self._cumulative(fam, k)
-            hist.add_metric(list(k), [(b, float(c)) for b, c in buckets], total)
-        return hist
