@@ -185,8 +185,12 @@ class TickObserver:
                 self.metrics.series("last_tick_timestamp_seconds"),
             )
         duration, last_tick = self._tick_series
-        while self._durations:
-            duration.observe(self._durations.popleft())
+        while True:  # the tick thread (publish) and a reader (scrape, export) may drain at once
+            try:
+                elapsed_s = self._durations.popleft()
+            except IndexError:
+                break
+            duration.observe(elapsed_s)
         if self._last_tick_ts is not None:
             last_tick.set(self._last_tick_ts)
 
