@@ -248,7 +248,8 @@ class FundingArbRuntime:
         settling = {r.token for r in records if self.executor.has_pending(r) or r.state is not PairState.HEDGED}
         verdict = self.hedge.update(ts, legs, settling)
         for token, e in verdict.exposures.items():
-            self.metrics.gauge("hedge_gap_pct", e.gap_pct, token=token)
+            gap = e.gap_pct
+            self.metrics.gauge("token_hedge_gap_ratio", None if gap is None else gap / 100, token=token)
         for token, reason in verdict.bad_data.items():
             log.warning("hedge_bad_data token=%s %s (left out of the monitor)", token, reason)
         for token in verdict.rebalance:
