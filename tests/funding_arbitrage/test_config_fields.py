@@ -632,6 +632,8 @@ def test_guard_hysteresis_decides_how_far_above_the_gate_a_held_leg_is_acted_on(
 
     assert not acted("20")  # threshold 15 % x 1.2 = 18 %
     assert acted("50")  # threshold 22.5 %
+
+
 # --- logs -------------------------------------------------------------------------------------------------------
 @proves("log_format")
 def test_log_format_json_makes_every_handler_write_one_json_object_per_line(tmp_path: Path) -> None:
