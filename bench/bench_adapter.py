@@ -4,7 +4,8 @@ core makes of every market (top of book), on the simulated venues (run on demand
     .venv/bin/python bench/bench_adapter.py [--ticks 300] [--compare path/to/other_adapter.py]
 
 Steps a SimEnvironment (BTC ETH SOL DOGE HYPE, binance + bybit perps, binance spot: 15 books) one 300 s tick at a
-time and times only `build` + top-of-book reads, as thread CPU time. With --compare, the other adapter module
+time and times only `build` + top-of-book reads + walks of 3 levels on both sides of 6 books (what the core reads
+in a typical tick), as thread CPU time. With --compare, the other adapter module
 (e.g. `git show <rev>:strategies/funding_arbitrage/shell/adapter.py`) is timed on the same ticks, interleaved, so
 machine load affects both alike.
 """
@@ -31,11 +32,15 @@ START_TS = 1_751_328_000.0  # 2025-07-01
 
 
 def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("adapter_under_comparison", path)
+    spec = importlib.util.spec_from_file_location("strategies.funding_arbitrage.shell._adapter_compared", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+WALKED_MARKETS = 6  # the core walks a few books a tick (held pairs' exit costs, the best candidates' entries)
+WALKED_LEVELS = 3  # a walk for an order of the sample size stops after a few levels
 
 
 def _timed_build(builder: Any, ts: float, connectors: dict[str, Any]) -> float:
@@ -44,6 +49,11 @@ def _timed_build(builder: Any, ts: float, connectors: dict[str, Any]) -> float:
     for m in tick.markets:  # what the core's intake reads of every market
         if m.book is not None and m.book.bids and m.book.asks:
             _ = m.book.bids[0][0] + m.book.asks[0][0]
+    for m in tick.markets[:WALKED_MARKETS]:  # and what its walks read of a few
+        if m.book is not None:
+            for side in (m.book.bids, m.book.asks):
+                for _, (price, amount) in zip(range(WALKED_LEVELS), side, strict=False):
+                    _ = price * amount
     return time.thread_time() - t0
 
 

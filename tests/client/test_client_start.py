@@ -71,6 +71,13 @@ def test_client_starts_strategy_and_reports_unconnected_venues(tmp_path, tmux_se
     assert (home / "conf" / "conf_client.yml").exists()
     assert any((home / "logs").iterdir())
     assert not (Path(sys.prefix) / "lib" / "python3.12" / "site-packages" / "conf").exists()
+    # `start` after `stop`: Hummingbot cleared the strategy; the client starts the last config again (shell/resume.py)
+    client.send("start")
+    deadline = time.time() + 90
+    while client.screen().count("Strategy 'funding_arbitrage' started successfully") < 2:
+        assert time.time() < deadline and "Start aborted" not in client.screen(), client.screen()
+        time.sleep(0.5)
+    assert "Please import or create a strategy" not in client.screen()
 
 
 def test_client_refuses_to_start_without_keys(tmp_path, tmux_session):

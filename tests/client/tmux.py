@@ -5,11 +5,12 @@ import time
 
 
 class Tmux:
-    def __init__(self, name: str, command: str, env: dict[str, str]) -> None:
+    def __init__(self, name: str, command: str, env: dict[str, str], rows: int = 200) -> None:
         self.name = name
         exports = " ".join(f"{k}='{v}'" for k, v in env.items())
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", name, "-x", "220", "-y", "200", f"env {exports} {command}"], check=True
+            ["tmux", "new-session", "-d", "-s", name, "-x", "220", "-y", str(rows), f"env {exports} {command}"],
+            check=True,
         )
 
     def send(self, text: str) -> None:

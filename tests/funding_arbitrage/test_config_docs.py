@@ -1,4 +1,5 @@
-"""docs/configuration.md states the range of every bounded field as the code enforces it."""
+"""docs/configuration.md has a row for every field, and states the range of every bounded field as the code
+enforces it."""
 
 from __future__ import annotations
 
@@ -37,3 +38,10 @@ def test_every_guard_upper_bound_is_in_the_docs() -> None:
     rows = _rows()
     for name, limit in GUARD_UPPER_BOUNDS.items():
         assert name in rows and str(limit) in rows[name], name
+
+
+def test_every_field_has_a_row_in_the_docs() -> None:
+    """A row names the field itself or its keys (`leverage.<connector>`)."""
+    documented = {name.split(".", 1)[0] for name in _rows()}
+    missing = [name for name in FundingArbSettings.model_fields if name not in documented]
+    assert not missing, f"fields without a row in docs/configuration.md: {missing}"

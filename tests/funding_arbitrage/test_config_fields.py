@@ -632,3 +632,29 @@ def test_guard_hysteresis_decides_how_far_above_the_gate_a_held_leg_is_acted_on(
 
     assert not acted("20")  # threshold 15 % x 1.2 = 18 %
     assert acted("50")  # threshold 22.5 %
+
+
+# --- logs -------------------------------------------------------------------------------------------------------
+@proves("log_format")
+def test_log_format_json_makes_every_handler_write_one_json_object_per_line(tmp_path: Path) -> None:
+    import io
+    import logging
+
+    from strategies.funding_arbitrage.shell.log_format import TEXT, apply_log_format
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(handler)
+    log = logging.getLogger("strategies.funding_arbitrage.test_log_format")
+    try:
+        ticked(settings(tmp_path, log_format="text"), times=())
+        log.warning("decision=skip token=BTC")
+        ticked(settings(tmp_path, log_format="json"), times=())
+        log.warning("decision=skip token=ETH")
+    finally:
+        apply_log_format(TEXT)
+        logging.getLogger().removeHandler(handler)
+    text_line, json_line = stream.getvalue().splitlines()[-2:]
+
+    assert text_line == "decision=skip token=BTC"
+    assert json.loads(json_line)["fields"] == {"decision": "skip", "token": "ETH"}

@@ -5,6 +5,7 @@
         --sim [--speed S] [--start ISO] [--data DIR]: on simulated venues replaying recorded data (sim/live.py)
     funding-arb check-config FILE               validate a strategy config, print every problem (exit 2 if any)
     funding-arb ctl [--conf CONF] COMMAND       operator controls: pause | resume | exit PAIR | flatten | kill | status
+    funding-arb summary [--conf CONF]           funding PnL per pair and UTC day, one line per day (the journal)
     funding-arb replay [...]                    replay recorded history through the strategy (see replay)
     funding-arb dashboard [INPUT] [-o OUT]      metrics export or replay report.json as an offline HTML page
     funding-arb sweep [...]                     walk-forward tuning of the settings on Ray (see docs/sweep.md)
@@ -172,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .ctl import add_ctl_parser
 
     add_ctl_parser(sub, DEFAULT_CONF)
+    from .summary import add_summary_parser
+
+    add_summary_parser(sub, DEFAULT_CONF)
 
     try:
         from ..replay.cli import add_replay_parser
@@ -216,6 +220,10 @@ def _fail(msg: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .bytecode_cache import enable_bytecode_cache
+
+    if argv is None:  # the command line itself (not a caller passing arguments): before any heavy import
+        enable_bytecode_cache()
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     return func(args)

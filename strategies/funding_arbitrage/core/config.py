@@ -247,6 +247,13 @@ class FundingArbSettings(BaseModel):
         default="halt",
     )
 
+    log_format: Literal["text", "json"] = _f(
+        "Log line format of every log handler: text (Hummingbot's own lines) or json (one JSON object per line: "
+        "ts, level, logger, message, and the key=value fields of the message; credentials masked), for servers "
+        "whose log collector parses JSON. The interactive client's output pane stays text",
+        default="text",
+    )
+
     # --- metrics and state --------------------------------------------------------------------------
     prometheus_port: int = _f("Port for Prometheus metrics (0 disables)", default=0)
     prometheus_host: str = _f(

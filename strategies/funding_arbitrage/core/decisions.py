@@ -144,7 +144,15 @@ class EdgeEngine:
             screened_out,
         )
         _log_decision(decision)
+        self.last_tick = (t, by_key)  # status costs the screened pairs on these books on demand (core/explain.py)
         return decision
+
+    def explain_screened(self, screened: Sequence[ScreenedPair]) -> list[EdgeResult]:
+        """The screened pairs of the last tick sized and costed on its books (for `status`, never in the tick)."""
+        from .explain import cost_screened
+
+        last = getattr(self, "last_tick", None)
+        return [] if last is None else cost_screened(last[0], self._p, last[1], screened)
 
     # --- candidates -----------------------------------------------------------------------------------------
     def _evaluate_token(

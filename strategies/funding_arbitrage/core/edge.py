@@ -213,7 +213,7 @@ def verdict(
     if be_hours is None:
         return Reason.NO_BREAK_EVEN, "funding net of borrow does not pay the costs at any horizon"
     if net_pct < min_net_edge_pct:
-        return Reason.EDGE_BELOW_MIN, f"net {net_pct:.4f}% < min {min_net_edge_pct}%"
+        return Reason.EDGE_BELOW_MIN, f"net {net_pct:.4f}% < required {min_net_edge_pct:.4f}%"
     if be_hours > max_break_even_hours:
         return Reason.BREAK_EVEN_TOO_LONG, f"break-even {be_hours:.1f}h > max {max_break_even_hours}h"
     return Reason.ACCEPTED, "net edge and break-even within limits"

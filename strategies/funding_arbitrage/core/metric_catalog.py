@@ -141,6 +141,13 @@ CATALOG: tuple[MetricSpec, ...] = (
     _g("venue_ready", ("connector",), "1 when the connector reports ready, else 0.", "connector"),
     _g("position_base", ("connector", "pair"), "Signed perp position held on the venue, in base units."),
     _g("hedge_gap_base", ("pair_id",), "Long leg minus short leg of an open pair, in base units (0 = hedged)."),
+    _g(
+        "token_hedge_gap_ratio",
+        ("token",),
+        "Net position of a token over all venues as a share of its gross position (0 = hedged; absent while "
+        "nothing is held), as the hedge monitor sees it every tick.",
+    ),
+    _c("hedge_rebalances", ("token",), "Leg rebalances the hedge monitor started, per token.", "token"),
     _g("pair_funding_received_quote", ("pair_id", "quote"), "Net funding booked to an open pair, in quote."),
     _g(
         "liquidation_distance_ratio",

@@ -17,84 +17,39 @@ Decisions, stated once:
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from copy import copy as _copy
 from decimal import Decimal
-from enum import Enum
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.utils import floatToGoString
+from prometheus_client.core import Metric
 
+from .metric_types import (
+    PREFIX,
+    Alert,
+    AlertLike,
+    MetricsError,
+    Number,
+    Series,
+    Severity,
+    _checked,
+    _Family,
+    _LabelKey,
+    _observe_into,
+)
+from .metrics_render import SCHEMA_VERSION, RegistryReadout
 from .redaction import redact
 
-__all__ = ["Alert", "MetricsError", "MetricsRegistry", "Severity", "redact"]
+__all__ = ["SCHEMA_VERSION", "Alert", "AlertLike", "MetricsError", "MetricsRegistry", "Series", "Severity", "redact"]
 
-PREFIX = "funding_arb_"
-SCHEMA_VERSION = 2  # docs/schema/metrics_export.schema.json
-Number = Decimal | int | float
-_LabelKey = tuple[str, ...]
 _NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-class MetricsError(ValueError):
-    """A metric misused: labels differ from the first use, kind clash, negative counter step, NaN."""
-
-
-class Severity(str, Enum):  # noqa: UP042 - same str-Enum idiom as snapshots.MarketKind
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-
-@dataclass
-class Alert:
-    """A condition an operator should see; times in seconds. Inactive alerts are kept `alert_retention_s`."""
-
-    name: str
-    severity: Severity
-    message: str
-    first_ts: float
-    last_ts: float
-    active: bool = True
-
-
-class AlertLike(Protocol):
-    name: str
-    severity: Severity
-    message: str
-
-
-@dataclass
-class _Family:
-    kind: str  # "counter" | "gauge" | "histogram"
-    labelnames: tuple[str, ...]
-    help: str = ""
-    buckets: tuple[float, ...] = ()
-    values: dict[_LabelKey, Any] = field(default_factory=dict)  # histogram: [per-bucket counts..., +Inf], sum
-
-
-def _checked(value: Any, what: str) -> Number:
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float)):
-        raise MetricsError(f"{what} ({value!r}) must be a Decimal, int or float")
-    if isinstance(value, (Decimal, float)) and math.isnan(value):
-        raise MetricsError(f"{what} is NaN; use None for unknown")
-    return value
-
-
-def _json_number(v: Number | None) -> float | str | None:
-    if v is None:
-        return None
-    f = float(v)
-    return f if math.isfinite(f) else ("+Inf" if f > 0 else "-Inf")
-
-
-class MetricsRegistry:
+class MetricsRegistry(RegistryReadout):
     """Counters, gauges, histograms, alerts and recent events of one strategy instance."""
 
     def __init__(self, alert_retention_s: float = 86400.0, max_events: int = 1000) -> None:
@@ -104,8 +59,12 @@ class MetricsRegistry:
         self._alerts: dict[str, Alert] = {}
         self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
         self._listeners: list[Callable[[Alert, str], None]] = []
+        self._collect_hooks: list[Callable[[], None]] = []
+        self._last_rows: dict[str, tuple[int, list[Any]]] = {}  # gauge -> (its version, rows) of the last set_gauges
         self._checked_slots: dict[tuple[str, str, tuple[str, ...]], _Family] = {}
+        self._slots: dict[tuple[Any, ...], tuple[_Family, _LabelKey]] = {}  # call site's labels -> series
         self._redact_cache: dict[str, str] = {}
+        self._rendered: dict[str, tuple[Any, Metric]] = {}  # family -> (content, Prometheus family) of the last scrape
         self.alert_retention_s = alert_retention_s
 
     # --- declaring from the catalog ----------------------------------------------------------------
@@ -158,6 +117,7 @@ class MetricsRegistry:
     def counters(self) -> dict[str, list[tuple[dict[str, str], Number]]]:
         """Every counter series as (labels, value), by name without prefix and `_total`."""
         with self._lock:
+            self._before_read()
             return {
                 full.removeprefix(PREFIX): [
                     (dict(zip(fam.labelnames, k, strict=True)), v) for k, v in fam.values.items()
@@ -171,6 +131,13 @@ class MetricsRegistry:
         the lock (a listener may block briefly; it must not raise: exceptions are logged and dropped)."""
         with self._lock:
             self._listeners.append(listener)
+
+    def add_collect_hook(self, hook: Callable[[], None]) -> None:
+        """Call `hook()` under the lock before every read (`collect`, `snapshot`, `value`, `counters`): a writer
+        that buffers per-tick values cheaply (tick durations) moves them into its series there, so every reader
+        sees them all. The hook must not raise."""
+        with self._lock:
+            self._collect_hooks.append(hook)
 
     def _notify(self, alert: Alert, transition: str) -> None:
         for listener in list(self._listeners):
@@ -208,6 +175,21 @@ class MetricsRegistry:
             self._families[full] = _Family("histogram", (), help_text, b)
 
     def _slot(self, name: str, kind: str, labels: dict[str, Any]) -> tuple[_Family, _LabelKey]:
+        """The family and label key of one series, remembered per (name, kind, label names, label values as text):
+        the same series is written every tick, so its names are validated and its values redacted once. The key
+        holds exactly what the label key is made of (`str` of each value), so a hit is the series a miss computes."""
+        cache_key = (name, kind, tuple(labels), tuple(map(str, labels.values())))
+        hit = self._slots.get(cache_key)
+        if hit is not None:
+            return hit
+        fam, key = self._new_slot(name, kind, labels)
+        if fam.values or fam.kind != "histogram":
+            if len(self._slots) >= 8192:  # label values follow pairs and candidates: bounded like the redaction cache
+                self._slots.clear()
+            self._slots[cache_key] = (fam, key)
+        return fam, key
+
+    def _new_slot(self, name: str, kind: str, labels: dict[str, Any]) -> tuple[_Family, _LabelKey]:
         names = tuple(sorted(labels))
         fam = self._checked_slots.get((name, kind, names))  # validated before: skip the name checks
         if fam is None:
@@ -268,6 +250,43 @@ class MetricsRegistry:
         with self._lock:
             fam, key = self._slot(name, "gauge", labels)
             fam.values[key] = checked
+            fam.version += 1
+
+    def set_gauges(self, name: str, rows: Iterable[tuple[dict[str, Any], Number | None]]) -> None:
+        """Make `rows` ((labels, value) pairs) exactly the series of gauge `name`, in one step under one lock: series
+        whose labels are not in `rows` go (closed pairs, vanished candidates: nothing lingers), the others are set
+        (None = unknown). Every row is checked before anything changes.
+
+        Raises:
+            MetricsError: a value is NaN or not a number; labels differ from the family's.
+        """
+        rows = list(rows)
+        with self._lock:
+            fam = self._families.get(PREFIX + name.removeprefix(PREFIX))
+            last = self._last_rows.get(name)
+            if fam is not None and last is not None and last[0] == fam.version and last[1] == rows:
+                return  # the rows it holds, untouched since: nothing to check or write (most gauges, most publishes)
+            checked = [(labels, None if v is None else _checked(v, f"{name} value")) for labels, v in rows]
+            new: dict[_LabelKey, Any] = {}
+            for labels, value in checked:
+                fam, key = self._slot(name, "gauge", labels)
+                new[key] = value
+            if fam is not None and fam.kind == "gauge":
+                if fam.values != new:
+                    fam.values.clear()
+                    fam.values.update(new)
+                    fam.version += 1
+                self._last_rows[name] = (fam.version, rows)
+
+    def series(self, name: str, kind: str = "gauge", **labels: Any) -> Series:
+        """One series resolved now for repeated writes (`Series.set` for a gauge, `Series.observe` for a histogram).
+
+        Raises:
+            MetricsError: as `gauge` / `observe` (labels differ from the family's, histogram not defined).
+        """
+        with self._lock:
+            fam, key = self._slot(name, kind, labels)
+        return Series(self._lock, fam, key, name)
 
     def gauge_add(self, name: str, amount: Number, **labels: Any) -> None:
         """Add a signed `amount` to a gauge (a running total that may fall: net funding, PnL, in quote).
@@ -277,12 +296,14 @@ class MetricsRegistry:
             fam, key = self._slot(name, "gauge", labels)
             current = fam.values.get(key, 0)
             fam.values[key] = None if current is None else current + amount
+            fam.version += 1
 
     def remove_gauge(self, name: str, **labels: Any) -> None:
         """Forget one label set (a closed pair) so its series does not linger."""
         with self._lock:
             fam, key = self._slot(name, "gauge", labels)
             fam.values.pop(key, None)
+            fam.version += 1
 
     def clear_gauge(self, name: str) -> None:
         """Forget every series of one gauge, e.g. before re-publishing per-pair gauges for the open pairs."""
@@ -290,18 +311,18 @@ class MetricsRegistry:
             fam = self._families.get(self.full_name(name))
             if fam is not None and fam.kind == "gauge":
                 fam.values.clear()
+                fam.version += 1
 
     def observe(self, name: str, value: Number, **labels: Any) -> None:
         v = float(_checked(value, f"{name} observation"))
         with self._lock:
             fam, key = self._slot(name, "histogram", labels)
-            counts, total = fam.values.get(key, ([0] * (len(fam.buckets) + 1), 0.0))
-            counts[bisect.bisect_left(fam.buckets, v)] += 1  # first bucket with v <= bound (+Inf last)
-            fam.values[key] = (counts, total + v)
+            _observe_into(fam, key, v)
 
     def value(self, name: str, **labels: Any) -> Number | None:
         """Current counter or gauge value (None: never set, or unknown)."""
         with self._lock:
+            self._before_read()
             base = name.removeprefix(PREFIX).removesuffix("_total")
             fam = self._families.get(PREFIX + base)
             if fam is None or fam.kind == "histogram":
@@ -316,13 +337,13 @@ class MetricsRegistry:
         with self._lock:
             a = self._alerts.get(name)
             if a is None or not a.active:
-                transition, a = "raised", Alert(name, sev, redact(message), ts, ts)
+                transition, a = "raised", Alert(name, sev, self._redacted(message), ts, ts)
                 self._alerts[name] = a
             else:
                 transition = "refreshed"
-                a.severity, a.message, a.last_ts = sev, redact(message), ts
+                a.severity, a.message, a.last_ts = sev, self._redacted(message), ts  # refreshed every tick: cached
             self._prune(ts)
-            copy = Alert(**asdict(a))
+            copy = _copy(a)
         self._notify(copy, transition)
         return copy
 
@@ -332,7 +353,7 @@ class MetricsRegistry:
             cleared = None
             if a is not None and a.active:
                 a.active, a.last_ts = False, ts
-                cleared = Alert(**asdict(a))
+                cleared = _copy(a)
             self._prune(ts)
         if cleared is not None:
             self._notify(cleared, "cleared")
@@ -353,7 +374,7 @@ class MetricsRegistry:
 
     def alerts(self, active_only: bool = False) -> list[Alert]:
         with self._lock:
-            return [Alert(**asdict(a)) for a in self._alerts.values() if a.active or not active_only]
+            return [_copy(a) for a in self._alerts.values() if a.active or not active_only]
 
     def _prune(self, ts: float) -> None:
         expired = [n for n, a in self._alerts.items() if not a.active and ts - a.last_ts > self.alert_retention_s]
@@ -378,84 +399,3 @@ class MetricsRegistry:
                     self._events.append(
                         {k: e[k] for k in ("ts", "name", "message", "pair_id", "token", "reason") if k in e}
                     )
-
-    # --- export ----------------------------------------------------------------------------------
-    def snapshot(self, ts: float | None = None) -> dict[str, Any]:
-        """JSON-safe view for dashboards (number format: see the module docstring)."""
-        with self._lock:
-            metrics = {}
-            for full, fam in self._families.items():
-                key = full + ("_total" if fam.kind == "counter" else "")
-                samples = [self._sample_json(fam, k, v) for k, v in fam.values.items()]
-                metrics[key] = {"type": fam.kind, "help": self._help_of(full, fam), "samples": samples}
-            alerts = [{**asdict(a), "severity": a.severity.value} for a in self._alerts.values()]
-            return {
-                "schema_version": SCHEMA_VERSION,
-                "ts": ts,
-                "metrics": metrics,
-                "alerts": alerts,
-                "events": list(self._events),
-            }
-
-    def _help_of(self, full: str, fam: _Family) -> str:
-        base = full.removeprefix(PREFIX)
-        return self._help.get(base, fam.help) or base.replace("_", " ")
-
-    @staticmethod
-    def _cumulative(fam: _Family, key: _LabelKey) -> tuple[list[tuple[str, int]], float, int]:
-        counts, total = fam.values[key]
-        running, out = 0, []
-        for bound, c in zip([*fam.buckets, math.inf], counts, strict=True):
-            running += c
-            out.append((floatToGoString(bound), running))  # type: ignore[no-untyped-call]
-        return out, total, running
-
-    def _sample_json(self, fam: _Family, key: _LabelKey, v: Any) -> dict[str, Any]:
-        labels = dict(zip(fam.labelnames, key, strict=True))
-        if fam.kind != "histogram":
-            return {"labels": labels, "value": _json_number(v)}
-        buckets, total, count = self._cumulative(fam, key)
-        return {"labels": labels, "buckets": dict(buckets), "sum": total, "count": count}
-
-    def collect(self) -> Iterator[Metric]:
-        """Prometheus metric families rendered now (called from the scrape thread)."""
-        with self._lock:
-            out = [self._family(full, fam) for full, fam in self._families.items()]
-            alert_family = GaugeMetricFamily(
-                PREFIX + "alert_active",
-                self._help.get("alert_active", "1 while the alert is active, else 0"),
-                labels=["alert", "severity"],
-            )
-            for a in self._alerts.values():
-                alert_family.add_metric([redact(a.name), a.severity.value], 1.0 if a.active else 0.0)
-            out.append(alert_family)
-            counts = GaugeMetricFamily(
-                PREFIX + "alerts_active",
-                self._help.get("alerts_active", "Number of active alerts per severity"),
-                labels=["severity"],
-            )
-            for sev in Severity:
-                counts.add_metric(
-                    [sev.value], float(sum(1 for a in self._alerts.values() if a.active and a.severity is sev))
-                )
-            out.append(counts)
-        return iter(out)
-
-    def _family(self, full: str, fam: _Family) -> Metric:
-        labels, doc = list(fam.labelnames), self._help_of(full, fam)
-        if fam.kind == "counter":
-            counter = CounterMetricFamily(full, doc, labels=labels)
-            for k, v in fam.values.items():
-                counter.add_metric(list(k), float(v))
-            return counter
-        if fam.kind == "gauge":
-            gauge = GaugeMetricFamily(full, doc, labels=labels)
-            for k, v in fam.values.items():
-                if v is not None:  # unknown: no sample at all, never 0
-                    gauge.add_metric(list(k), float(v))
-            return gauge
-        hist = HistogramMetricFamily(full, doc, labels=labels)
-        for k in fam.values:
-            buckets, total, _ = self._cumulative(fam, k)
-            hist.add_metric(list(k), [(b, float(c)) for b, c in buckets], total)
-        return hist

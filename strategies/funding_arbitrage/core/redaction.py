@@ -38,6 +38,8 @@ def redact(text: str) -> str:
     digits (Binance, Bybit, Kraken keys). `token=BTC`, connector names, pairs and timestamps pass unchanged.
     False positives (a long mixed-case client order id) are accepted: metrics and alerts are not for ids.
     """
+    if len(text) < 16 and "=" not in text and ":" not in text:
+        return text  # cannot hold a secret: every pattern needs `=`/`:` or 16+ characters (the common label value)
     text = _KV_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _UUID_RE.sub(MASK, text)
     text = _HEX_RE.sub(MASK, text)

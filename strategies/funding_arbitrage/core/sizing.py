@@ -22,6 +22,19 @@ from .venues import venue_name
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _HUNDRED = Decimal(100)
+_HOUR_SCALES: dict[float, Decimal] = {}  # sample spacing (s) -> sqrt(3600 / spacing): spacings repeat
+
+
+def _hour_scale(dt: float) -> Decimal:
+    """sqrt(3600 / dt) for a return over `dt` seconds, memoised for float spacings (the same digits as computed)."""
+    if type(dt) is not float:
+        return (Decimal(3600) / Decimal(str(dt))).sqrt()
+    scale = _HOUR_SCALES.get(dt)
+    if scale is None:
+        if len(_HOUR_SCALES) >= 4096:
+            _HOUR_SCALES.clear()
+        scale = _HOUR_SCALES[dt] = (Decimal(3600) / Decimal(str(dt))).sqrt()
+    return scale
 
 
 def floor_to_step(amount: Decimal, step: Decimal) -> Decimal:
@@ -226,7 +239,7 @@ class VolatilityTracker:
             dt = t1 - t0
             if dt > self._max_gap_s:
                 continue
-            scale = (Decimal(3600) / Decimal(str(dt))).sqrt()
+            scale = _hour_scale(dt)
             returns.append((p1 / p0 - _ONE) * scale)
         if len(returns) < self._min_returns:
             return None

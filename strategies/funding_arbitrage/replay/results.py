@@ -267,8 +267,9 @@ class RunResult:
 
     @property
     def pairs_lost_to_fees(self) -> int:
-        """Pairs whose funding did not pay their own fees, slippage and borrow (a switched-out pair by its own)."""
-        return sum(1 for r in self.pairs if pair_carry(r) < 0)
+        """Closed pairs whose funding did not pay their own fees, slippage and borrow (a switched-out pair by its own
+        figures); a pair still open at the end is still earning and is not counted."""
+        return sum(1 for r in self.pairs if r.closed_ts is not None and pair_carry(r) < 0)
 
     @property
     def switches(self) -> int:

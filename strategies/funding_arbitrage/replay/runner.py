@@ -26,7 +26,7 @@ from typing import Any
 
 from ..core.config import HUMMINGBOT_KEYS, check_settings, load_settings_dict
 from ..shell.home import project_root
-from ..sim.data import MarketData, load_market_data
+from ..sim.data import CANDLES_FILE, FUNDING_FILE, MarketData, load_market_data
 from ..sim.harness import SimEnvironment
 from ..sim.spot import BasisModel
 from .allocation import ExposureCaps
@@ -395,14 +395,36 @@ def _simulated_runs(
         return asyncio.run(_run_baseline(opts, md, settings, report))
 
     if opts.jobs > 1 and len(names) > 1:
+        if "funding_arbitrage" in names:
+            _script_module()  # imported once, before the fork: the workers share it instead of importing it again
         return run_parallel(names, one, progress, opts.jobs)
     return {name: one(name, progress) for name in names}
+
+
+_LOADED: dict[tuple[Any, ...], MarketData] = {}  # the last dataset loaded in this process (sweep trials reuse it)
+
+
+def _market_data(data_dir: Path) -> MarketData:
+    """`load_market_data(data_dir)`, reused while its files are unchanged (same size and modification time).
+
+    Several replays in one process (the trials of a sweep on one Ray worker) parse the CSVs once. Runs only read
+    the data (its series keep answer caches, which do not change answers); the strategy and baseline runs of one
+    replay already share one load.
+    """
+    files = [Path(data_dir) / name for name in (FUNDING_FILE, CANDLES_FILE)]
+    stats = tuple((f.name, s.st_size, s.st_mtime_ns) for f in files if f.is_file() for s in [f.stat()])
+    key = (str(Path(data_dir).resolve()), stats)
+    found = _LOADED.get(key)
+    if found is None:
+        _LOADED.clear()  # one dataset at a time
+        found = _LOADED[key] = load_market_data(data_dir)
+    return found
 
 
 def run_replay(opts: ReplayOptions) -> tuple[ReplayReport, dict[str, Path]]:
     """Run every requested run and write the report into `opts.out_dir`."""
     wall0 = time.monotonic()
-    md = load_market_data(opts.data_dir)
+    md = _market_data(opts.data_dir)
     settings = sim_settings(opts)
     start, end = _period(md, opts)
     opts = dataclasses.replace(opts, start_ts=start, end_ts=end)

@@ -12,8 +12,8 @@ A's own exit cost is left out of both sides (holding A it would be paid later in
 close or at the end of the run. Example: B carried +3.10 after 1.20 of fees; A's legs would have been paid 1.05 over
 the same hours -> realised gain +2.05.
 
-A pair that lost to fees is one whose funding did not pay its own fees, slippage and borrow (carry < 0); a switched
-out pair counts by its own figures.
+A pair that lost to fees (`RunResult.pairs_lost_to_fees`) is a closed pair whose funding did not pay its own fees,
+slippage and borrow (carry < 0); a switched-out pair counts by its own figures.
 """
 
 from __future__ import annotations

@@ -42,6 +42,29 @@ class SnapshotBuilder:
         self._funding_seen: dict[tuple[str, str], tuple[Any, float]] = {}
         self.errors: dict[str, int] = {}
         self._fees: dict[tuple[str, str], tuple[FeeSchedule, float]] = {}
+        self._rules: dict[tuple[str, str], tuple[Any, tuple[Any, ...], MarketRules]] = {}
+
+    def _rules_of(self, name: str, connector: Any, pair: str) -> Optional[MarketRules]:
+        """`_rules`, reused while the connector keeps the very same rule object and field values (rules are
+        static between the venue's rule refreshes, which replace the objects)."""
+        rule = getattr(connector, "trading_rules", {}).get(pair)
+        if rule is None:
+            return None
+        raw = (rule.min_order_size, rule.min_base_amount_increment, rule.min_price_increment, rule.min_notional_size)
+        cached = self._rules.get((name, pair))
+        if (
+            cached is not None
+            and cached[0] is rule
+            and cached[1][0] is raw[0]
+            and cached[1][1] is raw[1]
+            and cached[1][2] is raw[2]
+            and cached[1][3] is raw[3]
+        ):
+            return cached[2]
+        rules = _rules(connector, pair)
+        if rules is not None:
+            self._rules[(name, pair)] = (rule, raw, rules)
+        return rules
 
     def build(self, ts: float, connectors: Mapping[str, Any]) -> TickSnapshot:
         markets = []
@@ -68,7 +91,7 @@ class SnapshotBuilder:
         pair = self._settings.trading_pair(name, token)
         kind = MarketKind.PERP if is_perp_connector(name) else MarketKind.SPOT
         try:
-            rules = _rules(connector, pair)
+            rules = self._rules_of(name, connector, pair)
             if rules is None:
                 self._count("no_trading_rule")
                 return None
@@ -182,7 +205,7 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
     `StaleBookError` otherwise, never returning other data. Levels are exact: `Decimal(repr(x))` of each float.
     """
 
-    __slots__ = ("_all", "_bids", "_book", "_guard", "_top", "_top_row")
+    __slots__ = ("_all", "_bids", "_book", "_done", "_guard", "_rows", "_top", "_top_row")
 
     def __init__(self, book: Any, bids: bool) -> None:
         self._book: Any = book
@@ -192,6 +215,8 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
         self._top_row: tuple[float, float] | None = rows[0] if rows else None
         self._top: tuple[Decimal, Decimal] | None = None
         self._all: tuple[tuple[Decimal, Decimal], ...] | None = None
+        self._rows: list[tuple[float, float]] | None = None  # every level as read (floats), on first deep use
+        self._done: list[tuple[Decimal, Decimal]] = []  # the levels converted so far, in order
         if self._top_row is None:
             self._all, self._book = (), None
 
@@ -199,13 +224,13 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
         """The best level as read (floats), without converting anything; None for an empty side."""
         return self._top_row
 
-    def levels(self) -> tuple[tuple[Decimal, Decimal], ...]:
-        """Every level (up to BOOK_LEVELS) as Decimals.
+    def _deep_rows(self) -> list[tuple[float, float]]:
+        """Every row (up to BOOK_LEVELS) of the live book, read once, on first use below the top.
 
         Raises:
             StaleBookError: the book changed since the snapshot and the levels were not read before.
         """
-        if self._all is None:
+        if self._rows is None:
             book = self._book
             guard = (getattr(book, "snapshot_uid", None), getattr(book, "last_diff_uid", None))
             rows = _read_rows(book, self._bids, BOOK_LEVELS)
@@ -214,9 +239,30 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
                     f"order book changed since the snapshot (version {self._guard} -> {guard}): "
                     "levels below the top are read within the tick only"
                 )
-            self._all = tuple((Decimal(repr(p)), Decimal(repr(a))) for p, a in rows)
+            self._rows = rows
             self._book = None  # read once; keep no reference to the live book
+        return self._rows
+
+    def levels(self) -> tuple[tuple[Decimal, Decimal], ...]:
+        """Every level (up to BOOK_LEVELS) as Decimals.
+
+        Raises:
+            StaleBookError: the book changed since the snapshot and the levels were not read before.
+        """
+        if self._all is None:
+            rows, done = self._deep_rows(), self._done
+            done.extend((_decimal(p), _decimal(a)) for p, a in rows[len(done) :])
+            self._all = tuple(done)
         return self._all
+
+    def _lazy(self, rows: list[tuple[float, float]]) -> Iterator[tuple[Decimal, Decimal]]:
+        """The levels in order, converting each on first use: a walk that stops after a few levels (the usual
+        case) converts only those. Conversions are shared with `levels()` and other iterations."""
+        done = self._done
+        for i, (price, amount) in enumerate(rows):
+            if i == len(done):
+                done.append((_decimal(price), _decimal(amount)))
+            yield done[i]
 
     def __bool__(self) -> bool:
         return self._top_row is not None
@@ -228,12 +274,14 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
         if index == 0 and not isinstance(index, slice) and self._all is None and self._top_row is not None:
             if self._top is None:
                 price, amount = self._top_row
-                self._top = (Decimal(repr(price)), Decimal(repr(amount)))
+                self._top = (_decimal(price), _decimal(amount))
             return self._top
         return self.levels()[index]
 
     def __iter__(self) -> Iterator[tuple[Decimal, Decimal]]:
-        return iter(self.levels())
+        if self._all is not None:
+            return iter(self._all)
+        return self._lazy(self._deep_rows())  # reads (and checks) the book now, converts as the caller goes
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, BookLevels):
@@ -248,6 +296,24 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
 
 
 _NUMBER_TYPES = (float, int)
+_DECIMALS: dict[float, Decimal] = {}  # float -> Decimal(repr(float)): book prices and sizes recur from tick to tick
+_DECIMALS_MAX = 100_000  # entries kept before the memo starts over (a few MB)
+
+
+def _decimal(x: float | int) -> Decimal:
+    """`Decimal(repr(x))`, memoised for floats (the same value always gives the same Decimal, digits included).
+
+    Only nonzero, non-NaN floats are memoised: an int and the equal float (5 and 5.0) hash alike but print
+    differently, as do 0.0 and -0.0, and NaN never finds itself.
+    """
+    if type(x) is float and x == x and x != 0.0:
+        found = _DECIMALS.get(x)
+        if found is None:
+            if len(_DECIMALS) >= _DECIMALS_MAX:
+                _DECIMALS.clear()
+            found = _DECIMALS[x] = Decimal(repr(x))
+        return found
+    return Decimal(repr(x))
 
 
 def _read_rows(book: Any, bids: bool, depth: int) -> list[tuple[float, float]]:

@@ -22,7 +22,9 @@ from hummingbot.client.runner import bootstrap_application, load_and_start_strat
 
 from ..cli.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PASSWORD, PASSWORD_ENV
 from ..core.redaction import all_loggers, install_on_handlers
+from .log_format import TEXT, apply_log_format
 from .offline_noise import quiet_offline_noise
+from .resume import install_start_after_stop
 
 if TYPE_CHECKING:
     from ..sim.live import LiveSimEnvironment
@@ -67,6 +69,7 @@ def _enable_project_loggers() -> None:
         if name.startswith("strategies.funding_arbitrage") and isinstance(logger, logging.Logger):
             logger.disabled = False
     install_on_handlers(all_loggers())
+    apply_log_format()  # log_format json: Hummingbot's rebuilt handlers get the JSON formatter again
 
 
 def _password_from_env() -> str | None:
@@ -110,9 +113,11 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: str | None, 
     if hb is None:
         print("Invalid password.")
         return EXIT_PASSWORD
+    apply_log_format(TEXT, keep_console_text=True)  # the output pane is read by a person (log_format: json files)
     _enable_project_loggers()
     filter_task = asyncio.get_running_loop().create_task(_keep_logging_secure())
     sim_task: asyncio.Task | None = None
+    sim_env = None
     if sim is not None:
         if not v2_conf:
             print("--sim needs a sim config (--v2 CONF)")
@@ -121,6 +126,13 @@ async def _client_main(client_config_map, secrets_manager, v2_conf: str | None, 
         if sim_env is None:
             return EXIT_CONFIG
         sim_task = asyncio.get_running_loop().create_task(_client_sim_loop(hb, sim_env))
+
+    def refilter() -> None:
+        _enable_project_loggers()
+        if sim_env is not None:
+            quiet_offline_noise()
+
+    install_start_after_stop(hb, v2_conf, sim_env, refilter)  # `start` after `stop`; filters kept during a start
     if v2_conf:
 
         async def _start_when_ready() -> None:
@@ -157,7 +169,9 @@ async def _client_sim_loop(hb: HummingbotApplication, sim_env: LiveSimEnvironmen
             hb._handle_command("stop")
             return
         message = sim_env.detached_message
-        if message and not detached_said:
+        if message is None:
+            detached_said = False  # re-attached by `start` (shell/resume.py): say it again at the next stop
+        elif not detached_said:
             hb.notify(message)
             detached_said = True
         await asyncio.sleep(LOOP_STEP_S)
@@ -193,6 +207,7 @@ async def _headless_main(v2_conf: str, password: str, sim: SimOptions | None) ->
     if hb is None:
         print("Invalid password for the keystore under conf/.")
         return EXIT_PASSWORD
+    apply_log_format(_configured_log_format(v2_conf))  # before the first strategy line, not at its first tick
     _enable_project_loggers()
     sim_env = None
     if sim is not None:
@@ -203,6 +218,19 @@ async def _headless_main(v2_conf: str, password: str, sim: SimOptions | None) ->
         print(f"Strategy failed to start; see logs/logs_{v2_conf.rsplit('.', 1)[0]}.log")
         return EXIT_FAILED
     return await _serve(hb, sim_env)
+
+
+def _configured_log_format(v2_conf: str) -> str:
+    """`log_format` of conf/scripts/<v2_conf> (the launcher validated the file already; text if unreadable)."""
+    from hummingbot.client import settings as hb_settings
+
+    from ..core.config import ConfigError, load_settings
+
+    try:
+        return load_settings(hb_settings.SCRIPT_STRATEGY_CONF_DIR_PATH / v2_conf).log_format
+    except (ConfigError, OSError) as e:
+        log.warning("log_format unread (text used): %s", e)
+        return TEXT
 
 
 async def _serve(hb: HummingbotApplication, sim_env: LiveSimEnvironment | None) -> int:

@@ -311,6 +311,10 @@ class Journal:
             )
             self._add_totals({"funding_gaps": Decimal(1)})
 
+    def funding_gap_spans(self) -> list[tuple[float, float]]:
+        """(from_ts, to_ts) of every recorded funding gap, oldest first."""
+        return [(a, b) for a, b in self._db.execute("SELECT from_ts, to_ts FROM funding_gaps ORDER BY from_ts")]
+
     def funding_gap_pairs(self) -> set[str]:
         """Pair ids whose funding total is unknown because of a gap."""
         out: set[str] = set()

@@ -229,7 +229,9 @@ class LeverageControl:
             except Exception:
                 actual = None
             if actual is not None and actual <= wanted:
-                self._refused.discard(market)
+                if market in self._refused:
+                    self._refused.discard(market)
+                    self.rt.metrics.clear_alert(f"leverage_reduction_failed.{market[0]}.{market[1]}", ts)
                 continue
             self._refused.add(market)
             self.current[market] = actual if actual is not None else self.current.get(market, wanted)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import deque
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -19,6 +20,7 @@ from .state import PairState
 
 log = logging.getLogger(__name__)
 HUNDRED = Decimal(100)
+_STATES = ("ACTIVE", "REDUCING", "HALTED")
 FUNDING_DAYS = 7
 HOUR_S = Decimal(3600)
 _PER_PAIR = (
@@ -55,11 +57,16 @@ def margin_source(bracket_source: Optional[str]) -> str:
     return SOURCE_PROXY if bracket_source == SOURCE_PROXY else "estimated"
 
 
+Rows = dict[str, list[tuple[dict[str, Any], Any]]]  # gauge name -> (labels, value) of every series it should have
+
+
 def publish_gauges(m: Any, rt: Any, tick: Any, decision: Any) -> None:
-    """Gauges for dashboards, refreshed every `metrics_export_interval_s`."""
+    """Gauges for dashboards, refreshed every `metrics_export_interval_s`. Families with a series per market, pair
+    or candidate are set whole (`set_gauges`): one step each, and series no longer there (closed pairs, vanished
+    candidates, reasons that no longer occur) go."""
     gate, quote, open_records = rt.risk, money_quote(rt.settings), rt.store.open_records()
-    for state in ("ACTIVE", "REDUCING", "HALTED"):
-        m.gauge("trading_state", 1 if gate.state.value == state else 0, state=state)
+    rows: Rows = {name: [] for name in (*_PER_PAIR, "skipped_markets")}
+    m.set_gauges("trading_state", [({"state": s}, 1 if gate.state.value == s else 0) for s in _STATES])
     m.gauge("equity_quote", gate.last_equity_quote, quote=quote)
     m.gauge("drawdown_quote", gate.drawdown_quote, quote=quote)
     m.gauge("drawdown_limit_quote", rt.settings.max_drawdown_quote, quote=quote)
@@ -74,54 +81,46 @@ def publish_gauges(m: Any, rt: Any, tick: Any, decision: Any) -> None:
             ]
         ),
     )
-    for name in rt.settings.all_connectors:
-        m.gauge("venue_ready", 1 if tick.ready.get(name) else 0, connector=name)
+    m.set_gauges("venue_ready", [({"connector": c}, 1 if tick.ready.get(c) else 0) for c in rt.settings.all_connectors])
     views = {(v.connector, v.trading_pair): v for v in rt.engine.funding_views()}
-    for v in views.values():
-        m.gauge("funding_rate_apr_ratio", _ratio(v.apr_pct), connector=v.connector, pair=v.trading_pair)
-        m.gauge("funding_interval_seconds", v.interval.interval_s, connector=v.connector, pair=v.trading_pair)
-    m.clear_gauge("skipped_markets")  # counts of this tick only: reasons that no longer occur must not linger
-    for reason, n in decision.skipped.items():
-        m.gauge("skipped_markets", n, reason=str(reason))
-    for name in _PER_PAIR:
-        m.clear_gauge(name)  # closed pairs and vanished candidates must not linger
+    market = [({"connector": v.connector, "pair": v.trading_pair}, v) for v in views.values()]
+    m.set_gauges("funding_rate_apr_ratio", [(labels, _ratio(v.apr_pct)) for labels, v in market])
+    m.set_gauges("funding_interval_seconds", [(labels, v.interval.interval_s) for labels, v in market])
+    for reason, n in decision.skipped.items():  # counts of this tick only
+        rows["skipped_markets"].append(({"reason": str(reason)}, n))
     rt.observer.adapter_errors(rt.snapshots.errors)
-    _candidates(m, rt, decision)
-    _pairs(m, rt, tick, views, quote)
+    rt.observer.flush_ticks()  # the buffer stays a publish interval long even when nothing reads the registry
+    _candidates(rows, rt, decision)
+    _pairs(m, rows, rt, tick, views, quote)
     for leg in gate.leg_reports:
         labels = dict(pair_id=leg.pair_id, connector=leg.connector, source=margin_source(leg.bracket_source))
-        m.gauge("liquidation_distance_ratio", _ratio(leg.distance_pct), **labels)
-        m.gauge("margin_ratio", leg.margin_ratio, **labels)
+        rows["liquidation_distance_ratio"].append((labels, _ratio(leg.distance_pct)))
+        rows["margin_ratio"].append((labels, leg.margin_ratio))
+    for name, series in rows.items():
+        m.set_gauges(name, series)
     m.sync_alerts(tick.ts, gate.alerts(), "risk.")
 
 
-def _candidates(m: Any, rt: Any, decision: Any) -> None:
+def _candidates(rows: Rows, rt: Any, decision: Any) -> None:
     for c in decision.candidates:
         labels = dict(token=c.token, long=c.long_connector, short=c.short_connector)
-        m.gauge("candidate_net_edge_ratio", _ratio(c.net_edge_pct), **labels)
-        m.gauge("candidate_break_even_seconds", _seconds(c.break_even_hours), **labels)
+        rows["candidate_net_edge_ratio"].append((labels, _ratio(c.net_edge_pct)))
+        rows["candidate_break_even_seconds"].append((labels, _seconds(c.break_even_hours)))
         if c.components is not None:
-            m.gauge(
-                "candidate_borrow_quote",
-                c.components.borrow_quote,
-                source=c.borrow_source,
-                quote=quote_of(rt.settings.trading_pair(c.long_connector, c.token)),
-                **labels,
+            quote = quote_of(rt.settings.trading_pair(c.long_connector, c.token))
+            rows["candidate_borrow_quote"].append(
+                ({"source": c.borrow_source, "quote": quote, **labels}, c.components.borrow_quote)
             )
 
 
-def _pairs(m: Any, rt: Any, tick: Any, views: dict[tuple[str, str], Any], quote: str) -> None:
+def _pairs(m: Any, rows: Rows, rt: Any, tick: Any, views: dict[tuple[str, str], Any], quote: str) -> None:
     """Per-pair gauges, positions, unrealised PnL and the funding the open pairs earn per second."""
     pnl: Optional[Decimal] = Decimal(0)
     expected: Optional[Decimal] = Decimal(0)
     for r in rt.store.open_records():
-        m.gauge("hedge_gap_base", r.hedge_gap_base, pair_id=r.pair_id)
-        m.gauge(
-            "pair_funding_received_quote",
-            _funding_total(rt, r),
-            pair_id=r.pair_id,
-            quote=quote_of(r.short.trading_pair),
-        )
+        rows["hedge_gap_base"].append(({"pair_id": r.pair_id}, r.hedge_gap_base))
+        funding_labels = {"pair_id": r.pair_id, "quote": quote_of(r.short.trading_pair)}
+        rows["pair_funding_received_quote"].append((funding_labels, _funding_total(rt, r)))
         legs_pnl = rt._legs_pnl(r)
         pnl = None if pnl is None or legs_pnl is None else pnl + legs_pnl
         for leg in r.legs():
@@ -134,7 +133,7 @@ def _pairs(m: Any, rt: Any, tick: Any, views: dict[tuple[str, str], Any], quote:
             # a long position pays rate x notional per interval, a short one receives it
             expected += -leg.filled_base * v.mark_price * v.rate / Decimal(v.interval.interval_s)
     for p in tick.positions:
-        m.gauge("position_base", p.amount, connector=p.connector, pair=p.trading_pair)
+        rows["position_base"].append(({"connector": p.connector, "pair": p.trading_pair}, p.amount))
     m.gauge("unrealized_pnl_quote", pnl, quote=quote)
     m.gauge("expected_funding_quote_per_second", expected, quote=quote)
 
@@ -172,6 +171,28 @@ class TickObserver:
         self._day: Optional[str] = None
         self._day_index: Optional[int] = None
         self.funding_by_day: dict[str, dict[str, Decimal]] = {}  # UTC date -> pair_id -> funding (quote)
+        self._tick_series: Optional[tuple[Any, Any]] = None
+        self._durations: deque[float] = deque()  # appended by the tick thread, drained under the registry's lock
+        self._last_tick_ts: Optional[float] = None
+        metrics.add_collect_hook(self.flush_ticks)
+
+    def flush_ticks(self) -> None:
+        """Move the buffered tick durations into `tick_duration_seconds` and the last tick's time into the heartbeat
+        (`last_tick_timestamp_seconds`). Thread-safe: `deque.popleft` against the tick thread's `append`."""
+        if self._tick_series is None:  # resolved once
+            self._tick_series = (
+                self.metrics.series("tick_duration_seconds", "histogram"),
+                self.metrics.series("last_tick_timestamp_seconds"),
+            )
+        duration, last_tick = self._tick_series
+        while True:  # the tick thread (publish) and a reader (scrape, export) may drain at once
+            try:
+                elapsed_s = self._durations.popleft()
+            except IndexError:
+                break
+            duration.observe(elapsed_s)
+        if self._last_tick_ts is not None:
+            last_tick.set(self._last_tick_ts)
 
     def adapter_errors(self, errors: dict[str, int]) -> None:
         """The adapter's cumulative read-error counts, added to the counter as increments (restart-safe)."""
@@ -182,8 +203,10 @@ class TickObserver:
             self._adapter_seen[reason] = n
 
     def tick_done(self, ts: float, elapsed_s: float) -> None:
-        self.metrics.observe("tick_duration_seconds", elapsed_s)
-        self.metrics.gauge("last_tick_timestamp_seconds", ts)
+        """Buffer the tick's duration and time (seconds): `flush_ticks` moves them into the histogram and the
+        heartbeat before every read of the registry and at every publish, so a tick pays an append."""
+        self._durations.append(elapsed_s)
+        self._last_tick_ts = ts
         day_index = int(ts // 86400)
         if day_index != self._day_index:
             day = utc_day(ts)
@@ -217,9 +240,12 @@ class TickObserver:
         if gate.halt_reason is not None and gate.halt_reason != self._halt_reason:
             m.event(ts, "halt", gate.halt_reason, reason=gate.halt_reason)
         self._halt_reason = gate.halt_reason
+        report = rt.last_risk
+        quiet = self._started and not (self._raised or self._reduce_since or self._orphans)
+        if quiet and (report is None or not report.reduce_actions):
+            return  # the usual tick: no reduction asked, no orphan left, no derived alert active (none to clear)
         active: dict[str, str] = {}
         # failed closes and hedge gaps are alerted by the lifecycle (pair.<id>) and the hedge monitor (runtime)
-        report = rt.last_risk
         asked = {a.pair_id for a in report.reduce_actions} if report is not None else set()
         self._reduce_since = {p: self._reduce_since.get(p, ts) for p in asked}
         for pair_id, since in self._reduce_since.items():
@@ -241,6 +267,8 @@ class TickObserver:
 
     def _sync(self, ts: float, active: dict[str, str]) -> None:
         """Raise (refresh) every active derived alert, clear the ones gone, count them per kind."""
+        if not active and not self._raised and self._counts:
+            return  # none active before or now (the usual tick): the zero counts are already published
         for name, message in active.items():
             self.metrics.alert(name, "critical", message, ts)
         for name in self._raised - set(active):

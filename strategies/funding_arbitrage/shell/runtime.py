@@ -34,6 +34,7 @@ from .home import project_root
 from .journal import Journal, JournalError
 from .journal_store import JournaledPairStore
 from .leverage_control import LeverageControl
+from .log_format import apply_log_format
 from .metrics_export import BackgroundJsonExporter, PrometheusServer, prepare_metrics
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
@@ -103,6 +104,7 @@ class FundingArbRuntime:
         self.controls = OperatorControls(self, self.journal, root / settings.kill_switch_file) if self.journal else None
         self.engine = EdgeEngine(settings)
         self.leverage_ctl = LeverageControl(self)  # leverage_mode volatility: per-market leverage and its guard
+        apply_log_format(settings.log_format)  # json: one JSON object per log line on every handler
         self.snapshots = SnapshotBuilder(settings)
         self.executor = LegExecutor(
             strategy, self.store, self._record_error, settings.single_leg_timeout_s, settings.entry_maker_timeout_s
@@ -246,7 +248,8 @@ class FundingArbRuntime:
         settling = {r.token for r in records if self.executor.has_pending(r) or r.state is not PairState.HEDGED}
         verdict = self.hedge.update(ts, legs, settling)
         for token, e in verdict.exposures.items():
-            self.metrics.gauge("hedge_gap_pct", e.gap_pct, token=token)
+            gap = e.gap_pct
+            self.metrics.gauge("token_hedge_gap_ratio", None if gap is None else gap / 100, token=token)
         for token, reason in verdict.bad_data.items():
             log.warning("hedge_bad_data token=%s %s (left out of the monitor)", token, reason)
         for token in verdict.rebalance:

@@ -10,10 +10,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
+from ..core.explain import EntryGates, Explanation, explain, nearest
 from ..core.reasons import REVERSE_CARRY_UNSUPPORTED
 
 NA = "N/A"
-MAX_CANDIDATE_ROWS = 12
+NEAREST_ROWS = 8  # candidates shown in `status`, nearest to entry first
 
 
 def _d(x: Optional[Decimal], places: int = 2, suffix: str = "") -> str:
@@ -182,94 +183,77 @@ def _funding(rt: Any) -> list[str]:
 
 
 def _candidates(rt: Any) -> list[str]:
+    """The nearest candidates (costed this tick, plus the best screened pair of each token costed now on the same
+    books: `core/explain.py`), with the full edge breakdown and every reason each is not entered."""
     d = rt.last_decision
     if d is None:
         return ["Candidates: not evaluated yet"]
-    ranked = sorted(d.candidates, key=lambda c: (c.net_edge_pct is None, -(c.net_edge_pct or Decimal(0))))
-    rows = []
-    for c in ranked[:MAX_CANDIDATE_ROWS]:
-        comp = c.components
-        rows.append(
-            [
-                f"{c.token} {c.long_connector}->{c.short_connector}",
-                c.kind.value,
-                _leg_rate(c.long_funding),
-                _leg_rate(c.short_funding),
-                _d(c.funding_spread_apr_pct, 2, "%"),
-                _d(comp.entry_fees_quote + comp.exit_fees_quote, 3) if comp else NA,
-                _d(comp.entry_slippage_quote + comp.exit_slippage_quote, 3) if comp else NA,
-                _d(comp.basis_quote, 3) if comp else NA,
-                (_d(comp.borrow_quote, 3) + f" ({c.borrow_source})") if comp else NA,
-                _d(c.net_edge_pct, 3, "%"),
-                _d(c.break_even_hours, 1),
-                c.reason.value + (f": {c.detail}" if c.detail and not c.accepted else ""),
-            ]
-        )
-    header = (
-        f"Candidates (horizon {rt.settings.holding_horizon_hours}h, min net {rt.settings.min_net_edge_pct}%; "
-        f"{len(d.candidates)} evaluated, {d.screened_out} below cost floor):"
-    )
+    costed = [*d.candidates, *rt.engine.explain_screened(d.screened)]
+    rows = [_explained_row(explain(r, _gates(rt, r))) for r in nearest(costed, NEAREST_ROWS)]
+    s = rt.settings
     lines = [
-        header,
+        f"Nearest candidates ({len(d.candidates)} costed this tick, {d.screened_out} below the cost floor; "
+        f"min net {_pct(s.min_net_edge_pct)}, horizon {span(float(s.holding_horizon_hours) * 3600)}; "
+        "quote over the expected hold):",
         *_table(
             [
                 "pair",
                 "kind",
-                "long rate/APR",
-                "short rate/APR",
-                "spread",
+                "notional",
+                "hold",
+                "spread APR",
+                "funding",
                 "fees",
                 "slippage",
                 "basis",
                 "borrow",
-                "net edge",
-                "BE h",
-                "decision",
+                "net",
+                "net %",
+                "need %",
+                "break-even",
+                "why not entered",
             ],
             rows,
         ),
     ]
     if not rows:
-        lines.append("  (no pair cleared the cost floor this tick: the nearest ones are below)")
-    lines += ["", *_screened(rt, d)]
+        lines.append("  (no market has usable data yet)")
     if d.skipped:
         lines.append("  skipped markets: " + ", ".join(f"{k}={v}" for k, v in sorted(d.skipped.items())))
     return lines
 
 
-def _screened(rt: Any, d: Any) -> list[str]:
-    """The best pair of each token that the cost floor screened out, nearest first, and why it is not entered."""
-    screened = sorted(d.screened, key=lambda p: -p.upper_bound)[:MAX_CANDIDATE_ROWS]
-    if not screened:
-        return ["Nearest below the cost floor: none"]
-    minimum = Decimal(rt.settings.min_net_edge_pct)
-    rows = [
-        [
-            f"{p.token} {p.long_connector}->{p.short_connector}",
-            p.kind.value,
-            _rate(p.long_rate_per_hour),
-            _rate(p.short_rate_per_hour),
-            _d(p.funding_spread_apr_pct, 2, "%"),
-            _d(p.upper_bound * 100, 3, "%"),
-            _d(minimum - p.upper_bound * 100, 3, "%"),
-            f"{p.reason.value}: even at zero slippage the net edge is at most {p.upper_bound * 100:.3f}% "
-            f"< min {minimum}%",
-        ]
-        for p in screened
-    ]
+def _gates(rt: Any, result: Any) -> EntryGates:
+    """What the shell would stop this candidate with now: risk gate / pause, a held token, a cooldown."""
+    ts = rt.last_ts
+    denial = None if ts is None else rt.risk.allow_entry(ts, [result.long_connector, result.short_connector])
+    held = {r.token for r in rt.store.open_records()}
+    cooling = {token: until for token, (until, _) in getattr(rt, "cooldowns", {}).items()}
+    return EntryGates(ts or 0.0, denial, frozenset(held), cooling)
+
+
+def _explained_row(e: Explanation) -> list[str]:
     return [
-        "Nearest below the cost floor (best pair per token; funding per hour, edge over the horizon):",
-        *_table(
-            ["pair", "kind", "long rate/h", "short rate/h", "spread APR", "best net edge", "short of min", "why not"],
-            rows,
-        ),
+        f"{e.token} {e.long_connector}->{e.short_connector}",
+        e.kind,
+        _d(e.notional_quote, 2),
+        NA if e.holding_hours is None else span(float(e.holding_hours) * 3600),
+        _d(e.spread_apr_pct, 2, "%"),
+        _d(e.funding_quote, 2),
+        _d(e.fees_quote, 2),
+        _d(e.slippage_quote, 2),
+        _d(e.basis_quote, 2),
+        _d(e.borrow_quote, 2),
+        _d(e.net_quote, 2),
+        _d(e.net_pct, 3, "%"),
+        _d(e.required_pct, 3, "%"),
+        NA if e.break_even_hours is None else span(float(e.break_even_hours) * 3600),
+        "; ".join(e.reasons) if e.reasons else "enters (accepted)",
     ]
 
 
-def _leg_rate(leg: Any) -> str:
-    if leg is None:
-        return "spot (none)"
-    return f"{leg.rate * 100:.4f}%/{_d(leg.interval.hours, 0, 'h')} {leg.apr_pct:.1f}%"
+def _pct(x: Decimal) -> str:
+    return f"{x.normalize():f}%"
 
 
 def _risk(rt: Any) -> list[str]:

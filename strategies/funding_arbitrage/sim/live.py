@@ -127,19 +127,27 @@ def iso(ts: float) -> str:
 
 
 def data_span(data: MarketData, plan: SimPlan) -> tuple[float, float]:
-    """(start, end) in data time where every market of the plan has candles and every perp has funding."""
-    firsts: list[float] = []
-    lasts: list[float] = []
-    for venue in {*plan.perp_venues, *plan.spot_venues}:
+    """(start, end) in data time where every market of the plan has candles and every perp has funding.
+
+    Raises:
+        SimSetupError: the markets' data share no period (the message names each market's dates).
+    """
+    ranges: list[tuple[str, float, float]] = []  # (market, first ts, last ts)
+    for venue in sorted({*plan.perp_venues, *plan.spot_venues}):
         for coin in plan.coins:
             candles = data.candle_series(venue, coin)  # DataError names the missing venue/coin
-            firsts.append(candles.first_ts)
-            lasts.append(candles.end_ts)
+            ranges.append((f"{venue} {coin} candles", candles.first_ts, candles.end_ts))
             if venue in plan.perp_venues:
                 funding = data.funding_series(venue, coin)
-                firsts.append(funding.times[0])
-                lasts.append(funding.times[-1])
-    return max(firsts), min(lasts)
+                ranges.append((f"{venue} {coin} funding", funding.times[0], funding.times[-1]))
+    start, end = max(r[1] for r in ranges), min(r[2] for r in ranges)
+    if start >= end:
+        spans = "; ".join(f"{name} {iso(first)} to {iso(last)}" for name, first, last in ranges)
+        raise SimSetupError(
+            f"the data of the selected markets never overlap (latest start {iso(start)} is not before the earliest "
+            f"end {iso(end)}): {spans}. Choose tokens and connectors whose data share a period."
+        )
+    return start, end
 
 
 class LiveSimEnvironment:
@@ -216,8 +224,8 @@ class LiveSimEnvironment:
             manager.connectors.get(n) is not c for n, c in self.connectors.items()
         ):
             self.detached_message = (
-                "sim: the simulated venues were closed (strategy stopped); to replay again, exit "
-                "and start `funding-arb cli --sim` anew"
+                "sim: strategy stopped; the simulated venues keep their positions and the replay clock runs "
+                "on. `start` resumes on them; to replay from the beginning, exit and run `funding-arb cli --sim`"
             )
 
     # --- status ---------------------------------------------------------------------------------------

@@ -147,6 +147,18 @@ class SimRun:
                 break
         return self.env.now
 
+    async def run_until_hedged(self, until_ts: float) -> PairRecord:
+        """Step until the first pair is HEDGED (or `until_ts`); returns that pair's record."""
+        await self.run_until(until_ts, stop=lambda ts: bool(self.records) and self.records[0].state is PairState.HEDGED)
+        return first_record(self)
+
+    async def stop_instance(self) -> None:
+        """What `stop` does to an instance: on_stop (persists the state), off the clock, deaf to the venues."""
+        await self.strategy.on_stop()
+        self.env.clock.remove_iterator(self.strategy)
+        self.strategy.remove_markets(list(self.env.connectors.values()))
+        self.events.detach()
+
     def positions(self) -> dict[tuple[str, str], Decimal]:
         """Signed venue positions (perps) by (connector, trading pair), zero ones left out."""
         return {

@@ -50,13 +50,6 @@ def _settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     return perp_settings(tmp_path / "s.json", kill_switch_file=str(tmp_path / "KILL"), **overrides)
 
 
-async def _stop(run: SimRun) -> None:
-    await run.strategy.on_stop()
-    run.env.clock.remove_iterator(run.strategy)
-    run.strategy.remove_markets(list(run.env.connectors.values()))
-    run.events.detach()
-
-
 def test_pause_blocks_entries_resume_by_command_lets_them_in_and_exit_closes_one_pair(
     cross_venue: Any, tmp_path: Path
 ) -> None:
@@ -72,9 +65,7 @@ def test_pause_blocks_entries_resume_by_command_lets_them_in_and_exit_closes_one
             assert "entries PAUSED" in run.strategy.format_status()
 
             resume = _ctl(tmp_path, "resume")
-            await run.run_until(
-                BTC_START + 2 * HOUR, stop=lambda ts: bool(run.records) and first_record(run).state is PairState.HEDGED
-            )
+            await run.run_until_hedged(BTC_START + 2 * HOUR)
             pair = first_record(run)
             assert _status(run, resume)[0] == "done" and pair.state is PairState.HEDGED
 
@@ -92,9 +83,7 @@ def test_pause_blocks_entries_resume_by_command_lets_them_in_and_exit_closes_one
 def test_flatten_pauses_entries_closes_every_pair_and_reports_flat(cross_venue: Any, tmp_path: Path) -> None:
     async def body() -> None:
         with sim_run(cross_venue, _settings(tmp_path), coins=["BTC"], start_ts=BTC_START, hours=4) as run:
-            await run.run_until(
-                BTC_START + 2 * HOUR, stop=lambda ts: bool(run.records) and first_record(run).state is PairState.HEDGED
-            )
+            await run.run_until_hedged(BTC_START + 2 * HOUR)
             assert run.positions()  # hedged on both venues
             flatten = _ctl(tmp_path, "flatten")
             wanted = watch_wanted_entries(run, "BTC")
@@ -178,7 +167,7 @@ def test_kill_command_halt_survives_a_restart_and_blocks_entries_until_resumed(
             await first.run_until(BTC_START + 10 * 60)
             assert _status(first, kill)[0] == "done" and first.runtime.risk.state is TradingState.HALTED
             reason = first.runtime.risk.halt_reason
-            await _stop(first)
+            await first.stop_instance()
 
             second = add_strategy(env, _settings(tmp_path))
             wanted = watch_wanted_entries(second, "BTC")

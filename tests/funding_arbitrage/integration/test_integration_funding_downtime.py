@@ -28,19 +28,10 @@ from integration_helpers import (
 from strategies.funding_arbitrage.shell.state import PairState
 
 
-async def _stop(run: SimRun) -> None:
-    await run.strategy.on_stop()
-    run.env.clock.remove_iterator(run.strategy)
-    run.strategy.remove_markets(list(run.env.connectors.values()))
-    run.events.detach()
-
-
 async def _open_then_sleep_through_settlement(run: SimRun) -> str:
-    await run.run_until(
-        BTC_START + 2 * HOUR, stop=lambda ts: bool(run.records) and first_record(run).state is PairState.HEDGED
-    )
+    await run.run_until_hedged(BTC_START + 2 * HOUR)
     pair_id = first_record(run).pair_id
-    await _stop(run)
+    await run.stop_instance()
     await run.run_until(BTC_SETTLEMENT + HOUR)  # the venues settle funding; no strategy is listening
     return pair_id
 
@@ -73,7 +64,7 @@ def test_funding_paid_while_down_is_booked_from_the_venue_history(cross_venue: A
             totals = second.runtime.journal.totals()
             assert totals["funding_payments"] == 2
 
-            await _stop(second)  # a third start books nothing twice
+            await second.stop_instance()  # a third start books nothing twice
             third = add_strategy(env, settings)
             await third.run_until(BTC_SETTLEMENT + HOUR + 10 * 60)
             assert third.runtime.store.records[pair_id].funding_received_quote == record.funding_received_quote

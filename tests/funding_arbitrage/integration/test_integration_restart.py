@@ -18,7 +18,6 @@ from integration_helpers import (
     BYBIT,
     HOUR,
     D,
-    SimRun,
     TransitionLog,
     add_strategy,
     first_record,
@@ -29,14 +28,6 @@ from integration_helpers import (
 )
 
 from strategies.funding_arbitrage.shell.state import PairState
-
-
-async def _stop(run: SimRun) -> None:
-    """What `stop` does to the old instance: on_stop (persists the state), off the clock, deaf to the venues."""
-    await run.strategy.on_stop()
-    run.env.clock.remove_iterator(run.strategy)
-    run.strategy.remove_markets(list(run.env.connectors.values()))
-    run.events.detach()
 
 
 def test_new_instance_reloads_the_open_pair_reconciles_and_closes_it_later(
@@ -58,7 +49,7 @@ def test_new_instance_reloads_the_open_pair_reconciles_and_closes_it_later(
             pair = first_record(first)
             assert pair.state is PairState.HEDGED
             held = (pair.long.filled_base, pair.short.filled_base)
-            await _stop(first)
+            await first.stop_instance()
             saved = json.loads(state_file.read_text())
             assert [p["state"] for p in saved["pairs"]] == ["HEDGED"]
 
@@ -74,7 +65,7 @@ def test_new_instance_reloads_the_open_pair_reconciles_and_closes_it_later(
             )
             assert second.positions() == {(BYBIT, "BTC-USDT"): held[0], (BINANCE, "BTC-USDT"): held[1]}
             assert "reconcile_mismatch" not in {a.name for a in second.runtime.metrics.alerts()}
-            await _stop(second)
+            await second.stop_instance()
 
             third = add_strategy(env, short_hold)
             await third.run_until(env.end_ts, stop=lambda ts: first_record(third).state is PairState.CLOSED)
@@ -136,9 +127,7 @@ def test_position_reduced_by_hand_is_rebalanced_and_the_exit_closes_only_what_th
         env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=2)
         try:
             run = add_strategy(env, perp_settings(tmp_path / "s.json"))
-            await run.run_until(
-                env.end_ts, stop=lambda ts: bool(run.records) and run.records[0].state is PairState.HEDGED
-            )
+            await run.run_until_hedged(env.end_ts)
             pair = first_record(run)
             half = abs(pair.short.filled_base) / 2
             env.perps[BINANCE].buy("BTC-USDT", half, OrderType.MARKET, position_action=PositionAction.CLOSE)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
-if str(INTEGRATION) not in sys.path:
-    sys.path.insert(0, str(INTEGRATION))
+for helpers in ("integration", "replay"):  # integration_helpers (the sim runs), chromium_dom (the page tests)
+    folder = str(Path(__file__).resolve().parents[1] / helpers)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
 
 from integration_helpers import CROSS_VENUE  # noqa: E402
 

@@ -142,9 +142,7 @@ def test_liquidation_risk_and_a_failed_leverage_reduction_are_delivered(
 
     async def body() -> None:
         with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=1) as run:
-            await run.run_until(
-                run.env.end_ts, stop=lambda ts: bool(run.records) and first_record(run).state is PairState.HEDGED
-            )
+            await run.run_until_hedged(run.env.end_ts)
             _reject_all(run, BYBIT)
             _reject_all(run, BINANCE)
             await run.run_until(run.env.now + 10 * 60)
@@ -217,9 +215,7 @@ def test_hedge_gap_made_on_the_venue_is_delivered(cross_venue: Any, tmp_path: Pa
         env = make_env(cross_venue, coins=["BTC"], start_ts=BTC_START, hours=2)
         try:
             run = add_strategy(env, perp_settings(tmp_path / "s.json"))
-            await run.run_until(
-                env.end_ts, stop=lambda ts: bool(run.records) and run.records[0].state is PairState.HEDGED
-            )
+            await run.run_until_hedged(env.end_ts)
             pair = first_record(run)
             env.perps[BINANCE].buy(
                 "BTC-USDT", abs(pair.short.filled_base) / 2, OrderType.MARKET, position_action=PositionAction.CLOSE

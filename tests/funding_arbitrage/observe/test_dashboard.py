@@ -9,49 +9,17 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from chromium_dom import body_attrs, dump_dom, needs_chromium
 from integration_helpers import BTC_SETTLEMENT, BTC_START, perp_settings, run_async, sim_run
 
 from strategies.funding_arbitrage.cli.dashboard import DashboardError, load_input, render
 from strategies.funding_arbitrage.cli.launcher import main
 
 REPLAY_TESTS = Path(__file__).resolve().parents[1] / "replay"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
 HOSTILE = "<img src=x onerror=\"document.body.dataset.pwned='1'\"> & <b>bold</b>"
-
-
-def dump_dom(page: Path, profile: Path) -> tuple[str, str]:
-    cmd = [
-        CHROMIUM or "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        page.resolve().as_uri(),
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout, done.stderr
-
-
-def body_attrs(dom: str) -> dict[str, str]:
-    body = re.search(r"<body([^>]*)>", dom)
-    assert body is not None, dom[:500]
-    return {k: htmllib.unescape(v) for k, v in re.findall(r'([\w-]+)="([^"]*)"', body.group(1))}
 
 
 def table_rows(dom: str, table_id: str) -> int:

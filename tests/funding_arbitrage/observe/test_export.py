@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 from integration_helpers import BTC_START, HOUR, add_strategy, first_record, make_env, perp_settings, run_async
 
+from strategies.funding_arbitrage.core.metric_catalog import CATALOG
 from strategies.funding_arbitrage.core.metrics import MetricsRegistry
 from strategies.funding_arbitrage.shell.metrics_export import JsonExporter
 from strategies.funding_arbitrage.shell.state import PairState
@@ -50,10 +51,7 @@ def test_export_of_an_entry_and_an_exit_validates_and_lists_both_events(cross_ve
             first = add_strategy(env, settings)
             await first.run_until(BTC_START + 2.5 * HOUR)
             pair = first_record(first)
-            await first.strategy.on_stop()
-            env.clock.remove_iterator(first.strategy)
-            first.strategy.remove_markets(list(env.connectors.values()))
-            first.events.detach()
+            await first.stop_instance()
             before = json.loads(export.read_text())
             fees_before = before["metrics"]["funding_arb_fees_paid_quote_total"]["samples"][0]["value"]
             second = add_strategy(env, short_hold)  # held longer than max_holding: exits
@@ -71,6 +69,10 @@ def test_export_of_an_entry_and_an_exit_validates_and_lists_both_events(cross_ve
 
             validate(before)
             validate(after)
+            catalogued = {spec.exported for spec in CATALOG}
+            for snapshot in (before, after):  # every family the strategy wrote has its HELP, unit and docs row
+                assert set(snapshot["metrics"]) <= catalogued, set(snapshot["metrics"]) - catalogued
+            assert "funding_arb_token_hedge_gap_ratio" in before["metrics"]  # the hedge monitor's, while held
             names = [(e["name"], e.get("pair_id"), e.get("reason")) for e in after["events"]]
             assert ("entry", pair.pair_id, None) in names  # from the first run, carried across the restart
             assert ("exit", pair.pair_id, "max_holding") in names

@@ -152,9 +152,15 @@ def _check_values(prom: Prometheus, run: SimRun) -> None:
     }
 
 
+def _panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every panel, those inside collapsed rows too (Grafana nests them under the row's `panels`)."""
+    return [q for p in panels for q in [p, *_panels(p.get("panels", []))]]
+
+
 def _check_dashboard_and_rules(prom: Prometheus) -> None:
     dashboard = json.loads(DASHBOARD.read_text())
-    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    exprs = [t["expr"] for p in _panels(dashboard["panels"]) for t in p.get("targets", [])]
+    assert exprs and len(exprs) == DASHBOARD.read_text().count('"expr"')  # no query left out of the walk
     empty = [e for e in exprs if not prom.query(e)]
     assert not empty, f"dashboard queries without a series: {empty}"
     groups = prom.get("/api/v1/rules")["groups"]
@@ -195,10 +201,7 @@ def test_prometheus_scrapes_the_strategy_dashboard_and_rules_have_series_counter
                 for s in prom.query('{__name__=~"funding_arb_.+_total"}')
             }
 
-            await run.strategy.on_stop()  # restart: a new instance of the script on the same venues
-            run.env.clock.remove_iterator(run.strategy)
-            run.strategy.remove_markets(list(run.env.connectors.values()))
-            run.events.detach()
+            await run.stop_instance()  # restart: a new instance of the script on the same venues
             await asyncio.sleep(2)
             run = add_strategy(env, settings)
             await _step_while_scraped(run, prom, 8)

@@ -22,13 +22,25 @@ def test_status_shows_the_nearest_pairs_and_why_when_nothing_clears_the_floor(cr
             text = run.strategy.format_status()
 
             assert run.records == []
-            section = text.split("Nearest below the cost floor")[1]
+            section = text.split("Nearest candidates")[1].split("\n\n")[0]
+            header, _, *rows = section.splitlines()[1:]
+            for column in ("funding", "fees", "slippage", "basis", "borrow", "net", "net %", "need %", "break-even"):
+                assert f"  {column}  " in f"{header}  ", column
+            assert len(rows) == 2 * 1  # BTC and ETH: the best screened pair of each, costed on the books
             for token in ("BTC", "ETH"):
-                assert re.search(
-                    rf"{token} sim_\w+->sim_\w+ .*funding_below_cost_floor: even at zero slippage "
-                    r"the net edge is at most -?\d+\.\d{3}% < min 5%",
-                    section,
-                ), section
+                row = next(r for r in rows if r.strip().startswith(f"{token} "))
+                # every figure known: notional, hold, spread, funding, fees, slippage, basis, borrow, net, net %,
+                # need %, break-even (a span or N/A when it never breaks even), then the reason
+                assert "below floor: net " in row and "< min 5%" in row, row
+                figures = re.findall(r"-?\d+\.\d{2,3}%?", row.split("below floor")[0])
+                assert len(figures) >= 10, row
+            assert not re.search(r"\d\.\d{5,}", section), section  # rounded for people
+
+            run.strategy.runtime.risk.halt(BTC_START + 30 * 60, "max_drawdown: test")  # a gate outside the engine
+            halted = run.strategy.format_status().split("Nearest candidates")[1].split("\n\n")[0]
+            for token in ("BTC", "ETH"):
+                row = next(r for r in halted.splitlines() if r.strip().startswith(f"{token} "))
+                assert "below floor: net " in row and "halted: max_drawdown: test" in row, row
             assert "next settlement" in text and re.search(r"2025-03-10 00:00 UTC \(in \d+h \d+m\)", text)
             assert not EPOCH.search(text), EPOCH.search(text)
 

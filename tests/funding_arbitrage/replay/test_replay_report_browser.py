@@ -7,57 +7,24 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
+from chromium_dom import body_attrs, dump_dom, needs_chromium
 from page_checks import PageCounts, check_page_counts
 from replay_samples import sample_report
 
 from strategies.funding_arbitrage.replay.report import write_report
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
-
-
-def _dump_dom(page: Path, profile: Path) -> tuple[str, str]:
-    cmd = [
-        CHROMIUM or "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        page.resolve().as_uri(),
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout, done.stderr
-
-
-def _body_attrs(dom: str) -> dict[str, str]:
-    body = re.search(r"<body([^>]*)>", dom)
-    assert body is not None, dom[:500]
-    return {k: htmllib.unescape(v) for k, v in re.findall(r'([\w-]+)="([^"]*)"', body.group(1))}
+pytestmark = needs_chromium
 
 
 def test_report_charts_draw_without_script_errors(tmp_path: Path) -> None:
     paths = write_report(sample_report(), tmp_path / "report")
 
-    dom, stderr = _dump_dom(paths["report.html"], tmp_path / "profile")
+    dom, stderr = dump_dom(paths["report.html"], tmp_path / "profile")
 
-    attrs = _body_attrs(dom)
+    attrs = body_attrs(dom)
     assert "data-js-errors" not in attrs, attrs.get("data-js-errors")
     assert attrs.get("data-charts-drawn") == "5"  # equity, utilisation, decomposition, margin ratio, distance
     assert "Uncaught" not in stderr
@@ -71,9 +38,9 @@ def test_a_script_error_is_caught_by_the_page_hook(tmp_path: Path) -> None:
     broken = tmp_path / "broken.html"
     broken.write_text(page.read_text().replace("var drawn = 0;", "var drawn = 0; undefinedFunction();"))
 
-    dom, stderr = _dump_dom(broken, tmp_path / "profile")
+    dom, stderr = dump_dom(broken, tmp_path / "profile")
 
-    assert "undefinedFunction" in _body_attrs(dom).get("data-js-errors", "")
+    assert "undefinedFunction" in body_attrs(dom).get("data-js-errors", "")
     assert "Uncaught" in stderr
 
 
@@ -85,9 +52,9 @@ def test_report_without_series_draws_only_what_has_data(tmp_path: Path) -> None:
     }
     paths = write_report(replace(report, runs=bare), tmp_path / "report")
 
-    dom, stderr = _dump_dom(paths["report.html"], tmp_path / "profile")
+    dom, stderr = dump_dom(paths["report.html"], tmp_path / "profile")
 
-    attrs = _body_attrs(dom)
+    attrs = body_attrs(dom)
     assert "data-js-errors" not in attrs, attrs.get("data-js-errors")
     assert attrs.get("data-charts-drawn") == "1"  # only the PnL decomposition has data
     assert "Uncaught" not in stderr
@@ -96,9 +63,9 @@ def test_report_without_series_draws_only_what_has_data(tmp_path: Path) -> None:
 def test_every_count_on_the_page_matches_its_tables(tmp_path: Path) -> None:
     paths = write_report(sample_report(), tmp_path / "report")
 
-    dom, _ = _dump_dom(paths["report.html"], tmp_path / "profile")
+    dom, _ = dump_dom(paths["report.html"], tmp_path / "profile")
 
-    assert "data-js-errors" not in _body_attrs(dom)
+    assert "data-js-errors" not in body_attrs(dom)
     assert check_page_counts(dom, tmp_path / "report") == []
 
 
@@ -107,7 +74,7 @@ def test_the_consistency_check_catches_a_pairs_table_that_disagrees(tmp_path: Pa
     baseline = replace(report.runs["baseline"], pairs=())  # 2 pairs opened, none listed: the bug it must catch
     paths = write_report(replace(report, runs={**report.runs, "baseline": baseline}), tmp_path / "report")
 
-    dom, _ = _dump_dom(paths["report.html"], tmp_path / "profile")
+    dom, _ = dump_dom(paths["report.html"], tmp_path / "profile")
 
     problems = check_page_counts(dom, tmp_path / "report")
     assert any(p.startswith("baseline: pairs opened 2 but 0 rows") for p in problems), problems
@@ -116,7 +83,7 @@ def test_the_consistency_check_catches_a_pairs_table_that_disagrees(tmp_path: Pa
 def test_page_shows_halts_na_and_rounded_figures(tmp_path: Path) -> None:
     paths = write_report(sample_report(), tmp_path / "report")
 
-    dom, _ = _dump_dom(paths["report.html"], tmp_path / "profile")
+    dom, _ = dump_dom(paths["report.html"], tmp_path / "profile")
 
     visible = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", dom, flags=re.DOTALL)
     text = htmllib.unescape(re.sub(r"<[^>]+>", " ", visible))
@@ -134,6 +101,6 @@ def test_a_console_error_is_reported_by_the_page(tmp_path: Path) -> None:
     page = paths["report.html"]
     page.write_text(page.read_text().replace("</body>", "<script>console.error('boom')</script></body>"))
 
-    dom, _ = _dump_dom(page, tmp_path / "profile")
+    dom, _ = dump_dom(page, tmp_path / "profile")
 
-    assert "console.error: boom" in _body_attrs(dom).get("data-js-errors", "")
+    assert "console.error: boom" in body_attrs(dom).get("data-js-errors", "")

@@ -74,6 +74,7 @@ def test_a_pair_lost_to_fees_when_its_funding_did_not_pay_its_costs_switched_out
         row("BTC a", T0, T0 + H, "0.10", "0.50", "switch"),  # switched out after losing to its fees
         row("BTC b", T0 + H, None, "3.00", "0.50", None),
         row("BTC c", T0, T0 + 2 * H, "0.40", "0.40", "edge_decayed"),  # broke even: not lost
+        row("BTC d", T0 + 3 * H, None, "0.10", "0.50", None),  # still open, still earning: not counted
     ]
     result = run(rows)
 

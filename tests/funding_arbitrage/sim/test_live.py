@@ -160,6 +160,28 @@ def test_start_outside_the_data_is_refused(market_data: MarketData) -> None:
         LiveSimEnvironment(_settings(), Opts(start="2024-01-01"), market_data)
 
 
+def test_markets_whose_data_never_overlap_are_refused_with_each_markets_dates() -> None:
+    """BTC's data ends on 2025-03-01 and ETH's starts on 2025-04-01: no common period, no `--start (None)`."""
+    march, april, may = 1740787200.0, 1743465600.0, 1746057600.0  # 2025-03-01, 2025-04-01, 2025-05-01 UTC
+    spans = {"BTC": (march - 86400 * 28, march), "ETH": (april, may)}
+
+    class Data:
+        def candle_series(self, venue: str, coin: str) -> Any:
+            return SimpleNamespace(first_ts=spans[coin][0], end_ts=spans[coin][1])
+
+        def funding_series(self, venue: str, coin: str) -> Any:
+            return SimpleNamespace(times=list(spans[coin]))
+
+    plan = SimpleNamespace(perp_venues=("binance",), spot_venues=(), coins=("BTC", "ETH"))
+    with pytest.raises(SimSetupError) as raised:
+        data_span(Data(), plan)  # type: ignore[arg-type]
+
+    message = str(raised.value)
+    assert "None" not in message and "never overlap" in message
+    assert "binance BTC candles 2025-02-01 00:00 UTC to 2025-03-01 00:00 UTC" in message
+    assert "binance ETH funding 2025-04-01 00:00 UTC to 2025-05-01 00:00 UTC" in message
+
+
 # --- venues on the wall clock ----------------------------------------------------------------------------
 def test_venues_show_data_prices_and_funding_on_the_wall_clock(market_data: MarketData) -> None:
     """Start 4h before a recorded settlement at 3600x: announced and paid 4 wall seconds after start."""
