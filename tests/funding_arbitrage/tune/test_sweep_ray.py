@@ -133,8 +133,12 @@ def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
     settings, problems = check_settings(chosen)
     assert settings is not None, problems
     assert settings.tokens == ["HYPE"]
-    assert {k: Decimal(str(v)) for k, v in doc["chosen"]["settings"].items()} == {
-        k: Decimal(str(chosen[k])) for k in doc["chosen"]["settings"]
+
+    def _value(v: object) -> object:  # booleans (switch_enabled) as booleans, numbers as exact decimals
+        return v if isinstance(v, bool) else Decimal(str(v))
+
+    assert {k: _value(v) for k, v in doc["chosen"]["settings"].items()} == {
+        k: _value(chosen[k]) for k in doc["chosen"]["settings"]
     }
 
     again = subprocess.run(
