@@ -84,10 +84,12 @@ class LeverageControl:
             return Decimal(configured)
         conn = self.rt.strategy.connectors.get(connector)
         try:
-            actual = int(conn.get_leverage(pair)) if conn is not None else 0
-        except Exception:  # an unreadable leverage: what was asked, or the configured maximum
-            actual = 0
-        return Decimal(max(actual, self.current.get((connector, pair), configured if actual < 1 else 1)))
+            shown = int(conn.get_leverage(pair)) if conn is not None else None
+        except Exception:  # an unreadable leverage is unknown, not 0
+            shown = None
+        if shown is None or shown < 1:  # unknown: what was last asked, else the configured maximum
+            return Decimal(self.current.get((connector, pair), configured))
+        return Decimal(max(shown, self.current.get((connector, pair), 1)))
 
     def plan(self, ts: float) -> None:
         """Re-choose every market's leverage each `leverage_recheck_s`; push it to the venues and the engine."""
