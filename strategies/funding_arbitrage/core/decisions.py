@@ -3,7 +3,8 @@
     engine = EdgeEngine(settings, borrow_providers={"binance": BinanceBorrow(...)})
     decision = engine.evaluate(tick, held)   # held: every pair the shell holds OR is opening
 
-Per tick: (1) `MarketIntake` checks every market and derives funding intervals; (2) per token every
+Per tick: (1) `MarketIntake` checks every market and derives funding intervals; (2) per token not held (the
+shell holds one pair per token; with switching on, held tokens too: the switch rule compares their pairs) every
 candidate (perp-perp across venues, long spot/short perp carry) is screened by an optimistic bound (zero
 slippage) and only survivors are sized, costed on their books and judged (`edge.verdict`); (3) persistence;
 (4) held pairs are reviewed for exits; (5) persistent candidates are allocated by net edge % within the
@@ -115,7 +116,10 @@ class EdgeEngine:
         candidates: list[_Candidate] = []
         screened: list[ScreenedPair] = []
         screened_out = 0
+        held_tokens = {h.token for h in held}
         for token, (perps, spots) in by_token.items():
+            if token in held_tokens and not self._switch_p.enabled:
+                continue  # one pair per token: no entry can be taken; only the switch rule compares its pairs
             try:
                 found, best_screened, n_screened = self._evaluate_token(t, token, perps, spots)
             except Exception:  # last line: logged, counted, the other tokens still evaluated
@@ -339,6 +343,7 @@ class EdgeEngine:
         book = ExposureBook(p.token_cap, p.venue_cap, p.total_cap)
         funds = VenueFunds(balances_quote, p.leverage, FUNDS_BUFFER, t.market_leverage)
         sides: dict[MarketKey, set[str]] = {}
+        held_tokens = {h.token for h in held}
         for h in held:
             book.add(h.token, h.long_connector, h.short_connector, h.entry_notional_quote)
             funds.commit(
@@ -363,7 +368,7 @@ class EdgeEngine:
         on_offer = {c[0].key for c in candidates if c[0].reason in _PASSING}
         for i in order:
             result, long, short = candidates[i]
-            blocked = _blocked(result, entered, sides)
+            blocked = _blocked(result, entered, sides, held_tokens)
             if blocked is None and self._switch_p.enabled:
                 why = self._switch.blocks(result, on_offer)
                 blocked = None if why is None else (Reason.NOT_BEST_FOR_TOKEN, why)
@@ -440,7 +445,11 @@ def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: Decimal)
     )
 
 
-def _blocked(result: EdgeResult, entered: set[str], sides: dict[MarketKey, set[str]]) -> tuple[Reason, str] | None:
+def _blocked(
+    result: EdgeResult, entered: set[str], sides: dict[MarketKey, set[str]], held_tokens: set[str]
+) -> tuple[Reason, str] | None:
+    if result.token in held_tokens:  # the shell holds one pair per token (switching enters after the exit)
+        return Reason.CONFLICTS_WITH_HELD, f"{result.token} already held (one pair per token)"
     if result.token in entered:
         return Reason.NOT_BEST_FOR_TOKEN, "a better pair of this token enters this tick"
     if "short" in sides.get((result.long_connector, result.long_pair), ()):
