@@ -40,6 +40,7 @@ from .holding import ForwardValue, confidently_negative, should_exit
 from .market_data import MarketIntake, MarketKey, MarketQuote
 from .orderbook import BookDataError, check_book
 from .reasons import REVERSE_CARRY_UNSUPPORTED, ExitReason, Reason, SkipReason
+from .recost import Costed, ExitCosts, TokenCostings, token_signature
 from .sizing import FUNDS_BUFFER, ExposureBook, VenueFunds, VolatilityTracker
 from .snapshots import MarketKind, TickSnapshot
 from .switching import SwitchMonitor, SwitchParams
@@ -83,6 +84,8 @@ class EdgeEngine:
         self._exit_monitor = ExitMonitor()
         self.market_leverage: dict[MarketKey, Decimal] = {}  # volatility mode: set by the shell (core.leverage)
         self._switch = SwitchMonitor()
+        self._costings = TokenCostings()  # re-cost only on change (core/recost.py)
+        self._exit_costs = ExitCosts()
         self.reconfigure(settings)
 
     def reconfigure(self, settings: FundingArbSettings) -> None:
@@ -99,6 +102,8 @@ class EdgeEngine:
             self.forecaster = forecaster_for(settings.funding_forecast)
             self._forecast_model = settings.funding_forecast
         self._intake = MarketIntake(settings, self.intervals, self.volatility)
+        self._costings.clear()  # costings depend on every setting: none survives a change
+        self._exit_costs = ExitCosts()
 
     def funding_views(self) -> tuple[FundingView, ...]:
         """Latest normalised funding per perp market (rate, interval and its source, per hour, APR)."""
@@ -121,7 +126,7 @@ class EdgeEngine:
             if token in held_tokens and not self._switch_p.enabled:
                 continue  # one pair per token: no entry can be taken; only the switch rule compares its pairs
             try:
-                found, best_screened, n_screened = self._evaluate_token(t, token, perps, spots)
+                found, best_screened, n_screened = self._token_costing(t, token, perps, spots)
             except Exception:  # last line: logged, counted, the other tokens still evaluated
                 logger.exception("token_skip reason=internal_error token=%s", token)
                 t.skipped[SkipReason.INTERNAL_ERROR] += 1
@@ -159,6 +164,18 @@ class EdgeEngine:
         return [] if last is None else cost_screened(last[0], self._p, last[1], screened)
 
     # --- candidates -----------------------------------------------------------------------------------------
+    def _token_costing(self, t: TickScratch, token: str, perps: list[MarketQuote], spots: list[MarketQuote]) -> Costed:
+        """The token's last costing while nothing it depends on changed (`core/recost.py`), else a fresh one."""
+        quotes = perps + spots
+        target = self._switch.target(token) if self._switch_p.enabled else None
+        signature = token_signature(t, quotes, self.forecaster.recorded, target)
+        reused = self._costings.reuse(token, t.ts, signature, quotes)
+        if reused is not None:
+            return reused
+        costed = Costed(*self._evaluate_token(t, token, perps, spots))
+        self._costings.store(token, t.ts, signature, quotes, costed)
+        return costed
+
     def _evaluate_token(
         self, t: TickScratch, token: str, perps: list[MarketQuote], spots: list[MarketQuote]
     ) -> tuple[list[_Candidate], ScreenedPair | None, int]:
@@ -229,6 +246,7 @@ class EdgeEngine:
             if action is not None:
                 exits.append(action)
         self._exit_monitor.retain(p.pair_id for p in held)
+        self._exit_costs.retain({p.pair_id for p in held})
         return exits, reviews
 
     def _review_hold(
@@ -242,8 +260,14 @@ class EdgeEngine:
         cost, note = None, ""
         if long is None or short is None:
             note = "a leg's market is not usable this tick"
+        elif t.bad_book(long) or t.bad_book(short):
+            note = "a leg's book failed validation"
         else:
-            cost, note = self._exit_cost(t, pair, long, short)
+            inputs, mids = (pair.amount_base, long.market.fees, short.market.fees), (long.mid, short.mid)
+            cost = self._exit_costs.get(pair.pair_id, t.ts, inputs, mids)
+            if cost is None:
+                cost, note = self._exit_cost(t, pair, long, short)
+                self._exit_costs.put(pair.pair_id, t.ts, inputs, mids, cost)
         forward_apr = None if value is None else value.upper_apr_pct
         signal, floor_hit = None, False  # the monitor counts consecutive ticks that call for an exit
         if value is not None and forward_apr is not None:
