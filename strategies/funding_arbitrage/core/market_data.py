@@ -78,7 +78,7 @@ def check_fees(fees: FeeSchedule) -> SkipReason | None:
 class _Static:
     """Per configured market, computed once: expected kind, interval hint, rate bound (hashed by identity)."""
 
-    __slots__ = ("bound", "hint_s", "key", "kind", "neg_bound")
+    __slots__ = ("bound", "fee_floor", "fees_ok", "hint_s", "key", "kind", "neg_bound")
 
     def __init__(self, kind: MarketKind, hint_s: int | None, bound: Decimal, key: MarketKey) -> None:
         self.kind = kind
@@ -86,6 +86,10 @@ class _Static:
         self.bound = bound
         self.neg_bound = -bound
         self.key = key  # (connector, configured trading pair), one tuple for the engine's whole life
+        # The last fee schedule object that passed the checks and its round-trip taker fee: the shell hands the
+        # same (immutable) object over until its fees are refreshed, so the checks and the sum run once per object.
+        self.fees_ok: FeeSchedule | None = None
+        self.fee_floor = _ZERO
 
 
 class MarketIntake:
@@ -174,7 +178,9 @@ class MarketIntake:
         mid = (book.bids[0][0] + book.asks[0][0]) * _HALF
         # The configured key object when the pair matches: dict lookups keyed by it then hit on identity.
         key = static.key if market.trading_pair == static.key[1] else (market.connector, market.trading_pair)
-        fee_floor = fees.taker_open + fees.taker_close
+        if fees is not static.fees_ok:
+            static.fees_ok, static.fee_floor = fees, fees.taker_open + fees.taker_close
+        fee_floor = static.fee_floor
         if not perp:
             return _new_quote(MarketQuote, (market, key, False, mid, None, None, mid, fee_floor))
         assert funding is not None
@@ -206,11 +212,11 @@ def _sound(market: MarketSnapshot, static: _Static, ts: float, stale_s: int) -> 
     if book is None or not book.bids or not book.asks or ts - book.observed_ts > stale_s:
         return False
     try:
-        if not (
-            _ZERO < book.bids[0][0] < book.asks[0][0] < _INF
-            and _ZERO <= fees.taker_open < _ONE
-            and _ZERO <= fees.taker_close < _ONE
-        ):
+        if not _ZERO < book.bids[0][0] < book.asks[0][0] < _INF:
+            return False
+        if fees is not static.fees_ok and not (
+            _ZERO <= fees.taker_open < _ONE and _ZERO <= fees.taker_close < _ONE
+        ):  # a schedule object that passed stays valid: it is immutable
             return False
         if static.kind is MarketKind.SPOT:
             return True
