@@ -172,10 +172,10 @@ class MarketIntake:
             return SkipReason.VENUE_NOT_READY
         book, funding, fees = market.book, market.funding, market.fees
         perp = static.kind is MarketKind.PERP
-        if not _sound(market, static, ts, self._stale_s):
+        top = _sound(market, static, ts, self._stale_s)
+        if top is None:
             return self._first_problem(market, static, ts)
-        assert book is not None
-        mid = (book.bids[0][0] + book.asks[0][0]) * _HALF
+        mid = (top[0] + top[1]) * _HALF
         # The configured key object when the pair matches: dict lookups keyed by it then hit on identity.
         key = static.key if market.trading_pair == static.key[1] else (market.connector, market.trading_pair)
         if fees is not static.fees_ok:
@@ -205,28 +205,35 @@ class MarketIntake:
         return problem
 
 
-def _sound(market: MarketSnapshot, static: _Static, ts: float, stale_s: int) -> bool:
-    """Fast path of the explicit checks (`check_top`, `check_fees`, `check_funding`): True only when every one
-    of them would pass. Chained comparisons reject NaN (they raise) and infinity (bounded by _INF)."""
+def _sound(market: MarketSnapshot, static: _Static, ts: float, stale_s: int) -> tuple[Decimal, Decimal] | None:
+    """Fast path of the explicit checks (`check_top`, `check_fees`, `check_funding`): the best bid and ask only
+    when every one of them would pass, else None. Chained comparisons reject NaN (they raise) and infinity
+    (bounded by _INF)."""
     book, fees = market.book, market.fees
-    if book is None or not book.bids or not book.asks or ts - book.observed_ts > stale_s:
-        return False
+    if book is None or ts - book.observed_ts > stale_s:
+        return None
+    bids, asks = book.bids, book.asks
+    if not bids or not asks:
+        return None
     try:
-        if not _ZERO < book.bids[0][0] < book.asks[0][0] < _INF:
-            return False
+        bid, ask = bids[0][0], asks[0][0]
+        if not _ZERO < bid < ask < _INF:
+            return None
         if fees is not static.fees_ok and not (
             _ZERO <= fees.taker_open < _ONE and _ZERO <= fees.taker_close < _ONE
         ):  # a schedule object that passed stays valid: it is immutable
-            return False
+            return None
         if static.kind is MarketKind.SPOT:
-            return True
+            return bid, ask
         f = market.funding
-        return (
+        if (
             f is not None
             and static.neg_bound <= f.rate <= static.bound
             and _ZERO < f.mark_price < _INF
             and ts - f.observed_ts <= stale_s
             and f.next_funding_ts >= ts - stale_s
-        )
+        ):
+            return bid, ask
+        return None
     except InvalidOperation:  # a NaN somewhere: let the explicit checks name it
-        return False
+        return None

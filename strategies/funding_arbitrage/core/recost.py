@@ -142,7 +142,10 @@ class ExitCosts:
         e = self._last.get(pair_id)
         if e is None or e.inputs != inputs or not 0 <= ts - e.ts < MAX_AGE_S:
             return None
-        return None if _moved(mids, e.mids, EXIT_MID_MOVE_FRAC) else e.cost_quote
+        (long_then, short_then), (long_now, short_now) = e.mids, mids
+        if abs(long_now - long_then) > EXIT_MID_MOVE_FRAC * long_then:
+            return None
+        return None if abs(short_now - short_then) > EXIT_MID_MOVE_FRAC * short_then else e.cost_quote
 
     def put(
         self, pair_id: str, ts: float, inputs: tuple[Hashable, ...], mids: tuple[Decimal, Decimal], cost: Decimal | None
