@@ -265,6 +265,8 @@ class EdgeEngine:
         else:
             inputs, mids = (pair.amount_base, long.market.fees, short.market.fees), (long.mid, short.mid)
             cost = self._exit_costs.get(pair.pair_id, t.ts, inputs, mids)
+            if cost is not None and _cost_decides(pair, value, cost, p):
+                cost = None  # an exit may hang on it: cost it on the live books
             if cost is None:
                 cost, note = self._exit_cost(t, pair, long, short)
                 self._exit_costs.put(pair.pair_id, t.ts, inputs, mids, cost)
@@ -460,6 +462,18 @@ def _pairs(
                 out.append((long, short))
     out += [(s, p) for p in perps if p.rate_per_hour >= min_spread for s in spots]  # type: ignore[operator]
     return out
+
+
+def _cost_decides(pair: HeldPair, value: ForwardValue | None, cost: Decimal, p: EngineParams) -> bool:
+    """Whether a held pair's exit cost can decide an exit this tick (then it is costed on the live books, never
+    reused): the forecast carry is negative beyond its uncertainty (the hold rule compares it with the cost), or
+    take-profit is within one exit cost of its line."""
+    if value is not None and value.carry_quote + p.exit_z * value.sd_quote < _ZERO:
+        return True
+    funding, pnl = pair.funding_received_quote, pair.unrealized_pnl_quote
+    if funding is None or pnl is None:
+        return False
+    return funding + pnl - 2 * cost >= p.take_profit_pct / 100 * pair.entry_notional_quote
 
 
 def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: Decimal) -> ScreenedPair:

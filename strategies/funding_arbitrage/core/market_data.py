@@ -170,7 +170,7 @@ class MarketIntake:
         seen.add(static)
         if not_ready and market.connector in not_ready:
             return SkipReason.VENUE_NOT_READY
-        book, funding, fees = market.book, market.funding, market.fees
+        funding, fees = market.funding, market.fees
         perp = static.kind is MarketKind.PERP
         top = _sound(market, static, ts, self._stale_s)
         if top is None:

@@ -19,13 +19,16 @@ Entry candidates (`TokenCostings`). A token's costed candidates are reused when 
   often (the data is hourly; live books refill within minutes).
 
 Held pairs (`ExitCosts`). The exit cost (fees and slippage of closing both legs on the live books) feeds the hold
-rule (exit only when the forecast carry is confidently below it), take-profit and the switch gain. It is reused
-while the pair's amount and both legs' fees are unchanged, neither leg's mid moved more than
-`EXIT_MID_MOVE_FRAC` (20 bps: fees and slippage scale with price, so the cost moves by ~0.2 % of itself, about
-0.002 quote on a 1 000-quote pair) and it is younger than `MAX_AGE_S`. An unknown cost is never reused.
+rule (exit only when the forecast carry is confidently below it), take-profit and the switch gain. The engine costs
+it on the live books every tick where it can decide something: the forecast carry is negative by more than its
+uncertainty (the hold rule compares it with the cost), or take-profit is within one exit cost of its line. Otherwise
+the last cost is reused, scaled by the legs' mids (fees are a share of the traded price; slippage on a book of the
+same relative shape too), while the pair's amount and both legs' fees are unchanged, neither leg's mid moved more
+than `EXIT_MID_MOVE_FRAC` (1 %) since the costing and it is younger than `EXIT_MAX_AGE_S` (1 h; the book's depth is
+re-read at least that often). An unknown cost is never reused.
 
 None of this is an operator setting: the thresholds are far below what any decision rule resolves (funding
-forecasts have standard errors of tens of bps of notional), and `MAX_AGE_S` bounds every approximation in time.
+forecasts have standard errors of tens of bps of notional), and the maximum ages bound every approximation in time.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ from .reasons import Reason
 
 CANDIDATE_MID_MOVE_FRAC = Decimal("0.0005")  # 5 bps of a market's mid or mark since the costing
 CANDIDATE_MARGIN_PCT = Decimal("0.2")  # percentage points of notional a reused refusal must be short by
-EXIT_MID_MOVE_FRAC = Decimal("0.002")  # 20 bps of a held leg's mid since its exit was costed
-MAX_AGE_S = 1800.0  # any costing is redone at least this often (seconds of the tick clock)
+EXIT_MID_MOVE_FRAC = Decimal("0.01")  # 1 % of a held leg's mid since its exit was costed
+MAX_AGE_S = 1800.0  # a token's costing is redone at least this often (seconds of the tick clock)
+EXIT_MAX_AGE_S = 3600.0  # a held pair's exit cost is re-read on the books at least this often
 
 _PASSING = (Reason.ACCEPTED, Reason.AWAITING_PERSISTENCE)
 _NEG_MARGIN = -CANDIDATE_MARGIN_PCT
@@ -138,14 +142,16 @@ class ExitCosts:
     def get(
         self, pair_id: str, ts: float, inputs: tuple[Hashable, ...], mids: tuple[Decimal, Decimal]
     ) -> Decimal | None:
-        """The stored cost if still valid for these inputs at `ts`, else None (cost afresh)."""
+        """The stored cost scaled to the legs' mids now, if still valid for these inputs at `ts`; else None."""
         e = self._last.get(pair_id)
-        if e is None or e.inputs != inputs or not 0 <= ts - e.ts < MAX_AGE_S:
+        if e is None or e.inputs != inputs or not 0 <= ts - e.ts < EXIT_MAX_AGE_S:
             return None
         (long_then, short_then), (long_now, short_now) = e.mids, mids
         if abs(long_now - long_then) > EXIT_MID_MOVE_FRAC * long_then:
             return None
-        return None if abs(short_now - short_then) > EXIT_MID_MOVE_FRAC * short_then else e.cost_quote
+        if abs(short_now - short_then) > EXIT_MID_MOVE_FRAC * short_then:
+            return None
+        return e.cost_quote * (long_now + short_now) / (long_then + short_then)
 
     def put(
         self, pair_id: str, ts: float, inputs: tuple[Hashable, ...], mids: tuple[Decimal, Decimal], cost: Decimal | None

@@ -168,22 +168,27 @@ def exit_costings(monkeypatch: pytest.MonkeyPatch) -> list[Decimal]:
     return calls
 
 
-def test_a_held_pairs_exit_cost_is_reused_while_its_inputs_hold(exit_costings: list[Decimal]) -> None:
+def test_a_held_pairs_exit_cost_is_reused_scaled_to_the_mids_while_its_inputs_hold(
+    exit_costings: list[Decimal],
+) -> None:
     engine = EdgeEngine(settings())
     pair = held()
 
     a = engine.evaluate(market_tick(T0), (pair,))
-    b = engine.evaluate(market_tick(T0 + 60, mid="60100"), (pair,))  # 17 bps: below the 20 bps threshold
+    b = engine.evaluate(market_tick(T0 + 60, mid="60500"), (pair,))  # 0.83 %: below the 1 % threshold
 
     assert len(exit_costings) == 1
-    assert a.holds[0].exit_cost_quote == b.holds[0].exit_cost_quote is not None
+    assert a.holds[0].exit_cost_quote is not None
+    assert b.holds[0].exit_cost_quote == a.holds[0].exit_cost_quote * D("121000") / D("120000")
 
 
 EXIT_CHANGES: list[tuple[str, Callable[[float], tuple[TickSnapshot, Any]]]] = [
     ("amount", lambda ts: (market_tick(ts), held(amount="0.017"))),
-    ("mid beyond 20 bps", lambda ts: (market_tick(ts, mid="60150"), held())),
+    ("mid beyond 1 %", lambda ts: (market_tick(ts, mid="60700"), held())),
     ("fees", lambda ts: (market_tick(ts, fees=dataclasses.replace(FEES, taker_close=D("0.0004"))), held())),
-    ("maximum age", lambda ts: (market_tick(ts + recost.MAX_AGE_S), held())),
+    ("maximum age", lambda ts: (market_tick(ts + recost.EXIT_MAX_AGE_S), held())),
+    ("negative forecast", lambda ts: (market_tick(ts, short_rate="0.00005"), held())),
+    ("take-profit near", lambda ts: (market_tick(ts), held(funding_received="1000"))),
 ]
 
 
