@@ -79,8 +79,9 @@ class PairFrame:
 @dataclass(frozen=True, slots=True)
 class PublishFrame:
     """What the dashboard gauges are computed from, captured on the tick thread at a publish: immutable values and
-    references to the tick's own immutable objects (snapshot, decision, funding views, leg reports). The gauges are
-    computed from it by the first reader after it (scrape, export, `value`), under the registry's lock."""
+    references to the tick's own immutable objects (snapshot, decision, leg reports). The gauges are computed from it
+    by the first reader after it (scrape, export, `value`), under the registry's lock. The funding views are read
+    from the engine by that reader (`_funding_views`): the newest, not older than the frame."""
 
     ts: float
     settings: Any
@@ -89,7 +90,7 @@ class PublishFrame:
     drawdown_quote: Optional[Decimal]
     tick: Any  # TickSnapshot (frozen)
     decision: Any  # TickDecision (frozen)
-    views: tuple[Any, ...]  # FundingView (frozen)
+    engine: Any  # EdgeEngine: its funding views are built by the reader
     leg_reports: tuple[Any, ...]  # LegReport (frozen)
     pairs: tuple[PairFrame, ...]
 
@@ -132,7 +133,7 @@ def capture(rt: Any, tick: Any, decision: Any) -> PublishFrame:
         gate.drawdown_quote,
         tick,
         decision,
-        tuple(rt.engine.funding_views()),
+        rt.engine,
         tuple(gate.leg_reports),
         tuple(pairs),
     )
@@ -152,10 +153,12 @@ def materialise(m: Any, f: PublishFrame) -> None:
     m.gauge("imbalanced_pairs", sum(1 for p in f.pairs if p.imbalanced))
     ready = f.tick.ready
     m.set_gauges("venue_ready", [({"connector": c}, 1 if ready.get(c) else 0) for c in f.settings.all_connectors])
-    views = {(v.connector, v.trading_pair): v for v in f.views}
-    market = [({"connector": v.connector, "pair": v.trading_pair}, v) for v in views.values()]
-    m.set_gauges("funding_rate_apr_ratio", [(labels, _ratio(v.apr_pct)) for labels, v in market])
-    m.set_gauges("funding_interval_seconds", [(labels, v.interval.interval_s) for labels, v in market])
+    read = _funding_views(f.engine)
+    views = {(v.connector, v.trading_pair): v for v in read or ()}
+    if read is not None:  # else the funding families keep their last values
+        market = [({"connector": v.connector, "pair": v.trading_pair}, v) for v in views.values()]
+        m.set_gauges("funding_rate_apr_ratio", [(labels, _ratio(v.apr_pct)) for labels, v in market])
+        m.set_gauges("funding_interval_seconds", [(labels, v.interval.interval_s) for labels, v in market])
     for reason, n in f.decision.skipped.items():  # counts of this tick only
         rows["skipped_markets"].append(({"reason": str(reason)}, n))
     _candidates(rows, f)
@@ -166,6 +169,20 @@ def materialise(m: Any, f: PublishFrame) -> None:
         rows["margin_ratio"].append((labels, leg.margin_ratio))
     for name, series in rows.items():
         m.set_gauges(name, series)
+
+
+def _funding_views(engine: Any) -> Optional[tuple[Any, ...]]:
+    """`engine.funding_views()` called from a reader thread (None if it could not be read). Each view is built from
+    one market's (funding snapshot, interval) pair, both immutable, that the tick thread replaces whole in a dict
+    (one atomic store under the GIL); the one thing that can interrupt the reader is a market seen for the first
+    time (the dict grows: RuntimeError), and it is then read again."""
+    for _ in range(3):
+        try:
+            return tuple(engine.funding_views())
+        except RuntimeError:  # "dictionary changed size during iteration"
+            continue
+    log.warning("funding_views_unreadable: the funding gauges keep their last values until the next publish")
+    return None
 
 
 def _candidates(rows: Rows, f: PublishFrame) -> None:
