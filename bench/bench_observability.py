@@ -68,7 +68,7 @@ OBSERVABILITY_FILES = (
 )
 # thread CPU seconds: the strategy's tick; observability calls in it; observability on other threads; the timer itself
 cpu = {"tick": 0.0, "in_tick": 0.0, "background": 0.0, "timer": 0.0, "gc_tick": 0.0, "gc_other": 0.0, "gc2": 0.0}
-calls = {"in_tick": 0, "timer": 0}
+calls = {"in_tick": 0, "background": 0, "timer": 0}
 _gc_started = threading.local()
 
 
