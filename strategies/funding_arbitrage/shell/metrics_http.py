@@ -3,7 +3,8 @@ scrape's Accept header by `choose_encoder`), applied per metric family and the b
 unchanged. `MetricsRegistry.collect` returns the very same family object while none of its series changed (most
 families between two scrapes), so a scrape encodes only the families that changed (the tick histogram, the
 heartbeat, the gauges of a publish) instead of every sample. The bytes are the ones prometheus-client's
-`generate_latest` gives for the whole registry (a test compares them).
+`generate_latest` gives for the whole registry (a test compares them). Served like prometheus-client's own app (any
+path, OPTIONS, gzip when accepted) except its `name[]` filter, which is not offered.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class CachedExposition:
                 key = (content_type, metric.name)
                 hit = self._cache.get(key)
                 if hit is None or hit[0] is not metric:
-                    text = encoder(_One(metric))  # type: ignore[arg-type]
+                    text = encoder(_One(metric))
                     hit = self._cache[key] = (metric, text[: -len(EOF_LINE)] if openmetrics else text)
                 parts.append(hit[1])
         if openmetrics:
