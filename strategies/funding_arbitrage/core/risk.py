@@ -229,6 +229,9 @@ def single_leg_reason(ts: float, opened_ts: float, timeout_s: int) -> str | None
     return None
 
 
+LIQ_MEMO_MAX = 10_000  # liquidation prices remembered (by position) before the memo starts over
+
+
 class RiskGate:
     """Applies the checks above to one strategy's state (see the module docstring for the states)."""
 
@@ -260,6 +263,10 @@ class RiskGate:
         self._pending_reduce: set[str] = set()
         self._timed_out: set[str] = set()
         self._alerts: dict[str, list[RiskAlert]] = {}  # fixed domains, each replaced by its own check
+        # per-tick lookups whose inputs rarely change (the mark moves every tick, the rest on fills only)
+        self._tables: dict[tuple[str, str, str], BracketTable | None] = {}  # (connector, token, quote) -> table
+        self._spot: dict[str, bool] = {}  # connector -> is a spot venue
+        self._liq: dict[tuple[Decimal, Decimal, Decimal, str, str], Decimal | None] = {}  # position -> liq price
 
     @property
     def state(self) -> TradingState:
@@ -434,23 +441,44 @@ class RiskGate:
 
     # --- positions --------------------------------------------------------------------------------
     def _table(self, leg: LegRisk) -> BracketTable | None:
+        """The leg's bracket table (`MarginBrackets.resolve`), looked up once per market."""
         quote = leg.quote_asset or self.settings.quote_assets.get(leg.connector)
-        return self.brackets.resolve(leg.connector, leg.token, quote) if quote else None
+        if not quote:
+            return None
+        key = (leg.connector, leg.token, quote)
+        if key not in self._tables:
+            self._tables[key] = self.brackets.resolve(leg.connector, leg.token, quote)
+        return self._tables[key]
 
-    def _report(self, leg: LegRisk) -> LegReport:
+    def _is_spot(self, connector: str) -> bool:
+        if connector not in self._spot:
+            spec = venue_spec(connector)
+            self._spot[connector] = spec is not None and spec.kind == "spot"
+        return self._spot[connector]
+
+    def _liquidation_price(self, leg: LegRisk, table: BracketTable) -> Decimal | None:
+        """`estimate_liquidation_price`, computed once per position (it does not depend on the mark)."""
+        margin = leg.margin_quote
+        key = (leg.amount, leg.entry_price, margin, table.symbol, table.source)
+        if key not in self._liq:
+            if len(self._liq) >= LIQ_MEMO_MAX:
+                self._liq.clear()
+            self._liq[key] = estimate_liquidation_price(leg.amount, leg.entry_price, margin, table)
+        return self._liq[key]
+
+    def _report(self, leg: LegRisk, table: BracketTable | None) -> LegReport:
         def na(status: str, note: str) -> LegReport:
             return LegReport(
                 leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price, None, None, None, None, status, note
             )
 
-        spec = venue_spec(leg.connector)
-        if spec is not None and spec.kind == "spot" and leg.leverage <= 1:
+        if leg.leverage <= 1 and self._is_spot(leg.connector):
             return na("spot", "unleveraged spot leg: no liquidation")
-        problem, table = leg.problem(), self._table(leg)
+        problem = leg.problem()
         if problem is not None or table is None:
             return na("unknown", problem or f"no margin brackets for {leg.token}, not even a Binance proxy")
         assert leg.mark_price is not None
-        liq = estimate_liquidation_price(leg.amount, leg.entry_price, leg.margin_quote, table)
+        liq = self._liquidation_price(leg, table)
         assert liq is not None  # a table was given
         dist = liquidation_distance_pct(leg.mark_price, liq, is_long=leg.amount > 0)
         ratio = margin_ratio(table.maintenance_margin(abs(leg.amount) * leg.mark_price), leg.equity_quote)
@@ -473,7 +501,8 @@ class RiskGate:
         for leg in legs:
             if leg.amount == 0:
                 continue
-            report = self._report(leg)
+            table = self._table(leg)
+            report = self._report(leg, table)
             reports.append(report)
             if report.status == "unknown":
                 alerts.append(
@@ -485,7 +514,6 @@ class RiskGate:
                     )
                 )
             reason = liquidation_reason(report, min_pct)
-            table = self._table(leg)
             if reason is None or table is None or leg.mark_price is None:
                 continue
             fraction = reduce_fraction_for_distance(
