@@ -229,7 +229,7 @@ def single_leg_reason(ts: float, opened_ts: float, timeout_s: int) -> str | None
     return None
 
 
-LIQ_MEMO_MAX = 10_000  # liquidation prices remembered (by position) before the memo starts over
+LIQ_MEMO_MAX = 10_000  # legs whose liquidation price is remembered before the memo starts over
 
 
 class RiskGate:
@@ -266,7 +266,8 @@ class RiskGate:
         # per-tick lookups whose inputs rarely change (the mark moves every tick, the rest on fills only)
         self._tables: dict[tuple[str, str, str], BracketTable | None] = {}  # (connector, token, quote) -> table
         self._spot: dict[str, bool] = {}  # connector -> is a spot venue
-        self._liq: dict[tuple[Decimal, Decimal, Decimal, str, str], Decimal | None] = {}  # position -> liq price
+        # (pair id, connector) -> (amount, entry price, margin, table, liquidation price) of the leg's last check
+        self._liq: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal, BracketTable, Decimal | None]] = {}
 
     @property
     def state(self) -> TradingState:
@@ -446,9 +447,11 @@ class RiskGate:
         if not quote:
             return None
         key = (leg.connector, leg.token, quote)
-        if key not in self._tables:
-            self._tables[key] = self.brackets.resolve(leg.connector, leg.token, quote)
-        return self._tables[key]
+        try:
+            return self._tables[key]
+        except KeyError:
+            table = self._tables[key] = self.brackets.resolve(leg.connector, leg.token, quote)
+            return table
 
     def _is_spot(self, connector: str) -> bool:
         if connector not in self._spot:
@@ -456,15 +459,17 @@ class RiskGate:
             self._spot[connector] = spec is not None and spec.kind == "spot"
         return self._spot[connector]
 
-    def _liquidation_price(self, leg: LegRisk, table: BracketTable) -> Decimal | None:
-        """`estimate_liquidation_price`, computed once per position (it does not depend on the mark)."""
-        margin = leg.margin_quote
-        key = (leg.amount, leg.entry_price, margin, table.symbol, table.source)
-        if key not in self._liq:
-            if len(self._liq) >= LIQ_MEMO_MAX:
-                self._liq.clear()
-            self._liq[key] = estimate_liquidation_price(leg.amount, leg.entry_price, margin, table)
-        return self._liq[key]
+    def _liquidation_price(self, leg: LegRisk, table: BracketTable, margin: Decimal) -> Decimal | None:
+        """`estimate_liquidation_price` with `margin` (the leg's `margin_quote`), computed once per position (it does
+        not depend on the mark)."""
+        known = self._liq.get((leg.pair_id, leg.connector))
+        if known is not None and known[3] is table and known[:3] == (leg.amount, leg.entry_price, margin):
+            return known[4]
+        liq = estimate_liquidation_price(leg.amount, leg.entry_price, margin, table)
+        if len(self._liq) >= LIQ_MEMO_MAX:
+            self._liq.clear()
+        self._liq[(leg.pair_id, leg.connector)] = (leg.amount, leg.entry_price, margin, table, liq)
+        return liq
 
     def _report(self, leg: LegRisk, table: BracketTable | None) -> LegReport:
         def na(status: str, note: str) -> LegReport:
@@ -477,11 +482,14 @@ class RiskGate:
         problem = leg.problem()
         if problem is not None or table is None:
             return na("unknown", problem or f"no margin brackets for {leg.token}, not even a Binance proxy")
-        assert leg.mark_price is not None
-        liq = self._liquidation_price(leg, table)
+        mark, amount = leg.mark_price, leg.amount
+        assert mark is not None
+        margin = leg.margin_quote
+        liq = self._liquidation_price(leg, table, margin)
         assert liq is not None  # a table was given
-        dist = liquidation_distance_pct(leg.mark_price, liq, is_long=leg.amount > 0)
-        ratio = margin_ratio(table.maintenance_margin(abs(leg.amount) * leg.mark_price), leg.equity_quote)
+        dist = liquidation_distance_pct(mark, liq, is_long=amount > 0)
+        equity = margin + amount * (mark - leg.entry_price)  # `LegRisk.equity_quote`, its margin computed once
+        ratio = margin_ratio(table.maintenance_margin(abs(amount) * mark), equity)
         status = "ok" if dist >= self.settings.min_liquidation_distance_pct else "near_liquidation"
         return LegReport(
             leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price, liq, dist, ratio, table.source, status

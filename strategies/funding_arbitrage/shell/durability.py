@@ -75,6 +75,8 @@ class Durability:
         return record.funding_received_quote
 
     def _pending_for(self, pair_id: str) -> bool:
+        if not self._pending:  # the usual tick: no funding history owed
+            return False
         return any(pair_id in ids for _, ids in self._pending.values())
 
     def book(

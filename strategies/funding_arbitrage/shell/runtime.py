@@ -138,6 +138,11 @@ class FundingArbRuntime:
         self.last_ts: Optional[float] = None
         self._markets: dict[tuple[str, str], Any] = {}
         self._mids: dict[tuple[str, str], Optional[Decimal]] = {}
+        self._spot_markets = [  # (spot connector, token, trading pair) whose base balance counts in equity
+            (name, token, settings.trading_pair(name, token))
+            for name in settings.spot_connectors
+            for token in settings.tokens
+        ]
         self._hedge_verdict: Any = None  # the hedge monitor's last verdict (the same object: nothing changed)
         self._hedge_inputs: Any = None  # `_holdings_key` and lots the monitor last measured
         self._reconciled_clean: Any = None  # inputs of the last reconciliation that found venue and records agreeing
@@ -498,18 +503,17 @@ class FundingArbRuntime:
         """Every leg counted (`core.portfolio.account_equity`): quote balances, spot inventory at mid, perp
         unrealised PnL; None while a venue's balance or a held spot asset's mid is unknown."""
         base: dict[tuple[str, str], Decimal] = {}
-        for name in self.settings.spot_connectors:
-            connector = self.strategy.connectors.get(name)
-            for token in self.settings.tokens:
-                pair = self.settings.trading_pair(name, token)
-                try:
-                    base[(name, pair)] = Decimal(connector.get_balance(token)) if connector is not None else None
-                except Exception as e:  # an unreadable balance makes equity unknown, never 0
-                    log.warning("connector=%s balance of %s unreadable: %r", name, token, e)
-                    return None
-                if base[(name, pair)] is None:
-                    return None
-        mids = {key: self._mid(*key) for key in base}
+        connectors = self.strategy.connectors
+        for name, token, pair in self._spot_markets:
+            connector = connectors.get(name)
+            try:
+                base[(name, pair)] = Decimal(connector.get_balance(token)) if connector is not None else None
+            except Exception as e:  # an unreadable balance makes equity unknown, never 0
+                log.warning("connector=%s balance of %s unreadable: %r", name, token, e)
+                return None
+            if base[(name, pair)] is None:
+                return None
+        mids = {key: self._mid(*key) for key, amount in base.items() if amount != 0}  # zero holdings need no mid
         equity = account_equity(self.settings.all_connectors, tick.balances_quote, base, mids, tick.positions)
         if equity is not None and not equity.is_finite():  # a NaN balance or PnL: unknown, never compared
             return None
@@ -520,12 +524,12 @@ class FundingArbRuntime:
         is estimated as margin = notional / configured leverage at the leg's largest size, against the maintenance
         brackets. A reduction keeps that margin with the rest (the risk gate's `ReduceAction` fraction assumes so:
         `margin.max_amount_for_distance`); recomputing it from the reduced size would reduce again every tick."""
-        lots = {(m.connector, m.trading_pair): m.rules.lot_size for m in tick.markets}
         out = []
         for r in self.store.open_records():
             for leg in r.legs():
                 if leg.kind != "perp" or leg.filled_base == 0:
                     continue
+                market = self._markets.get((leg.connector, leg.trading_pair))
                 leverage = self.leverage_ctl.leverage_of(leg.connector, leg.trading_pair)
                 entry = leg.avg_entry_price or Decimal(0)
                 leg.margin_quote = max(leg.margin_quote, abs(leg.filled_base) * entry / leverage)
@@ -539,7 +543,7 @@ class FundingArbRuntime:
                         mark_price=self._mark(leg.connector, leg.trading_pair),
                         leverage=leverage,
                         wallet_margin_quote=leg.margin_quote if leg.margin_quote > 0 else None,
-                        lot_size_base=lots.get((leg.connector, leg.trading_pair)),
+                        lot_size_base=market.rules.lot_size if market is not None else None,
                     )
                 )
         return out
