@@ -266,6 +266,9 @@ class RiskGate:
         # per-tick lookups whose inputs rarely change (the mark moves every tick, the rest on fills only)
         self._tables: dict[tuple[str, str, str], BracketTable | None] = {}  # (connector, token, quote) -> table
         self._spot: dict[str, bool] = {}  # connector -> is a spot venue
+        self._venue_names: tuple[str, ...] | None = None  # venues of the last staleness check's mapping
+        self._venues_set: set[str] = set()  # those and the configured ones (read only)
+        self._venues_sorted: tuple[str, ...] = ()  # the same, sorted
         # (pair id, connector) -> (amount, entry price, margin, table, liquidation price) of the leg's last check
         self._liq: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal, BracketTable, Decimal | None]] = {}
 
@@ -420,14 +423,19 @@ class RiskGate:
         Configured venues absent from the mapping (or None) count as stale; all stale -> HALTED. A stale
         venue holding open legs raises a critical alert, otherwise a warning.
         """
-        venues = set(self.settings.all_connectors) | set(last_update_ts_by_venue)
+        names = tuple(last_update_ts_by_venue)
+        if names != self._venue_names:  # the same venues as last tick (the usual case): their sorted set is known
+            self._venue_names = names
+            self._venues_set = set(self.settings.all_connectors) | set(names)
+            self._venues_sorted = tuple(sorted(self._venues_set))
+        venues, stale_data_s = self._venues_sorted, self.settings.stale_data_s
         stale = {}
-        for v in sorted(venues):
-            reason = stale_reason(ts, last_update_ts_by_venue.get(v), self.settings.stale_data_s)
+        for v in venues:
+            reason = stale_reason(ts, last_update_ts_by_venue.get(v), stale_data_s)
             if reason:
                 stale[v] = reason
-        self.stale_venues, self._known_venues, self._staleness_checked_ts = stale, venues, ts
-        with_legs = {r.connector for r in self.leg_reports}
+        self.stale_venues, self._known_venues, self._staleness_checked_ts = stale, self._venues_set, ts
+        with_legs = {r.connector for r in self.leg_reports} if stale else set()
         self._alerts["staleness"] = [
             RiskAlert(
                 f"{ALERT_PREFIX}stale_data.{v}",
