@@ -98,10 +98,32 @@ class HedgeMonitor:
     unhedged_seconds: Decimal = ZERO
     _last_ts: float | None = None
     _rebalanced_ts: dict[str, float] = field(default_factory=dict)
+    _calm: tuple[tuple[HeldLeg, ...], HedgeVerdict] | None = None  # last legs when every token was within tolerance
 
     def update(self, ts: float, legs: Iterable[HeldLeg], settling: Collection[str] = ()) -> HedgeVerdict:
         """Measure this tick. `settling`: tokens with orders still working (an entry following its first leg, a
-        close in flight): their gap counts toward `unhedged_seconds` but asks for no rebalance or halt yet."""
+        close in flight): their gap counts toward `unhedged_seconds` but asks for no rebalance or halt yet.
+
+        The same holdings as last tick with every token within tolerance and no bad data give the same verdict
+        (no rebalance, no halt, gaps already counted in `max_gap_pct`): it is returned without recomputing."""
+        held = tuple(legs)
+        if self._calm is not None and self._calm[0] == held:
+            self._last_ts = ts
+            return self._calm[1]
+        verdict = self._measure(ts, held, settling)
+        calm = not verdict.bad_data and not any(e.unhedged for e in verdict.exposures.values())
+        self._calm = (held, verdict) if calm else None
+        return verdict
+
+    def unchanged(self, ts: float) -> HedgeVerdict | None:
+        """The caller saw the same holdings as at the last `update`: if every token was within tolerance then, the
+        same verdict (this tick counted, nothing to rebalance or halt); None: call `update`."""
+        if self._calm is None:
+            return None
+        self._last_ts = ts
+        return self._calm[1]
+
+    def _measure(self, ts: float, legs: Iterable[HeldLeg], settling: Collection[str]) -> HedgeVerdict:
         expo, bad = exposures(legs, self.tolerance_pct)
         dt = ZERO if self._last_ts is None else Decimal(str(max(0.0, ts - self._last_ts)))
         self._last_ts = ts

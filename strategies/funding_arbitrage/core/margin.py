@@ -106,7 +106,10 @@ class BracketTable:
     def bracket_for(self, notional_quote: Decimal) -> Bracket:
         """The tier containing |notional| (quote); beyond the last tier, the last tier."""
         n = abs(notional_quote)
-        return next((b for b in self.tiers if n <= b.max_notional_quote), self.tiers[-1])
+        for b in self.tiers:  # a plain loop: this runs for every leg on every tick
+            if n <= b.max_notional_quote:
+                return b
+        return self.tiers[-1]
 
     def maintenance_margin(self, notional_quote: Decimal) -> Decimal:
         """MM (quote) = |notional| × MMR − cum. Example BTCUSDT: 500 000 × 0.005 − 300 = 2 200."""

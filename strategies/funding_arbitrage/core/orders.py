@@ -132,6 +132,9 @@ class OrderTracker:
     def __init__(self, store: OrderStore) -> None:
         self._store = store
         self._orders: dict[str, TrackedOrder] = {o.client_order_id: o for o in store.load()}
+        # the orders that may still fill, in tracking order: a done order never reopens, so every tick's
+        # `open_orders()` reads these few instead of every order of the run
+        self._open: dict[str, TrackedOrder] = {k: o for k, o in self._orders.items() if not o.status.done}
 
     def get(self, client_order_id: str) -> TrackedOrder | None:
         return self._orders.get(client_order_id)
@@ -141,6 +144,10 @@ class OrderTracker:
 
     def _put(self, order: TrackedOrder) -> TrackedOrder:
         self._orders[order.client_order_id] = order
+        if order.status.done:
+            self._open.pop(order.client_order_id, None)
+        else:
+            self._open[order.client_order_id] = order
         self._store.upsert(order)
         return order
 
@@ -177,7 +184,7 @@ class OrderTracker:
         """Every working order (on `connectors`, or all) becomes UNKNOWN: events may have been lost."""
         names = None if connectors is None else set(connectors)
         out = []
-        for order in list(self._orders.values()):
+        for order in list(self._open.values()):
             if order.status is OrderStatus.WORKING and (names is None or order.connector in names):
                 out.append(self._put(replace(order, status=OrderStatus.UNKNOWN, updated_ts=ts)))
         return out
@@ -191,9 +198,11 @@ class OrderTracker:
 
     def open_orders(self, pair_id: str | None = None, leg: LegSide | None = None) -> list[TrackedOrder]:
         """Orders that may still fill (WORKING or UNKNOWN), optionally of one pair / leg."""
+        if not self._open:
+            return []
         return [
             o
-            for o in self._orders.values()
+            for o in self._open.values()
             if not o.status.done and (pair_id is None or o.pair_id == pair_id) and (leg is None or o.leg is leg)
         ]
 

@@ -229,6 +229,9 @@ def single_leg_reason(ts: float, opened_ts: float, timeout_s: int) -> str | None
     return None
 
 
+LIQ_MEMO_MAX = 10_000  # legs whose liquidation price is remembered before the memo starts over
+
+
 class RiskGate:
     """Applies the checks above to one strategy's state (see the module docstring for the states)."""
 
@@ -260,6 +263,14 @@ class RiskGate:
         self._pending_reduce: set[str] = set()
         self._timed_out: set[str] = set()
         self._alerts: dict[str, list[RiskAlert]] = {}  # fixed domains, each replaced by its own check
+        # per-tick lookups whose inputs rarely change (the mark moves every tick, the rest on fills only)
+        self._tables: dict[tuple[str, str, str], BracketTable | None] = {}  # (connector, token, quote) -> table
+        self._spot: dict[str, bool] = {}  # connector -> is a spot venue
+        self._venue_names: tuple[str, ...] | None = None  # venues of the last staleness check's mapping
+        self._venues_set: set[str] = set()  # those and the configured ones (read only)
+        self._venues_sorted: tuple[str, ...] = ()  # the same, sorted
+        # (pair id, connector) -> (amount, entry price, margin, table, liquidation price) of the leg's last check
+        self._liq: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal, BracketTable, Decimal | None]] = {}
 
     @property
     def state(self) -> TradingState:
@@ -412,14 +423,19 @@ class RiskGate:
         Configured venues absent from the mapping (or None) count as stale; all stale -> HALTED. A stale
         venue holding open legs raises a critical alert, otherwise a warning.
         """
-        venues = set(self.settings.all_connectors) | set(last_update_ts_by_venue)
+        names = tuple(last_update_ts_by_venue)
+        if names != self._venue_names:  # the same venues as last tick (the usual case): their sorted set is known
+            self._venue_names = names
+            self._venues_set = set(self.settings.all_connectors) | set(names)
+            self._venues_sorted = tuple(sorted(self._venues_set))
+        venues, stale_data_s = self._venues_sorted, self.settings.stale_data_s
         stale = {}
-        for v in sorted(venues):
-            reason = stale_reason(ts, last_update_ts_by_venue.get(v), self.settings.stale_data_s)
+        for v in venues:
+            reason = stale_reason(ts, last_update_ts_by_venue.get(v), stale_data_s)
             if reason:
                 stale[v] = reason
-        self.stale_venues, self._known_venues, self._staleness_checked_ts = stale, venues, ts
-        with_legs = {r.connector for r in self.leg_reports}
+        self.stale_venues, self._known_venues, self._staleness_checked_ts = stale, self._venues_set, ts
+        with_legs = {r.connector for r in self.leg_reports} if stale else set()
         self._alerts["staleness"] = [
             RiskAlert(
                 f"{ALERT_PREFIX}stale_data.{v}",
@@ -434,26 +450,54 @@ class RiskGate:
 
     # --- positions --------------------------------------------------------------------------------
     def _table(self, leg: LegRisk) -> BracketTable | None:
+        """The leg's bracket table (`MarginBrackets.resolve`), looked up once per market."""
         quote = leg.quote_asset or self.settings.quote_assets.get(leg.connector)
-        return self.brackets.resolve(leg.connector, leg.token, quote) if quote else None
+        if not quote:
+            return None
+        key = (leg.connector, leg.token, quote)
+        try:
+            return self._tables[key]
+        except KeyError:
+            table = self._tables[key] = self.brackets.resolve(leg.connector, leg.token, quote)
+            return table
 
-    def _report(self, leg: LegRisk) -> LegReport:
+    def _is_spot(self, connector: str) -> bool:
+        if connector not in self._spot:
+            spec = venue_spec(connector)
+            self._spot[connector] = spec is not None and spec.kind == "spot"
+        return self._spot[connector]
+
+    def _liquidation_price(self, leg: LegRisk, table: BracketTable, margin: Decimal) -> Decimal | None:
+        """`estimate_liquidation_price` with `margin` (the leg's `margin_quote`), computed once per position (it does
+        not depend on the mark)."""
+        known = self._liq.get((leg.pair_id, leg.connector))
+        if known is not None and known[3] is table and known[:3] == (leg.amount, leg.entry_price, margin):
+            return known[4]
+        liq = estimate_liquidation_price(leg.amount, leg.entry_price, margin, table)
+        if len(self._liq) >= LIQ_MEMO_MAX:
+            self._liq.clear()
+        self._liq[(leg.pair_id, leg.connector)] = (leg.amount, leg.entry_price, margin, table, liq)
+        return liq
+
+    def _report(self, leg: LegRisk, table: BracketTable | None) -> LegReport:
         def na(status: str, note: str) -> LegReport:
             return LegReport(
                 leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price, None, None, None, None, status, note
             )
 
-        spec = venue_spec(leg.connector)
-        if spec is not None and spec.kind == "spot" and leg.leverage <= 1:
+        if leg.leverage <= 1 and self._is_spot(leg.connector):
             return na("spot", "unleveraged spot leg: no liquidation")
-        problem, table = leg.problem(), self._table(leg)
+        problem = leg.problem()
         if problem is not None or table is None:
             return na("unknown", problem or f"no margin brackets for {leg.token}, not even a Binance proxy")
-        assert leg.mark_price is not None
-        liq = estimate_liquidation_price(leg.amount, leg.entry_price, leg.margin_quote, table)
+        mark, amount = leg.mark_price, leg.amount
+        assert mark is not None
+        margin = leg.margin_quote
+        liq = self._liquidation_price(leg, table, margin)
         assert liq is not None  # a table was given
-        dist = liquidation_distance_pct(leg.mark_price, liq, is_long=leg.amount > 0)
-        ratio = margin_ratio(table.maintenance_margin(abs(leg.amount) * leg.mark_price), leg.equity_quote)
+        dist = liquidation_distance_pct(mark, liq, is_long=amount > 0)
+        equity = margin + amount * (mark - leg.entry_price)  # `LegRisk.equity_quote`, its margin computed once
+        ratio = margin_ratio(table.maintenance_margin(abs(amount) * mark), equity)
         status = "ok" if dist >= self.settings.min_liquidation_distance_pct else "near_liquidation"
         return LegReport(
             leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price, liq, dist, ratio, table.source, status
@@ -473,7 +517,8 @@ class RiskGate:
         for leg in legs:
             if leg.amount == 0:
                 continue
-            report = self._report(leg)
+            table = self._table(leg)
+            report = self._report(leg, table)
             reports.append(report)
             if report.status == "unknown":
                 alerts.append(
@@ -485,7 +530,6 @@ class RiskGate:
                     )
                 )
             reason = liquidation_reason(report, min_pct)
-            table = self._table(leg)
             if reason is None or table is None or leg.mark_price is None:
                 continue
             fraction = reduce_fraction_for_distance(

@@ -18,6 +18,7 @@ resume: `resume` does (refused while the file exists).
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,20 @@ class OperatorControls:
         self.flattening: int | None = None  # id of the flatten command in progress
         self.acks: deque[str] = deque(maxlen=ACKS_SHOWN)
         self._closing: set[str] = set()  # pairs this controller asked to close (each once)
+        self._kill_switch_str = os.fspath(kill_switch_path)
+        self._seen: tuple[int, int] | None = None  # `Journal.commands_version` when no command was left to act on
 
     def poll(self, ts: float) -> None:
-        """Kill switch first, then pending commands in order, then a flatten in progress."""
+        """Kill switch first, then pending commands in order, then a flatten in progress. The commands are read
+        whenever the journal changed since a read that left none pending or acting (a cheap check every tick)."""
         self._kill_switch(ts)
-        for command in self.journal.pending_commands():
+        version = self.journal.commands_version()
+        if version == self._seen:
+            self._progress_flatten(ts)
+            return
+        commands = self.journal.pending_commands()
+        self._seen = None if commands else version
+        for command in commands:
             if command.status == "acting":
                 self.flattening = command.id if command.command == "flatten" else self.flattening
                 continue
@@ -121,7 +131,7 @@ class OperatorControls:
             self.flattening = None
 
     def _kill_switch(self, ts: float) -> None:
-        present = self.kill_switch_path.exists()
+        present = os.path.exists(self._kill_switch_str)
         if present and not self.kill_switch_present:
             self.rt.risk.halt(ts, f"kill-switch file {self.kill_switch_path} present")
             self._log_ack("kill-switch", "done", HALT_EFFECT)

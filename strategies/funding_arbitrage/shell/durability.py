@@ -24,7 +24,9 @@ from .state import PairRecord
 
 log = logging.getLogger(__name__)
 LAST_ALIVE_KEY = "last_alive_ts"
-ALIVE_EVERY_S = 60.0  # strategy time between liveness marks (a later mark only makes a gap look longer)
+# strategy time between liveness marks (one journal write each): an older mark only makes a downtime look longer
+# (funding booked from venue history or marked unknown, never assumed received); a clean stop always marks
+ALIVE_EVERY_S = 300.0
 HISTORY_METHOD = "funding_payment_history"
 
 
@@ -73,6 +75,8 @@ class Durability:
         return record.funding_received_quote
 
     def _pending_for(self, pair_id: str) -> bool:
+        if not self._pending:  # the usual tick: no funding history owed
+            return False
         return any(pair_id in ids for _, ids in self._pending.values())
 
     def book(

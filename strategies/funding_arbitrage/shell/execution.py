@@ -26,7 +26,7 @@ from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState
 
 from ..core import lifecycle as lc
 from ..core.orders import OrderStatus, TrackedOrder
-from .state import VIEW, PairRecord, PairStore, book_of_record, decode_book, encode_book
+from .state import VIEW, PairRecord, PairState, PairStore, book_of_record, decode_book, encode_book
 
 log = logging.getLogger(__name__)
 NO_REDUCE_ONLY = ("okx_perpetual", "gate_io_perpetual")  # 20260922: PositionAction.CLOSE sends no reduce-only flag
@@ -84,6 +84,7 @@ class LegExecutor:
         self._timed_out: dict[str, float] = {}  # order id -> when its last LegTimeout fired
         self._querying: set[str] = set()
         self._prev_tick_ts: float | None = None  # an order is timed out only once a whole tick could deliver fills
+        self._resting: dict[str, dict[str, Any]] = {}  # pair id -> the book a Tick was seen to leave unchanged
 
     @property
     def tracker(self) -> Any:
@@ -295,15 +296,34 @@ class LegExecutor:
                 )
                 self.send(record, lc.OrderStateUnknown(ts, order.leg), ts)
         for record in self._store.open_records():
-            for order in self.tracker.open_orders(record.pair_id):
+            orders = self.tracker.open_orders(record.pair_id)
+            for order in orders:
                 if order.status is OrderStatus.UNKNOWN and ready.get(order.connector, False):
                     self._query(order, ts)
                 elif order.status is OrderStatus.WORKING and self._overdue(order, ts):
                     self._timed_out[order.client_order_id] = ts
                     self.send(record, lc.LegTimeout(ts, order.leg), ts)
-            if record.is_open:
+            if record.is_open and (orders or not self._is_resting(record)):
                 self.send(record, lc.Tick(ts), ts)
+                self._note_resting(record)
         self._prev_tick_ts = ts
+
+    def _is_resting(self, record: PairRecord) -> bool:
+        """A HEDGED pair with no order working or unknown whose book a Tick already left unchanged: the lifecycle's
+        HEDGED Tick only asks about unknown orders, so another Tick changes nothing (no decode, step, encode)."""
+        return record.state is PairState.HEDGED and self._resting.get(record.pair_id) is record.book
+
+    def _note_resting(self, record: PairRecord) -> None:
+        """After a Tick: remember the book (by identity: every lifecycle step writes a new one) while resting."""
+        resting = (
+            record.state is PairState.HEDGED
+            and record.book.get("state") == lc.LifecycleState.HEDGED.value
+            and not self.tracker.open_orders(record.pair_id)
+        )
+        if resting:
+            self._resting[record.pair_id] = record.book
+        else:
+            self._resting.pop(record.pair_id, None)
 
     def _overdue(self, order: TrackedOrder, ts: float) -> bool:
         limit = (

@@ -88,6 +88,7 @@ class Journal:
             JournalError: the file exists but is not a usable journal of this application; it is not modified.
         """
         self.path = path
+        self._command_writes = 0  # commands added or acknowledged through this connection (`commands_version`)
         _refuse_foreign_file(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         existed = path.exists() and path.stat().st_size > 0
@@ -338,7 +339,13 @@ class Journal:
                 "INSERT INTO commands (ts, command, arg, source) VALUES (?, ?, ?, ?)", (ts, command, arg, source)
             )
             self._add_totals({"commands": Decimal(1)})
+        self._command_writes += 1
         return int(cur.lastrowid or 0)
+
+    def commands_version(self) -> tuple[int, int]:
+        """Changes to the commands as cheaply as SQLite tells them: its `data_version` (grows when another connection,
+        e.g. `funding-arb ctl`, commits) and this connection's command writes. Unchanged: `pending_commands` is too."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._command_writes
 
     def pending_commands(self) -> list[Command]:
         """Commands not yet finished (pending, or acting like a flatten that is not flat yet), oldest first."""
@@ -350,6 +357,7 @@ class Journal:
             self._db.execute(
                 "UPDATE commands SET status=?, ack_ts=?, message=? WHERE id=?", (status, ts, message, command_id)
             )
+        self._command_writes += 1
 
     def commands(self, limit: int = MAX_COMMANDS_SHOWN) -> list[Command]:
         rows = self._db.execute("SELECT * FROM commands ORDER BY id DESC LIMIT ?", (limit,)).fetchall()

@@ -39,6 +39,7 @@ from .metrics_export import BackgroundJsonExporter, PrometheusServer, prepare_me
 from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposure
 
 log = logging.getLogger(__name__)
+MARKET_KINDS = {k.value: k for k in MarketKind}  # a leg's kind text -> MarketKind (no enum lookup per tick)
 PLACEHOLDER_VALUES = {
     "",
     "none",
@@ -136,6 +137,15 @@ class FundingArbRuntime:
         self.last_risk: Optional[RiskReport] = None
         self.last_ts: Optional[float] = None
         self._markets: dict[tuple[str, str], Any] = {}
+        self._mids: dict[tuple[str, str], Optional[Decimal]] = {}
+        self._spot_markets = [  # (spot connector, token, trading pair) whose base balance counts in equity
+            (name, token, settings.trading_pair(name, token))
+            for name in settings.spot_connectors
+            for token in settings.tokens
+        ]
+        self._hedge_verdict: Any = None  # the hedge monitor's last verdict (the same object: nothing changed)
+        self._hedge_inputs: Any = None  # `_holdings_key` and lots the monitor last measured
+        self._reconciled_clean: Any = None  # inputs of the last reconciliation that found venue and records agreeing
         self._gauges_ts: Optional[float] = None
         self.unmanaged: dict[tuple[str, str], Decimal] = {}
         self._mismatch_since: dict[tuple[str, str], float] = {}  # venue position != record, since
@@ -183,11 +193,15 @@ class FundingArbRuntime:
         a differing one marks its hedged pair IMBALANCED (`reconcile_mismatch`). Markets with working orders are
         skipped (their fills may not have reached us yet); after the first check a difference must last
         `single_leg_timeout_s` before it is flagged, as a venue's position feed may lag its fill events."""
+        working = self.executor.working_markets()
+        inputs = (self._holdings_key(tick), frozenset(working))
+        if inputs == self._reconciled_clean:  # what was in agreement last tick still is: nothing to flag
+            self.metrics.clear_alert("unmanaged_position", ts)
+            return
         expected = net_exposure(self.store.records.values())
         actual: dict[tuple[str, str], Decimal] = {}
         for p in tick.positions:  # HEDGE mode: a long and a short position may share a pair; net them
             actual[(p.connector, p.trading_pair)] = actual.get((p.connector, p.trading_pair), Decimal(0)) + p.amount
-        working = self.executor.working_markets()
         unmanaged, since, changed = {}, {}, False
         for key in sorted(set(expected) | set(actual)):
             if key[0] not in self.settings.perp_connectors or key in working:
@@ -212,13 +226,26 @@ class FundingArbRuntime:
             self.metrics.alert("reconcile_mismatch", "critical", f"{key[0]} {key[1]}: recorded {exp}, venue {act}", ts)
             self._mismatch_to_lifecycle(ts, key, actual)
         self.unmanaged, self._mismatch_since, self._reconciled = unmanaged, since, True
+        self._reconciled_clean = inputs if not since and not changed else None
         if not unmanaged:
             self.metrics.clear_alert("unmanaged_position", ts)
         if changed:
             self.store.save()
 
+    def _holdings_key(self, tick: TickSnapshot) -> tuple[Any, ...]:
+        """What the venues' positions and the open pairs hold this tick: reconciliation and the hedge monitor redo
+        their work only when it (or what else they read) changed."""
+        return (
+            tuple([(p.connector, p.trading_pair, p.amount) for p in tick.positions]),
+            tuple([(r.pair_id, r.state, r.long.filled_base, r.short.filled_base) for r in self.store.open_records()]),
+        )
+
     def _check_hedge(self, ts: float, tick: TickSnapshot) -> None:
         """Net exposure per token across every venue (unmanaged positions included): trim, or halt past the limit."""
+        inputs = (self._holdings_key(tick), self._held_lots(tick))
+        if inputs == self._hedge_inputs and self.hedge.unchanged(ts) is not None:
+            return  # the same holdings and lots, every token within tolerance last tick: still nothing to do
+        self._hedge_inputs = inputs
         lots = {(m.connector, m.trading_pair): m.rules.lot_size for m in tick.markets}
         records = self.store.open_records()
         managed = {(lg.connector, lg.trading_pair) for r in records for lg in r.legs()}
@@ -247,6 +274,9 @@ class FundingArbRuntime:
         ]
         settling = {r.token for r in records if self.executor.has_pending(r) or r.state is not PairState.HEDGED}
         verdict = self.hedge.update(ts, legs, settling)
+        if verdict is self._hedge_verdict:
+            return  # the same holdings, all within tolerance: nothing to rebalance or halt, gauges already set
+        self._hedge_verdict = verdict
         for token, e in verdict.exposures.items():
             gap = e.gap_pct
             self.metrics.gauge("token_hedge_gap_ratio", None if gap is None else gap / 100, token=token)
@@ -274,6 +304,13 @@ class FundingArbRuntime:
             self.metrics.alert("hedge_gap_limit", "critical", verdict.halt_reason, ts)
             if self.risk.halt_reason is None:
                 self.risk._halt(ts, f"hedge gap: {verdict.halt_reason}")  # the gate's own halt
+
+    def _held_lots(self, tick: TickSnapshot) -> tuple[Optional[Decimal], ...]:
+        """The lot size of every market held (positions, then the open pairs' spot legs), as the monitor reads it."""
+        keys = [(p.connector, p.trading_pair) for p in tick.positions]
+        keys += [(r.long.connector, r.long.trading_pair) for r in self.store.open_records() if r.long.kind == "spot"]
+        markets = self._markets
+        return tuple([markets[k].rules.lot_size if k in markets else None for k in keys])
 
     def _mismatch_to_lifecycle(self, ts: float, key: tuple[str, str], actual: dict[tuple[str, str], Decimal]) -> None:
         """The venue is the truth: the one open pair holding this market adopts it (its lifecycle rebalances or
@@ -327,6 +364,7 @@ class FundingArbRuntime:
         tick = self.snapshots.build(ts, self.strategy.connectors)
         self.last_tick, self.last_ts = tick, ts
         self._markets = {(m.connector, m.trading_pair): m for m in tick.markets}  # one index per tick for lookups
+        self._mids = {}  # this tick's mids, each computed on first use
         if self.controls is not None:
             self.controls.poll(ts)  # operator commands and the kill switch act before anything else this tick
         if self.recovery_report is None:
@@ -371,7 +409,7 @@ class FundingArbRuntime:
                     token=r.token,
                     long_connector=r.long.connector,
                     long_pair=r.long.trading_pair,
-                    long_kind=MarketKind(r.long.kind),
+                    long_kind=MARKET_KINDS[r.long.kind],
                     short_connector=r.short.connector,
                     short_pair=r.short.trading_pair,
                     amount_base=amount,
@@ -400,8 +438,12 @@ class FundingArbRuntime:
         return total
 
     def _mid(self, connector: str, pair: str) -> Optional[Decimal]:
-        market = self._markets.get((connector, pair))
-        return market.book.mid if market is not None and market.book is not None else None
+        key = (connector, pair)
+        if key in self._mids:
+            return self._mids[key]
+        market = self._markets.get(key)
+        mid = self._mids[key] = market.book.mid if market is not None and market.book is not None else None
+        return mid
 
     def _update_risk(self, ts: float, tick: TickSnapshot) -> None:
         """Run the risk gate; reduce pairs near liquidation and unwind pairs that never got hedged."""
@@ -436,36 +478,42 @@ class FundingArbRuntime:
     def _freshness(self, tick: TickSnapshot) -> dict[str, Optional[float]]:
         """Per venue, the older of its latest book change and its latest funding change: a venue whose funding feed
         froze is stale even while its books move (spot venues have books only). None: not ready or nothing received."""
-        latest: dict[tuple[str, str], float] = {}  # (connector, "book" | "funding") -> newest observed_ts
+        books: dict[str, float] = {}  # connector -> newest book observed_ts
+        fundings: dict[str, float] = {}  # connector -> newest funding observed_ts
+        ready = tick.ready
         for m in tick.markets:
-            if not tick.ready.get(m.connector, False):
+            name = m.connector
+            if not ready.get(name, False):
                 continue
-            for feed, part in (("book", m.book), ("funding", m.funding)):
-                if part is not None:
-                    key = (m.connector, feed)
-                    latest[key] = max(latest.get(key, part.observed_ts), part.observed_ts)
-        out: dict[str, Optional[float]] = {name: None for name in self.settings.all_connectors}
-        for (connector, _), observed in latest.items():
-            prev = out.get(connector)
-            out[connector] = observed if prev is None else min(prev, observed)
+            if m.book is not None:
+                seen = m.book.observed_ts
+                if name not in books or seen > books[name]:
+                    books[name] = seen
+            if m.funding is not None:
+                seen = m.funding.observed_ts
+                if name not in fundings or seen > fundings[name]:
+                    fundings[name] = seen
+        out: dict[str, Optional[float]] = dict.fromkeys(self.settings.all_connectors)
+        for name in (*books, *(n for n in fundings if n not in books)):
+            book, funding = books.get(name), fundings.get(name)
+            out[name] = book if funding is None else funding if book is None else min(book, funding)
         return out
 
     def _equity(self, tick: TickSnapshot) -> Optional[Decimal]:
         """Every leg counted (`core.portfolio.account_equity`): quote balances, spot inventory at mid, perp
         unrealised PnL; None while a venue's balance or a held spot asset's mid is unknown."""
         base: dict[tuple[str, str], Decimal] = {}
-        for name in self.settings.spot_connectors:
-            connector = self.strategy.connectors.get(name)
-            for token in self.settings.tokens:
-                pair = self.settings.trading_pair(name, token)
-                try:
-                    base[(name, pair)] = Decimal(connector.get_balance(token)) if connector is not None else None
-                except Exception as e:  # an unreadable balance makes equity unknown, never 0
-                    log.warning("connector=%s balance of %s unreadable: %r", name, token, e)
-                    return None
-                if base[(name, pair)] is None:
-                    return None
-        mids = {key: self._mid(*key) for key in base}
+        connectors = self.strategy.connectors
+        for name, token, pair in self._spot_markets:
+            connector = connectors.get(name)
+            try:
+                base[(name, pair)] = Decimal(connector.get_balance(token)) if connector is not None else None
+            except Exception as e:  # an unreadable balance makes equity unknown, never 0
+                log.warning("connector=%s balance of %s unreadable: %r", name, token, e)
+                return None
+            if base[(name, pair)] is None:
+                return None
+        mids = {key: self._mid(*key) for key, amount in base.items() if amount != 0}  # zero holdings need no mid
         equity = account_equity(self.settings.all_connectors, tick.balances_quote, base, mids, tick.positions)
         if equity is not None and not equity.is_finite():  # a NaN balance or PnL: unknown, never compared
             return None
@@ -476,12 +524,12 @@ class FundingArbRuntime:
         is estimated as margin = notional / configured leverage at the leg's largest size, against the maintenance
         brackets. A reduction keeps that margin with the rest (the risk gate's `ReduceAction` fraction assumes so:
         `margin.max_amount_for_distance`); recomputing it from the reduced size would reduce again every tick."""
-        lots = {(m.connector, m.trading_pair): m.rules.lot_size for m in tick.markets}
         out = []
         for r in self.store.open_records():
             for leg in r.legs():
                 if leg.kind != "perp" or leg.filled_base == 0:
                     continue
+                market = self._markets.get((leg.connector, leg.trading_pair))
                 leverage = self.leverage_ctl.leverage_of(leg.connector, leg.trading_pair)
                 entry = leg.avg_entry_price or Decimal(0)
                 leg.margin_quote = max(leg.margin_quote, abs(leg.filled_base) * entry / leverage)
@@ -495,7 +543,7 @@ class FundingArbRuntime:
                         mark_price=self._mark(leg.connector, leg.trading_pair),
                         leverage=leverage,
                         wallet_margin_quote=leg.margin_quote if leg.margin_quote > 0 else None,
-                        lot_size_base=lots.get((leg.connector, leg.trading_pair)),
+                        lot_size_base=market.rules.lot_size if market is not None else None,
                     )
                 )
         return out
