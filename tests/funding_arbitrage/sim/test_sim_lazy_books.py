@@ -45,7 +45,8 @@ def test_top_equals_the_first_rows() -> None:
         if top is not None:
             checked += 1
             assert top == (bids[0].price, bids[0].amount, asks[0].price, asks[0].amount), (mid, TICKS[ti])
-            assert top == (float(levels[0][0][0]), float(levels[0][0][1]), float(levels[1][0][0]), float(levels[1][0][1]))
+            (bid_price, bid_size), (ask_price, ask_size) = levels[0][0], levels[1][0]
+            assert top == (float(bid_price), float(bid_size), float(ask_price), float(ask_size))
             assert synth.top(mid) == top  # again, now from the last book
     assert checked > 3000  # the fast path covers most books
 
