@@ -7,7 +7,8 @@ computed and applied (`OrderBook.apply_snapshot`, as before) the first time anyt
 
 What a reader sees is what the eager book showed, exactly:
 * `bid_entries()` / `ask_entries()` yield the best row from `BookSynth.top` (the same floats the full book's first
-  row holds) and apply the whole book before yielding the second row;
+  row holds), then the rest from `BookSynth.rows` (best first, one row per price: the order and values the C++
+  book yields them in), without writing the C++ book;
 * `snapshot_uid` is the published update id (what `apply_snapshot` sets); `last_diff_uid` is untouched by snapshots;
 * every other read of the book (`get_price`, `simulate_buy`, `snapshot`, the volume queries, ...) applies the
   pending book first. Hummingbot's Cython `ExchangeBase` reads books below Python (`c_get_order_book(pair)`
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from hummingbot.core.data_type.order_book import OrderBook
@@ -41,7 +43,8 @@ class SimOrderBook(OrderBook):
 
     def publish(self, synth: BookSynth | None, mid: Decimal | None, update_id: int) -> None:
         """The book from now on is `synth`'s book around `mid` (an empty one when `mid` or `synth` is None)."""
-        self._pending = [synth if mid is not None else None, mid, update_id, False]
+        # [synthesizer (None: empty book), mid, update id, best rows (False: not computed yet), rows of both sides]
+        self._pending = [synth if mid is not None else None, mid, update_id, False, None]
 
     def apply_pending(self) -> None:
         """Write the published book into the C++ book now (nothing to do if it is there already)."""
@@ -53,29 +56,34 @@ class SimOrderBook(OrderBook):
         bids, asks = ([], []) if synth is None else synth.rows(mid, update_id)
         OrderBook.apply_snapshot(self, bids, asks, update_id)
 
-    def _top(self) -> tuple[float, float, float, float] | None:
-        pending = self._pending
-        if pending is None or pending[0] is None:
-            return None
-        if pending[3] is False:
-            pending[3] = pending[0].top(pending[1])
-        return pending[3]  # type: ignore[no-any-return]
-
     def _entries(self, bids: bool) -> Iterator[OrderBookRow]:
-        top = self._top()
-        if top is None:
+        pending = self._pending
+        if pending is None or pending[0] is None:  # written already, or an empty book: the C++ book answers
             self.apply_pending()
             return OrderBook.bid_entries(self) if bids else OrderBook.ask_entries(self)  # type: ignore[no-any-return]
-        update_id = self._pending[2]  # type: ignore[index]
-        first = OrderBookRow(top[0], top[1], update_id) if bids else OrderBookRow(top[2], top[3], update_id)
-        return self._after_top(first, bids)
+        top = pending[3]
+        if top is False:
+            top = pending[3] = pending[0].top(pending[1])
+        if top is None:
+            return self._rows(pending, bids, 0)
+        first = OrderBookRow(top[0], top[1], pending[2]) if bids else OrderBookRow(top[2], top[3], pending[2])
+        return self._after_top(first, pending, bids)
 
-    def _after_top(self, first: OrderBookRow, bids: bool) -> Iterator[OrderBookRow]:
+    def _after_top(self, first: OrderBookRow, pending: list[Any], bids: bool) -> Iterator[OrderBookRow]:
         yield first
-        self.apply_pending()
-        rest = OrderBook.bid_entries(self) if bids else OrderBook.ask_entries(self)
-        next(rest, None)  # the best row, yielded above
-        yield from rest
+        yield from self._rows(pending, bids, 1)
+
+    @staticmethod
+    def _rows(pending: list[Any], bids: bool, skip: int) -> Iterator[OrderBookRow]:
+        """The published book's rows of one side from `skip` on, as the C++ book would yield them: the rows
+        `BookSynth.rows` gives are already best first, one per price (copied: the synthesizer reuses them)."""
+        sides = pending[4]
+        if sides is None:
+            synth, mid, update_id = pending[0], pending[1], pending[2]
+            sides = pending[4] = tuple([(r.price, r.amount) for r in side] for side in synth.rows(mid, update_id))
+        update_id = pending[2]
+        for price, amount in islice(sides[0] if bids else sides[1], skip, None):
+            yield OrderBookRow(price, amount, update_id)
 
     # --- reads ------------------------------------------------------------------------------------------------
     def bid_entries(self) -> Iterator[OrderBookRow]:

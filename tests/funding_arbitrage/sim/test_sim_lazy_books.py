@@ -149,3 +149,30 @@ def test_an_applied_snapshot_replaces_the_published_book() -> None:
     assert _rows(book.bid_entries()) == [(99.0, 1.0, 8)] and _rows(book.ask_entries()) == [(101.0, 2.0, 8)]
     book.publish(None, None, 9)  # an empty book (no market data)
     assert book.snapshot_uid == 9 and not list(book.bid_entries()) and not list(book.ask_entries())
+
+
+def test_lazy_book_rows_on_mids_built_to_hit_every_path() -> None:
+    """Ties, near-exact ticks, mids a few ticks above zero (no fast top: the rows answer from the first one)."""
+    rng = random.Random(3)
+    shapes = _shapes()
+    no_top = 0
+    for update_id in range(3000):
+        si, ti = rng.randrange(len(shapes)), rng.randrange(len(TICKS))
+        tick = TICKS[ti]
+        mid = _mid(rng, tick) if rng.random() < 0.9 else tick * rng.randrange(1, 40) + tick / 3
+        if mid <= 0:
+            continue
+        synth = BookSynth(shapes[si], tick)
+        book = SimOrderBook()
+        book.publish(synth, mid, update_id)
+        no_top += synth.top(mid) is None
+        eager = _eager(mid, synth, update_id)
+        first = _rows(islice(book.ask_entries(), 1))
+        assert first == _rows(islice(eager.ask_entries(), 1)), (mid, tick)
+        assert _rows(book.bid_entries()) == _rows(eager.bid_entries()), (mid, tick)
+        assert _rows(book.ask_entries()) == _rows(eager.ask_entries()), (mid, tick)
+        assert book.snapshot_uid == update_id
+        if rng.random() < 0.3:
+            assert book.get_price(True) == eager.get_price(True)  # written now
+            assert _rows(book.bid_entries()) == _rows(eager.bid_entries())
+    assert no_top > 50
