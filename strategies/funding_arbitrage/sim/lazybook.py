@@ -56,14 +56,33 @@ class SimOrderBook(OrderBook):
         bids, asks = ([], []) if synth is None else synth.rows(mid, update_id)
         OrderBook.apply_snapshot(self, bids, asks, update_id)
 
+    @staticmethod
+    def _top(pending: list[Any]) -> tuple[float, float, float, float] | None:
+        top = pending[3]
+        if top is False:
+            top = pending[3] = pending[0].top(pending[1])
+        return top  # type: ignore[no-any-return]
+
+    def best_price(self, is_buy: bool) -> float | None:
+        """The best ask (`is_buy`) or bid price, as `get_price` gives it; None for an empty side (where `get_price`
+        raises). Answered from the published book's best rows when they are known, else from the C++ book."""
+        pending = self._pending
+        if pending is not None and pending[0] is not None:
+            top = self._top(pending)
+            if top is not None:
+                return top[2] if is_buy else top[0]
+        self.apply_pending()
+        try:
+            return OrderBook.get_price(self, is_buy)  # type: ignore[no-any-return]
+        except OSError:  # "Order book is empty - no price quote is possible." (EnvironmentError)
+            return None
+
     def _entries(self, bids: bool) -> Iterator[OrderBookRow]:
         pending = self._pending
         if pending is None or pending[0] is None:  # written already, or an empty book: the C++ book answers
             self.apply_pending()
             return OrderBook.bid_entries(self) if bids else OrderBook.ask_entries(self)  # type: ignore[no-any-return]
-        top = pending[3]
-        if top is False:
-            top = pending[3] = pending[0].top(pending[1])
+        top = self._top(pending)
         if top is None:
             return self._rows(pending, bids, 0)
         first = OrderBookRow(top[0], top[1], pending[2]) if bids else OrderBookRow(top[2], top[3], pending[2])

@@ -21,7 +21,7 @@ from typing import Any
 
 from bidict import bidict
 from hummingbot.connector.trading_rule import TradingRule
-from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
+from hummingbot.core.data_type.common import OrderType, PositionAction, PriceType, TradeType
 from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState, OrderUpdate, TradeUpdate
 from hummingbot.core.data_type.trade_fee import TradeFeeBase
 from hummingbot.core.utils.async_utils import safe_ensure_future
@@ -261,13 +261,29 @@ class SimVenueMixin(SimOfflineMixin, ABC):
             book.apply_pending()
 
     # Hummingbot's ExchangeBase answers these from the C++ book below Python (OrderBook.c_get_price & co).
-    def get_price(self, trading_pair: str, *args: Any, **kwargs: Any) -> Decimal:
-        self._apply_book(trading_pair)
-        return super().get_price(trading_pair, *args, **kwargs)  # type: ignore[misc, no-any-return]
+    def get_price(self, trading_pair: str, is_buy: bool, *args: Any, **kwargs: Any) -> Decimal:
+        """ExchangeBase.c_get_price: the best price as a Decimal, quantized; NaN (and a warning) for an empty side.
+        Answered from the lazy book's best rows (the same float) without writing the whole book."""
+        book = self.order_books.get(trading_pair)
+        if args or kwargs or not isinstance(book, SimOrderBook):
+            self._apply_book(trading_pair)
+            return super().get_price(trading_pair, is_buy, *args, **kwargs)  # type: ignore[misc, no-any-return]
+        price = book.best_price(is_buy)
+        if price is None:
+            self.logger().warning(f"{'Ask' if is_buy else 'Bid'} orderbook for {trading_pair} is empty.")  # type: ignore[attr-defined]
+            return Decimal("NaN")
+        return self.quantize_order_price(trading_pair, Decimal(str(price)))  # type: ignore[attr-defined, no-any-return]
 
-    def get_price_by_type(self, trading_pair: str, *args: Any, **kwargs: Any) -> Decimal:
+    def get_price_by_type(self, trading_pair: str, price_type: Any) -> Decimal:
+        """ExchangeBase.get_price_by_type, its best bid / ask / mid through `get_price` above."""
+        if price_type is PriceType.BestBid:
+            return self.get_price(trading_pair, False)
+        if price_type is PriceType.BestAsk:
+            return self.get_price(trading_pair, True)
+        if price_type is PriceType.MidPrice:
+            return (self.get_price(trading_pair, True) + self.get_price(trading_pair, False)) / Decimal("2")
         self._apply_book(trading_pair)
-        return super().get_price_by_type(trading_pair, *args, **kwargs)  # type: ignore[misc, no-any-return]
+        return super().get_price_by_type(trading_pair, price_type)  # type: ignore[misc, no-any-return]
 
     def get_vwap_for_volume(self, trading_pair: str, *args: Any, **kwargs: Any) -> Any:
         self._apply_book(trading_pair)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
+from hummingbot.core.data_type.common import PriceType
 from hummingbot.core.data_type.order_book import OrderBook
 from hummingbot.core.data_type.order_book_row import OrderBookRow
 from sim_helpers import settle
@@ -95,8 +96,12 @@ def _check_reads(rng: random.Random, env: SimEnvironment) -> int:
             elif state.mid is None:
                 assert not list(book.ask_entries())
             elif kind == 4:  # Hummingbot's Cython path: ExchangeBase.c_get_price reads the C++ book directly
-                assert connector.get_price(pair, True) == Decimal(str(eager.get_price(True)))
-                assert connector.get_price(pair, False) == Decimal(str(eager.get_price(False)))
+                ask = connector.quantize_order_price(pair, Decimal(str(eager.get_price(True))))
+                bid = connector.quantize_order_price(pair, Decimal(str(eager.get_price(False))))
+                assert connector.get_price_by_type(pair, PriceType.BestBid) == bid
+                assert connector.get_price(pair, True) == ask and connector.get_price(pair, False) == bid
+                assert connector.get_price_by_type(pair, PriceType.MidPrice) == (ask + bid) / 2
+                assert book.get_price(True) == eager.get_price(True)  # the book itself, written now
             elif kind == 5:
                 volume = Decimal(str(rng.uniform(0.001, 50)))
                 for buy in (True, False):
@@ -149,6 +154,7 @@ def test_an_applied_snapshot_replaces_the_published_book() -> None:
     assert _rows(book.bid_entries()) == [(99.0, 1.0, 8)] and _rows(book.ask_entries()) == [(101.0, 2.0, 8)]
     book.publish(None, None, 9)  # an empty book (no market data)
     assert book.snapshot_uid == 9 and not list(book.bid_entries()) and not list(book.ask_entries())
+    assert book.best_price(True) is None and book.best_price(False) is None
 
 
 def test_lazy_book_rows_on_mids_built_to_hit_every_path() -> None:
