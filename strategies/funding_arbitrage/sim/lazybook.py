@@ -31,6 +31,7 @@ from hummingbot.core.data_type.order_book_row import OrderBookRow
 from .book import BookSynth
 
 _snapshot_uid = OrderBook.snapshot_uid.__get__  # type: ignore[attr-defined]
+_new_row = tuple.__new__  # OrderBookRow(price, amount, update_id) without the NamedTuple's Python-level __new__
 
 
 class SimOrderBook(OrderBook):
@@ -85,7 +86,8 @@ class SimOrderBook(OrderBook):
         top = self._top(pending)
         if top is None:
             return self._rows(pending, bids, 0)
-        first = OrderBookRow(top[0], top[1], pending[2]) if bids else OrderBookRow(top[2], top[3], pending[2])
+        uid = pending[2]
+        first = _new_row(OrderBookRow, (top[0], top[1], uid) if bids else (top[2], top[3], uid))
         return self._after_top(first, pending, bids)
 
     def _after_top(self, first: OrderBookRow, pending: list[Any], bids: bool) -> Iterator[OrderBookRow]:
@@ -95,14 +97,16 @@ class SimOrderBook(OrderBook):
     @staticmethod
     def _rows(pending: list[Any], bids: bool, skip: int) -> Iterator[OrderBookRow]:
         """The published book's rows of one side from `skip` on, as the C++ book would yield them: the rows
-        `BookSynth.rows` gives are already best first, one per price (copied: the synthesizer reuses them)."""
+        `BookSynth.rows` gives are already best first, one per price. Built once per book for both sides (the
+        synthesizer reuses its row objects for the next book)."""
         sides = pending[4]
         if sides is None:
             synth, mid, update_id = pending[0], pending[1], pending[2]
-            sides = pending[4] = tuple([(r.price, r.amount) for r in side] for side in synth.rows(mid, update_id))
-        update_id = pending[2]
-        for price, amount in islice(sides[0] if bids else sides[1], skip, None):
-            yield OrderBookRow(price, amount, update_id)
+            sides = pending[4] = tuple(
+                [_new_row(OrderBookRow, (r.price, r.amount, update_id)) for r in side]
+                for side in synth.rows(mid, update_id)
+            )
+        return islice(sides[0] if bids else sides[1], skip, None)
 
     # --- reads ------------------------------------------------------------------------------------------------
     def bid_entries(self) -> Iterator[OrderBookRow]:
