@@ -97,16 +97,20 @@ class SimOrderBook(OrderBook):
     @staticmethod
     def _rows(pending: list[Any], bids: bool, skip: int) -> Iterator[OrderBookRow]:
         """The published book's rows of one side from `skip` on, as the C++ book would yield them: the rows
-        `BookSynth.rows` gives are already best first, one per price. Built once per book for both sides (the
-        synthesizer reuses its row objects for the next book)."""
+        `BookSynth.side` / `BookSynth.rows` give are already best first, one per price. Built once per side."""
         sides = pending[4]
         if sides is None:
+            sides = pending[4] = [None, None]
+        i = 0 if bids else 1
+        rows = sides[i]
+        if rows is None:
             synth, mid, update_id = pending[0], pending[1], pending[2]
-            sides = pending[4] = tuple(
-                [_new_row(OrderBookRow, (r.price, r.amount, update_id)) for r in side]
-                for side in synth.rows(mid, update_id)
-            )
-        return islice(sides[0] if bids else sides[1], skip, None)
+            rows = sides[i] = synth.side(mid, bids, update_id, OrderBookRow)
+            if rows is None:  # only the whole book decides: both sides (the synthesizer reuses its row objects)
+                both = synth.rows(mid, update_id)
+                sides[0], sides[1] = ([_new_row(OrderBookRow, (r.price, r.amount, update_id)) for r in x] for x in both)
+                rows = sides[i]
+        return islice(rows, skip, None)
 
     # --- reads ------------------------------------------------------------------------------------------------
     def bid_entries(self) -> Iterator[OrderBookRow]:

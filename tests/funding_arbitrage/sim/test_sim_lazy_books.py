@@ -1,7 +1,7 @@
 """Books written on first read (sim/lazybook.py) show exactly what the eagerly written books showed.
 
-* `BookSynth.top` equals the first rows of `BookSynth.rows` (and float() of `synthesize`'s best levels) on mids built
-  to hit rounding ties, near-exact ticks and 28-digit interpolations.
+* `BookSynth.top` equals the first rows of `BookSynth.rows` (and float() of `synthesize`'s best levels), and
+  `BookSynth.side` one side of them, on mids built to hit rounding ties, near-exact ticks and 28-digit interpolations.
 * On the simulated venues over real data, with reads of every kind in a random order (top only, top then deeper in
   the same tick, whole sides, Hummingbot's Cython price and volume queries through the connector, nothing at all):
   every answer equals the one from a plain Hummingbot `OrderBook` given `synthesize`'s levels for that tick.
@@ -33,7 +33,7 @@ START = 1751328000  # 2025-07-01
 def test_top_equals_the_first_rows() -> None:
     rng = random.Random(7)
     shapes = _shapes()
-    checked = 0
+    checked = one_side = 0
     for update_id in range(6000):
         si, ti = rng.randrange(len(shapes)), rng.randrange(len(TICKS))
         mid = _mid(rng, TICKS[ti])
@@ -41,8 +41,15 @@ def test_top_equals_the_first_rows() -> None:
             continue
         synth = BookSynth(shapes[si], TICKS[ti])
         top = synth.top(mid)
+        sides = [BookSynth(shapes[si], TICKS[ti]).side(mid, b, update_id, tuple) for b in (True, False)]
         bids, asks = synth.rows(mid, update_id)
+        for is_bids, side, rows in ((True, sides[0], bids), (False, sides[1], asks)):
+            want = [(r.price, r.amount, update_id) for r in rows]
+            assert side is None or side == want, (mid, TICKS[ti])
+            again = synth.side(mid, is_bids, update_id, tuple)  # after rows(): from its last book when it kept one
+            assert again is None or again == want, (mid, TICKS[ti])
         levels = synthesize(mid, shapes[si], TICKS[ti])
+        one_side += sides[0] is not None
         if top is not None:
             checked += 1
             assert top == (bids[0].price, bids[0].amount, asks[0].price, asks[0].amount), (mid, TICKS[ti])
@@ -50,6 +57,7 @@ def test_top_equals_the_first_rows() -> None:
             assert top == (float(bid_price), float(bid_size), float(ask_price), float(ask_size))
             assert synth.top(mid) == top  # again, now from the last book
     assert checked > 3000  # the fast path covers most books
+    assert one_side > 1500  # these mids are built to hit boundaries: real ones rarely do
 
 
 def _eager(mid: Decimal | None, synth: BookSynth, update_id: int) -> OrderBook:
