@@ -47,6 +47,7 @@ from .redaction import redact
 __all__ = ["SCHEMA_VERSION", "Alert", "AlertLike", "MetricsError", "MetricsRegistry", "Series", "Severity", "redact"]
 
 _NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_ABSENT = object()  # a series never written (unlike None: written as unknown)
 
 
 class MetricsRegistry(RegistryReadout):
@@ -63,9 +64,12 @@ class MetricsRegistry(RegistryReadout):
         self._last_rows: dict[str, tuple[int, list[Any]]] = {}  # gauge -> (its version, rows) of the last set_gauges
         self._checked_slots: dict[tuple[str, str, tuple[str, ...]], _Family] = {}
         self._slots: dict[tuple[Any, ...], tuple[_Family, _LabelKey]] = {}  # call site's labels -> series
+        self._gauge_slots: dict[tuple[Any, ...], tuple[_Family, _LabelKey]] = {}  # (name, *labels) -> series
         self._redact_cache: dict[str, str] = {}
         self._rendered: dict[str, tuple[Any, Metric]] = {}  # family -> (content, Prometheus family) of the last scrape
+        self._json_cache: dict[str, tuple[Any, dict[str, Any]]] = {}  # family -> (content, JSON entry) of the last one
         self.alert_retention_s = alert_retention_s
+        self._prune_after_ts = math.inf  # no inactive alert can expire before this clock time (seconds)
 
     # --- declaring from the catalog ----------------------------------------------------------------
     def declare_catalog(self, catalog: Iterable[Any], domains: dict[str, list[str]]) -> None:
@@ -245,11 +249,29 @@ class MetricsRegistry(RegistryReadout):
         self.inc(name, amount, **labels)
 
     def gauge(self, name: str, value: Number | None, **labels: Any) -> None:
-        """Set a gauge; None = unknown (absent in Prometheus, null in JSON)."""
+        """Set a gauge; None = unknown (absent in Prometheus, null in JSON). Writing the value it holds changes
+        nothing (a gauge written every tick with the same value costs a lookup)."""
         checked = None if value is None else _checked(value, f"{name} value")
+        fast_key = (name, tuple(labels.items()), tuple(map(type, labels.values())))  # equal types and values
+        hit = self._gauge_slots.get(fast_key)  # unchanged value: no lock (a dict read is atomic)
+        if hit is not None:
+            old = hit[0].values.get(hit[1], _ABSENT)
+            if old.__class__ is checked.__class__ and old == checked:
+                return
         with self._lock:
-            fam, key = self._slot(name, "gauge", labels)
-            fam.values[key] = checked
+            hit = self._gauge_slots.get(fast_key)
+            if hit is None:
+                hit = self._slot(name, "gauge", labels)
+                if all(t is str for t in fast_key[2]):  # exact str only: equal text is the same label
+                    if len(self._gauge_slots) >= 8192:
+                        self._gauge_slots.clear()
+                    self._gauge_slots[fast_key] = hit
+            fam, key = hit
+            values = fam.values
+            old = values.get(key, _ABSENT)
+            if old.__class__ is checked.__class__ and old == checked:
+                return
+            values[key] = checked
             fam.version += 1
 
     def set_gauges(self, name: str, rows: Iterable[tuple[dict[str, Any], Number | None]]) -> None:
@@ -348,11 +370,16 @@ class MetricsRegistry(RegistryReadout):
         return copy
 
     def clear_alert(self, name: str, ts: float) -> None:
+        """Clear an active alert (listeners see "cleared"); an alert not active is left as it is."""
+        a = self._alerts.get(name)  # the usual call (nothing active, nothing to prune): no lock
+        if (a is None or not a.active) and ts <= self._prune_after_ts:
+            return
         with self._lock:
             a = self._alerts.get(name)
             cleared = None
             if a is not None and a.active:
                 a.active, a.last_ts = False, ts
+                self._prune_after_ts = min(self._prune_after_ts, ts + self.alert_retention_s)
                 cleared = _copy(a)
             self._prune(ts)
         if cleared is not None:
@@ -372,14 +399,24 @@ class MetricsRegistry(RegistryReadout):
             for n in gone:
                 self.clear_alert(n, ts)
 
+    def has_active_alerts(self, prefix: str) -> bool:
+        """Whether an alert whose name starts with `prefix` is active."""
+        with self._lock:
+            return any(a.active and n.startswith(prefix) for n, a in self._alerts.items())
+
     def alerts(self, active_only: bool = False) -> list[Alert]:
         with self._lock:
             return [_copy(a) for a in self._alerts.values() if a.active or not active_only]
 
     def _prune(self, ts: float) -> None:
+        """Drop the inactive alerts cleared more than `alert_retention_s` ago (a scan only once one can be due)."""
+        if ts <= self._prune_after_ts:
+            return
         expired = [n for n, a in self._alerts.items() if not a.active and ts - a.last_ts > self.alert_retention_s]
         for n in expired:
             del self._alerts[n]
+        kept = [a.last_ts for a in self._alerts.values() if not a.active]
+        self._prune_after_ts = min(kept) + self.alert_retention_s if kept else math.inf
 
     def event(self, ts: float, name: str, message: str, **fields: str | None) -> None:
         """Remember a notable action (entry, exit, halt, reduction) in a bounded ring shown in the JSON snapshot.

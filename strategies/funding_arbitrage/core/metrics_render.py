@@ -28,6 +28,7 @@ class RegistryReadout:
     _alerts: dict[str, Alert]
     _events: deque[dict[str, Any]]
     _rendered: dict[str, tuple[Any, Metric]]
+    _json_cache: dict[str, tuple[Any, dict[str, Any]]]
     _collect_hooks: list[Callable[[], None]]
 
     def _before_read(self) -> None:
@@ -46,16 +47,7 @@ class RegistryReadout:
             metrics = {}
             for full, fam in self._families.items():
                 key = full + ("_total" if fam.kind == "counter" else "")
-                names = fam.labelnames
-                samples = (
-                    [
-                        {"labels": dict(zip(names, k, strict=True)), "value": _json_number(v)}
-                        for k, v in fam.values.items()
-                    ]
-                    if fam.kind != "histogram"
-                    else [self._sample_json(fam, k, v) for k, v in fam.values.items()]
-                )
-                metrics[key] = {"type": fam.kind, "help": self._help_of(full, fam), "samples": samples}
+                metrics[key] = self._family_json(full, fam)
             alerts = [{**asdict(a), "severity": a.severity.value} for a in self._alerts.values()]
             return {
                 "schema_version": SCHEMA_VERSION,
@@ -64,6 +56,24 @@ class RegistryReadout:
                 "alerts": alerts,
                 "events": list(self._events),
             }
+
+    def _family_json(self, full: str, fam: _Family) -> dict[str, Any]:
+        """One family's JSON entry; the one of the previous snapshot when none of its series changed since (most
+        families between two exports; histograms change every tick and are always built). Read-only for callers."""
+        if fam.kind == "histogram":
+            samples = [self._sample_json(fam, k, v) for k, v in fam.values.items()]
+            return {"type": fam.kind, "help": self._help_of(full, fam), "samples": samples}
+        content = (self._help_of(full, fam), tuple(fam.values.items()))
+        cached = self._json_cache.get(full)
+        if cached is not None and cached[0] == content:
+            return cached[1]
+        names = fam.labelnames
+        samples = [
+            {"labels": dict(zip(names, k, strict=True)), "value": _json_number(v)} for k, v in fam.values.items()
+        ]
+        entry = {"type": fam.kind, "help": content[0], "samples": samples}
+        self._json_cache[full] = (content, entry)
+        return entry
 
     def _help_of(self, full: str, fam: _Family) -> str:
         base = full.removeprefix(PREFIX)

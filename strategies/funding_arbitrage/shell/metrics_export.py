@@ -17,10 +17,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import Metric
 
 from ..core.redaction import redact
+from .metrics_http import CachedExposition, serve
 
 if TYPE_CHECKING:
     from ..core.metrics import MetricsRegistry
@@ -303,6 +303,8 @@ def is_loopback(host: str) -> bool:
 
 # --- Prometheus ---------------------------------------------------------------------------------
 class _Collector:
+    """The registry as a prometheus-client collector (for `generate_latest` and a `CollectorRegistry`)."""
+
     def __init__(self, registry: MetricsRegistry) -> None:
         self._registry = registry
 
@@ -318,8 +320,7 @@ class PrometheusServer:
 
     def __init__(self, registry: MetricsRegistry, port: int, addr: str = "127.0.0.1") -> None:
         self.registry, self.addr, self._requested_port = registry, addr, port
-        self._prom = CollectorRegistry()
-        self._prom.register(_Collector(registry))
+        self.exposition = CachedExposition(registry.collect)  # families encoded again only when they changed
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -339,7 +340,7 @@ class PrometheusServer:
                 self._requested_port,
             )
         try:
-            self._server, self._thread = start_http_server(self._requested_port, addr=self.addr, registry=self._prom)
+            self._server, self._thread = serve(self.exposition, self.addr, self._requested_port)
         except OSError as e:
             raise MetricsServerError(
                 f"prometheus_port ({self._requested_port}) on prometheus_host {self.addr} cannot be bound: {e}"

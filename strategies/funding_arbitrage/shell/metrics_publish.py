@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 HUNDRED = Decimal(100)
 _STATES = ("ACTIVE", "REDUCING", "HALTED")
 FUNDING_DAYS = 7
+MAX_BUFFERED_TICKS = 1024  # tick durations held for the next reader at most
 HOUR_S = Decimal(3600)
 _PER_PAIR = (
     "candidate_net_edge_ratio",
@@ -60,80 +62,162 @@ def margin_source(bracket_source: Optional[str]) -> str:
 Rows = dict[str, list[tuple[dict[str, Any], Any]]]  # gauge name -> (labels, value) of every series it should have
 
 
+@dataclass(frozen=True, slots=True)
+class PairFrame:
+    """One open pair's figures as the tick left them (quote money, base amounts)."""
+
+    pair_id: str
+    hedged: bool  # state HEDGED
+    imbalanced: bool  # legs differ outside an entry in progress
+    hedge_gap_base: Decimal
+    funding_quote: str  # the `quote` label of its funding
+    funding_total_quote: Optional[Decimal]  # None: unknown
+    legs_pnl_quote: Optional[Decimal]  # None: a price is unknown
+    perp_legs: tuple[tuple[str, str, Decimal], ...]  # (connector, trading_pair, filled_base) of filled perp legs
+
+
+@dataclass(frozen=True, slots=True)
+class PublishFrame:
+    """What the dashboard gauges are computed from, captured on the tick thread at a publish: immutable values and
+    references to the tick's own immutable objects (snapshot, decision, leg reports). The gauges are computed from it
+    by the first reader after it (scrape, export, `value`), under the registry's lock. The funding views are read
+    from the engine by that reader (`_funding_views`): the newest, not older than the frame."""
+
+    ts: float
+    settings: Any
+    state: str
+    equity_quote: Optional[Decimal]
+    drawdown_quote: Optional[Decimal]
+    tick: Any  # TickSnapshot (frozen)
+    decision: Any  # TickDecision (frozen)
+    engine: Any  # EdgeEngine: its funding views are built by the reader
+    leg_reports: tuple[Any, ...]  # LegReport (frozen)
+    pairs: tuple[PairFrame, ...]
+
+
 def publish_gauges(m: Any, rt: Any, tick: Any, decision: Any) -> None:
-    """Gauges for dashboards, refreshed every `metrics_export_interval_s`. Families with a series per market, pair
-    or candidate are set whole (`set_gauges`): one step each, and series no longer there (closed pairs, vanished
-    candidates, reasons that no longer occur) go."""
-    gate, quote, open_records = rt.risk, money_quote(rt.settings), rt.store.open_records()
-    rows: Rows = {name: [] for name in (*_PER_PAIR, "skipped_markets")}
-    m.set_gauges("trading_state", [({"state": s}, 1 if gate.state.value == s else 0) for s in _STATES])
-    m.gauge("equity_quote", gate.last_equity_quote, quote=quote)
-    m.gauge("drawdown_quote", gate.drawdown_quote, quote=quote)
-    m.gauge("drawdown_limit_quote", rt.settings.max_drawdown_quote, quote=quote)
-    m.gauge("open_pairs", len([r for r in open_records if r.state is PairState.HEDGED]))
-    m.gauge(
-        "imbalanced_pairs",
-        len(
-            [
-                r
-                for r in open_records  # legs differ outside an entry in progress
-                if r.state is not PairState.OPENING and r.hedge_gap_base != 0
-            ]
-        ),
-    )
-    m.set_gauges("venue_ready", [({"connector": c}, 1 if tick.ready.get(c) else 0) for c in rt.settings.all_connectors])
-    views = {(v.connector, v.trading_pair): v for v in rt.engine.funding_views()}
-    market = [({"connector": v.connector, "pair": v.trading_pair}, v) for v in views.values()]
-    m.set_gauges("funding_rate_apr_ratio", [(labels, _ratio(v.apr_pct)) for labels, v in market])
-    m.set_gauges("funding_interval_seconds", [(labels, v.interval.interval_s) for labels, v in market])
-    for reason, n in decision.skipped.items():  # counts of this tick only
-        rows["skipped_markets"].append(({"reason": str(reason)}, n))
+    """Refresh the dashboard gauges (every `metrics_export_interval_s`). On the tick thread: capture a
+    `PublishFrame` (O(open pairs)), count adapter errors and sync the risk alerts; the gauges themselves are computed
+    from the frame by the next reader of the registry (`TickObserver.apply_frame`), off the tick."""
     rt.observer.adapter_errors(rt.snapshots.errors)
-    rt.observer.flush_ticks()  # the buffer stays a publish interval long even when nothing reads the registry
-    _candidates(rows, rt, decision)
-    _pairs(m, rows, rt, tick, views, quote)
-    for leg in gate.leg_reports:
+    rt.observer.publish(capture(rt, tick, decision))
+    gate = rt.risk
+    active = gate.alerts()
+    if active or m.has_active_alerts("risk."):  # nothing to raise, refresh or clear: the usual publish
+        m.sync_alerts(tick.ts, active, "risk.")
+
+
+def capture(rt: Any, tick: Any, decision: Any) -> PublishFrame:
+    """The frame of this publish (see `PublishFrame`)."""
+    gate = rt.risk
+    pairs = []
+    for r in rt.store.open_records():
+        perp = tuple((lg.connector, lg.trading_pair, lg.filled_base) for lg in r.legs() if lg.kind == "perp")
+        pairs.append(
+            PairFrame(
+                r.pair_id,
+                r.state is PairState.HEDGED,
+                r.state is not PairState.OPENING and r.hedge_gap_base != 0,
+                r.hedge_gap_base,
+                quote_of(r.short.trading_pair),
+                _funding_total(rt, r),
+                rt._legs_pnl(r),
+                tuple(p for p in perp if p[2] != 0),
+            )
+        )
+    return PublishFrame(
+        tick.ts,
+        rt.settings,
+        gate.state.value,
+        gate.last_equity_quote,
+        gate.drawdown_quote,
+        tick,
+        decision,
+        rt.engine,
+        tuple(gate.leg_reports),
+        tuple(pairs),
+    )
+
+
+def materialise(m: Any, f: PublishFrame) -> None:
+    """Set the gauges of frame `f`. Families with a series per market, pair or candidate are set whole
+    (`set_gauges`): one step each, and series no longer there (closed pairs, vanished candidates, reasons that no
+    longer occur) go."""
+    quote = money_quote(f.settings)
+    rows: Rows = {name: [] for name in (*_PER_PAIR, "skipped_markets")}
+    m.set_gauges("trading_state", [({"state": s}, 1 if f.state == s else 0) for s in _STATES])
+    m.gauge("equity_quote", f.equity_quote, quote=quote)
+    m.gauge("drawdown_quote", f.drawdown_quote, quote=quote)
+    m.gauge("drawdown_limit_quote", f.settings.max_drawdown_quote, quote=quote)
+    m.gauge("open_pairs", sum(1 for p in f.pairs if p.hedged))
+    m.gauge("imbalanced_pairs", sum(1 for p in f.pairs if p.imbalanced))
+    ready = f.tick.ready
+    m.set_gauges("venue_ready", [({"connector": c}, 1 if ready.get(c) else 0) for c in f.settings.all_connectors])
+    read = _funding_views(f.engine)
+    views = {(v.connector, v.trading_pair): v for v in read or ()}
+    if read is not None:  # else the funding families keep their last values
+        market = [({"connector": v.connector, "pair": v.trading_pair}, v) for v in views.values()]
+        m.set_gauges("funding_rate_apr_ratio", [(labels, _ratio(v.apr_pct)) for labels, v in market])
+        m.set_gauges("funding_interval_seconds", [(labels, v.interval.interval_s) for labels, v in market])
+    for reason, n in f.decision.skipped.items():  # counts of this tick only
+        rows["skipped_markets"].append(({"reason": str(reason)}, n))
+    _candidates(rows, f)
+    _pairs(m, rows, f, views, quote)
+    for leg in f.leg_reports:
         labels = dict(pair_id=leg.pair_id, connector=leg.connector, source=margin_source(leg.bracket_source))
         rows["liquidation_distance_ratio"].append((labels, _ratio(leg.distance_pct)))
         rows["margin_ratio"].append((labels, leg.margin_ratio))
     for name, series in rows.items():
         m.set_gauges(name, series)
-    m.sync_alerts(tick.ts, gate.alerts(), "risk.")
 
 
-def _candidates(rows: Rows, rt: Any, decision: Any) -> None:
-    for c in decision.candidates:
+def _funding_views(engine: Any) -> Optional[tuple[Any, ...]]:
+    """`engine.funding_views()` called from a reader thread (None if it could not be read). Each view is built from
+    one market's (funding snapshot, interval) pair, both immutable, that the tick thread replaces whole in a dict
+    (one atomic store under the GIL); the one thing that can interrupt the reader is a market seen for the first
+    time (the dict grows: RuntimeError), and it is then read again."""
+    for _ in range(3):
+        try:
+            return tuple(engine.funding_views())
+        except RuntimeError:  # "dictionary changed size during iteration"
+            continue
+    log.warning("funding_views_unreadable: the funding gauges keep their last values until the next publish")
+    return None
+
+
+def _candidates(rows: Rows, f: PublishFrame) -> None:
+    for c in f.decision.candidates:
         labels = dict(token=c.token, long=c.long_connector, short=c.short_connector)
         rows["candidate_net_edge_ratio"].append((labels, _ratio(c.net_edge_pct)))
         rows["candidate_break_even_seconds"].append((labels, _seconds(c.break_even_hours)))
         if c.components is not None:
-            quote = quote_of(rt.settings.trading_pair(c.long_connector, c.token))
+            quote = quote_of(f.settings.trading_pair(c.long_connector, c.token))
             rows["candidate_borrow_quote"].append(
                 ({"source": c.borrow_source, "quote": quote, **labels}, c.components.borrow_quote)
             )
 
 
-def _pairs(m: Any, rows: Rows, rt: Any, tick: Any, views: dict[tuple[str, str], Any], quote: str) -> None:
+def _pairs(m: Any, rows: Rows, f: PublishFrame, views: dict[tuple[str, str], Any], quote: str) -> None:
     """Per-pair gauges, positions, unrealised PnL and the funding the open pairs earn per second."""
     pnl: Optional[Decimal] = Decimal(0)
     expected: Optional[Decimal] = Decimal(0)
-    for r in rt.store.open_records():
-        rows["hedge_gap_base"].append(({"pair_id": r.pair_id}, r.hedge_gap_base))
-        funding_labels = {"pair_id": r.pair_id, "quote": quote_of(r.short.trading_pair)}
-        rows["pair_funding_received_quote"].append((funding_labels, _funding_total(rt, r)))
-        legs_pnl = rt._legs_pnl(r)
-        pnl = None if pnl is None or legs_pnl is None else pnl + legs_pnl
-        for leg in r.legs():
-            if leg.kind != "perp" or leg.filled_base == 0 or expected is None:
-                continue
-            v = views.get((leg.connector, leg.trading_pair))
+    for p in f.pairs:
+        rows["hedge_gap_base"].append(({"pair_id": p.pair_id}, p.hedge_gap_base))
+        rows["pair_funding_received_quote"].append(
+            ({"pair_id": p.pair_id, "quote": p.funding_quote}, p.funding_total_quote)
+        )
+        pnl = None if pnl is None or p.legs_pnl_quote is None else pnl + p.legs_pnl_quote
+        for connector, trading_pair, filled_base in p.perp_legs:
+            if expected is None:
+                break
+            v = views.get((connector, trading_pair))
             if v is None or v.interval.interval_s is None:
                 expected = None  # unknown rate or interval: the total is unknown, not smaller
-                continue
+                break
             # a long position pays rate x notional per interval, a short one receives it
-            expected += -leg.filled_base * v.mark_price * v.rate / Decimal(v.interval.interval_s)
-    for p in tick.positions:
-        rows["position_base"].append(({"connector": p.connector, "pair": p.trading_pair}, p.amount))
+            expected += -filled_base * v.mark_price * v.rate / Decimal(v.interval.interval_s)
+    for pos in f.tick.positions:
+        rows["position_base"].append(({"connector": pos.connector, "pair": pos.trading_pair}, pos.amount))
     m.gauge("unrealized_pnl_quote", pnl, quote=quote)
     m.gauge("expected_funding_quote_per_second", expected, quote=quote)
 
@@ -174,7 +258,22 @@ class TickObserver:
         self._tick_series: Optional[tuple[Any, Any]] = None
         self._durations: deque[float] = deque()  # appended by the tick thread, drained under the registry's lock
         self._last_tick_ts: Optional[float] = None
+        self._frame: Optional[PublishFrame] = None  # the last publish's frame (set by the tick thread)
+        self._applied: Optional[PublishFrame] = None  # the frame the gauges hold (set by a reader, under the lock)
         metrics.add_collect_hook(self.flush_ticks)
+        metrics.add_collect_hook(self.apply_frame)
+
+    def publish(self, frame: PublishFrame) -> None:
+        """Keep `frame` for the next reader (one reference assignment on the tick thread)."""
+        self._frame = frame
+
+    def apply_frame(self) -> None:
+        """Collect hook (under the registry's lock): compute the gauges of the newest frame once. A frame that fails
+        (a NaN in a figure) is logged by the registry and not retried; the next publish brings a new one."""
+        frame = self._frame
+        if frame is not None and frame is not self._applied:
+            self._applied = frame
+            materialise(self.metrics, frame)
 
     def flush_ticks(self) -> None:
         """Move the buffered tick durations into `tick_duration_seconds` and the last tick's time into the heartbeat
@@ -204,9 +303,12 @@ class TickObserver:
 
     def tick_done(self, ts: float, elapsed_s: float) -> None:
         """Buffer the tick's duration and time (seconds): `flush_ticks` moves them into the histogram and the
-        heartbeat before every read of the registry and at every publish, so a tick pays an append."""
+        heartbeat before every read of the registry (or when MAX_BUFFERED_TICKS are buffered), so a tick pays an
+        append."""
         self._durations.append(elapsed_s)
         self._last_tick_ts = ts
+        if len(self._durations) >= MAX_BUFFERED_TICKS:  # nobody reads the registry (no scrape, no export): bounded
+            self.flush_ticks()
         day_index = int(ts // 86400)
         if day_index != self._day_index:
             day = utc_day(ts)
