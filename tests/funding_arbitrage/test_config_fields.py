@@ -658,3 +658,17 @@ def test_log_format_json_makes_every_handler_write_one_json_object_per_line(tmp_
 
     assert text_line == "decision=skip token=BTC"
     assert json.loads(json_line)["fields"] == {"decision": "skip", "token": "ETH"}
+
+
+# --- caps ---------------------------------------------------------------------------------------------------------
+@proves("max_token_exposure_quote")
+def test_max_token_exposure_quote_bounds_the_order_amount(tmp_path: Path) -> None:
+    """One pair per token (the engine costs no entry of a held token), so the cap per token bounds the one pair's
+    size: `order_amount_quote` above it is refused, naming both fields (the engine never sizes above the order)."""
+    from pydantic import ValidationError
+
+    settings(tmp_path, order_amount_quote=D("1000"), max_token_exposure_quote=D("1000"))
+    with pytest.raises(ValidationError) as refused:
+        settings(tmp_path, order_amount_quote=D("1000"), max_token_exposure_quote=D("999"))
+
+    assert "order_amount_quote (1000) must not exceed max_token_exposure_quote (999)" in str(refused.value)

@@ -3,7 +3,8 @@
     engine = EdgeEngine(settings, borrow_providers={"binance": BinanceBorrow(...)})
     decision = engine.evaluate(tick, held)   # held: every pair the shell holds OR is opening
 
-Per tick: (1) `MarketIntake` checks every market and derives funding intervals; (2) per token every
+Per tick: (1) `MarketIntake` checks every market and derives funding intervals; (2) per token not held (the
+shell holds one pair per token; with switching on, held tokens too: the switch rule compares their pairs) every
 candidate (perp-perp across venues, long spot/short perp carry) is screened by an optimistic bound (zero
 slippage) and only survivors are sized, costed on their books and judged (`edge.verdict`); (3) persistence;
 (4) held pairs are reviewed for exits; (5) persistent candidates are allocated by net edge % within the
@@ -39,6 +40,7 @@ from .holding import ForwardValue, confidently_negative, should_exit
 from .market_data import MarketIntake, MarketKey, MarketQuote
 from .orderbook import BookDataError, check_book
 from .reasons import REVERSE_CARRY_UNSUPPORTED, ExitReason, Reason, SkipReason
+from .recost import Costed, ExitCosts, TokenCostings, token_signature
 from .sizing import FUNDS_BUFFER, ExposureBook, VenueFunds, VolatilityTracker
 from .snapshots import MarketKind, TickSnapshot
 from .switching import SwitchMonitor, SwitchParams
@@ -82,6 +84,8 @@ class EdgeEngine:
         self._exit_monitor = ExitMonitor()
         self.market_leverage: dict[MarketKey, Decimal] = {}  # volatility mode: set by the shell (core.leverage)
         self._switch = SwitchMonitor()
+        self._costings = TokenCostings()  # re-cost only on change (core/recost.py)
+        self._exit_costs = ExitCosts()
         self.reconfigure(settings)
 
     def reconfigure(self, settings: FundingArbSettings) -> None:
@@ -98,6 +102,8 @@ class EdgeEngine:
             self.forecaster = forecaster_for(settings.funding_forecast)
             self._forecast_model = settings.funding_forecast
         self._intake = MarketIntake(settings, self.intervals, self.volatility)
+        self._costings.clear()  # costings depend on every setting: none survives a change
+        self._exit_costs = ExitCosts()
 
     def funding_views(self) -> tuple[FundingView, ...]:
         """Latest normalised funding per perp market (rate, interval and its source, per hour, APR)."""
@@ -115,9 +121,12 @@ class EdgeEngine:
         candidates: list[_Candidate] = []
         screened: list[ScreenedPair] = []
         screened_out = 0
+        held_tokens = {h.token for h in held}
         for token, (perps, spots) in by_token.items():
+            if token in held_tokens and not self._switch_p.enabled:
+                continue  # one pair per token: no entry can be taken; only the switch rule compares its pairs
             try:
-                found, best_screened, n_screened = self._evaluate_token(t, token, perps, spots)
+                found, best_screened, n_screened = self._token_costing(t, token, perps, spots)
             except Exception:  # last line: logged, counted, the other tokens still evaluated
                 logger.exception("token_skip reason=internal_error token=%s", token)
                 t.skipped[SkipReason.INTERNAL_ERROR] += 1
@@ -155,6 +164,18 @@ class EdgeEngine:
         return [] if last is None else cost_screened(last[0], self._p, last[1], screened)
 
     # --- candidates -----------------------------------------------------------------------------------------
+    def _token_costing(self, t: TickScratch, token: str, perps: list[MarketQuote], spots: list[MarketQuote]) -> Costed:
+        """The token's last costing while nothing it depends on changed (`core/recost.py`), else a fresh one."""
+        quotes = perps + spots
+        target = self._switch.target(token) if self._switch_p.enabled else None
+        signature = token_signature(t, quotes, self.forecaster.recorded, target)
+        reused = self._costings.reuse(token, t.ts, signature, quotes)
+        if reused is not None:
+            return reused
+        costed = Costed(*self._evaluate_token(t, token, perps, spots))
+        self._costings.store(token, t.ts, signature, quotes, costed)
+        return costed
+
     def _evaluate_token(
         self, t: TickScratch, token: str, perps: list[MarketQuote], spots: list[MarketQuote]
     ) -> tuple[list[_Candidate], ScreenedPair | None, int]:
@@ -225,6 +246,7 @@ class EdgeEngine:
             if action is not None:
                 exits.append(action)
         self._exit_monitor.retain(p.pair_id for p in held)
+        self._exit_costs.retain({p.pair_id for p in held})
         return exits, reviews
 
     def _review_hold(
@@ -238,8 +260,16 @@ class EdgeEngine:
         cost, note = None, ""
         if long is None or short is None:
             note = "a leg's market is not usable this tick"
+        elif t.bad_book(long) or t.bad_book(short):
+            note = "a leg's book failed validation"
         else:
-            cost, note = self._exit_cost(t, pair, long, short)
+            inputs, mids = (pair.amount_base, long.market.fees, short.market.fees), (long.mid, short.mid)
+            cost = self._exit_costs.get(pair.pair_id, t.ts, inputs, mids)
+            if cost is not None and _cost_decides(pair, value, cost, p):
+                cost = None  # an exit may hang on it: cost it on the live books
+            if cost is None:
+                cost, note = self._exit_cost(t, pair, long, short)
+                self._exit_costs.put(pair.pair_id, t.ts, inputs, mids, cost)
         forward_apr = None if value is None else value.upper_apr_pct
         signal, floor_hit = None, False  # the monitor counts consecutive ticks that call for an exit
         if value is not None and forward_apr is not None:
@@ -335,10 +365,13 @@ class EdgeEngine:
     ) -> tuple[list[EdgeResult], list[EnterAction]]:
         """Best expected value per unit of capital tied first, one entry per token, within the exposure caps
         (counting held pairs and this tick's) and the funds free on each venue (`sizing.VenueFunds`)."""
+        if not candidates:
+            return [], []
         p = self._p
         book = ExposureBook(p.token_cap, p.venue_cap, p.total_cap)
         funds = VenueFunds(balances_quote, p.leverage, FUNDS_BUFFER, t.market_leverage)
         sides: dict[MarketKey, set[str]] = {}
+        held_tokens = {h.token for h in held}
         for h in held:
             book.add(h.token, h.long_connector, h.short_connector, h.entry_notional_quote)
             funds.commit(
@@ -363,7 +396,7 @@ class EdgeEngine:
         on_offer = {c[0].key for c in candidates if c[0].reason in _PASSING}
         for i in order:
             result, long, short = candidates[i]
-            blocked = _blocked(result, entered, sides)
+            blocked = _blocked(result, entered, sides, held_tokens)
             if blocked is None and self._switch_p.enabled:
                 why = self._switch.blocks(result, on_offer)
                 blocked = None if why is None else (Reason.NOT_BEST_FOR_TOKEN, why)
@@ -431,6 +464,18 @@ def _pairs(
     return out
 
 
+def _cost_decides(pair: HeldPair, value: ForwardValue | None, cost: Decimal, p: EngineParams) -> bool:
+    """Whether a held pair's exit cost can decide an exit this tick (then it is costed on the live books, never
+    reused): the forecast carry is negative beyond its uncertainty (the hold rule compares it with the cost), or
+    take-profit is within one exit cost of its line."""
+    if value is not None and value.carry_quote + p.exit_z * value.sd_quote < _ZERO:
+        return True
+    funding, pnl = pair.funding_received_quote, pair.unrealized_pnl_quote
+    if funding is None or pnl is None:
+        return False
+    return funding + pnl - 2 * cost >= p.take_profit_pct / 100 * pair.entry_notional_quote
+
+
 def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: Decimal) -> ScreenedPair:
     kind = OpportunityKind.PERP_PERP if long.is_perp else OpportunityKind.CARRY
     long_rate = long.rate_per_hour if long.rate_per_hour is not None else _ZERO
@@ -440,7 +485,11 @@ def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: Decimal)
     )
 
 
-def _blocked(result: EdgeResult, entered: set[str], sides: dict[MarketKey, set[str]]) -> tuple[Reason, str] | None:
+def _blocked(
+    result: EdgeResult, entered: set[str], sides: dict[MarketKey, set[str]], held_tokens: set[str]
+) -> tuple[Reason, str] | None:
+    if result.token in held_tokens:  # the shell holds one pair per token (switching enters after the exit)
+        return Reason.CONFLICTS_WITH_HELD, f"{result.token} already held (one pair per token)"
     if result.token in entered:
         return Reason.NOT_BEST_FOR_TOKEN, "a better pair of this token enters this tick"
     if "short" in sides.get((result.long_connector, result.long_pair), ()):

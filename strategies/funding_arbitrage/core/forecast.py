@@ -158,7 +158,10 @@ class FundingForecaster:
         self._max = max_history
         self._pending: dict[tuple[str, str], tuple[int, Decimal]] = {}
         self._settled: dict[tuple[str, str], deque[Decimal]] = {}
+        self._version: dict[tuple[str, str], int] = {}  # settlements recorded per market: memo keys
+        self._params: dict[tuple[object, ...], tuple[tuple[int, int], OUParams]] = {}
         self._cache: dict[tuple[object, ...], tuple[Forecast, Decimal]] = {}
+        self._forward: dict[tuple[object, ...], Forecast] = {}
 
     def observe(self, key: tuple[str, str], next_funding_ts: int, rate_per_hour: Decimal) -> None:
         pending = self._pending.get(key)
@@ -167,25 +170,47 @@ class FundingForecaster:
             if hist is None:
                 hist = self._settled[key] = deque(maxlen=self._max)
             hist.append(pending[1])
+            self._version[key] = self._version.get(key, 0) + 1
         self._pending[key] = (next_funding_ts, rate_per_hour)
+
+    def recorded(self, key: tuple[str, str]) -> int:
+        """How many settlements of this market were recorded so far (changes exactly when its parameters may)."""
+        return self._version.get(key, 0)
 
     def settled(self, key: tuple[str, str]) -> tuple[Decimal, ...]:
         return tuple(self._settled.get(key, ()))
 
     def market_params(self, key: tuple[str, str]) -> OUParams:
-        """LEVEL parameters with the long-run mean shrunk towards this market's settled mean."""
-        return _shrunk(self.level, self._settled.get(key, ()) if self._shrink else (), self._k)
+        """LEVEL parameters with the long-run mean shrunk towards this market's settled mean (memoised until the
+        market's next settlement is recorded)."""
+        if not self._shrink:
+            return self.level
+        version = (self._version.get(key, 0), 0)
+        hit = self._params.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        params = _shrunk(self.level, self._settled.get(key, ()), self._k)
+        self._params[key] = (version, params)
+        return params
 
     def spread_params(self, long_key: tuple[str, str] | None, short_key: tuple[str, str]) -> OUParams:
-        """Parameters of (short - long) per-hour rate; a spot long (None) pays nothing: the short's level."""
+        """Parameters of (short - long) per-hour rate; a spot long (None) pays nothing: the short's level.
+        Memoised until either market's next settlement is recorded."""
         if long_key is None:
             return self.market_params(short_key)
         if not self._shrink:
             return self.spread
+        memo_key = (long_key, short_key)
+        version = (self._version.get(long_key, 0), self._version.get(short_key, 0))
+        hit = self._params.get(memo_key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
         a, b = self._settled.get(short_key, ()), self._settled.get(long_key, ())
         n = min(len(a), len(b))
         diffs = [x - y for x, y in zip(list(a)[len(a) - n :], list(b)[len(b) - n :], strict=True)]
-        return _shrunk(self.spread, diffs, self._k)
+        params = _shrunk(self.spread, diffs, self._k)
+        self._params[memo_key] = (version, params)
+        return params
 
     def outlook(
         self,
@@ -213,8 +238,17 @@ class FundingForecaster:
         start_rate_per_hour: Decimal,
         horizon_hours: Decimal,
     ) -> Forecast:
-        """Forecast of a held pair's funding spread over a fixed forward horizon (for the hold rule)."""
-        return forecast(self.spread_params(long_key, short_key), start_rate_per_hour, horizon_hours)
+        """Forecast of a held pair's funding spread over a fixed forward horizon (for the hold rule); memoised on
+        its inputs (parameters, start rate, horizon), which change only when a rate or a settlement does."""
+        params = self.spread_params(long_key, short_key)
+        cache_key = (params, start_rate_per_hour, horizon_hours)
+        hit = self._forward.get(cache_key)
+        if hit is None:
+            hit = forecast(params, start_rate_per_hour, horizon_hours)
+            if len(self._forward) > 4096:
+                self._forward.clear()
+            self._forward[cache_key] = hit
+        return hit
 
 
 def _shrunk(base: OUParams, observed: Iterable[Decimal], k: Decimal) -> OUParams:

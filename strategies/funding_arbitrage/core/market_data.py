@@ -78,7 +78,7 @@ def check_fees(fees: FeeSchedule) -> SkipReason | None:
 class _Static:
     """Per configured market, computed once: expected kind, interval hint, rate bound (hashed by identity)."""
 
-    __slots__ = ("bound", "hint_s", "key", "kind", "neg_bound")
+    __slots__ = ("bound", "fee_floor", "fees_ok", "hint_s", "key", "kind", "neg_bound")
 
     def __init__(self, kind: MarketKind, hint_s: int | None, bound: Decimal, key: MarketKey) -> None:
         self.kind = kind
@@ -86,6 +86,10 @@ class _Static:
         self.bound = bound
         self.neg_bound = -bound
         self.key = key  # (connector, configured trading pair), one tuple for the engine's whole life
+        # The last fee schedule object that passed the checks and its round-trip taker fee: the shell hands the
+        # same (immutable) object over until its fees are refreshed, so the checks and the sum run once per object.
+        self.fees_ok: FeeSchedule | None = None
+        self.fee_floor = _ZERO
 
 
 class MarketIntake:
@@ -166,15 +170,17 @@ class MarketIntake:
         seen.add(static)
         if not_ready and market.connector in not_ready:
             return SkipReason.VENUE_NOT_READY
-        book, funding, fees = market.book, market.funding, market.fees
+        funding, fees = market.funding, market.fees
         perp = static.kind is MarketKind.PERP
-        if not _sound(market, static, ts, self._stale_s):
+        top = _sound(market, static, ts, self._stale_s)
+        if top is None:
             return self._first_problem(market, static, ts)
-        assert book is not None
-        mid = (book.bids[0][0] + book.asks[0][0]) * _HALF
+        mid = (top[0] + top[1]) * _HALF
         # The configured key object when the pair matches: dict lookups keyed by it then hit on identity.
         key = static.key if market.trading_pair == static.key[1] else (market.connector, market.trading_pair)
-        fee_floor = fees.taker_open + fees.taker_close
+        if fees is not static.fees_ok:
+            static.fees_ok, static.fee_floor = fees, fees.taker_open + fees.taker_close
+        fee_floor = static.fee_floor
         if not perp:
             return _new_quote(MarketQuote, (market, key, False, mid, None, None, mid, fee_floor))
         assert funding is not None
@@ -199,28 +205,35 @@ class MarketIntake:
         return problem
 
 
-def _sound(market: MarketSnapshot, static: _Static, ts: float, stale_s: int) -> bool:
-    """Fast path of the explicit checks (`check_top`, `check_fees`, `check_funding`): True only when every one
-    of them would pass. Chained comparisons reject NaN (they raise) and infinity (bounded by _INF)."""
+def _sound(market: MarketSnapshot, static: _Static, ts: float, stale_s: int) -> tuple[Decimal, Decimal] | None:
+    """Fast path of the explicit checks (`check_top`, `check_fees`, `check_funding`): the best bid and ask only
+    when every one of them would pass, else None. Chained comparisons reject NaN (they raise) and infinity
+    (bounded by _INF)."""
     book, fees = market.book, market.fees
-    if book is None or not book.bids or not book.asks or ts - book.observed_ts > stale_s:
-        return False
+    if book is None or ts - book.observed_ts > stale_s:
+        return None
+    bids, asks = book.bids, book.asks
+    if not bids or not asks:
+        return None
     try:
-        if not (
-            _ZERO < book.bids[0][0] < book.asks[0][0] < _INF
-            and _ZERO <= fees.taker_open < _ONE
-            and _ZERO <= fees.taker_close < _ONE
-        ):
-            return False
+        bid, ask = bids[0][0], asks[0][0]
+        if not _ZERO < bid < ask < _INF:
+            return None
+        if fees is not static.fees_ok and not (
+            _ZERO <= fees.taker_open < _ONE and _ZERO <= fees.taker_close < _ONE
+        ):  # a schedule object that passed stays valid: it is immutable
+            return None
         if static.kind is MarketKind.SPOT:
-            return True
+            return bid, ask
         f = market.funding
-        return (
+        if (
             f is not None
             and static.neg_bound <= f.rate <= static.bound
             and _ZERO < f.mark_price < _INF
             and ts - f.observed_ts <= stale_s
             and f.next_funding_ts >= ts - stale_s
-        )
+        ):
+            return bid, ask
+        return None
     except InvalidOperation:  # a NaN somewhere: let the explicit checks name it
-        return False
+        return None

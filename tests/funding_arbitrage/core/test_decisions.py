@@ -140,10 +140,10 @@ def test_capital_goes_to_the_larger_net_edge_first_within_the_total_cap() -> Non
     assert btc.reason is Reason.TOTAL_CAP
 
 
-def test_held_positions_count_against_the_token_cap() -> None:
-    engine = EdgeEngine(settings(max_token_exposure_quote=D("1500")))
+def test_held_positions_count_against_the_venue_cap() -> None:
+    engine = EdgeEngine(settings(tokens=["BTC", "ETH"], max_venue_exposure_quote=D("1500")))
 
-    decision = engine.evaluate(wide(T0), (held(notional="1000"),))
+    decision = engine.evaluate(wide(T0), (held(token="ETH", notional="1000"),))
 
     assert len(decision.enters) == 1
     assert decision.enters[0].notional_quote <= D("500")  # resized to the headroom
@@ -159,14 +159,44 @@ def test_a_full_venue_blocks_entry_with_the_venue_cap_reason() -> None:
     assert decision.candidates[0].reason is Reason.VENUE_CAP
 
 
-def test_an_entry_never_takes_the_opposite_side_of_a_held_leg() -> None:
-    engine = EdgeEngine(settings())
+def test_a_held_token_is_not_costed_for_entry_but_its_pair_is_still_reviewed() -> None:
+    """One pair per token (the shell drops any entry of a held token): its candidates are not costed, so they neither
+    flood the decision nor break a pair's persistence streak; the held pair's hold review still runs."""
+    engine = EdgeEngine(settings(tokens=["BTC", "ETH"], persistence_observations=2, max_token_exposure_quote=D("5000")))
+    btc_held = held(notional="960")  # far below the token cap: the caps alone would allow a second BTC pair
+
+    decisions = [
+        engine.evaluate(tick(T0 + i, *wide(T0 + i).markets, *wide(T0 + i, "ETH", mid="3000").markets), (btc_held,))
+        for i in range(3)
+    ]
+
+    assert all(c.token == "ETH" for d in decisions for c in d.candidates)
+    assert all(e.token == "ETH" for d in decisions for e in d.enters)
+    assert [len(d.enters) for d in decisions] == [0, 1, 0]  # ETH's streak is its own
+    assert all([h.pair_id for h in d.holds] == ["p1"] for d in decisions)
+    assert all(d.holds[0].exit_cost_quote is not None for d in decisions)
+
+
+def test_a_held_token_enters_again_after_its_pair_is_gone_with_a_fresh_streak() -> None:
+    engine = EdgeEngine(settings(persistence_observations=2))
+
+    held_then_flat = [(held(),), (held(),), (), (), ()]
+    decisions = [engine.evaluate(wide(T0 + i), h) for i, h in enumerate(held_then_flat)]
+
+    assert [len(d.enters) for d in decisions] == [0, 0, 0, 1, 0]
+
+
+def test_with_switching_a_held_tokens_pairs_are_costed_but_never_entered() -> None:
+    """The switch rule compares a held pair with its token's other pairs, so they are costed; an entry waits until
+    the held pair is gone (the shell holds one pair per token)."""
+    engine = EdgeEngine(settings(switch_enabled=True))
     reversed_hold = held(long_connector=BYBIT, short_connector=BINANCE)
 
     decision = engine.evaluate(wide(T0), (reversed_hold,))
 
     assert decision.enters == ()
     assert decision.candidates[0].reason is Reason.CONFLICTS_WITH_HELD
+    assert "one pair per token" in decision.candidates[0].detail
 
 
 def test_carry_pair_enters_as_long_spot_short_perp() -> None:

@@ -58,8 +58,8 @@ def test_new_instance_reloads_the_open_pair_reconciles_and_closes_it_later(
             await second.run_until(BTC_START + 2 * HOUR)
             reloaded = first_record(second)
 
-            assert [r.pair_id for r in second.records] == [pair.pair_id]  # no duplicate entry on BTC ...
-            assert wanted_btc  # ... although the edge engine asked for one
+            assert [r.pair_id for r in second.records] == [pair.pair_id]  # no duplicate entry on BTC:
+            assert not wanted_btc  # the reloaded pair is held, and the edge engine costs no entry of a held token
             assert (
                 reloaded.state is PairState.HEDGED and (reloaded.long.filled_base, reloaded.short.filled_base) == held
             )
