@@ -52,7 +52,7 @@ def _install() -> None:
     from strategies.funding_arbitrage.shell.adapter import BookLevels, SnapshotBuilder
     from strategies.funding_arbitrage.sim.venue import SimVenueMixin
 
-    _timed(runner, "load_market_data", "data load")
+    _timed(runner, "_market_data", "data load")
     _timed(SimVenueMixin, "tick", "sim venues: tick")
     _timed(runtime.FundingArbRuntime, "_tick", "strategy tick: rest (runtime, risk, execution)")
     _timed(SnapshotBuilder, "build", "strategy tick: adapter snapshot")

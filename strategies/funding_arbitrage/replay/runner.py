@@ -26,11 +26,12 @@ from typing import Any
 
 from ..core.config import HUMMINGBOT_KEYS, check_settings, load_settings_dict
 from ..shell.home import project_root
-from ..sim.data import CANDLES_FILE, FUNDING_FILE, MarketData, load_market_data
+from ..sim.data import CANDLES_FILE, FUNDING_FILE, MarketData
 from ..sim.harness import SimEnvironment
 from ..sim.spot import BasisModel
 from .allocation import ExposureCaps
 from .baseline import BaselineConfig
+from .data_cache import load_cached_market_data
 from .formatting import plain
 from .oracle import OracleCosts, run_oracle, taker_round_trip
 from .parallel import run_parallel
@@ -407,7 +408,8 @@ _LOADED: dict[tuple[Any, ...], MarketData] = {}  # the last dataset loaded in th
 def _market_data(data_dir: Path) -> MarketData:
     """`load_market_data(data_dir)`, reused while its files are unchanged (same size and modification time).
 
-    Several replays in one process (the trials of a sweep on one Ray worker) parse the CSVs once. Runs only read
+    Several replays in one process (the trials of a sweep on one Ray worker) parse the CSVs once; a new process
+    reads them parsed from the on-disk cache (data_cache.py) while the files are unchanged. Runs only read
     the data (its series keep answer caches, which do not change answers); the strategy and baseline runs of one
     replay already share one load.
     """
@@ -417,7 +419,7 @@ def _market_data(data_dir: Path) -> MarketData:
     found = _LOADED.get(key)
     if found is None:
         _LOADED.clear()  # one dataset at a time
-        found = _LOADED[key] = load_market_data(data_dir)
+        found = _LOADED[key] = load_cached_market_data(data_dir)
     return found
 
 

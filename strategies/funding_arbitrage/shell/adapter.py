@@ -68,14 +68,17 @@ class SnapshotBuilder:
 
     def build(self, ts: float, connectors: Mapping[str, Any]) -> TickSnapshot:
         markets = []
+        append = markets.append
+        market = self._market
+        tokens = self._settings.tokens
         for connector_name in self._settings.all_connectors:
             connector = connectors.get(connector_name)
             if connector is None:
                 continue
-            for token in self._settings.tokens:
-                snap = self._market(ts, connector_name, connector, token)
+            for token in tokens:
+                snap = market(ts, connector_name, connector, token)
                 if snap is not None:
-                    markets.append(snap)
+                    append(snap)
         return TickSnapshot(
             ts=ts,
             markets=tuple(markets),
@@ -114,14 +117,10 @@ class SnapshotBuilder:
             ob = connector.get_order_book(pair)
         except (KeyError, ValueError):
             return None
-        bids, asks = BookLevels(ob, bids=True), BookLevels(ob, bids=False)
+        guard = (getattr(ob, "snapshot_uid", None), getattr(ob, "last_diff_uid", None))  # the book's version
+        bids, asks = BookLevels(ob, True, guard), BookLevels(ob, False, guard)
         key = (name, pair)
-        fingerprint = (
-            bids.top_row(),
-            asks.top_row(),
-            getattr(ob, "snapshot_uid", None),
-            getattr(ob, "last_diff_uid", None),
-        )
+        fingerprint = (bids.top_row(), asks.top_row(), guard)
         seen = self._book_seen.get(key)
         observed = ts if seen is None or seen[0] != fingerprint else seen[1]
         self._book_seen[key] = (fingerprint, observed)
@@ -133,20 +132,15 @@ class SnapshotBuilder:
         except KeyError:
             return None
         key = (name, pair)
-        fingerprint = (info.rate, int(info.next_funding_utc_timestamp), info.mark_price)
+        next_ts = int(info.next_funding_utc_timestamp)
+        fingerprint = (info.rate, next_ts, info.mark_price)
         seen = self._funding_seen.get(key)
-        rolled = int(info.next_funding_utc_timestamp) >= ts
+        rolled = next_ts >= ts
         changed = seen is None or (seen[0] != fingerprint and rolled)
         observed = ts if changed else seen[1]  # type: ignore[index]
         self._funding_seen[key] = (fingerprint, observed)
         return FundingSnapshot(
-            name,
-            pair,
-            Decimal(info.rate),
-            int(info.next_funding_utc_timestamp),
-            Decimal(info.mark_price),
-            Decimal(info.index_price),
-            observed,
+            name, pair, _dec(info.rate), next_ts, _dec(info.mark_price), _dec(info.index_price), observed
         )
 
     def _positions(self, connectors: Mapping[str, Any]) -> list[PositionSnapshot]:
@@ -207,12 +201,14 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
 
     __slots__ = ("_all", "_bids", "_book", "_done", "_guard", "_rows", "_top", "_top_row")
 
-    def __init__(self, book: Any, bids: bool) -> None:
+    def __init__(self, book: Any, bids: bool, guard: tuple[Any, Any] | None = None) -> None:
+        """`guard`: the book's (snapshot_uid, last_diff_uid) if the caller has just read them (else read here)."""
         self._book: Any = book
         self._bids = bids
-        self._guard = (getattr(book, "snapshot_uid", None), getattr(book, "last_diff_uid", None))
-        rows = _read_rows(book, bids, 1)
-        self._top_row: tuple[float, float] | None = rows[0] if rows else None
+        self._guard = (
+            guard if guard is not None else (getattr(book, "snapshot_uid", None), getattr(book, "last_diff_uid", None))
+        )
+        self._top_row: tuple[float, float] | None = _read_top(book, bids)
         self._top: tuple[Decimal, Decimal] | None = None
         self._all: tuple[tuple[Decimal, Decimal], ...] | None = None
         self._rows: list[tuple[float, float]] | None = None  # every level as read (floats), on first deep use
@@ -314,6 +310,26 @@ def _decimal(x: float | int) -> Decimal:
             found = _DECIMALS[x] = Decimal(repr(x))
         return found
     return Decimal(repr(x))
+
+
+def _dec(x: Any) -> Decimal:
+    """`Decimal(x)`; a Decimal is kept as it is (the same value and digits, without a copy)."""
+    return x if type(x) is Decimal else Decimal(x)
+
+
+def _read_top(book: Any, bids: bool) -> tuple[float, float] | None:
+    """The best (price, amount) row of one side of a Hummingbot book; None for an empty side.
+
+    Raises:
+        TypeError: the row's price or amount is not a float or int (read by the caller as an unreadable venue).
+    """
+    row = next(iter(book.bid_entries() if bids else book.ask_entries()), None)
+    if row is None:
+        return None
+    price, amount = row.price, row.amount
+    if type(price) not in _NUMBER_TYPES or type(amount) not in _NUMBER_TYPES:
+        raise TypeError(f"book row ({price!r}, {amount!r}) is not a pair of numbers (float or int)")
+    return price, amount
 
 
 def _read_rows(book: Any, bids: bool, depth: int) -> list[tuple[float, float]]:

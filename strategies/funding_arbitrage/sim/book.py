@@ -291,6 +291,71 @@ class BookSynth:
             out.append(row)
         return out
 
+    # --- fast path: the best level of each side only -----------------------------------------------------------
+    def top(self, mid: Decimal) -> tuple[float, float, float, float] | None:
+        """(best bid price, its size, best ask price, its size) as floats, equal to the first rows `rows(mid, ...)`
+        gives, without the deeper levels; None where only the full book decides (then call `rows`).
+
+        Same arithmetic as `rows`' fast path up to the touch: the best levels are band 0 alone (a deeper band lies
+        at least one tick away), priced k / div (= k x mul / den, one correctly rounded quotient either way) and
+        sized num / (k x per_k), which the general path computes identically."""
+        memo = self._memo
+        if memo is not None and memo[0] == mid:
+            bid, ask = memo[1][0], memo[2][0]
+            return bid.price, bid.amount, ask.price, ask.amount
+        ctx = getcontext()
+        if not self._fast or ctx.prec != 28 or ctx.rounding != ROUND_HALF_EVEN:
+            return None
+        m = float(mid)
+        scale = m * self._per_tick
+        if not _MIN_TICKS <= scale < _MAX_TICKS:
+            return None
+        kb, ka = self._touch(mid, m, scale, _ABS_MARGIN + _REL_MARGIN * scale)
+        if kb - m * self._deepest <= 1:  # rows() takes the general path here (bids near zero): let it decide
+            return None
+        div = self._price_div
+        num, per_k = self._touch_size
+        return kb / div, num / (kb * per_k), ka / div, num / (ka * per_k)
+
+    def side(self, mid: Decimal, bids: bool, update_id: int, row_type: type) -> list[Any] | None:
+        """One side of `rows(mid, update_id)` (bids when `bids`, else asks), best first, as new `row_type` tuples
+        (price, amount, update_id); None where `rows` would take its general path (then call `rows`).
+
+        The same arithmetic as `rows`' fast path for that side only: a reader of one side of a book (a walk for one
+        order) does not pay for the other."""
+        new = tuple.__new__
+        memo = self._memo
+        if memo is not None and memo[0] == mid:
+            return [new(row_type, (r.price, r.amount, update_id)) for r in (memo[1] if bids else memo[2])]
+        ctx = getcontext()
+        if not self._fast or ctx.prec != 28 or ctx.rounding != ROUND_HALF_EVEN:
+            return None
+        m = float(mid)
+        scale = m * self._per_tick
+        if not _MIN_TICKS <= scale < _MAX_TICKS:
+            return None
+        margin = _ABS_MARGIN + _REL_MARGIN * scale
+        upper = 1.0 - margin
+        kb, ka = self._touch(mid, m, scale, margin)
+        if kb - m * self._deepest <= 1:
+            return None
+        div = self._price_div
+        num, per_k = self._touch_size
+        k = kb if bids else ka
+        out = [new(row_type, (k / div, num / (k * per_k), update_id))]
+        ceil = math.ceil
+        prev = 0
+        for per_mid, num, per_k, _, _ in self._bands:
+            d = m * per_mid
+            c = ceil(d)
+            f = c - d
+            if not margin < f < upper or c == prev:
+                return None
+            prev = c
+            k = kb - c if bids else ka + c
+            out.append(new(row_type, (k / div, num / (k * per_k), update_id)))
+        return out
+
     # --- fast path: rows ---------------------------------------------------------------------------------------
     def rows(self, mid: Decimal, update_id: int) -> tuple[list[Any], list[Any]]:
         """(bid rows, ask rows) for Hummingbot's OrderBook.apply_snapshot (see the class doc)."""

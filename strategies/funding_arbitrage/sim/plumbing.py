@@ -15,7 +15,6 @@ from typing import Any
 from bidict import bidict
 from hummingbot.connector.trading_rule import TradingRule
 from hummingbot.core.data_type.common import OrderType
-from hummingbot.core.data_type.order_book import OrderBook
 from hummingbot.core.data_type.order_book_message import OrderBookMessage, OrderBookMessageType
 from hummingbot.core.data_type.order_book_tracker import OrderBookTracker
 from hummingbot.core.data_type.order_book_tracker_data_source import OrderBookTrackerDataSource
@@ -23,6 +22,7 @@ from hummingbot.core.network_iterator import NetworkStatus
 from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
 
 from .faults import FaultInjector
+from .lazybook import SimOrderBook
 
 log = logging.getLogger(__name__)
 OFFLINE = "sim venue: {} is not available offline"
@@ -75,7 +75,7 @@ class SimOrderBookTracker(OrderBookTracker):
 
     def install(self, trading_pairs: list[str]) -> None:
         for pair in trading_pairs:
-            self._order_books[pair] = OrderBook()
+            self._order_books[pair] = SimOrderBook()  # written on first read (lazybook.py)
         self._order_books_initialized.set()
 
     def start(self) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from bidict import bidict
 from hummingbot.connector.trading_rule import TradingRule
-from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
+from hummingbot.core.data_type.common import OrderType, PositionAction, PriceType, TradeType
 from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState, OrderUpdate, TradeUpdate
 from hummingbot.core.data_type.trade_fee import TradeFeeBase
 from hummingbot.core.utils.async_utils import safe_ensure_future
@@ -29,6 +29,7 @@ from hummingbot.core.utils.async_utils import safe_ensure_future
 from .book import BookShape, BookSynth, Level, book_synth
 from .data import CandleSeries
 from .faults import FaultInjector
+from .lazybook import SimOrderBook
 from .matching import FillPlan, SimOrder, is_marketable, plan_fill
 from .plumbing import (
     OFFLINE,
@@ -104,12 +105,18 @@ class MarketState:
 
     def show_book(self, mid: Decimal | None, update_id: int) -> tuple[list[Any], list[Any]]:
         """Synthesize the book around `mid` (None: empty) and return its Hummingbot rows (see BookSynth.rows)."""
+        synth = self.set_book(mid)
+        return ([], []) if synth is None else synth.rows(mid, update_id)  # type: ignore[arg-type]
+
+    def set_book(self, mid: Decimal | None) -> BookSynth | None:
+        """The book is now the one around `mid` (None: empty): returns the synthesizer that writes it (None when
+        empty); the Decimal levels are rebuilt from it on first read."""
         self._book_mid = mid
         if mid is None:
             self._bids, self._asks = [], []
-            return [], []
+            return None
         self._bids = self._asks = None
-        return self.synth().rows(mid, update_id)
+        return self.synth()
 
     def touch(self) -> tuple[list[Any], list[Any]]:
         """([best bid], [best ask]) (empty where the side is) for matching resting orders, which look no deeper:
@@ -240,8 +247,67 @@ class SimVenueMixin(SimOfflineMixin, ABC):
             state.mid = price
             if price is not None:
                 state.last_mid = price
-            bids, asks = state.show_book(price, update_id)
-            books[pair].apply_snapshot(bids, asks, update_id)
+            book = books[pair]
+            if type(book) is SimOrderBook:  # written on first read (lazybook.py)
+                book.publish(state.set_book(price), price, update_id)
+            else:  # a plain OrderBook put in by hand: written now
+                bids, asks = state.show_book(price, update_id)
+                book.apply_snapshot(bids, asks, update_id)
+
+    def _apply_book(self, trading_pair: str) -> None:
+        """Write the pair's published book into its C++ book before Hummingbot's Cython code reads it there."""
+        book = self.order_books.get(trading_pair)
+        if isinstance(book, SimOrderBook):
+            book.apply_pending()
+
+    # Hummingbot's ExchangeBase answers these from the C++ book below Python (OrderBook.c_get_price & co).
+    def get_price(self, trading_pair: str, is_buy: bool, *args: Any, **kwargs: Any) -> Decimal:
+        """ExchangeBase.c_get_price: the best price as a Decimal, quantized; NaN (and a warning) for an empty side.
+        Answered from the lazy book's best rows (the same float) without writing the whole book."""
+        book = self.order_books.get(trading_pair)
+        if args or kwargs or not isinstance(book, SimOrderBook):
+            self._apply_book(trading_pair)
+            return super().get_price(trading_pair, is_buy, *args, **kwargs)  # type: ignore[misc, no-any-return]
+        price = book.best_price(is_buy)
+        if price is None:
+            self.logger().warning(f"{'Ask' if is_buy else 'Bid'} orderbook for {trading_pair} is empty.")  # type: ignore[attr-defined]
+            return Decimal("NaN")
+        return self.quantize_order_price(trading_pair, Decimal(str(price)))  # type: ignore[attr-defined, no-any-return]
+
+    def get_price_by_type(self, trading_pair: str, price_type: Any) -> Decimal:
+        """ExchangeBase.get_price_by_type, its best bid / ask / mid through `get_price` above."""
+        if price_type is PriceType.BestBid:
+            return self.get_price(trading_pair, False)
+        if price_type is PriceType.BestAsk:
+            return self.get_price(trading_pair, True)
+        if price_type is PriceType.MidPrice:
+            return (self.get_price(trading_pair, True) + self.get_price(trading_pair, False)) / Decimal("2")
+        self._apply_book(trading_pair)
+        return super().get_price_by_type(trading_pair, price_type)  # type: ignore[misc, no-any-return]
+
+    def get_vwap_for_volume(self, trading_pair: str, *args: Any, **kwargs: Any) -> Any:
+        self._apply_book(trading_pair)
+        return super().get_vwap_for_volume(trading_pair, *args, **kwargs)  # type: ignore[misc]
+
+    def get_price_for_volume(self, trading_pair: str, *args: Any, **kwargs: Any) -> Any:
+        self._apply_book(trading_pair)
+        return super().get_price_for_volume(trading_pair, *args, **kwargs)  # type: ignore[misc]
+
+    def get_price_for_quote_volume(self, trading_pair: str, *args: Any, **kwargs: Any) -> Any:
+        self._apply_book(trading_pair)
+        return super().get_price_for_quote_volume(trading_pair, *args, **kwargs)  # type: ignore[misc]
+
+    def get_quote_volume_for_base_amount(self, trading_pair: str, *args: Any, **kwargs: Any) -> Any:
+        self._apply_book(trading_pair)
+        return super().get_quote_volume_for_base_amount(trading_pair, *args, **kwargs)  # type: ignore[misc]
+
+    def get_volume_for_price(self, trading_pair: str, *args: Any, **kwargs: Any) -> Any:
+        self._apply_book(trading_pair)
+        return super().get_volume_for_price(trading_pair, *args, **kwargs)  # type: ignore[misc]
+
+    def get_quote_volume_for_price(self, trading_pair: str, *args: Any, **kwargs: Any) -> Any:
+        self._apply_book(trading_pair)
+        return super().get_quote_volume_for_price(trading_pair, *args, **kwargs)  # type: ignore[misc]
 
     # --- orders -----------------------------------------------------------------------------------------
     async def _create_order(

@@ -28,6 +28,7 @@ from .progress import Progress
 from .space import DEFAULT_SPACE, SearchSpace, SpaceError, load_space, restored, stored
 from .study import (
     BASE_ATTR,
+    INTERRUPTED_ATTR,
     SETTINGS_ATTR,
     FoldStudy,
     StudyMismatch,
@@ -225,6 +226,16 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _fail_waiting(fs: FoldStudy) -> None:
+    """Record the study's WAITING (enqueued, never asked) trials as failed, interrupted (as a resume does)."""
+    from optuna.trial import TrialState
+
+    storage = fs.study._storage
+    for trial in fs.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        storage.set_trial_user_attr(trial._trial_id, INTERRUPTED_ATTR, True)
+        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+
+
 def _needs_oos(fs: FoldStudy) -> bool:
     return fs.out_of_sample() is None
 
@@ -256,10 +267,14 @@ class _Runner:
         )
 
     def submit_trial(self, fs: FoldStudy) -> Job | None:
-        if self.plan.base_params is not None and not fs.base_tried():
-            # the base config itself first: the fold's choice is then never worse in sample than the base
-            fs.study.enqueue_trial(self.plan.base_params, user_attrs={BASE_ATTR: True})
-        trial = fs.study.ask(self.plan.space.distributions())
+        try:
+            if self.plan.base_params is not None and not fs.base_tried():
+                # the base config itself first: the fold's choice is then never worse in sample than the base
+                fs.study.enqueue_trial(self.plan.base_params, user_attrs={BASE_ATTR: True})
+            trial = fs.study.ask(self.plan.space.distributions())
+        except KeyboardInterrupt:  # Ctrl-C between the enqueue and the ask: the enqueued trial may not stay WAITING
+            _fail_waiting(fs)
+            raise
         try:
             return self._submit(fs, trial)
         except KeyboardInterrupt:  # Ctrl-C between the ask and the submit: no trial may stay RUNNING

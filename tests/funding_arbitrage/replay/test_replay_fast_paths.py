@@ -130,8 +130,8 @@ def test_replays_in_one_process_parse_the_data_once_until_a_file_changes(
     data = tmp_path / "data"
     shutil.copytree(project_root() / ".." / "shared" / "data" / "cross_venue_2025", data)
     loads: list[object] = []
-    real = runner.load_market_data
-    monkeypatch.setattr(runner, "load_market_data", lambda d: loads.append(d) or real(d))
+    real = runner.load_cached_market_data
+    monkeypatch.setattr(runner, "load_cached_market_data", lambda d: loads.append(d) or real(d))
     monkeypatch.setattr(runner, "_LOADED", {})
     opts = runner.ReplayOptions(
         data_dir=data, start_ts=1_751_328_000.0, end_ts=1_751_328_000.0 + 3 * 86400, runs=("passive_carry", "oracle")
