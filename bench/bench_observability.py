@@ -39,6 +39,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -186,12 +187,12 @@ def rss_mib() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def settings(tmp: Path, coins: list[str], publish_s: int) -> dict[str, Any]:
+def settings(tmp: Path, coins: list[str], publish_s: int, spots: list[str]) -> dict[str, Any]:
     return {
         "perp_connectors": list(PERPS),
-        "spot_connectors": [],
+        "spot_connectors": spots,
         "tokens": coins,
-        "quote_assets": {c: "USDT" for c in PERPS},
+        "quote_assets": {c: "USDT" for c in (*PERPS, *spots)},
         "leverage": {c: 3 for c in PERPS},
         "funding_interval_hints_hours": {c: Decimal(8) for c in PERPS},
         "total_capital_quote": Decimal(20000),
@@ -218,7 +219,7 @@ async def start(args: argparse.Namespace) -> tuple[SimEnvironment, Any, Any]:
     env = SimEnvironment(
         market_data=load_market_data(ROOT / ".." / "shared" / "data" / "cross_venue_2025"),
         perp_venues=["binance", "bybit"],
-        spot_venues=[],
+        spot_venues=args.spot.split(",") if args.spot else [],
         coins=coins,
         start_ts=START,
         end_ts=START + args.days * 86400,
@@ -227,7 +228,8 @@ async def start(args: argparse.Namespace) -> tuple[SimEnvironment, Any, Any]:
         initial_balance_quote=Decimal(10000),
         record=False,
     )
-    config = script.FundingArbitrageConfig(**settings(tmp, coins, args.publish_s))
+    spots = [f"sim_{v}" for v in args.spot.split(",")] if args.spot else []
+    config = script.FundingArbitrageConfig(**settings(tmp, coins, args.publish_s, spots))
     script.FundingArbitrage.init_markets(config)
     strategy = script.FundingArbitrage(env.connectors, config)
     env.add_strategy(strategy)
@@ -416,9 +418,16 @@ async def memory(args: argparse.Namespace) -> bool:
 
 
 def main() -> None:
+    global START
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=7, help="simulated days")
     parser.add_argument("--coins", default="BTC,ETH,SOL,DOGE")
+    parser.add_argument(
+        "--start",
+        default="2025-03-09T16:00:00Z",
+        help="first simulated instant (ISO, UTC); e.g. 2025-06-01T00:00:00Z with --spot binance holds carry pairs",
+    )
+    parser.add_argument("--spot", default="", help="spot venues for carry pairs, e.g. binance (default: none)")
     parser.add_argument("--publish-s", type=int, default=600, help="metrics_export_interval_s (clock seconds)")
     parser.add_argument("--scrape-every", type=int, default=15, help="ticks between Prometheus scrapes")
     parser.add_argument(
@@ -437,6 +446,7 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="memory per simulated day instead of CPU")
     parser.add_argument("--check", action="store_true", help="exit 1 when a bound is exceeded")
     args = parser.parse_args()
+    START = int(datetime.fromisoformat(args.start.replace("Z", "+00:00")).timestamp())
     instrument()
     gc.callbacks.append(gc_timer)
     ok = asyncio.run(memory(args) if args.memory else cpu_ab(args))

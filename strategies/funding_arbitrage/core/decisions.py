@@ -265,8 +265,8 @@ class EdgeEngine:
         else:
             inputs, mids = (pair.amount_base, long.market.fees, short.market.fees), (long.mid, short.mid)
             cost = self._exit_costs.get(pair.pair_id, t.ts, inputs, mids)
-            if cost is not None and _cost_decides(pair, value, cost, p):
-                cost = None  # an exit may hang on it: cost it on the live books
+            if cost is not None and (self._switch_p.enabled or _cost_decides(pair, value, p)):
+                cost = None  # an exit (or the switch gain, which reads it too) may hang on it: cost it on the books
             if cost is None:
                 cost, note = self._exit_cost(t, pair, long, short)
                 self._exit_costs.put(pair.pair_id, t.ts, inputs, mids, cost)
@@ -464,16 +464,17 @@ def _pairs(
     return out
 
 
-def _cost_decides(pair: HeldPair, value: ForwardValue | None, cost: Decimal, p: EngineParams) -> bool:
+def _cost_decides(pair: HeldPair, value: ForwardValue | None, p: EngineParams) -> bool:
     """Whether a held pair's exit cost can decide an exit this tick (then it is costed on the live books, never
     reused): the forecast carry is negative beyond its uncertainty (the hold rule compares it with the cost), or
-    take-profit is within one exit cost of its line."""
+    funding + leg PnL has reached take-profit's line (take-profit fires when funding + PnL - cost >= the line, so
+    below the line no cost >= 0 can fire it, and at or above it the cost decides)."""
     if value is not None and value.carry_quote + p.exit_z * value.sd_quote < _ZERO:
         return True
     funding, pnl = pair.funding_received_quote, pair.unrealized_pnl_quote
     if funding is None or pnl is None:
         return False
-    return funding + pnl - 2 * cost >= p.take_profit_pct / 100 * pair.entry_notional_quote
+    return funding + pnl >= p.take_profit_pct / 100 * pair.entry_notional_quote
 
 
 def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: Decimal) -> ScreenedPair:

@@ -21,9 +21,10 @@ Entry candidates (`TokenCostings`). A token's costed candidates are reused when 
 Held pairs (`ExitCosts`). The exit cost (fees and slippage of closing both legs on the live books) feeds the hold
 rule (exit only when the forecast carry is confidently below it), take-profit and the switch gain. The engine costs
 it on the live books every tick where it can decide something: the forecast carry is negative by more than its
-uncertainty (the hold rule compares it with the cost), or take-profit is within one exit cost of its line. Otherwise
-the last cost is reused, scaled by the legs' mids (fees are a share of the traded price; slippage on a book of the
-same relative shape too), while the pair's amount and both legs' fees are unchanged, neither leg's mid moved more
+uncertainty (the hold rule compares it with the cost), funding + leg PnL has reached take-profit's line (below it no
+cost >= 0 can fire take-profit; at or above it the cost decides), or switching is on (the switch gain reads it).
+Otherwise the last cost is reused, scaled by the legs' mids (fees are a share of the traded price; slippage on a book
+of the same relative shape too), while the pair's amount and both legs' fees are unchanged, neither leg's mid moved more
 than `EXIT_MID_MOVE_FRAC` (1 %) since the costing and it is younger than `EXIT_MAX_AGE_S` (1 h; the book's depth is
 re-read at least that often). An unknown cost is never reused.
 

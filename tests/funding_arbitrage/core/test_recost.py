@@ -205,6 +205,22 @@ def test_a_change_of_any_input_re_costs_the_exit(
     assert len(exit_costings) == 2
 
 
+def test_an_exit_cost_is_costed_live_once_funding_and_pnl_reach_take_profit_and_reused_below(
+    exit_costings: list[Decimal],
+) -> None:
+    """Take-profit fires when funding + PnL - exit cost >= its line: at the line (and above, where the cost decides)
+    the cost comes from the live books; just below the line no cost can fire it, so the last one is reused."""
+    s = settings()
+    line = s.take_profit_pct / 100 * D("960")  # held()'s entry notional
+    engine = EdgeEngine(s)
+    engine.evaluate(market_tick(T0), (held(),))
+
+    engine.evaluate(market_tick(T0 + 60), (held(funding_received=str(line - D("0.01"))),))
+    assert len(exit_costings) == 1  # below the line: reused
+    engine.evaluate(market_tick(T0 + 120), (held(funding_received=str(line + D("0.0001"))),))
+    assert len(exit_costings) == 2  # in the band where the exact cost decides: costed live
+
+
 def test_an_unknown_exit_cost_is_never_reused(exit_costings: list[Decimal]) -> None:
     engine = EdgeEngine(settings())
     too_big = held(amount="100")  # more than the visible book: the cost is unknown
