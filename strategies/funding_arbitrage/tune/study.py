@@ -120,11 +120,20 @@ def open_fold_studies(
             study.set_user_attr(FINGERPRINT_ATTR, text)
         elif stored != text:
             raise StudyMismatch(_mismatch(url, study.study_name, json.loads(stored), fingerprint))
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
-            storage.set_trial_user_attr(trial._trial_id, INTERRUPTED_ATTR, True)
-            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        fail_unfinished(study)
         out.append(FoldStudy(fold, study, budget))
     return out
+
+
+def fail_unfinished(study: optuna.Study) -> None:
+    """Record every RUNNING or WAITING trial as failed, interrupted (it does not count; a resume runs it again).
+
+    Only for a study no replay is running for: at open (a killed sweep's leftovers) and after an interrupted sweep
+    has abandoned its jobs (a trial asked but not yet in the job list when Ctrl-C came is caught here)."""
+    storage = study._storage
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        storage.set_trial_user_attr(trial._trial_id, INTERRUPTED_ATTR, True)
+        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
 
 
 def _mismatch(url: str, name: str, stored: dict[str, Any], wanted: dict[str, Any]) -> str:

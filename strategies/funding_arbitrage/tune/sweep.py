@@ -32,6 +32,7 @@ from .study import (
     SETTINGS_ATTR,
     FoldStudy,
     StudyMismatch,
+    fail_unfinished,
     open_fold_studies,
     storage_url,
     tell_complete,
@@ -186,6 +187,8 @@ def run_sweep(plan: SweepPlan) -> SweepResult:
         try:
             ran = _execute(plan, folds)
         except SweepInterrupted:
+            for fs in folds:  # the jobs are abandoned and Ray stopped: nothing may stay RUNNING or WAITING
+                fail_unfinished(fs.study)
             write_outputs(opts.out_dir, folds, plan.base_config, meta)  # what is finished so far, N/A elsewhere
             raise
         files = write_outputs(opts.out_dir, folds, plan.base_config, meta)

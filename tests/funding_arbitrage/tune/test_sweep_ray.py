@@ -76,7 +76,7 @@ def _complete(trials: dict) -> dict:
     return {k: v for k, v in trials.items() if v[0] == TrialState.COMPLETE}
 
 
-def _interrupt_after_first_trial(out: Path) -> int:
+def _interrupt_after_first_trial(out: Path) -> tuple[int, str]:
     proc = subprocess.Popen(
         [str(EXE), *ARGS, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
@@ -87,18 +87,19 @@ def _interrupt_after_first_trial(out: Path) -> int:
             assert time.monotonic() - start < DEADLINE_S, "no trial completed"
             time.sleep(0.1)  # interrupt promptly: the remaining trials and replays can take only seconds
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=300)
+        _, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
-    return proc.returncode
+    return proc.returncode, err.decode(errors="replace")[-3000:]
 
 
 def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
     out = tmp_path / "sweep"
-    assert _interrupt_after_first_trial(out) == 130
+    code, err = _interrupt_after_first_trial(out)
+    assert code == 130, err
     stopped = _trials(out)
-    assert all(state in (TrialState.COMPLETE, TrialState.FAIL) for state, _ in stopped.values()), stopped
+    assert all(state in (TrialState.COMPLETE, TrialState.FAIL) for state, _ in stopped.values()), (stopped, err)
     kept = _complete(stopped)
     assert kept
 
