@@ -292,6 +292,23 @@ class BookSynth:
         return out
 
     # --- fast path: the best level of each side only -----------------------------------------------------------
+    def _fast_touch(self, mid: Decimal) -> tuple[float, float, int, int] | None:
+        """(mid as float, rounding margin, best bid, best ask in ticks) as `rows`' fast path computes them up to the
+        touch; None where `rows` takes its general path (another Decimal context, a mid outside the fast range, bids
+        near zero): then only `rows` decides."""
+        ctx = getcontext()
+        if not self._fast or ctx.prec != 28 or ctx.rounding != ROUND_HALF_EVEN:
+            return None
+        m = float(mid)
+        scale = m * self._per_tick
+        if not _MIN_TICKS <= scale < _MAX_TICKS:
+            return None
+        margin = _ABS_MARGIN + _REL_MARGIN * scale
+        kb, ka = self._touch(mid, m, scale, margin)
+        if kb - m * self._deepest <= 1:
+            return None
+        return m, margin, kb, ka
+
     def top(self, mid: Decimal) -> tuple[float, float, float, float] | None:
         """(best bid price, its size, best ask price, its size) as floats, equal to the first rows `rows(mid, ...)`
         gives, without the deeper levels; None where only the full book decides (then call `rows`).
@@ -303,16 +320,10 @@ class BookSynth:
         if memo is not None and memo[0] == mid:
             bid, ask = memo[1][0], memo[2][0]
             return bid.price, bid.amount, ask.price, ask.amount
-        ctx = getcontext()
-        if not self._fast or ctx.prec != 28 or ctx.rounding != ROUND_HALF_EVEN:
+        touch = self._fast_touch(mid)
+        if touch is None:
             return None
-        m = float(mid)
-        scale = m * self._per_tick
-        if not _MIN_TICKS <= scale < _MAX_TICKS:
-            return None
-        kb, ka = self._touch(mid, m, scale, _ABS_MARGIN + _REL_MARGIN * scale)
-        if kb - m * self._deepest <= 1:  # rows() takes the general path here (bids near zero): let it decide
-            return None
+        _, _, kb, ka = touch
         div = self._price_div
         num, per_k = self._touch_size
         return kb / div, num / (kb * per_k), ka / div, num / (ka * per_k)
@@ -327,18 +338,11 @@ class BookSynth:
         memo = self._memo
         if memo is not None and memo[0] == mid:
             return [new(row_type, (r.price, r.amount, update_id)) for r in (memo[1] if bids else memo[2])]
-        ctx = getcontext()
-        if not self._fast or ctx.prec != 28 or ctx.rounding != ROUND_HALF_EVEN:
+        touch = self._fast_touch(mid)
+        if touch is None:
             return None
-        m = float(mid)
-        scale = m * self._per_tick
-        if not _MIN_TICKS <= scale < _MAX_TICKS:
-            return None
-        margin = _ABS_MARGIN + _REL_MARGIN * scale
+        m, margin, kb, ka = touch
         upper = 1.0 - margin
-        kb, ka = self._touch(mid, m, scale, margin)
-        if kb - m * self._deepest <= 1:
-            return None
         div = self._price_div
         num, per_k = self._touch_size
         k = kb if bids else ka

@@ -12,7 +12,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from hummingbot.core.data_type.common import TradeType
-from test_execution import PARAMS, Strategy
+from test_execution import Strategy
+from test_execution import _hedged as hedged
 
 from strategies.funding_arbitrage.core import lifecycle as lc
 from strategies.funding_arbitrage.core.hedge import HedgeMonitor, HeldLeg
@@ -20,31 +21,14 @@ from strategies.funding_arbitrage.core.orders import MemoryOrderStore, OrderStat
 from strategies.funding_arbitrage.shell.controls import OperatorControls
 from strategies.funding_arbitrage.shell.execution import LegExecutor
 from strategies.funding_arbitrage.shell.journal import Journal
-from strategies.funding_arbitrage.shell.state import Leg, PairRecord, PairState, PairStore
+from strategies.funding_arbitrage.shell.state import PairRecord, PairState, PairStore
 
 D = Decimal
 LOT = D("0.001")
 
 
 def _hedged(tmp_path: Path) -> tuple[LegExecutor, Strategy, PairRecord]:
-    strategy = Strategy()
-    store = PairStore(tmp_path / "state.json")
-    ex = LegExecutor(strategy, store, lambda ts, kind, detail: None)
-    record = PairRecord(
-        "BTC-1",
-        "BTC",
-        Leg("binance_perpetual", "BTC-USDT", "perp", "long", target_base=D("0.01")),
-        Leg("bybit_perpetual", "BTC-USDT", "perp", "short", target_base=D("0.01")),
-        PairState.OPENING,
-        0,
-        0,
-    )
-    ex.open_pair(record, 0, PARAMS, lc.LegSide.LONG)
-    ex.on_fill("o1", "t1", TradeType.BUY, D("60000"), D("0.01"), D("0"), 1)
-    ex.on_fill("o2", "t2", TradeType.SELL, D("60000"), D("0.01"), D("0"), 2)
-    assert record.state is PairState.HEDGED
-    strategy.orders.clear()
-    return ex, strategy, record
+    return hedged(tmp_path, "binance_perpetual")
 
 
 def test_a_resting_hedged_pair_is_not_re_encoded_but_a_late_fill_is_acted_on_the_next_tick(tmp_path: Path) -> None:
