@@ -190,14 +190,28 @@ class SimEnvironment:
     async def step(self) -> float:
         """Advance one tick (starting the clock on first use), then yield to the event loop."""
         self.clock.backtest_til(self.clock.current_timestamp + self.tick_s)
-        for _ in range(self.yields_per_tick):
-            await asyncio.sleep(0)
+        await self._yield_to_loop()
         return self.clock.current_timestamp
 
     async def start(self) -> None:
         """Start the clock at start_ts without ticking (connectors show the start_ts market)."""
         self.clock.backtest_til(self.start_ts)
+        await self._yield_to_loop()
+
+    async def _yield_to_loop(self) -> None:
+        """Yield to the event loop up to `yields_per_tick` times, stopping early once it has nothing to run.
+
+        A yield (`sleep(0)`) runs one loop iteration: the callbacks ready then, timers due then, and this task. When
+        no callback is ready and no timer is due, that iteration and every later one of this tick would run only
+        this task (only a callback can make another ready), so they are skipped: most ticks nothing is pending
+        (no order, no delivery) and the tick costs no loop iteration. An event loop without asyncio's
+        `_ready` / `_scheduled` internals (another implementation) gets every yield, as before.
+        """
+        loop = asyncio.get_running_loop()
+        idle_known = hasattr(loop, "_ready") and hasattr(loop, "_scheduled")
         for _ in range(self.yields_per_tick):
+            if idle_known and not loop._ready and not _timer_due(loop):  # type: ignore[attr-defined]
+                return
             await asyncio.sleep(0)
 
     async def run(self, until_ts: float | None = None, on_step: StepCallback | None = None) -> None:
@@ -234,6 +248,12 @@ class SimEnvironment:
         self._restore.clear()
         if self._tmp_dir:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
+
+
+def _timer_due(loop: Any) -> bool:
+    """Whether the loop's earliest timer (`call_later`, a task's `sleep(n)`) is due: the next iteration runs it."""
+    scheduled = loop._scheduled  # re-read: an iteration may replace the heap when it drops cancelled timers
+    return bool(scheduled) and scheduled[0].when() <= loop.time()
 
 
 def _pick(value: Any, name: str, missing: Any) -> Any:

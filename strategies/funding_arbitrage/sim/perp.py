@@ -39,7 +39,7 @@ from hummingbot.core.event.events import FundingPaymentCompletedEvent, MarketEve
 from ..core.venues import venue_spec
 from .book import walk
 from .brackets import MaintenanceBrackets, default_brackets_path, load_brackets
-from .data import DEFAULT_MAX_STALENESS_S, MarketData, Settlement
+from .data import DEFAULT_MAX_STALENESS_S, FundingSeries, MarketData, Settlement
 from .faults import NO_FAULTS, FaultConfig, FaultInjector
 from .markets import DEFAULT_MIN_NOTIONAL_QUOTE, build_markets, default_trading_rules
 from .matching import SimOrder
@@ -123,6 +123,8 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         self._liq_ids = itertools.count(1)
         self.liquidations: list[SimLiquidation] = []
         self.funding_payments: list[SimFundingPayment] = []
+        # pair -> (series, ts, its first settlement after ts or None): see _upcoming / _settles_by
+        self._next_settlement: dict[str, tuple[FundingSeries, float, Settlement | None]] = {}
         self.register_settings()
         super().__init__()
         self._sim_finish_init()
@@ -270,12 +272,36 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
 
     def _venue_events(self, prev_ts: float | None, ts: float) -> None:
         for pair, series in self._funding.items():
-            if prev_ts is not None:
+            if prev_ts is not None and self._settles_by(pair, series, prev_ts, ts):
                 for settlement in series.settlements_between(prev_ts, ts):
                     self._settle(pair, settlement)
             self._update_funding_info(pair, ts)
-        if prev_ts is not None:
+        if prev_ts is not None and self._book.positions:
             self._check_liquidations(prev_ts, ts)
+
+    def _settles_by(self, pair: str, series: FundingSeries, prev_ts: float, ts: float) -> bool:
+        """False when `series` surely has no settlement in (prev_ts, ts]: the first one after prev_ts, remembered
+        from the last `_upcoming` call for prev_ts, lies after ts (funding settles every 1-8 h; a tick is seconds
+        to minutes). True otherwise (then `settlements_between` answers)."""
+        known = self._next_settlement.get(pair)
+        if known is None or known[0] is not series or known[1] != prev_ts:
+            return True
+        upcoming = known[2]
+        return upcoming is not None and upcoming.ts <= ts
+
+    def _upcoming(self, pair: str, ts: float) -> Settlement | None:
+        """`self._funding[pair].next_settlement(ts)` (the first settlement strictly after ts), remembered per pair:
+        while ts stays before it (and not before the ts it was found for) no search is needed."""
+        series = self._funding[pair]
+        known = self._next_settlement.get(pair)
+        if known is not None and known[0] is series and known[1] <= ts:
+            upcoming = known[2]
+            if upcoming is None or ts < upcoming.ts:
+                self._next_settlement[pair] = (series, ts, upcoming)
+                return upcoming
+        upcoming = series.next_settlement(ts)
+        self._next_settlement[pair] = (series, ts, upcoming)
+        return upcoming
 
     # --- funding ------------------------------------------------------------------------------------------
     def _settle(self, pair: str, settlement: Settlement) -> None:
@@ -315,14 +341,19 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         except KeyError:
             info = None
         state = self._markets[pair]
-        upcoming = self._funding[pair].next_settlement(ts)
+        upcoming = self._upcoming(pair, ts)
         mark = state.mid if state.mid is not None else state.last_mid
-        if mark is None or upcoming is None or (info is not None and self._faults.funding_stale(ts)):
+        faults = self._faults.config
+        if (
+            mark is None
+            or upcoming is None
+            or (info is not None and faults.stale_funding_windows and self._faults.funding_stale(ts))
+        ):
             return  # no price yet, past the recorded data (info frozen), or an injected stale-funding window
         if info is None:
             self._perpetual_trading.initialize_funding_info(FundingInfo(pair, mark, mark, upcoming.ts, upcoming.rate))
         else:  # what FundingInfo.update(FundingInfoUpdate(...)) does, without its dataclasses.asdict per tick
-            if self._faults.mark_bad(ts, pair):
+            if faults.bad_mark_windows and self._faults.mark_bad(ts, pair):
                 mark = Decimal("NaN")  # injected broken mark feed (faults.bad_mark_windows)
             info.index_price = mark
             info.mark_price = mark
@@ -415,18 +446,24 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
 
     def _refresh_account(self) -> None:
         tracked = self._perpetual_trading.account_positions
-        for key in [k for k in tracked if k not in self._book.positions]:
+        positions = self._book.positions
+        for key in [k for k in tracked if k not in positions]:
             self._perpetual_trading.remove_position(key)
-        for key, p in self._book.positions.items():
+        upnl_total = margin_total = Decimal(0)  # summed in `_available`'s order, so the same Decimal result
+        for key, p in positions.items():
             upnl = p.unrealized_pnl(self._mark(p.trading_pair, p.entry_price))
+            upnl_total += upnl
             if key in tracked:
                 tracked[key].update_position(p.side, upnl, p.entry_price, p.amount, Decimal(p.leverage))
             else:
                 self._perpetual_trading.set_position(
                     key, Position(p.trading_pair, p.side, upnl, p.entry_price, p.amount, Decimal(p.leverage))
                 )
+        for p in positions.values():
+            margin_total += p.margin
         self._account_balances[self._quote] = self._wallet
-        self._account_available_balances[self._quote] = max(Decimal(0), self._available())
+        available = self._wallet + upnl_total - margin_total - self._reserved(self._quote)  # = self._available()
+        self._account_available_balances[self._quote] = max(Decimal(0), available)
 
     def margin_info(self, trading_pair: str) -> dict[str, Any]:
         """Sim-only: wallet, uPnL, margins, margin ratio (maintenance / (margin + uPnL); >= 1 liquidates) and
