@@ -78,6 +78,17 @@ class SimOrderBook(OrderBook):
         except OSError:  # "Order book is empty - no price quote is possible." (EnvironmentError)
             return None
 
+    def touch(self) -> tuple[float, float, float, float] | None:
+        """(best bid price, its amount, best ask price, its amount): exactly the first rows `bid_entries()` and
+        `ask_entries()` yield (the same floats), in one call and without building row objects or iterators; the
+        shell's adapter reads a book's touch through it (`shell/adapter.py`, a book type's `touch()`). None where only
+        the rows decide (the book is written already, an empty book, a mid off the synthesizer's fast path): read
+        the entries then."""
+        pending = self._pending
+        if pending is None or pending[0] is None:
+            return None
+        return self._top(pending)
+
     def _entries(self, bids: bool) -> Iterator[OrderBookRow]:
         pending = self._pending
         if pending is None or pending[0] is None:  # written already, or an empty book: the C++ book answers

@@ -209,3 +209,8 @@ class SimOfflineMixin:
         status = dict(super().status_dict)  # type: ignore[misc]
         status["venue_reachable"] = not self._disconnected()
         return status
+
+    @property
+    def ready(self) -> bool:
+        """ExchangePyBase.ready, every `status_dict` entry true, without copying the dict (asked every tick)."""
+        return not self._disconnected() and all(super().status_dict.values())  # type: ignore[misc]
