@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -185,7 +186,20 @@ class CandleSeries:
         self._before_price, self._last_price = last, (ts, type(ts), max_staleness_s, path, price)
         return price
 
+    # (i, open_ts, end, path, segments): the candle the last interpolated answer came from, valid for
+    # open_ts <= ts < end (its hour, cut short by a next candle opening inside it); a class default for old pickles
+    _cursor: tuple[int, int, float, str, tuple[tuple[Decimal, Decimal], ...]] | None = None
+
     def _price_at(self, ts: float, max_staleness_s: int, path: str) -> Decimal | None:
+        cursor = self._cursor
+        if cursor is not None and cursor[1] <= ts < cursor[2] and cursor[3] == path:
+            # a replay asks for one hour's prices tick after tick: the candle bisect would find, without the search
+            at = _segment_at(ts - cursor[1], path)
+            if at is None:
+                return self.candles[cursor[0]].close
+            segment, into, width = at
+            start, rise = cursor[4][segment]
+            return start + rise * into / width
         i = bisect.bisect_right(self.open_times, ts) - 1
         if i < 0:
             return None
@@ -200,6 +214,8 @@ class CandleSeries:
             segments = self._segments.get(key)
             if segments is None:
                 segments = self._segments[key] = _segments(self.candles[i], path)
+            following = self.open_times[i + 1] if i + 1 < len(self.open_times) else math.inf
+            self._cursor = (i, open_ts, min(open_ts + HOUR_S, following), path, segments)
             start, rise = segments[segment]
             return start + rise * into / width
         if ts - (open_ts + HOUR_S) <= max_staleness_s:
@@ -220,7 +236,10 @@ class CandleSeries:
         numeric = type(start_ts) in (int, float) and type(end_ts) in (int, float)  # else compare exactly only
         lo_in, hi_in = (start_ts - _VERTEX_SLACK_S, end_ts + _VERTEX_SLACK_S) if numeric else (0, 0)
         lo_sure, hi_sure = (start_ts + _VERTEX_SLACK_S, end_ts - _VERTEX_SLACK_S) if numeric else (0, 0)
+        open_times = self.open_times
         for i in range(lo, hi):
+            if numeric and not (lo_in < open_times[i] + HOUR_S and open_times[i] < hi_in):
+                continue  # every vertex lies in [open, open + 1 h], so none strictly inside (lo_in, hi_in)
             key = (i, path)
             vertices = self._vertex_times.get(key)
             if vertices is None:  # (time as float, time, price) of each vertex; time = open_ts + frac x HOUR_S

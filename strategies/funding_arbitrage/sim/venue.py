@@ -199,8 +199,6 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         tracker.install(self.trading_pairs)
         self._set_order_book_tracker(tracker)
         self._sim_books: dict[str, Any] = tracker.order_books  # the tracker's own dict (get_order_book, get_price)
-        # (pair, is_buy) -> (published book it was read from, trading rule, quantized best price): see get_price
-        self._price_memo: dict[tuple[str, bool], tuple[Any, Any, Decimal]] = {}
         self._set_trading_pair_symbol_map(bidict({p: p for p in self.trading_pairs}))
         self._trading_rules.update(self._rules)
         self.real_time_balance_update = True
@@ -230,7 +228,8 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         prev, self._sim_ts = self._sim_ts, ts
         self._refresh_markets(ts)
         self._venue_events(prev, ts)
-        self._match_orders(ts)
+        if self._open_orders:
+            self._match_orders(ts)
         self._refresh_account()
         if self._outbox and not self._disconnected():
             self._flush()
@@ -238,7 +237,7 @@ class SimVenueMixin(SimOfflineMixin, ABC):
     def _refresh_markets(self, ts: float) -> None:
         self.book_update_id += 1
         update_id = self.book_update_id
-        books = self.order_books
+        books = self._sim_books
         staleness, path = self._max_staleness_s, self._price_path
         venue_price = self._venue_price
         if getattr(venue_price, "__func__", None) is SimVenueMixin._venue_price:
@@ -259,7 +258,7 @@ class SimVenueMixin(SimOfflineMixin, ABC):
 
     def _apply_book(self, trading_pair: str) -> None:
         """Write the pair's published book into its C++ book before Hummingbot's Cython code reads it there."""
-        book = self.order_books.get(trading_pair)
+        book = self._sim_books.get(trading_pair)
         if isinstance(book, SimOrderBook):
             book.apply_pending()
 
@@ -274,26 +273,16 @@ class SimVenueMixin(SimOfflineMixin, ABC):
 
     def get_price(self, trading_pair: str, is_buy: bool, *args: Any, **kwargs: Any) -> Decimal:
         """ExchangeBase.c_get_price: the best price as a Decimal, quantized; NaN (and a warning) for an empty side.
-        Answered from the lazy book's best rows (the same float) without writing the whole book, and remembered
-        for the published book (the same book and trading rule give the same answer until the next tick)."""
+        Answered from the lazy book's best rows (the same float) without writing the whole book."""
         book = self._sim_books.get(trading_pair)
         if args or kwargs or type(book) is not SimOrderBook:
             self._apply_book(trading_pair)
             return super().get_price(trading_pair, is_buy, *args, **kwargs)  # type: ignore[misc, no-any-return]
-        published = book._pending
-        rule = self._trading_rules.get(trading_pair)  # type: ignore[attr-defined]
-        key = (trading_pair, is_buy)
-        memo = self._price_memo.get(key)
-        if memo is not None and published is not None and memo[0] is published and memo[1] is rule:
-            return memo[2]
         price = book.best_price(is_buy)
         if price is None:
             self.logger().warning(f"{'Ask' if is_buy else 'Bid'} orderbook for {trading_pair} is empty.")  # type: ignore[attr-defined]
             return Decimal("NaN")
-        quantized: Decimal = self.quantize_order_price(trading_pair, Decimal(str(price)))  # type: ignore[attr-defined]
-        if published is not None and book._pending is published:  # answered from the published book itself
-            self._price_memo[key] = (published, rule, quantized)
-        return quantized
+        return self.quantize_order_price(trading_pair, Decimal(str(price)))  # type: ignore[attr-defined, no-any-return]
 
     def get_price_by_type(self, trading_pair: str, price_type: Any) -> Decimal:
         """ExchangeBase.get_price_by_type, its best bid / ask / mid through `get_price` above."""
