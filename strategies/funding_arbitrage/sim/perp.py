@@ -123,7 +123,7 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         self._liq_ids = itertools.count(1)
         self.liquidations: list[SimLiquidation] = []
         self.funding_payments: list[SimFundingPayment] = []
-        # pair -> (series, ts, its first settlement after ts or None): see _upcoming / _settles_by
+        # pair -> (series, ts of the last tick, its first settlement after that ts or None): see _venue_events
         self._next_settlement: dict[str, tuple[FundingSeries, float, Settlement | None]] = {}
         self.register_settings()
         super().__init__()
@@ -271,37 +271,26 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         )
 
     def _venue_events(self, prev_ts: float | None, ts: float) -> None:
+        known_next = self._next_settlement
         for pair, series in self._funding.items():
-            if prev_ts is not None and self._settles_by(pair, series, prev_ts, ts):
-                for settlement in series.settlements_between(prev_ts, ts):
-                    self._settle(pair, settlement)
-            self._update_funding_info(pair, ts)
+            known = known_next.get(pair)
+            if prev_ts is not None and known is not None and known[0] is series and known[1] == prev_ts:
+                upcoming = known[2]  # the first settlement after prev_ts, found last tick: no search unless passed
+                if upcoming is not None and upcoming.ts <= ts:
+                    for settlement in series.settlements_between(prev_ts, ts):
+                        self._settle(pair, settlement)
+                    upcoming = series.next_settlement(ts)
+                elif ts < prev_ts:  # time went back (tests): none to pay, search again
+                    upcoming = series.next_settlement(ts)
+            else:
+                if prev_ts is not None:
+                    for settlement in series.settlements_between(prev_ts, ts):
+                        self._settle(pair, settlement)
+                upcoming = series.next_settlement(ts)
+            known_next[pair] = (series, ts, upcoming)
+            self._update_funding_info(pair, ts, upcoming)
         if prev_ts is not None and self._book.positions:
             self._check_liquidations(prev_ts, ts)
-
-    def _settles_by(self, pair: str, series: FundingSeries, prev_ts: float, ts: float) -> bool:
-        """False when `series` surely has no settlement in (prev_ts, ts]: the first one after prev_ts, remembered
-        from the last `_upcoming` call for prev_ts, lies after ts (funding settles every 1-8 h; a tick is seconds
-        to minutes). True otherwise (then `settlements_between` answers)."""
-        known = self._next_settlement.get(pair)
-        if known is None or known[0] is not series or known[1] != prev_ts:
-            return True
-        upcoming = known[2]
-        return upcoming is not None and upcoming.ts <= ts
-
-    def _upcoming(self, pair: str, ts: float) -> Settlement | None:
-        """`self._funding[pair].next_settlement(ts)` (the first settlement strictly after ts), remembered per pair:
-        while ts stays before it (and not before the ts it was found for) no search is needed."""
-        series = self._funding[pair]
-        known = self._next_settlement.get(pair)
-        if known is not None and known[0] is series and known[1] <= ts:
-            upcoming = known[2]
-            if upcoming is None or ts < upcoming.ts:
-                self._next_settlement[pair] = (series, ts, upcoming)
-                return upcoming
-        upcoming = series.next_settlement(ts)
-        self._next_settlement[pair] = (series, ts, upcoming)
-        return upcoming
 
     # --- funding ------------------------------------------------------------------------------------------
     def _settle(self, pair: str, settlement: Settlement) -> None:
@@ -335,13 +324,13 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
             ),
         )
 
-    def _update_funding_info(self, pair: str, ts: float) -> None:
+    def _update_funding_info(self, pair: str, ts: float, upcoming: Settlement | None) -> None:
+        """Show `upcoming` (the pair's next settlement after ts) and the mark in the pair's FundingInfo."""
         try:
             info: FundingInfo | None = self._perpetual_trading.get_funding_info(pair)
         except KeyError:
             info = None
         state = self._markets[pair]
-        upcoming = self._upcoming(pair, ts)
         mark = state.mid if state.mid is not None else state.last_mid
         faults = self._faults.config
         if (
