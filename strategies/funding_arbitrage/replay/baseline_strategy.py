@@ -138,10 +138,10 @@ class BaselineStrategy(StrategyV2Base):
 
     def _observations(self) -> dict[tuple[str, str], FundingObs]:
         out = {}
+        pairs = [(token, self._pair(token)) for token in self.rules.config.tokens]
         for name in self.rules.config.connectors:
             connector = self.connectors[name]
-            for token in self.rules.config.tokens:
-                pair = self._pair(token)
+            for token, pair in pairs:
                 try:
                     info = connector.get_funding_info(pair)
                 except KeyError:
