@@ -231,8 +231,7 @@ class CandleSeries:
             for p in (self.price_at(start_ts, max_staleness_s, path), self.price_at(end_ts, max_staleness_s, path))
             if p is not None
         ]
-        lo = bisect.bisect_right(self.open_times, start_ts - HOUR_S)
-        hi = bisect.bisect_right(self.open_times, end_ts)
+        lo, hi = self._candle_span(start_ts - HOUR_S, end_ts)
         numeric = type(start_ts) in (int, float) and type(end_ts) in (int, float)  # else compare exactly only
         lo_in, hi_in = (start_ts - _VERTEX_SLACK_S, end_ts + _VERTEX_SLACK_S) if numeric else (0, 0)
         lo_sure, hi_sure = (start_ts + _VERTEX_SLACK_S, end_ts - _VERTEX_SLACK_S) if numeric else (0, 0)
@@ -256,6 +255,18 @@ class CandleSeries:
                 elif lo_in < at_f < hi_in and (lo_sure < at_f < hi_sure or start_ts <= at <= end_ts):
                     points.append(price)
         return (min(points), max(points)) if points else None
+
+    def _candle_span(self, low: Any, high: Any) -> tuple[int, int]:
+        """(bisect_right(open_times, low), bisect_right(open_times, high)), read off the candle cursor when `high`
+        lies in its candle (the price at the span's end was just asked) and `low` in the hour before it."""
+        open_times = self.open_times
+        cursor = self._cursor
+        if cursor is not None and cursor[1] <= high < cursor[2]:
+            i = cursor[0]  # open_times[i] <= high < open_times[i + 1]
+            if (i == 0 or open_times[i - 1] <= low) and low < open_times[i]:
+                return i, i + 1
+            return bisect.bisect_right(open_times, low), i + 1
+        return bisect.bisect_right(open_times, low), bisect.bisect_right(open_times, high)
 
     def median_quote_volume(self) -> Decimal:
         """Median hourly traded value in quote (v x close), the liquidity yardstick used to scale book depth."""

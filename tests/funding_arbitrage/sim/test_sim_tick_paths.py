@@ -1,7 +1,7 @@
 """The simulated venues' per-tick shortcuts answer exactly as the plain computations do (docs/performance.md):
 
 * the clock's yields to the event loop stop once it is idle, yet a chain of callbacks runs as far as before;
-* a candle cursor in `CandleSeries.price_at` (no search within the hour), on irregular candles too;
+* a candle cursor in `CandleSeries.price_at` and `path_extremes` (no search within the hour), on irregular candles;
 * each perp pair's remembered next settlement: the funding info and the settlements paid as a search gives them;
 * `SimOrderBook.touch()` gives the first rows of the entries; `get_order_book` and `ready` as Hummingbot's.
 """
@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 from decimal import Decimal
 
@@ -18,7 +19,14 @@ from sim_helpers import BINANCE, PAIR
 from test_sim_fast_paths import TICKS, _mid, _shapes
 
 from strategies.funding_arbitrage.sim.book import BookSynth
-from strategies.funding_arbitrage.sim.data import HOUR_S, Candle, CandleSeries, MarketData, _path_price
+from strategies.funding_arbitrage.sim.data import (
+    HOUR_S,
+    Candle,
+    CandleSeries,
+    MarketData,
+    _path_price,
+    _path_vertices,
+)
 from strategies.funding_arbitrage.sim.faults import FaultConfig
 from strategies.funding_arbitrage.sim.harness import SimEnvironment
 from strategies.funding_arbitrage.sim.lazybook import SimOrderBook
@@ -123,10 +131,24 @@ def test_price_at_with_the_candle_cursor_equals_the_path_formula() -> None:
     times += [t0 + rng.uniform(-100, 7 * HOUR_S) for _ in range(400)] + [t0 + HOUR_S + 1800, t0 + HOUR_S + 1799]
     ordered = list(times)
     rng.shuffle(times)
+
+    def extremes_by_hand(start: float, end: float, path: str) -> tuple[Decimal, Decimal] | None:
+        """The scan as written before the cursor: the candles from bisect(start - 1 h) to bisect(end)."""
+        points = [p for p in (by_hand(start, path), by_hand(end, path)) if p is not None]
+        opens = [c.open_ts for c in candles]
+        for candle in candles[bisect.bisect_right(opens, start - HOUR_S) : bisect.bisect_right(opens, end)]:
+            for frac, price in _path_vertices(candle, path):
+                if start <= candle.open_ts + frac * HOUR_S <= end:
+                    points.append(price)
+        return (min(points), max(points)) if points else None
+
     for ts in ordered + times:  # in order (the cursor holds), then jumping about (it moves)
         for path in ("ohlc", "linear"):
             ts_typed = int(ts) if rng.random() < 0.3 else ts
             assert repr(series.price_at(ts_typed, 7200, path)) == repr(by_hand(ts_typed, path)), (ts_typed, path)
+            start = ts_typed - rng.choice([60, 60.0, 1, 1800, 3600, 5400])  # the liquidation check's span
+            got = series.path_extremes(start, ts_typed, path, 7200)
+            assert repr(got) == repr(extremes_by_hand(start, ts_typed, path)), (start, ts_typed, path)
 
 
 def test_funding_info_and_settlements_follow_the_recorded_series(market_data: MarketData) -> None:
