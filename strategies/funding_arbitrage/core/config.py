@@ -126,7 +126,17 @@ class FundingArbSettings(BaseModel):
     # --- capital and sizing -------------------------------------------------------------------------
     total_capital_quote: Decimal = _f("Total capital across venues, in quote", default=Decimal("10000"), le=1000000000)
     order_amount_quote: Decimal = _f("Notional of one position per leg, in quote", default=Decimal("1000"))
-    max_token_exposure_quote: Decimal = _f("Max notional per token (per leg), in quote", default=Decimal("3000"))
+    # What it bounds (tests/funding_arbitrage/core/test_token_cap.py): order_amount_quote may not exceed it, each new
+    # pair is sized at most order_amount_quote (each leg's base amount x the pair's reference mid, the mean of its legs'
+    # mids, at entry), and a token holds one pair at a time. A held pair is never resized: price moves, fills away
+    # from the mid, or a pair entered under a larger setting and kept across a restart can be worth more than this;
+    # such a pair only keeps its token from other entries until it exits. The replay's benchmarks allocate at most this
+    # per token (replay/allocation.py).
+    max_token_exposure_quote: Decimal = _f(
+        "Max notional per token (per leg) of a new pair, at the mid at entry, in quote (order_amount_quote <= it; "
+        "a held pair is not resized when its value moves above it)",
+        default=Decimal("3000"),
+    )
     max_venue_exposure_quote: Decimal = _f("Max notional on one venue, in quote", default=Decimal("6000"))
     max_total_exposure_quote: Decimal = _f("Max notional per side across all tokens, in quote", default=Decimal("9000"))
     max_book_depth_share_pct: Decimal = _f(
