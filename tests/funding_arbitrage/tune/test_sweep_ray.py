@@ -83,6 +83,13 @@ def _complete(trials: dict) -> dict:
     return {k: v for k, v in trials.items() if v[0] == TrialState.COMPLETE}
 
 
+def _sigint_default() -> None:
+    """In the sweep's process, before it starts: SIGINT acts as Ctrl-C even when the tests were started in the
+    background by a non-interactive shell, which starts them with SIGINT ignored; ignored is inherited, and a sweep
+    keeps an ignored SIGINT ignored (docs/sweep.md), so the Ctrl-C below would do nothing and the sweep would finish."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class _Sweep:
     """One `funding-arb sweep` process in its own session, stdout and stderr in files named after `name`."""
 
@@ -91,12 +98,16 @@ class _Sweep:
         out.parent.mkdir(parents=True, exist_ok=True)
         with self.logs[0].open("wb") as stdout, self.logs[1].open("wb") as stderr:
             self.proc = subprocess.Popen(
-                [str(EXE), *ARGS, "--out", str(out)], stdout=stdout, stderr=stderr, start_new_session=True
+                [str(EXE), *ARGS, "--out", str(out)],
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+                preexec_fn=_sigint_default,
             )
 
     def output(self) -> str:
         """The tail of stderr and stdout, for assertion messages."""
-        err, out = (f.read_text(errors="replace")[-3000:] if f.exists() else "" for f in self.logs)
+        out, err = (f.read_text(errors="replace")[-3000:] if f.exists() else "" for f in self.logs)
         return f"exit {self.proc.poll()}\n--- stderr:\n{err}\n--- stdout:\n{out}"
 
     def wait(self, timeout_s: float) -> int:
