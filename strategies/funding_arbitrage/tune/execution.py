@@ -78,7 +78,7 @@ def start_ray(address: str | None, workers: int, attempts: int = 4, pause_s: flo
 
 
 def _child_pids() -> set[int]:
-    import psutil  # a dependency of Ray
+    import psutil
 
     return {p.pid for p in psutil.Process().children(recursive=True)}
 
