@@ -212,7 +212,7 @@ def _execute(plan: SweepPlan, folds: list[FoldStudy]) -> int:
         except KeyboardInterrupt:
             raise SweepInterrupted("interrupted while Ray was starting; nothing was run") from None
         for sig, handler in previous.items():  # after ray.init, which installs its own SIGTERM handler
-            if handler is not signal.SIG_IGN:  # a background job's ignored SIGINT stays ignored
+            if sig != signal.SIGINT or handler is not signal.SIG_IGN:  # a background job's SIGINT stays ignored
                 signal.signal(sig, stop)
         run_jobs(
             folds,
