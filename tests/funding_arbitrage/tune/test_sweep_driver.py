@@ -7,6 +7,7 @@ FAIL/interrupted.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import types
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from strategies.funding_arbitrage.tune import execution, study
+from strategies.funding_arbitrage.tune import execution, study, sweep
 from strategies.funding_arbitrage.tune.execution import Job, StopRequest, SweepInterrupted, run_jobs, start_ray
 
 
@@ -118,3 +119,41 @@ def test_a_stop_request_books_finished_replays_and_abandons_the_rest(monkeypatch
     assert booked == ["result of ref-trial-0"]  # finished before the stop was read: kept
     assert cancelled == ["ref-trial-1"]  # in flight: cancelled, told FAIL/interrupted, re-run by a resume
     assert failed == [("trial-1", "interrupted before it finished", True)]
+
+
+class _DoneFold:
+    def remaining(self, in_flight: int = 0) -> int:
+        return 1
+
+    def out_of_sample(self) -> dict[str, Any]:
+        return {}
+
+
+@pytest.mark.parametrize("sigint_ignored", [False, True])
+def test_while_the_jobs_run_a_signal_only_sets_the_stop_flag(
+    monkeypatch: pytest.MonkeyPatch, sigint_ignored: bool
+) -> None:
+    """SIGTERM (and SIGINT, unless the sweep was started with it ignored, as a background job) sets the flag that
+    run_jobs reads; the handlers in place before are back afterwards."""
+    _fake_ray(monkeypatch, remote=lambda **kwargs: lambda f: f)
+    monkeypatch.setattr(sweep, "start_ray", lambda address, workers: None)
+    monkeypatch.setattr(sweep, "stop_ray", lambda: None)
+    seen: dict[str, Any] = {}
+
+    def run_jobs(*args: Any) -> None:
+        stop_requested = args[-1]
+        seen["sigint"] = signal.getsignal(signal.SIGINT)
+        signal.raise_signal(signal.SIGTERM)
+        seen["stopped"] = stop_requested()
+
+    monkeypatch.setattr(sweep, "run_jobs", run_jobs)
+    opts = types.SimpleNamespace(progress=False, address=None, workers=2)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN if sigint_ignored else signal.default_int_handler)
+    try:
+        before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+        sweep._execute(types.SimpleNamespace(opts=opts), [_DoneFold()])  # type: ignore[arg-type]
+        assert seen["stopped"]  # SIGTERM did not end the process: it asked the loop to stop
+        assert (seen["sigint"] is signal.SIG_IGN) is sigint_ignored
+        assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    finally:
+        signal.signal(signal.SIGINT, previous)
