@@ -8,7 +8,7 @@ market's top of book and funding last *changed* and stamps that as `observed_ts`
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from itertools import islice
 from typing import Any, Mapping, Optional
@@ -25,6 +25,9 @@ from ..core.snapshots import (
     MarketSnapshot,
     PositionSnapshot,
     TickSnapshot,
+    new_book_snapshot,
+    new_funding_snapshot,
+    new_market_snapshot,
 )
 from ..core.venues import is_perp_connector, venue_spec
 
@@ -33,50 +36,87 @@ BOOK_LEVELS = 20
 FEE_REFRESH_S = 3600.0  # fee schedules change rarely (tier updates); re-read them hourly, not every tick
 
 
+class _Market:
+    """One configured (connector, token) market: its names, computed once per settings, and what the builder
+    remembers of it between ticks (one attribute read per item instead of a dict lookup on a tuple key)."""
+
+    __slots__ = (
+        "book_fp",
+        "book_obs",
+        "fees",
+        "fees_ts",
+        "funding",
+        "funding_fp",
+        "funding_obs",
+        "kind",
+        "leverage",
+        "name",
+        "pair",
+        "perp",
+        "quote",
+        "rule",
+        "rule_raw",
+        "rules",
+        "token",
+    )
+
+    def __init__(self, settings: FundingArbSettings, name: str, token: str) -> None:
+        self.name, self.token = name, token
+        self.pair = settings.trading_pair(name, token)
+        self.perp = is_perp_connector(name)
+        self.kind = MarketKind.PERP if self.perp else MarketKind.SPOT
+        self.quote = settings.quote_assets[name]
+        self.leverage = Decimal(settings.leverage.get(name, 1))
+        self.book_fp: Any = None  # the top of book and book version last seen, and when they last changed
+        self.book_obs = 0.0
+        self.funding_fp: Any = None  # (rate, next funding ts, mark) last seen, and when they last changed
+        self.funding_obs = 0.0
+        self.funding: FundingSnapshot | None = None  # the last funding snapshot built (reused while unchanged)
+        self.fees: FeeSchedule | None = None  # the fee schedule and when it was read
+        self.fees_ts = 0.0
+        self.rule: Any = None  # the connector's TradingRule object, its raw fields, and the rules made of them
+        self.rule_raw: tuple[Any, ...] = ()
+        self.rules: MarketRules | None = None
+
+
 class SnapshotBuilder:
     """Copies connector state into a TickSnapshot once per tick; remembers when data last changed."""
 
     def __init__(self, settings: FundingArbSettings) -> None:
         self._settings = settings
-        self._book_seen: dict[tuple[str, str], tuple[Any, float]] = {}
-        self._funding_seen: dict[tuple[str, str], tuple[Any, float]] = {}
         self.errors: dict[str, int] = {}
-        self._fees: dict[tuple[str, str], tuple[FeeSchedule, float]] = {}
-        self._rules: dict[tuple[str, str], tuple[Any, tuple[Any, ...], MarketRules]] = {}
+        # per connector, in the order of the snapshot: its markets (one per token)
+        self._plan = tuple(
+            (name, tuple(_Market(settings, name, token) for token in settings.tokens))
+            for name in settings.all_connectors
+        )
 
-    def _rules_of(self, name: str, connector: Any, pair: str) -> Optional[MarketRules]:
+    def _rules_of(self, connector: Any, m: _Market) -> Optional[MarketRules]:
         """`_rules`, reused while the connector keeps the very same rule object and field values (rules are
         static between the venue's rule refreshes, which replace the objects)."""
-        rule = getattr(connector, "trading_rules", {}).get(pair)
+        rule = getattr(connector, "trading_rules", {}).get(m.pair)
         if rule is None:
             return None
         raw = (rule.min_order_size, rule.min_base_amount_increment, rule.min_price_increment, rule.min_notional_size)
-        cached = self._rules.get((name, pair))
-        if (
-            cached is not None
-            and cached[0] is rule
-            and cached[1][0] is raw[0]
-            and cached[1][1] is raw[1]
-            and cached[1][2] is raw[2]
-            and cached[1][3] is raw[3]
-        ):
-            return cached[2]
-        rules = _rules(connector, pair)
+        if rule is m.rule:
+            seen = m.rule_raw
+            if seen[0] is raw[0] and seen[1] is raw[1] and seen[2] is raw[2] and seen[3] is raw[3]:
+                return m.rules
+        rules = _rules(connector, m.pair)
         if rules is not None:
-            self._rules[(name, pair)] = (rule, raw, rules)
+            m.rule, m.rule_raw, m.rules = rule, raw, rules
         return rules
 
     def build(self, ts: float, connectors: Mapping[str, Any]) -> TickSnapshot:
-        markets = []
+        markets: list[MarketSnapshot] = []
         append = markets.append
         market = self._market
-        tokens = self._settings.tokens
-        for connector_name in self._settings.all_connectors:
+        for connector_name, planned in self._plan:
             connector = connectors.get(connector_name)
             if connector is None:
                 continue
-            for token in tokens:
-                snap = market(ts, connector_name, connector, token)
+            for m in planned:
+                snap = market(ts, connector, m)
                 if snap is not None:
                     append(snap)
         return TickSnapshot(
@@ -90,58 +130,69 @@ class SnapshotBuilder:
     def _count(self, reason: str) -> None:
         self.errors[reason] = self.errors.get(reason, 0) + 1
 
-    def _market(self, ts: float, name: str, connector: Any, token: str) -> Optional[MarketSnapshot]:
-        pair = self._settings.trading_pair(name, token)
-        kind = MarketKind.PERP if is_perp_connector(name) else MarketKind.SPOT
+    def _market(self, ts: float, connector: Any, m: _Market) -> Optional[MarketSnapshot]:
         try:
-            rules = self._rules_of(name, connector, pair)
+            rules = self._rules_of(connector, m)
             if rules is None:
                 self._count("no_trading_rule")
                 return None
-            book = self._book(ts, name, connector, pair)
-            funding = self._funding(ts, name, connector, pair) if kind is MarketKind.PERP else None
-            cached = self._fees.get((name, token))
-            if cached is None or ts - cached[1] >= FEE_REFRESH_S:
-                cached = (_fees(connector, name, token, self._settings.quote_assets[name], kind, book), ts)
-                self._fees[(name, token)] = cached
-            fees = cached[0]
-            leverage = Decimal(self._settings.leverage.get(name, 1))
+            book = self._book(ts, connector, m)
+            funding = self._funding(ts, connector, m) if m.perp else None
+            fees = m.fees
+            if fees is None or ts - m.fees_ts >= FEE_REFRESH_S:
+                fees = m.fees = _fees(connector, m.name, m.token, m.quote, m.kind, book)
+                m.fees_ts = ts
         except Exception as e:  # a venue returned something we cannot read: skip the market, keep ticking
             self._count("adapter_error")
-            log.warning("market=%s/%s skipped: adapter could not read connector state: %r", name, pair, e)
+            log.warning("market=%s/%s skipped: adapter could not read connector state: %r", m.name, m.pair, e)
             return None
-        return MarketSnapshot(name, token, pair, kind, book, funding, fees, rules, leverage)
+        return new_market_snapshot(m.name, m.token, m.pair, m.kind, book, funding, fees, rules, m.leverage)
 
-    def _book(self, ts: float, name: str, connector: Any, pair: str) -> Optional[BookSnapshot]:
+    def _book(self, ts: float, connector: Any, m: _Market) -> Optional[BookSnapshot]:
         try:
-            ob = connector.get_order_book(pair)
+            ob = connector.get_order_book(m.pair)
         except (KeyError, ValueError):
             return None
         guard = (getattr(ob, "snapshot_uid", None), getattr(ob, "last_diff_uid", None))  # the book's version
-        bids, asks = BookLevels(ob, True, guard), BookLevels(ob, False, guard)
-        key = (name, pair)
-        fingerprint = (bids.top_row(), asks.top_row(), guard)
-        seen = self._book_seen.get(key)
-        observed = ts if seen is None or seen[0] != fingerprint else seen[1]
-        self._book_seen[key] = (fingerprint, observed)
-        return BookSnapshot(name, pair, bids, asks, observed)  # type: ignore[arg-type]  # tuple-like, lazy
+        bid, ask = _touch(ob)
+        fingerprint = (bid, ask, guard)
+        if m.book_fp != fingerprint:
+            m.book_obs = ts
+        m.book_fp = fingerprint
+        bids, asks = _side(ob, True, guard, bid), _side(ob, False, guard, ask)
+        return new_book_snapshot(
+            m.name,
+            m.pair,
+            bids,  # type: ignore[arg-type]  # tuple-like, lazy
+            asks,  # type: ignore[arg-type]
+            m.book_obs,
+            None if bid is None else _decimal(bid[0]),  # = bids[0][0]: the core reads every market's touch
+            None if ask is None else _decimal(ask[0]),
+        )
 
-    def _funding(self, ts: float, name: str, connector: Any, pair: str) -> Optional[FundingSnapshot]:
+    def _funding(self, ts: float, connector: Any, m: _Market) -> Optional[FundingSnapshot]:
         try:
-            info = connector.get_funding_info(pair)
+            info = connector.get_funding_info(m.pair)
         except KeyError:
             return None
-        key = (name, pair)
         next_ts = int(info.next_funding_utc_timestamp)
-        fingerprint = (info.rate, next_ts, info.mark_price)
-        seen = self._funding_seen.get(key)
-        rolled = next_ts >= ts
-        changed = seen is None or (seen[0] != fingerprint and rolled)
-        observed = ts if changed else seen[1]  # type: ignore[index]
-        self._funding_seen[key] = (fingerprint, observed)
-        return FundingSnapshot(
-            name, pair, _dec(info.rate), next_ts, _dec(info.mark_price), _dec(info.index_price), observed
-        )
+        rate, mark = info.rate, info.mark_price
+        fingerprint = (rate, next_ts, mark)
+        if m.funding_fp is None or (m.funding_fp != fingerprint and next_ts >= ts):  # changed (and rolled)
+            m.funding_obs = ts
+        m.funding_fp = fingerprint
+        index, observed, last = info.index_price, m.funding_obs, m.funding
+        if (  # nothing the snapshot holds changed: the same (immutable) snapshot
+            last is not None
+            and last.rate is rate
+            and last.mark_price is mark
+            and last.index_price is index
+            and last.next_funding_ts == next_ts
+            and last.observed_ts == observed
+        ):
+            return last
+        m.funding = snap = new_funding_snapshot(m.name, m.pair, _dec(rate), next_ts, _dec(mark), _dec(index), observed)
+        return snap
 
     def _positions(self, connectors: Mapping[str, Any]) -> list[PositionSnapshot]:
         out = []
@@ -200,21 +251,20 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
     """
 
     __slots__ = ("_all", "_bids", "_book", "_done", "_guard", "_rows", "_top", "_top_row")
+    _all: tuple[tuple[Decimal, Decimal], ...] | None  # every level as Decimals, once read
+    _bids: bool
+    _book: Any  # the live book until its levels are read (None after, or for an empty side)
+    _done: list[tuple[Decimal, Decimal]]  # the levels converted so far, in order (set with `_rows`)
+    _guard: tuple[Any, Any]  # the book's (snapshot_uid, last_diff_uid) when the snapshot was built
+    _rows: list[tuple[float, float]] | None  # every level as read (floats), on first deep use
+    _top: tuple[Decimal, Decimal] | None  # the best level as Decimals, once read
+    _top_row: tuple[float, float] | None  # the best level as read (floats); None for an empty side
 
     def __init__(self, book: Any, bids: bool, guard: tuple[Any, Any] | None = None) -> None:
         """`guard`: the book's (snapshot_uid, last_diff_uid) if the caller has just read them (else read here)."""
-        self._book: Any = book
-        self._bids = bids
-        self._guard = (
-            guard if guard is not None else (getattr(book, "snapshot_uid", None), getattr(book, "last_diff_uid", None))
-        )
-        self._top_row: tuple[float, float] | None = _read_top(book, bids)
-        self._top: tuple[Decimal, Decimal] | None = None
-        self._all: tuple[tuple[Decimal, Decimal], ...] | None = None
-        self._rows: list[tuple[float, float]] | None = None  # every level as read (floats), on first deep use
-        self._done: list[tuple[Decimal, Decimal]] = []  # the levels converted so far, in order
-        if self._top_row is None:
-            self._all, self._book = (), None
+        if guard is None:
+            guard = (getattr(book, "snapshot_uid", None), getattr(book, "last_diff_uid", None))
+        _init_side(self, book, bids, guard, _read_top(book, bids))
 
     def top_row(self) -> tuple[float, float] | None:
         """The best level as read (floats), without converting anything; None for an empty side."""
@@ -235,7 +285,7 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
                     f"order book changed since the snapshot (version {self._guard} -> {guard}): "
                     "levels below the top are read within the tick only"
                 )
-            self._rows = rows
+            self._rows, self._done = rows, []
             self._book = None  # read once; keep no reference to the live book
         return self._rows
 
@@ -267,11 +317,14 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
         return len(self.levels())
 
     def __getitem__(self, index: Any) -> Any:
-        if index == 0 and not isinstance(index, slice) and self._all is None and self._top_row is not None:
-            if self._top is None:
+        if index == 0:  # the top, converted once (a slice never equals 0)
+            top = self._top
+            if top is None:
+                if self._top_row is None:
+                    return self.levels()[index]  # an empty side: IndexError, as a tuple
                 price, amount = self._top_row
-                self._top = (_decimal(price), _decimal(amount))
-            return self._top
+                top = self._top = (_decimal(price), _decimal(amount))
+            return top
         return self.levels()[index]
 
     def __iter__(self) -> Iterator[tuple[Decimal, Decimal]]:
@@ -289,6 +342,66 @@ class BookLevels(Sequence[tuple[Decimal, Decimal]]):
 
     def __repr__(self) -> str:
         return repr(self.levels())
+
+
+_new = object.__new__
+
+
+def _init_side(
+    side: BookLevels, book: Any, bids: bool, guard: tuple[Any, Any], top: tuple[float, float] | None
+) -> BookLevels:
+    """Set up `side` as one side of `book` (version `guard`) whose best row, already read and checked, is `top`."""
+    side._bids = bids
+    side._guard = guard
+    side._top_row = top
+    side._top = None
+    side._rows = None  # `_done` is set with `_rows`, on first deep use
+    if top is None:
+        side._all = ()
+        side._book = None
+    else:
+        side._all = None
+        side._book = book
+    return side
+
+
+def _side(book: Any, bids: bool, guard: tuple[Any, Any], top: tuple[float, float] | None) -> BookLevels:
+    """`BookLevels(book, bids, guard)` for a top row the caller has read and checked already."""
+    return _init_side(_new(BookLevels), book, bids, guard, top)
+
+
+# book type -> its `touch` method, or None where the type has none (Hummingbot's own books)
+_TOUCH_READERS: dict[type, Callable[[Any], Optional[tuple[Any, Any, Any, Any]]] | None] = {}
+
+
+def _touch(book: Any) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """The best (price, amount) rows of a Hummingbot book's bids and asks (None for an empty side): the first rows
+    of `bid_entries()` and `ask_entries()`.
+
+    A book type may answer this in one call without building Hummingbot's row objects: a `touch()` method returning
+    (best bid price, its amount, best ask price, its amount), exactly those rows' values, or None where it cannot
+    cheaply (then the rows are read).
+
+    Raises:
+        TypeError: a price or amount is not a float or int (read by the caller as an unreadable venue).
+    """
+    kind = type(book)
+    try:
+        reader = _TOUCH_READERS[kind]
+    except KeyError:
+        reader = _TOUCH_READERS[kind] = getattr(kind, "touch", None)
+    touch = reader(book) if reader is not None else None
+    if touch is None:
+        return _read_top(book, True), _read_top(book, False)
+    bid_price, bid_amount, ask_price, ask_amount = touch
+    if (
+        type(bid_price) not in _NUMBER_TYPES
+        or type(bid_amount) not in _NUMBER_TYPES
+        or type(ask_price) not in _NUMBER_TYPES
+        or type(ask_amount) not in _NUMBER_TYPES
+    ):
+        raise TypeError(f"book touch {touch!r} is not four numbers (float or int)")
+    return (bid_price, bid_amount), (ask_price, ask_amount)
 
 
 _NUMBER_TYPES = (float, int)
