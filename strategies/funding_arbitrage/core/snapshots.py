@@ -41,8 +41,8 @@ class BookSnapshot:
     asks: tuple[tuple[Decimal, Decimal], ...]
     observed_ts: float
 
-    # Computed once per snapshot (the book is frozen); the adapter may store them when it builds the snapshot
-    # (`new_book_snapshot`), as the same values: the core reads every market's touch every tick.
+    # Computed once per snapshot (the book is frozen). The adapter stores them when it builds a snapshot (the same
+    # values, from the touch it read): the core reads every market's touch every tick.
     @cached_property
     def best_bid(self) -> Optional[Decimal]:
         """`bids[0][0]`; None for an empty side."""
@@ -131,40 +131,11 @@ class TickSnapshot:
 
 # --- hot-path constructors -----------------------------------------------------------------------------------------
 # A frozen dataclass's generated __init__ sets each field through `object.__setattr__` (about 0.15 µs a field); the
-# adapter builds a book, a funding and a market snapshot per market per tick (45 a tick on the default markets), so
-# these write the same fields straight into the new instance's __dict__ instead (about a third of the time). The
+# adapter builds a funding and a market snapshot per market per tick (25 a tick on the default markets), so these
+# write the same fields straight into the new instance's __dict__ instead (about a third of the time). The
 # result is the same instance as the constructor's (equal, same repr and hash, still frozen); no field is checked
 # here, as the dataclass constructors check none either.
 _new = object.__new__
-
-
-def new_book_snapshot(
-    connector: str,
-    trading_pair: str,
-    bids: tuple[tuple[Decimal, Decimal], ...],
-    asks: tuple[tuple[Decimal, Decimal], ...],
-    observed_ts: float,
-    best_bid: Optional[Decimal] = None,
-    best_ask: Optional[Decimal] = None,
-) -> BookSnapshot:
-    """`BookSnapshot(connector, trading_pair, bids, asks, observed_ts)`, faster (see above).
-
-    `best_bid` / `best_ask`: when given, the values `bids[0][0]` / `asks[0][0]` hold (the caller has them at
-    hand: the adapter converts the touch it read), stored so that reading them costs nothing; when None, they are
-    computed from the sides on first read, as for any BookSnapshot.
-    """
-    snap = _new(BookSnapshot)
-    d = snap.__dict__
-    if best_bid is not None:
-        d["best_bid"] = best_bid
-    if best_ask is not None:
-        d["best_ask"] = best_ask
-    d["connector"] = connector
-    d["trading_pair"] = trading_pair
-    d["bids"] = bids
-    d["asks"] = asks
-    d["observed_ts"] = observed_ts
-    return snap
 
 
 def new_funding_snapshot(

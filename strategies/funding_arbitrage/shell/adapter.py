@@ -25,7 +25,6 @@ from ..core.snapshots import (
     MarketSnapshot,
     PositionSnapshot,
     TickSnapshot,
-    new_book_snapshot,
     new_funding_snapshot,
     new_market_snapshot,
 )
@@ -159,16 +158,13 @@ class SnapshotBuilder:
         if m.book_fp != fingerprint:
             m.book_obs = ts
         m.book_fp = fingerprint
-        bids, asks = _side(ob, True, guard, bid), _side(ob, False, guard, ask)
-        return new_book_snapshot(
-            m.name,
-            m.pair,
-            bids,  # type: ignore[arg-type]  # tuple-like, lazy
-            asks,  # type: ignore[arg-type]
-            m.book_obs,
-            None if bid is None else _decimal(bid[0]),  # = bids[0][0]: the core reads every market's touch
-            None if ask is None else _decimal(ask[0]),
-        )
+        snap = _new(LiveBookSnapshot)
+        d = snap.__dict__  # BookSnapshot is frozen: its fields are written as its __init__ would, the sides made lazily
+        d["connector"], d["trading_pair"], d["observed_ts"] = m.name, m.pair, m.book_obs
+        d["_book"], d["_guard"], d["_bid_row"], d["_ask_row"] = ob, guard, bid, ask
+        d["best_bid"] = None if bid is None else _decimal(bid[0])  # = bids[0][0]: the core reads every touch
+        d["best_ask"] = None if ask is None else _decimal(ask[0])
+        return snap
 
     def _funding(self, ts: float, connector: Any, m: _Market) -> Optional[FundingSnapshot]:
         try:
@@ -231,6 +227,31 @@ class SnapshotBuilder:
                 self._count("balance_unreadable")
                 log.warning("connector=%s balance unreadable: %r", name, e)
         return out
+
+
+class LiveBookSnapshot(BookSnapshot):
+    """A `BookSnapshot` of a live Hummingbot book, built by `SnapshotBuilder`: `best_bid` and `best_ask` are stored
+    when the snapshot is built (the core reads every market's touch every tick), and each side (`bids`, `asks`: a
+    `BookLevels`, as its tuple) is made on its first read, from the touch read at build and the book's version then
+    (the core reads the sides of only the few books it prices). Equal to, and read like, the BookSnapshot of the same
+    levels; deeper reads after the book changed raise `StaleBookError`, as `BookLevels` does.
+    """
+
+    @property
+    def bids(self) -> BookLevels:  # type: ignore[override]  # read-only, as every field of the frozen snapshot
+        d = self.__dict__
+        side = d.get("_bids")
+        if side is None:
+            side = d["_bids"] = _side(d["_book"], True, d["_guard"], d["_bid_row"])
+        return side
+
+    @property
+    def asks(self) -> BookLevels:  # type: ignore[override]
+        d = self.__dict__
+        side = d.get("_asks")
+        if side is None:
+            side = d["_asks"] = _side(d["_book"], False, d["_guard"], d["_ask_row"])
+        return side
 
 
 class StaleBookError(RuntimeError):
