@@ -55,9 +55,11 @@ class BookSnapshot:
 
     @property
     def mid(self) -> Optional[Decimal]:
-        if not self.bids or not self.asks:
+        """(best bid + best ask) / 2; None if a side is empty."""
+        bid, ask = self.best_bid, self.best_ask
+        if bid is None or ask is None:
             return None
-        return (self.bids[0][0] + self.asks[0][0]) / 2
+        return (bid + ask) / 2
 
 
 @dataclass(frozen=True)

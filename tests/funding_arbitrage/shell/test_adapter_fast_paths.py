@@ -7,8 +7,10 @@ Speed itself is measured in bench/ (bench_adapter.py, profile_sections.py), not 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal as D
+from itertools import islice
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,9 +20,13 @@ from hummingbot.core.data_type.order_book import OrderBook
 from hummingbot.core.data_type.order_book_row import OrderBookRow
 
 from strategies.funding_arbitrage.core.config import FundingArbSettings
-from strategies.funding_arbitrage.core.snapshots import MarketSnapshot, TickSnapshot
+from strategies.funding_arbitrage.core.funding import IntervalTracker
+from strategies.funding_arbitrage.core.market_data import MarketIntake
+from strategies.funding_arbitrage.core.reasons import SkipReason
+from strategies.funding_arbitrage.core.sizing import VolatilityTracker
+from strategies.funding_arbitrage.core.snapshots import BookSnapshot, MarketSnapshot, TickSnapshot
 from strategies.funding_arbitrage.shell import adapter
-from strategies.funding_arbitrage.shell.adapter import SnapshotBuilder, StaleBookError
+from strategies.funding_arbitrage.shell.adapter import BOOK_LEVELS, LiveBookSnapshot, SnapshotBuilder, StaleBookError
 
 PERP, SPOT = "binance_perpetual", "binance"
 PAIR = "BTC-USDT"
@@ -228,6 +234,10 @@ def test_a_bad_row_on_the_generic_path_is_counted_and_only_its_market_skipped(ge
     assert [m.token for m in tick.markets] == ["ETH"] and builder.errors == {"adapter_error": 1}
 
 
+def _quote_facts(q: Any) -> tuple[Any, ...]:
+    return (q.key, q.is_perp, repr(q.mid), q.interval, repr(q.rate_per_hour), repr(q.mark), repr(q.fee_floor))
+
+
 def _sim_touch(book: Any) -> Any:
     """The one-call touch asked of `SimOrderBook` (sim/lazybook.py): its published book's best rows, when known."""
     from strategies.funding_arbitrage.sim.lazybook import SimOrderBook
@@ -264,11 +274,57 @@ def test_on_the_simulated_venues_the_fast_path_equals_the_generic_reads(monkeypa
                     ticks[builder is fast] = builder.build(ts, env.connectors)
                 a, b = ticks[True], ticks[False]
                 assert _flat_tick(a) == _flat_tick(b)
+                for m in a.markets:  # and both equal the levels read eagerly, as Hummingbot rows, right now
+                    assert m.book is not None
+                    ob = env.connectors[m.connector].get_order_book(m.trading_pair)
+                    for side, entries in ((m.book.bids, ob.bid_entries()), (m.book.asks, ob.ask_entries())):
+                        eager = tuple((D(repr(r.price)), D(repr(r.amount))) for r in islice(entries, BOOK_LEVELS))
+                        assert tuple(side) == eager and [repr(x) for lv in side for x in lv] == [
+                            repr(x) for lv in eager for x in lv
+                        ]
+                    best = (m.book.bids[0][0], m.book.asks[0][0])
+                    assert (m.book.best_bid, m.book.best_ask) == best and m.book.mid == (best[0] + best[1]) / 2
+                quotes = [intake.intake(t, Counter())[1] for intake, t in ((intakes[0], a), (intakes[1], b))]
+                assert [_quote_facts(q) for q in quotes[0].values()] == [_quote_facts(q) for q in quotes[1].values()]
                 compared += len(a.markets)
         finally:
             env.close()
         return compared
 
     ticks: dict[bool, TickSnapshot] = {}
+    intakes = [MarketIntake(settings, IntervalTracker(), VolatilityTracker()) for _ in range(2)]
     assert asyncio.run(body()) >= 80 * 15
     assert fast.errors == generic.errors == {}
+
+
+def test_a_live_snapshot_makes_its_sides_on_first_read_and_reads_like_the_eager_snapshot() -> None:
+    builder = SnapshotBuilder(_settings())
+    book = _book(TouchBook, BIDS, ASKS)
+    connectors = {PERP: _Connector({PAIR: book}, {PAIR: _funding()})}
+    live = builder.build(T0, connectors).markets[0].book
+    assert isinstance(live, LiveBookSnapshot) and live.mid == D("100.75")
+    eager = BookSnapshot(PERP, PAIR, tuple((D(repr(p)), D(repr(a))) for p, a in BIDS), ((D("101.0"), D("1.0")),
+                         (D("101.5"), D("0.5"))), T0)  # fmt: skip
+
+    assert (live.best_bid, live.best_ask) == (D("100.5"), D("101.0")) and "_bids" not in live.__dict__
+    assert live.bids is live.bids and "_bids" in live.__dict__  # made once, on first read
+    assert (live.bids, live.asks, live.observed_ts, live.mid) == (eager.bids, eager.asks, eager.observed_ts, eager.mid)
+    assert repr(live) == "Live" + repr(eager) and hash(live) == hash(eager)
+    with pytest.raises(AttributeError):
+        live.bids = ()  # type: ignore[misc]  # frozen, as every snapshot
+
+
+def test_an_empty_side_has_no_best_price_and_is_skipped_by_the_intake_as_empty() -> None:
+    builder = SnapshotBuilder(_settings())
+    books = {PAIR: _book(TouchBook, [], ASKS), "ETH-USDT": _book(OrderBook, BIDS, [])}
+    tick = builder.build(T0, {PERP: _Connector(books, {p: _funding() for p in books})})
+    skipped: Counter[Any] = Counter()
+    _, by_key = MarketIntake(_settings(), IntervalTracker(), VolatilityTracker()).intake(tick, skipped)
+
+    assert [
+        (m.book.best_bid, m.book.best_ask, bool(m.book.bids), bool(m.book.asks)) for m in tick.markets if m.book
+    ] == [
+        (None, D("101.0"), False, True),
+        (D("100.5"), None, True, False),
+    ]
+    assert by_key == {} and skipped[SkipReason.EMPTY_BOOK] == 2
