@@ -74,7 +74,7 @@ class _Market:
         self.fees: FeeSchedule | None = None  # the fee schedule and when it was read
         self.fees_ts = 0.0
         self.rule: Any = None  # the connector's TradingRule object, its raw fields, and the rules made of them
-        self.rule_raw: tuple[Any, ...] = ()
+        self.rule_raw: tuple[Any, ...] = (None, None, None, None)
         self.rules: MarketRules | None = None
 
 
@@ -90,20 +90,25 @@ class SnapshotBuilder:
             for name in settings.all_connectors
         )
 
-    def _rules_of(self, connector: Any, m: _Market) -> Optional[MarketRules]:
-        """`_rules`, reused while the connector keeps the very same rule object and field values (rules are
-        static between the venue's rule refreshes, which replace the objects)."""
-        rule = getattr(connector, "trading_rules", {}).get(m.pair)
+    @staticmethod
+    def _rules_of(rules_by_pair: Any, m: _Market) -> Optional[MarketRules]:
+        """The market's rules from the connector's `trading_rules`, reused while it keeps the very same rule object
+        and field values (rules are static between the venue's rule refreshes, which replace the objects)."""
+        rule = rules_by_pair.get(m.pair)
         if rule is None:
             return None
+        raw = m.rule_raw
+        if (
+            rule is m.rule
+            and rule.min_order_size is raw[0]
+            and rule.min_base_amount_increment is raw[1]
+            and rule.min_price_increment is raw[2]
+            and rule.min_notional_size is raw[3]
+        ):
+            return m.rules
         raw = (rule.min_order_size, rule.min_base_amount_increment, rule.min_price_increment, rule.min_notional_size)
-        if rule is m.rule:
-            seen = m.rule_raw
-            if seen[0] is raw[0] and seen[1] is raw[1] and seen[2] is raw[2] and seen[3] is raw[3]:
-                return m.rules
-        rules = _rules(connector, m.pair)
-        if rules is not None:
-            m.rule, m.rule_raw, m.rules = rule, raw, rules
+        m.rules = rules = _rules(rule)
+        m.rule, m.rule_raw = rule, raw
         return rules
 
     def build(self, ts: float, connectors: Mapping[str, Any]) -> TickSnapshot:
@@ -114,8 +119,12 @@ class SnapshotBuilder:
             connector = connectors.get(connector_name)
             if connector is None:
                 continue
+            try:  # once per connector (a property on Hummingbot's connectors), not once per market
+                rules_by_pair = getattr(connector, "trading_rules", {})
+            except Exception:  # each market reads it again, and counts its failure
+                rules_by_pair = None
             for m in planned:
-                snap = market(ts, connector, m)
+                snap = market(ts, connector, rules_by_pair, m)
                 if snap is not None:
                     append(snap)
         return TickSnapshot(
@@ -129,9 +138,11 @@ class SnapshotBuilder:
     def _count(self, reason: str) -> None:
         self.errors[reason] = self.errors.get(reason, 0) + 1
 
-    def _market(self, ts: float, connector: Any, m: _Market) -> Optional[MarketSnapshot]:
+    def _market(self, ts: float, connector: Any, rules_by_pair: Any, m: _Market) -> Optional[MarketSnapshot]:
         try:
-            rules = self._rules_of(connector, m)
+            if rules_by_pair is None:
+                rules_by_pair = getattr(connector, "trading_rules", {})
+            rules = self._rules_of(rules_by_pair, m)
             if rules is None:
                 self._count("no_trading_rule")
                 return None
@@ -162,8 +173,15 @@ class SnapshotBuilder:
         d = snap.__dict__  # BookSnapshot is frozen: its fields are written as its __init__ would, the sides made lazily
         d["connector"], d["trading_pair"], d["observed_ts"] = m.name, m.pair, m.book_obs
         d["_book"], d["_guard"], d["_bid_row"], d["_ask_row"] = ob, guard, bid, ask
-        d["best_bid"] = None if bid is None else _decimal(bid[0])  # = bids[0][0]: the core reads every touch
-        d["best_ask"] = None if ask is None else _decimal(ask[0])
+        # = bids[0][0], asks[0][0]: the core reads every touch. `_decimal`'s memo asked here first (saves a call)
+        best_bid = best_ask = None
+        if bid is not None:
+            best_bid = _DECIMALS.get(bid[0]) if type(bid[0]) is float else None
+            best_bid = _decimal(bid[0]) if best_bid is None else best_bid
+        if ask is not None:
+            best_ask = _DECIMALS.get(ask[0]) if type(ask[0]) is float else None
+            best_ask = _decimal(ask[0]) if best_ask is None else best_ask
+        d["best_bid"], d["best_ask"] = best_bid, best_ask
         return snap
 
     def _funding(self, ts: float, connector: Any, m: _Market) -> Optional[FundingSnapshot]:
@@ -480,10 +498,8 @@ def _read_rows(book: Any, bids: bool, depth: int) -> list[tuple[float, float]]:
     return rows
 
 
-def _rules(connector: Any, pair: str) -> Optional[MarketRules]:
-    rule = getattr(connector, "trading_rules", {}).get(pair)
-    if rule is None:
-        return None
+def _rules(rule: Any) -> MarketRules:
+    """A Hummingbot TradingRule's lot and tick sizes as Decimals."""
     return MarketRules(
         min_order_size=Decimal(rule.min_order_size),
         lot_size=Decimal(rule.min_base_amount_increment),
