@@ -25,7 +25,7 @@ from strategies.funding_arbitrage.core.market_data import MarketIntake
 from strategies.funding_arbitrage.core.reasons import SkipReason
 from strategies.funding_arbitrage.core.sizing import VolatilityTracker
 from strategies.funding_arbitrage.core.snapshots import BookSnapshot, MarketSnapshot, TickSnapshot
-from strategies.funding_arbitrage.shell import adapter
+from strategies.funding_arbitrage.shell import book_levels
 from strategies.funding_arbitrage.shell.adapter import BOOK_LEVELS, LiveBookSnapshot, SnapshotBuilder, StaleBookError
 
 PERP, SPOT = "binance_perpetual", "binance"
@@ -125,7 +125,7 @@ def _flat_tick(tick: TickSnapshot) -> tuple[Any, ...]:
 @pytest.fixture
 def generic_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every book read through `bid_entries()` / `ask_entries()`, whatever its type offers."""
-    monkeypatch.setattr(adapter, "_TOUCH_READERS", _NoTouch())
+    monkeypatch.setattr(book_levels, "_TOUCH_READERS", _NoTouch())
     yield
 
 
@@ -258,7 +258,7 @@ def test_on_the_simulated_venues_the_fast_path_equals_the_generic_reads(monkeypa
     settings = FundingArbSettings(**sim_settings(ReplayOptions(data_dir=data)))
     fast, generic = SnapshotBuilder(settings), SnapshotBuilder(settings)
     readers: dict[type, Any] = {}
-    monkeypatch.setattr(adapter, "_TOUCH_READERS", readers)
+    monkeypatch.setattr(book_levels, "_TOUCH_READERS", readers)
     coins = ["BTC", "ETH", "SOL", "DOGE", "HYPE"]
 
     async def body() -> int:
