@@ -122,6 +122,8 @@ def test_venue_refusing_lower_leverage_closes_the_whole_pair_once_before_the_ris
         with sim_run(cross_venue, vol_settings(tmp_path), coins=["BTC"], start_ts=BTC_START, hours=1) as run:
             states: list[TradingState] = []
             pair = await hedged_at_the_cap(run, states)
+            raised: list[str] = []  # every "raised" transition of an alert (a flapping alert is raised again)
+            run.runtime.metrics.add_alert_listener(lambda a, t: raised.append(a.name) if t == "raised" else None)
 
             async def refuse(trading_pair: str, leverage: int) -> tuple[bool, str]:
                 return False, "Margin is insufficient to change leverage"
@@ -151,6 +153,7 @@ def test_venue_refusing_lower_leverage_closes_the_whole_pair_once_before_the_ris
             assert run.runtime.metrics.value("leverage_reductions", reason="liquidation_distance") in (None, 0)
             assert TradingState.REDUCING not in states  # the risk gate never had to cut
             assert failed and all(a.active and a.first_ts < closed_ts for a in failed)  # raised once, still raised
+            assert all(raised.count(a.name) == 1 for a in failed)
             assert run.env.liquidations() == {BINANCE: [], BYBIT: []}
 
     run_async(body)

@@ -111,6 +111,8 @@ def test_leg_near_liquidation_closes_the_whole_pair_once(
         with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=12) as run:
             states = _states(run)
             venue_distance: list[Decimal] = []
+            raised: list[str] = []  # every "raised" transition of an alert (a flapping alert is raised again)
+            run.runtime.metrics.add_alert_listener(lambda a, t: raised.append(a.name) if t == "raised" else None)
 
             def closing(ts: float) -> bool:
                 r = run.records[0] if run.records else None
@@ -132,6 +134,12 @@ def test_leg_near_liquidation_closes_the_whole_pair_once(
             assert min(venue_distance) < D("3.8") * D("1.01")  # the venue agreed it was near
             mine = [e for e in events_named(run, "leverage_reduction") if e.get("pair_id") == r.pair_id]
             assert len(mine) == 1 and "closing the whole pair" in mine[0]["message"]
+            assert run.runtime.metrics.value("leverage_reductions", reason="liquidation_distance") == len(
+                {e.get("pair_id") for e in events_named(run, "leverage_reduction")}
+            )  # one action per pair, never one per tick
+            for name in set(raised):  # raised at most once (then cleared with the pair), never toggled
+                if name.startswith(("leverage_reduction_failed.", "risk.liquidation_near.")) and r.pair_id in name:
+                    assert raised.count(name) == 1, name
             assert TradingState.REDUCING in states
             closes = [e for e in run.fills_of(r) if e.position == "CLOSE"]
             assert {run.leg_of(e.order_id).connector for e in closes} == {BYBIT, BINANCE}  # reduce-only, both legs
