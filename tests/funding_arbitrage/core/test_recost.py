@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from strategies.funding_arbitrage.core import decisions, recost
+from strategies.funding_arbitrage.core import decisions, recost, review
 from strategies.funding_arbitrage.core.decisions import EdgeEngine, Reason
 from strategies.funding_arbitrage.core.snapshots import TickSnapshot
 
@@ -158,13 +158,13 @@ def test_entries_and_verdicts_are_those_of_an_engine_that_always_re_costs(
 def exit_costings(monkeypatch: pytest.MonkeyPatch) -> list[Decimal]:
     """The amount of every exit the engine costs on the books."""
     calls: list[Decimal] = []
-    real = decisions.exit_cost
+    real = review.exit_cost
 
     def counting(long: Any, short: Any, amount: Decimal) -> Any:
         calls.append(amount)
         return real(long, short, amount)
 
-    monkeypatch.setattr(decisions, "exit_cost", counting)
+    monkeypatch.setattr(review, "exit_cost", counting)
     return calls
 
 
