@@ -51,6 +51,8 @@ EXIT_MAX_AGE_S = 3600.0  # a held pair's exit cost is re-read on the books at le
 
 _PASSING = (Reason.ACCEPTED, Reason.AWAITING_PERSISTENCE)
 _NEG_MARGIN = -CANDIDATE_MARGIN_PCT
+_new_result = tuple.__new__
+assert EdgeResult._fields[0] == "ts"  # `TokenCostings.reuse` restamps results by position
 
 
 class Costed(NamedTuple):
@@ -85,8 +87,21 @@ def _prices(quotes: Sequence[MarketQuote]) -> tuple[Decimal, ...]:
     return tuple(out)
 
 
-def _moved(now: tuple[Decimal, ...], then: tuple[Decimal, ...], frac: Decimal) -> bool:
-    return any(abs(a - b) > frac * b for a, b in zip(now, then, strict=True))
+def _quotes_moved(quotes: Sequence[MarketQuote], then: tuple[Decimal, ...], frac: Decimal) -> bool:
+    """Whether any market's mid or mark moved more than `frac` of its price then (`then`: `_prices` of the same
+    markets, in order); stops at the first that did."""
+    if len(then) != 2 * len(quotes):
+        raise ValueError(f"{len(quotes)} quotes against {len(then)} prices")
+    i = 0
+    for q in quotes:
+        b = then[i]
+        if abs(q.mid - b) > frac * b:
+            return True
+        b = then[i + 1]
+        if abs(q.mark - b) > frac * b:
+            return True
+        i += 2
+    return False
 
 
 class TokenCostings:
@@ -105,10 +120,11 @@ class TokenCostings:
         e = self._last.get(token)
         if e is None or e.signature != signature or not 0 <= ts - e.ts < MAX_AGE_S:
             return None
-        if _moved(_prices(quotes), e.prices, CANDIDATE_MID_MOVE_FRAC):
+        if _quotes_moved(quotes, e.prices, CANDIDATE_MID_MOVE_FRAC):
             return None
         by_key = {q.key: q for q in quotes}
-        found = [(r._replace(ts=ts), by_key[lk], by_key[sk]) for r, lk, sk in e.results]
+        # r._replace(ts=ts) without the Python-level NamedTuple machinery (`ts` is EdgeResult's first field)
+        found = [(_new_result(EdgeResult, (ts, *r[1:])), by_key[lk], by_key[sk]) for r, lk, sk in e.results]
         return Costed(found, e.best_screened, e.n_screened)
 
     def store(
@@ -174,19 +190,21 @@ def token_signature(
     its key, funding rate per hour and next settlement, fees, trading rules, settlements recorded by the forecaster,
     realised volatility, chosen leverage and (a spot long that borrows) the borrow rate; and the switch target."""
     out: list[Hashable] = [switch_target]
+    volatility, leverage, borrows = t.volatility, t.market_leverage, t.borrows
     for q in quotes:
-        m = q.market
+        m, key = q.market, q.key
+        funding = m.funding
         out.append(
             (
-                q.key,
+                key,
                 q.rate_per_hour,
-                None if m.funding is None else m.funding.next_funding_ts,
+                None if funding is None else funding.next_funding_ts,
                 m.fees,
                 m.rules,
-                settlements(q.key),
-                t.volatility(q.key),
-                t.market_leverage.get(q.key),
-                t.borrow_rate(q) if t.borrows(q) else None,
+                settlements(key),
+                volatility(key),
+                leverage.get(key),
+                t.borrow_rate(q) if borrows(q) else None,
             )
         )
     return tuple(out)
