@@ -148,6 +148,9 @@ class _ExitEntry(NamedTuple):
     inputs: tuple[Hashable, ...]  # amount and both legs' fees
     mids: tuple[Decimal, Decimal]
     cost_quote: Decimal
+    long_move: Decimal  # EXIT_MID_MOVE_FRAC * the long leg's mid then (computed once, at the costing)
+    short_move: Decimal  # the same for the short leg
+    mids_sum: Decimal  # both mids then, added
 
 
 class ExitCosts:
@@ -164,11 +167,11 @@ class ExitCosts:
         if e is None or e.inputs != inputs or not 0 <= ts - e.ts < EXIT_MAX_AGE_S:
             return None
         (long_then, short_then), (long_now, short_now) = e.mids, mids
-        if abs(long_now - long_then) > EXIT_MID_MOVE_FRAC * long_then:
+        if abs(long_now - long_then) > e.long_move:
             return None
-        if abs(short_now - short_then) > EXIT_MID_MOVE_FRAC * short_then:
+        if abs(short_now - short_then) > e.short_move:
             return None
-        return e.cost_quote * (long_now + short_now) / (long_then + short_then)
+        return e.cost_quote * (long_now + short_now) / e.mids_sum
 
     def put(
         self, pair_id: str, ts: float, inputs: tuple[Hashable, ...], mids: tuple[Decimal, Decimal], cost: Decimal | None
@@ -176,7 +179,16 @@ class ExitCosts:
         if cost is None:
             self._last.pop(pair_id, None)
         else:
-            self._last[pair_id] = _ExitEntry(ts, inputs, mids, cost)
+            long_then, short_then = mids
+            self._last[pair_id] = _ExitEntry(
+                ts,
+                inputs,
+                mids,
+                cost,
+                EXIT_MID_MOVE_FRAC * long_then,
+                EXIT_MID_MOVE_FRAC * short_then,
+                long_then + short_then,
+            )
 
     def retain(self, pair_ids: set[str]) -> None:
         for gone in [k for k in self._last if k not in pair_ids]:

@@ -37,7 +37,7 @@ _MINUS_ONE = Decimal(-1)
 _ONE = Decimal(1)
 _HOURS_PER_YEAR = Decimal(8760)
 _HUNDRED = Decimal(100)
-_new_value = tuple.__new__  # ForwardValue without the Python-level NamedTuple constructor (hot path)
+_new_tuple = tuple.__new__  # a NamedTuple without its Python-level constructor (hot path)
 
 
 class _ForwardMemo(NamedTuple):
@@ -57,11 +57,13 @@ class HoldReviewer:
         self.monitor = ExitMonitor()
         self.exit_costs = ExitCosts()
         self._forward: dict[str, _ForwardMemo] = {}
+        self._tp_line: dict[str, tuple[Decimal, Decimal, Decimal]] = {}  # (entry notional, take-profit %, line)
 
     def reset_costs(self) -> None:
         """Forget every reusable exit cost and forecast (settings changed: they may depend on any of them)."""
         self.exit_costs = ExitCosts()
         self._forward.clear()
+        self._tp_line.clear()
 
     def review(
         self,
@@ -88,9 +90,10 @@ class HoldReviewer:
         ids = {p.pair_id for p in held}
         self.monitor.retain(ids)
         self.exit_costs.retain(ids)
-        if len(self._forward) > len(ids):
-            for gone in [k for k in self._forward if k not in ids]:
-                del self._forward[gone]
+        for memo in (self._forward, self._tp_line):
+            if len(memo) > len(ids):
+                for gone in [k for k in memo if k not in ids]:
+                    del memo[gone]
         return exits, reviews
 
     def _review_one(
@@ -114,7 +117,7 @@ class HoldReviewer:
         else:
             inputs, mids = (pair.amount_base, long.market.fees, short.market.fees), (long.mid, short.mid)
             cost = self.exit_costs.get(pair.pair_id, t.ts, inputs, mids)
-            if cost is not None and (switching or cost_decides(pair, value, p)):
+            if cost is not None and (switching or self._cost_decides(pair, value, p)):
                 cost = None  # an exit (or the switch gain, which reads it too) may hang on it: cost it on the books
             if cost is None:
                 cost, note = live_exit_cost(t, pair, long, short)
@@ -144,7 +147,24 @@ class HoldReviewer:
             p.exit_confirmations,
             forward_apr,
         )
-        return action, HoldReview(pair.pair_id, hours, forward_apr, below, cost, tp_value, note)
+        return action, _new_tuple(HoldReview, (pair.pair_id, hours, forward_apr, below, cost, tp_value, note))
+
+    def _cost_decides(self, pair: HeldPair, value: ForwardValue | None, p: EngineParams) -> bool:
+        """Whether a held pair's exit cost can decide an exit this tick (then it is costed on the live books, never
+        reused): the forecast carry is negative beyond its uncertainty (the hold rule compares it with the cost), or
+        funding + leg PnL has reached take-profit's line (take-profit fires when funding + PnL - cost >= the line, so
+        below the line no cost >= 0 can fire it, and at or above it the cost decides). The line is kept per pair
+        while its entry notional and the setting are the same."""
+        if value is not None and value.carry_quote + p.exit_z * value.sd_quote < _ZERO:
+            return True
+        funding, pnl = pair.funding_received_quote, pair.unrealized_pnl_quote
+        if funding is None or pnl is None:
+            return False
+        notional, pct = pair.entry_notional_quote, p.take_profit_pct
+        line = self._tp_line.get(pair.pair_id)
+        if line is None or line[0] != notional or line[1] != pct:
+            line = self._tp_line[pair.pair_id] = (notional, pct, pct / 100 * notional)
+        return funding + pnl >= line[2]
 
     def _forward_value(
         self,
@@ -181,7 +201,7 @@ class HoldReviewer:
                 inputs, fc.expected_fraction, fc.sd_fraction, _upper_apr_pct(fc, p.exit_z)
             )
         notional = pair.amount_base * short.mark
-        return _new_value(
+        return _new_tuple(
             ForwardValue, (memo.expected_fraction * notional, memo.sd_fraction * notional, memo.upper_apr_pct)
         )
 
@@ -225,16 +245,3 @@ def live_exit_cost(t: TickScratch, pair: HeldPair, long: MarketQuote, short: Mar
     if isinstance(closing, Infeasible):
         return None, closing.detail
     return sum((c.fee_quote + c.slippage_quote for c in closing), Decimal(0)), ""
-
-
-def cost_decides(pair: HeldPair, value: ForwardValue | None, p: EngineParams) -> bool:
-    """Whether a held pair's exit cost can decide an exit this tick (then it is costed on the live books, never
-    reused): the forecast carry is negative beyond its uncertainty (the hold rule compares it with the cost), or
-    funding + leg PnL has reached take-profit's line (take-profit fires when funding + PnL - cost >= the line, so
-    below the line no cost >= 0 can fire it, and at or above it the cost decides)."""
-    if value is not None and value.carry_quote + p.exit_z * value.sd_quote < _ZERO:
-        return True
-    funding, pnl = pair.funding_received_quote, pair.unrealized_pnl_quote
-    if funding is None or pnl is None:
-        return False
-    return funding + pnl >= p.take_profit_pct / 100 * pair.entry_notional_quote
