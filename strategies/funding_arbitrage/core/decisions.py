@@ -28,7 +28,7 @@ from .funding import FundingView, IntervalTracker
 from .holding import ForwardValue
 from .market_data import MarketIntake, MarketKey, MarketQuote
 from .reasons import REVERSE_CARRY_UNSUPPORTED, ExitReason, Reason, SkipReason
-from .recost import Costed, TokenCostings, token_signature
+from .recost import Costed, TokenCostings, storable, token_signature
 from .review import HoldReviewer, forward_value
 from .sizing import FUNDS_BUFFER, ExposureBook, VenueFunds, VolatilityTracker
 from .snapshots import MarketKind, TickSnapshot
@@ -156,12 +156,15 @@ class EdgeEngine:
         """The token's last costing while nothing it depends on changed (`core/recost.py`), else a fresh one."""
         quotes = perps + spots
         target = self._switch.target(token) if self._switch_p.enabled else None
-        signature = token_signature(t, quotes, self.forecaster.recorded, target)
-        reused = self._costings.reuse(token, t.ts, signature, quotes)
+        recorded = self.forecaster.recorded
+        reused = self._costings.reuse_if_unchanged(token, t, quotes, recorded, target)
         if reused is not None:
             return reused
         costed = Costed(*self._evaluate_token(t, token, perps, spots))
-        self._costings.store(token, t.ts, signature, quotes, costed)
+        if storable(costed):  # the signature is built only for a costing that is kept
+            self._costings.store(token, t.ts, token_signature(t, quotes, recorded, target), quotes, costed)
+        else:
+            self._costings.forget(token)
         return costed
 
     def _evaluate_token(
