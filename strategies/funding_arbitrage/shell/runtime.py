@@ -585,6 +585,8 @@ class FundingArbRuntime:
                 self._record_error(ts, "exit_exception", f"{record.pair_id}: {e!r}")
 
     def _apply_entries(self, ts: float, decision: Any) -> None:
+        if not decision.enters:  # most ticks: nothing to enter, no busy-token set to build
+            return
         busy_tokens = {r.token for r in self.store.open_records()}
         busy_tokens |= {self._token_of(pair) for (_, pair) in self.unmanaged}
         for action in decision.enters:
