@@ -103,9 +103,11 @@ class EdgeEngine:
         t = TickScratch(tick.ts, self._providers, self._p, self.volatility.hourly_vol_pct, self.forecaster)
         t.market_leverage = self.market_leverage
         by_token, by_key = self._intake.intake(tick, t.skipped)
+        observe = self.forecaster.observe
         for q in by_key.values():
-            if q.rate_per_hour is not None and q.market.funding is not None:
-                self.forecaster.observe(q.key, q.market.funding.next_funding_ts, q.rate_per_hour)
+            rate, funding = q.rate_per_hour, q.market.funding
+            if rate is not None and funding is not None:
+                observe(q.key, funding.next_funding_ts, rate)
         candidates: list[_Candidate] = []
         screened: list[ScreenedPair] = []
         screened_out = 0
