@@ -7,9 +7,9 @@ count of ticks in a row calling for an exit (`actions.ExitMonitor`), take-profit
 (`actions.exit_decision`).
 
 Exact memo (`_ForwardMemo`): the forecast of a pair's spread depends only on its markets' per-hour rates, the
-forecaster's recorded settlements of both markets, the horizon and the forecaster itself, none of which moves
-between two settlements or rate updates; the notional (amount x the short leg's mark) moves every tick and is
-applied every tick with the same arithmetic as `ForwardValue.of`.
+forecaster's recorded settlements (its `revision` grows with any market's), the horizon and the forecaster itself,
+none of which moves between two settlements or rate updates; the notional (amount x the short leg's mark) moves
+every tick and is applied every tick with the same arithmetic as `ForwardValue.of`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ _new_tuple = tuple.__new__  # a NamedTuple without its Python-level constructor 
 class _ForwardMemo(NamedTuple):
     """A held pair's forecast and the parts of `ForwardValue.of` that do not depend on its notional."""
 
-    inputs: tuple[object, ...]  # forecaster, long key, short key, start rate, horizon, settlements recorded, exit z
+    inputs: tuple[object, ...]  # forecaster, long key, short key, start rate, horizon, its revision, exit z
     expected_fraction: Decimal
     sd_fraction: Decimal
     upper_apr_pct: Decimal
@@ -184,16 +184,7 @@ class HoldReviewer:
         else:
             return None
         short_key, hours = short.key, p.exit_forward_hours
-        inputs = (
-            forecaster,
-            long_key,
-            short_key,
-            start,
-            hours,
-            None if long_key is None else forecaster.recorded(long_key),
-            forecaster.recorded(short_key),
-            p.exit_z,
-        )
+        inputs = (forecaster, long_key, short_key, start, hours, forecaster.revision, p.exit_z)
         memo = self._forward.get(pair.pair_id)
         if memo is None or memo.inputs != inputs:
             fc = forecaster.forward(long_key, short_key, start, hours)

@@ -186,3 +186,17 @@ def test_take_profits_line_follows_the_entry_notional_and_the_setting(monkeypatc
     engine.evaluate(pair_tick(T0 + 180), (held(notional="960"),))
     engine.evaluate(pair_tick(T0 + 240), (held(notional="960", funding_received=just_above),))
     assert len(costed) == 3  # below the doubled setting's line: reused
+
+
+def test_the_forecasters_revision_grows_exactly_when_a_settlement_is_recorded() -> None:
+    f = FundingForecaster()
+    a, b = (BINANCE, "BTC-USDT"), (BYBIT, "BTC-USDT")
+    f.observe(a, NEXT, D("0.0001"))
+    f.observe(b, NEXT, D("0.0002"))
+    f.observe(a, NEXT, D("0.00011"))  # the same settlement, a new predicted rate: nothing recorded
+    assert f.revision == 0
+
+    f.observe(a, NEXT + 8 * 3600, D("0.0001"))  # a's settlement passed
+    assert (f.revision, f.recorded(a), f.recorded(b)) == (1, 1, 0)
+    f.observe(b, NEXT + 8 * 3600, D("0.0001"))
+    assert (f.revision, f.recorded(b)) == (2, 1)
