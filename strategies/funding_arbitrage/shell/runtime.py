@@ -148,6 +148,7 @@ class FundingArbRuntime:
         self._hedge_verdict: Any = None  # the hedge monitor's last verdict (the same object: nothing changed)
         self._hedge_inputs: Any = None  # `_holdings_key` and lots the monitor last measured
         self._reconciled_clean: Any = None  # inputs of the last reconciliation that found venue and records agreeing
+        self._positions_key: tuple[Any, tuple[Any, ...]] = (None, ())  # (tick, its positions as `_holdings_key` reads)
         self._gauges_ts: Optional[float] = None
         self.unmanaged: dict[tuple[str, str], Decimal] = {}
         self._mismatch_since: dict[tuple[str, str], float] = {}  # venue position != record, since
@@ -237,8 +238,14 @@ class FundingArbRuntime:
     def _holdings_key(self, tick: TickSnapshot) -> tuple[Any, ...]:
         """What the venues' positions and the open pairs hold this tick: reconciliation and the hedge monitor redo
         their work only when it (or what else they read) changed."""
+        positions = self._positions_key
+        if positions[0] is not tick:  # the tick's positions are frozen: one tuple a tick for both callers
+            positions = self._positions_key = (
+                tick,
+                tuple([(p.connector, p.trading_pair, p.amount) for p in tick.positions]),
+            )
         return (
-            tuple([(p.connector, p.trading_pair, p.amount) for p in tick.positions]),
+            positions[1],
             tuple([(r.pair_id, r.state, r.long.filled_base, r.short.filled_base) for r in self.store.open_records()]),
         )
 
