@@ -155,7 +155,7 @@ def test_calm_after_a_gap_is_measured_again_before_it_is_reused() -> None:
 
 
 def test_a_resting_pair_closed_between_two_ticks_is_forgotten_by_the_resting_skip(tmp_path: Path) -> None:
-    ex, strategy, record = _hedged(tmp_path)
+    ex, _, record = _hedged(tmp_path)
     ex.hooks.venue_amount = lambda connector, pair: D("0.01") if connector == "binance_perpetual" else D("-0.01")
     ex.tick(10, {})
     assert set(ex._resting) == {record.pair_id}  # rested
