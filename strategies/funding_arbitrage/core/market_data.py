@@ -212,11 +212,10 @@ def _sound(market: MarketSnapshot, static: _Static, ts: float, stale_s: int) -> 
     book, fees = market.book, market.fees
     if book is None or ts - book.observed_ts > stale_s:
         return None
-    bids, asks = book.bids, book.asks
-    if not bids or not asks:
+    bid, ask = book.best_bid, book.best_ask
+    if bid is None or ask is None:
         return None
     try:
-        bid, ask = bids[0][0], asks[0][0]
         if not _ZERO < bid < ask < _INF:
             return None
         if fees is not static.fees_ok and not (

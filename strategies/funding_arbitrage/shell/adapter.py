@@ -8,9 +8,7 @@ market's top of book and funding last *changed* and stamps that as `observed_ts`
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from itertools import islice
 from typing import Any, Mapping, Optional
 
 from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
@@ -25,12 +23,60 @@ from ..core.snapshots import (
     MarketSnapshot,
     PositionSnapshot,
     TickSnapshot,
+    new_funding_snapshot,
+    new_market_snapshot,
 )
 from ..core.venues import is_perp_connector, venue_spec
+from .book_levels import BOOK_LEVELS, BookLevels, LiveBookSnapshot, StaleBookError, live_book, read_touch
+from .book_levels import _decimal as _decimal  # re-exported: tests check the memo where the adapter uses it
+
+__all__ = ["BOOK_LEVELS", "BookLevels", "LiveBookSnapshot", "SnapshotBuilder", "StaleBookError"]
 
 log = logging.getLogger(__name__)
-BOOK_LEVELS = 20
 FEE_REFRESH_S = 3600.0  # fee schedules change rarely (tier updates); re-read them hourly, not every tick
+
+
+class _Market:
+    """One configured (connector, token) market: its names, computed once per settings, and what the builder
+    remembers of it between ticks (one attribute read per item instead of a dict lookup on a tuple key)."""
+
+    __slots__ = (
+        "book_fp",
+        "book_obs",
+        "fees",
+        "fees_ts",
+        "funding",
+        "funding_fp",
+        "funding_obs",
+        "kind",
+        "leverage",
+        "name",
+        "pair",
+        "perp",
+        "quote",
+        "rule",
+        "rule_raw",
+        "rules",
+        "token",
+    )
+
+    def __init__(self, settings: FundingArbSettings, name: str, token: str) -> None:
+        self.name, self.token = name, token
+        self.pair = settings.trading_pair(name, token)
+        self.perp = is_perp_connector(name)
+        self.kind = MarketKind.PERP if self.perp else MarketKind.SPOT
+        self.quote = settings.quote_assets[name]
+        self.leverage = Decimal(settings.leverage.get(name, 1))
+        self.book_fp: Any = None  # the top of book and book version last seen, and when they last changed
+        self.book_obs = 0.0
+        self.funding_fp: Any = None  # (rate, next funding ts, mark) last seen, and when they last changed
+        self.funding_obs = 0.0
+        self.funding: FundingSnapshot | None = None  # the last funding snapshot built (reused while unchanged)
+        self.fees: FeeSchedule | None = None  # the fee schedule and when it was read
+        self.fees_ts = 0.0
+        self.rule: Any = None  # the connector's TradingRule object, its raw fields, and the rules made of them
+        self.rule_raw: tuple[Any, ...] = (None, None, None, None)
+        self.rules: MarketRules | None = None
 
 
 class SnapshotBuilder:
@@ -38,45 +84,48 @@ class SnapshotBuilder:
 
     def __init__(self, settings: FundingArbSettings) -> None:
         self._settings = settings
-        self._book_seen: dict[tuple[str, str], tuple[Any, float]] = {}
-        self._funding_seen: dict[tuple[str, str], tuple[Any, float]] = {}
         self.errors: dict[str, int] = {}
-        self._fees: dict[tuple[str, str], tuple[FeeSchedule, float]] = {}
-        self._rules: dict[tuple[str, str], tuple[Any, tuple[Any, ...], MarketRules]] = {}
+        # per connector, in the order of the snapshot: its markets (one per token)
+        self._plan = tuple(
+            (name, tuple(_Market(settings, name, token) for token in settings.tokens))
+            for name in settings.all_connectors
+        )
 
-    def _rules_of(self, name: str, connector: Any, pair: str) -> Optional[MarketRules]:
-        """`_rules`, reused while the connector keeps the very same rule object and field values (rules are
-        static between the venue's rule refreshes, which replace the objects)."""
-        rule = getattr(connector, "trading_rules", {}).get(pair)
+    @staticmethod
+    def _rules_of(rules_by_pair: Any, m: _Market) -> Optional[MarketRules]:
+        """The market's rules from the connector's `trading_rules`, reused while it keeps the very same rule object
+        and field values (rules are static between the venue's rule refreshes, which replace the objects)."""
+        rule = rules_by_pair.get(m.pair)
         if rule is None:
             return None
-        raw = (rule.min_order_size, rule.min_base_amount_increment, rule.min_price_increment, rule.min_notional_size)
-        cached = self._rules.get((name, pair))
+        raw = m.rule_raw
         if (
-            cached is not None
-            and cached[0] is rule
-            and cached[1][0] is raw[0]
-            and cached[1][1] is raw[1]
-            and cached[1][2] is raw[2]
-            and cached[1][3] is raw[3]
+            rule is m.rule
+            and rule.min_order_size is raw[0]
+            and rule.min_base_amount_increment is raw[1]
+            and rule.min_price_increment is raw[2]
+            and rule.min_notional_size is raw[3]
         ):
-            return cached[2]
-        rules = _rules(connector, pair)
-        if rules is not None:
-            self._rules[(name, pair)] = (rule, raw, rules)
+            return m.rules
+        raw = (rule.min_order_size, rule.min_base_amount_increment, rule.min_price_increment, rule.min_notional_size)
+        m.rules = rules = _rules(rule)
+        m.rule, m.rule_raw = rule, raw
         return rules
 
     def build(self, ts: float, connectors: Mapping[str, Any]) -> TickSnapshot:
-        markets = []
+        markets: list[MarketSnapshot] = []
         append = markets.append
         market = self._market
-        tokens = self._settings.tokens
-        for connector_name in self._settings.all_connectors:
+        for connector_name, planned in self._plan:
             connector = connectors.get(connector_name)
             if connector is None:
                 continue
-            for token in tokens:
-                snap = market(ts, connector_name, connector, token)
+            try:  # once per connector (a property on Hummingbot's connectors), not once per market
+                rules_by_pair = getattr(connector, "trading_rules", {})
+            except Exception:  # each market reads it again, and counts its failure
+                rules_by_pair = None
+            for m in planned:
+                snap = market(ts, connector, rules_by_pair, m)
                 if snap is not None:
                     append(snap)
         return TickSnapshot(
@@ -90,58 +139,62 @@ class SnapshotBuilder:
     def _count(self, reason: str) -> None:
         self.errors[reason] = self.errors.get(reason, 0) + 1
 
-    def _market(self, ts: float, name: str, connector: Any, token: str) -> Optional[MarketSnapshot]:
-        pair = self._settings.trading_pair(name, token)
-        kind = MarketKind.PERP if is_perp_connector(name) else MarketKind.SPOT
+    def _market(self, ts: float, connector: Any, rules_by_pair: Any, m: _Market) -> Optional[MarketSnapshot]:
         try:
-            rules = self._rules_of(name, connector, pair)
+            if rules_by_pair is None:
+                rules_by_pair = getattr(connector, "trading_rules", {})
+            rules = self._rules_of(rules_by_pair, m)
             if rules is None:
                 self._count("no_trading_rule")
                 return None
-            book = self._book(ts, name, connector, pair)
-            funding = self._funding(ts, name, connector, pair) if kind is MarketKind.PERP else None
-            cached = self._fees.get((name, token))
-            if cached is None or ts - cached[1] >= FEE_REFRESH_S:
-                cached = (_fees(connector, name, token, self._settings.quote_assets[name], kind, book), ts)
-                self._fees[(name, token)] = cached
-            fees = cached[0]
-            leverage = Decimal(self._settings.leverage.get(name, 1))
+            book = self._book(ts, connector, m)
+            funding = self._funding(ts, connector, m) if m.perp else None
+            fees = m.fees
+            if fees is None or ts - m.fees_ts >= FEE_REFRESH_S:
+                fees = m.fees = _fees(connector, m.name, m.token, m.quote, m.kind, book)
+                m.fees_ts = ts
         except Exception as e:  # a venue returned something we cannot read: skip the market, keep ticking
             self._count("adapter_error")
-            log.warning("market=%s/%s skipped: adapter could not read connector state: %r", name, pair, e)
+            log.warning("market=%s/%s skipped: adapter could not read connector state: %r", m.name, m.pair, e)
             return None
-        return MarketSnapshot(name, token, pair, kind, book, funding, fees, rules, leverage)
+        return new_market_snapshot(m.name, m.token, m.pair, m.kind, book, funding, fees, rules, m.leverage)
 
-    def _book(self, ts: float, name: str, connector: Any, pair: str) -> Optional[BookSnapshot]:
+    def _book(self, ts: float, connector: Any, m: _Market) -> Optional[BookSnapshot]:
         try:
-            ob = connector.get_order_book(pair)
+            ob = connector.get_order_book(m.pair)
         except (KeyError, ValueError):
             return None
         guard = (getattr(ob, "snapshot_uid", None), getattr(ob, "last_diff_uid", None))  # the book's version
-        bids, asks = BookLevels(ob, True, guard), BookLevels(ob, False, guard)
-        key = (name, pair)
-        fingerprint = (bids.top_row(), asks.top_row(), guard)
-        seen = self._book_seen.get(key)
-        observed = ts if seen is None or seen[0] != fingerprint else seen[1]
-        self._book_seen[key] = (fingerprint, observed)
-        return BookSnapshot(name, pair, bids, asks, observed)  # type: ignore[arg-type]  # tuple-like, lazy
+        bid, ask = read_touch(ob)
+        fingerprint = (bid, ask, guard)
+        if m.book_fp != fingerprint:
+            m.book_obs = ts
+        m.book_fp = fingerprint
+        return live_book(m.name, m.pair, m.book_obs, ob, guard, bid, ask)
 
-    def _funding(self, ts: float, name: str, connector: Any, pair: str) -> Optional[FundingSnapshot]:
+    def _funding(self, ts: float, connector: Any, m: _Market) -> Optional[FundingSnapshot]:
         try:
-            info = connector.get_funding_info(pair)
+            info = connector.get_funding_info(m.pair)
         except KeyError:
             return None
-        key = (name, pair)
         next_ts = int(info.next_funding_utc_timestamp)
-        fingerprint = (info.rate, next_ts, info.mark_price)
-        seen = self._funding_seen.get(key)
-        rolled = next_ts >= ts
-        changed = seen is None or (seen[0] != fingerprint and rolled)
-        observed = ts if changed else seen[1]  # type: ignore[index]
-        self._funding_seen[key] = (fingerprint, observed)
-        return FundingSnapshot(
-            name, pair, _dec(info.rate), next_ts, _dec(info.mark_price), _dec(info.index_price), observed
-        )
+        rate, mark = info.rate, info.mark_price
+        fingerprint = (rate, next_ts, mark)
+        if m.funding_fp is None or (m.funding_fp != fingerprint and next_ts >= ts):  # changed (and rolled)
+            m.funding_obs = ts
+        m.funding_fp = fingerprint
+        index, observed, last = info.index_price, m.funding_obs, m.funding
+        if (  # nothing the snapshot holds changed: the same (immutable) snapshot
+            last is not None
+            and last.rate is rate
+            and last.mark_price is mark
+            and last.index_price is index
+            and last.next_funding_ts == next_ts
+            and last.observed_ts == observed
+        ):
+            return last
+        m.funding = snap = new_funding_snapshot(m.name, m.pair, _dec(rate), next_ts, _dec(mark), _dec(index), observed)
+        return snap
 
     def _positions(self, connectors: Mapping[str, Any]) -> list[PositionSnapshot]:
         out = []
@@ -182,174 +235,13 @@ class SnapshotBuilder:
         return out
 
 
-class StaleBookError(RuntimeError):
-    """Levels below the top were asked for after the venue's book changed (they are read within the tick only)."""
-
-
-class BookLevels(Sequence[tuple[Decimal, Decimal]]):
-    """One side of a book, as the tuple of (price, amount) Decimals it stands for, read from the live Hummingbot
-    book only as far as it is used.
-
-    Why: Hummingbot's `bid_entries()` builds a Python row object per level (~1 µs each); reading 20 levels of
-    15 books every tick was half of a replay's time, while the core reads every market's top level but walks
-    deeper levels only for the few pairs it prices. The top row is read (and typed) when the snapshot is built;
-    the rest on first use. Within a tick a book cannot change (the clock ticks the strategy synchronously; the
-    order book tracker updates books between ticks), so deferred reads see the book as it was at the snapshot.
-    A deferred read checks that (same book version: `snapshot_uid`, `last_diff_uid`, same top row) and raises
-    `StaleBookError` otherwise, never returning other data. Levels are exact: `Decimal(repr(x))` of each float.
-    """
-
-    __slots__ = ("_all", "_bids", "_book", "_done", "_guard", "_rows", "_top", "_top_row")
-
-    def __init__(self, book: Any, bids: bool, guard: tuple[Any, Any] | None = None) -> None:
-        """`guard`: the book's (snapshot_uid, last_diff_uid) if the caller has just read them (else read here)."""
-        self._book: Any = book
-        self._bids = bids
-        self._guard = (
-            guard if guard is not None else (getattr(book, "snapshot_uid", None), getattr(book, "last_diff_uid", None))
-        )
-        self._top_row: tuple[float, float] | None = _read_top(book, bids)
-        self._top: tuple[Decimal, Decimal] | None = None
-        self._all: tuple[tuple[Decimal, Decimal], ...] | None = None
-        self._rows: list[tuple[float, float]] | None = None  # every level as read (floats), on first deep use
-        self._done: list[tuple[Decimal, Decimal]] = []  # the levels converted so far, in order
-        if self._top_row is None:
-            self._all, self._book = (), None
-
-    def top_row(self) -> tuple[float, float] | None:
-        """The best level as read (floats), without converting anything; None for an empty side."""
-        return self._top_row
-
-    def _deep_rows(self) -> list[tuple[float, float]]:
-        """Every row (up to BOOK_LEVELS) of the live book, read once, on first use below the top.
-
-        Raises:
-            StaleBookError: the book changed since the snapshot and the levels were not read before.
-        """
-        if self._rows is None:
-            book = self._book
-            guard = (getattr(book, "snapshot_uid", None), getattr(book, "last_diff_uid", None))
-            rows = _read_rows(book, self._bids, BOOK_LEVELS)
-            if guard != self._guard or not rows or rows[0] != self._top_row:
-                raise StaleBookError(
-                    f"order book changed since the snapshot (version {self._guard} -> {guard}): "
-                    "levels below the top are read within the tick only"
-                )
-            self._rows = rows
-            self._book = None  # read once; keep no reference to the live book
-        return self._rows
-
-    def levels(self) -> tuple[tuple[Decimal, Decimal], ...]:
-        """Every level (up to BOOK_LEVELS) as Decimals.
-
-        Raises:
-            StaleBookError: the book changed since the snapshot and the levels were not read before.
-        """
-        if self._all is None:
-            rows, done = self._deep_rows(), self._done
-            done.extend((_decimal(p), _decimal(a)) for p, a in rows[len(done) :])
-            self._all = tuple(done)
-        return self._all
-
-    def _lazy(self, rows: list[tuple[float, float]]) -> Iterator[tuple[Decimal, Decimal]]:
-        """The levels in order, converting each on first use: a walk that stops after a few levels (the usual
-        case) converts only those. Conversions are shared with `levels()` and other iterations."""
-        done = self._done
-        for i, (price, amount) in enumerate(rows):
-            if i == len(done):
-                done.append((_decimal(price), _decimal(amount)))
-            yield done[i]
-
-    def __bool__(self) -> bool:
-        return self._top_row is not None
-
-    def __len__(self) -> int:
-        return len(self.levels())
-
-    def __getitem__(self, index: Any) -> Any:
-        if index == 0 and not isinstance(index, slice) and self._all is None and self._top_row is not None:
-            if self._top is None:
-                price, amount = self._top_row
-                self._top = (_decimal(price), _decimal(amount))
-            return self._top
-        return self.levels()[index]
-
-    def __iter__(self) -> Iterator[tuple[Decimal, Decimal]]:
-        if self._all is not None:
-            return iter(self._all)
-        return self._lazy(self._deep_rows())  # reads (and checks) the book now, converts as the caller goes
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, BookLevels):
-            return self.levels() == other.levels()
-        return isinstance(other, tuple) and self.levels() == other
-
-    def __hash__(self) -> int:
-        return hash(self.levels())
-
-    def __repr__(self) -> str:
-        return repr(self.levels())
-
-
-_NUMBER_TYPES = (float, int)
-_DECIMALS: dict[float, Decimal] = {}  # float -> Decimal(repr(float)): book prices and sizes recur from tick to tick
-_DECIMALS_MAX = 100_000  # entries kept before the memo starts over (a few MB)
-
-
-def _decimal(x: float | int) -> Decimal:
-    """`Decimal(repr(x))`, memoised for floats (the same value always gives the same Decimal, digits included).
-
-    Only nonzero, non-NaN floats are memoised: an int and the equal float (5 and 5.0) hash alike but print
-    differently, as do 0.0 and -0.0, and NaN never finds itself.
-    """
-    if type(x) is float and x == x and x != 0.0:
-        found = _DECIMALS.get(x)
-        if found is None:
-            if len(_DECIMALS) >= _DECIMALS_MAX:
-                _DECIMALS.clear()
-            found = _DECIMALS[x] = Decimal(repr(x))
-        return found
-    return Decimal(repr(x))
-
-
 def _dec(x: Any) -> Decimal:
     """`Decimal(x)`; a Decimal is kept as it is (the same value and digits, without a copy)."""
     return x if type(x) is Decimal else Decimal(x)
 
 
-def _read_top(book: Any, bids: bool) -> tuple[float, float] | None:
-    """The best (price, amount) row of one side of a Hummingbot book; None for an empty side.
-
-    Raises:
-        TypeError: the row's price or amount is not a float or int (read by the caller as an unreadable venue).
-    """
-    row = next(iter(book.bid_entries() if bids else book.ask_entries()), None)
-    if row is None:
-        return None
-    price, amount = row.price, row.amount
-    if type(price) not in _NUMBER_TYPES or type(amount) not in _NUMBER_TYPES:
-        raise TypeError(f"book row ({price!r}, {amount!r}) is not a pair of numbers (float or int)")
-    return price, amount
-
-
-def _read_rows(book: Any, bids: bool, depth: int) -> list[tuple[float, float]]:
-    """The first `depth` (price, amount) rows of one side of a Hummingbot book.
-
-    Raises:
-        TypeError: a row's price or amount is not a float or int (read by the caller as an unreadable venue).
-    """
-    entries = book.bid_entries() if bids else book.ask_entries()
-    rows = [(row.price, row.amount) for row in islice(entries, depth)]
-    for price, amount in rows:
-        if type(price) not in _NUMBER_TYPES or type(amount) not in _NUMBER_TYPES:
-            raise TypeError(f"book row ({price!r}, {amount!r}) is not a pair of numbers (float or int)")
-    return rows
-
-
-def _rules(connector: Any, pair: str) -> Optional[MarketRules]:
-    rule = getattr(connector, "trading_rules", {}).get(pair)
-    if rule is None:
-        return None
+def _rules(rule: Any) -> MarketRules:
+    """A Hummingbot TradingRule's lot and tick sizes as Decimals."""
     return MarketRules(
         min_order_size=Decimal(rule.min_order_size),
         lot_size=Decimal(rule.min_base_amount_increment),
