@@ -7,9 +7,9 @@ Per tick: (1) `MarketIntake` checks every market and derives funding intervals; 
 shell holds one pair per token; with switching on, held tokens too: the switch rule compares their pairs) every
 candidate (perp-perp across venues, long spot/short perp carry) is screened by an optimistic bound (zero
 slippage) and only survivors are sized, costed on their books and judged (`edge.verdict`); (3) persistence;
-(4) held pairs are reviewed for exits; (5) persistent candidates are allocated by net edge % within the
-exposure caps, at most one entry per token. The engine keeps only bounded state: interval schedules and
-price samples per configured market, streak counters, and the EdgeTracker history.
+(4) held pairs are reviewed for exits (`review.HoldReviewer`); (5) persistent candidates are allocated by net
+edge % within the exposure caps, at most one entry per token. The engine keeps only bounded state: interval
+schedules and price samples per configured market, streak counters, and the EdgeTracker history.
 """
 
 from __future__ import annotations
@@ -18,29 +18,18 @@ import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from .actions import (
-    EnterAction,
-    ExitAction,
-    ExitMonitor,
-    HeldPair,
-    HoldReview,
-    Streaks,
-    TickDecision,
-    exit_decision,
-    held_hours,
-    take_profit_reached,
-)
+from .actions import EnterAction, ExitAction, HeldPair, HoldReview, Streaks, TickDecision
 from .candidates import EngineParams, TickScratch, coarse_bound, evaluate_pair, min_pair_spread, pair_bound
 from .config import FundingArbSettings
-from .costs import BorrowProvider, Infeasible, exit_cost
+from .costs import BorrowProvider
 from .edge import EdgeResult, EdgeTracker, OpportunityKind, PairKey, ScreenedPair
 from .forecast import forecaster_for
 from .funding import FundingView, IntervalTracker
-from .holding import ForwardValue, confidently_negative, should_exit
+from .holding import ForwardValue
 from .market_data import MarketIntake, MarketKey, MarketQuote
-from .orderbook import BookDataError, check_book
 from .reasons import REVERSE_CARRY_UNSUPPORTED, ExitReason, Reason, SkipReason
-from .recost import Costed, ExitCosts, TokenCostings, token_signature
+from .recost import Costed, TokenCostings, storable, token_signature
+from .review import HoldReviewer, forward_value
 from .sizing import FUNDS_BUFFER, ExposureBook, VenueFunds, VolatilityTracker
 from .snapshots import MarketKind, TickSnapshot
 from .switching import SwitchMonitor, SwitchParams
@@ -81,11 +70,10 @@ class EdgeEngine:
         self.tracker = EdgeTracker(history_per_pair)
         self._providers = dict(borrow_providers or {})
         self._streaks: Streaks[PairKey] = Streaks()
-        self._exit_monitor = ExitMonitor()
         self.market_leverage: dict[MarketKey, Decimal] = {}  # volatility mode: set by the shell (core.leverage)
         self._switch = SwitchMonitor()
         self._costings = TokenCostings()  # re-cost only on change (core/recost.py)
-        self._exit_costs = ExitCosts()
+        self._reviewer = HoldReviewer()  # held pairs' hold / exit review (core/review.py)
         self.reconfigure(settings)
 
     def reconfigure(self, settings: FundingArbSettings) -> None:
@@ -103,7 +91,7 @@ class EdgeEngine:
             self._forecast_model = settings.funding_forecast
         self._intake = MarketIntake(settings, self.intervals, self.volatility)
         self._costings.clear()  # costings depend on every setting: none survives a change
-        self._exit_costs = ExitCosts()
+        self._reviewer.reset_costs()
 
     def funding_views(self) -> tuple[FundingView, ...]:
         """Latest normalised funding per perp market (rate, interval and its source, per hour, APR)."""
@@ -115,9 +103,11 @@ class EdgeEngine:
         t = TickScratch(tick.ts, self._providers, self._p, self.volatility.hourly_vol_pct, self.forecaster)
         t.market_leverage = self.market_leverage
         by_token, by_key = self._intake.intake(tick, t.skipped)
+        observe = self.forecaster.observe
         for q in by_key.values():
-            if q.rate_per_hour is not None and q.market.funding is not None:
-                self.forecaster.observe(q.key, q.market.funding.next_funding_ts, q.rate_per_hour)
+            rate, funding = q.rate_per_hour, q.market.funding
+            if rate is not None and funding is not None:
+                observe(q.key, funding.next_funding_ts, rate)
         candidates: list[_Candidate] = []
         screened: list[ScreenedPair] = []
         screened_out = 0
@@ -136,7 +126,7 @@ class EdgeEngine:
             if best_screened is not None:
                 screened.append(best_screened)
         self._update_streaks(candidates)
-        exits, holds = self._review_holds(t, held, by_key)
+        exits, holds = self._reviewer.review(t, self._p, self.forecaster, self._switch_p.enabled, held, by_key)
         passing = [c[0] for c in candidates if c[0].reason in _PASSING]  # switch_confirm_hours is the persistence
         results, enters = self._allocate(t, candidates, held, tick.balances_quote)
         if self._switch_p.enabled:
@@ -168,12 +158,15 @@ class EdgeEngine:
         """The token's last costing while nothing it depends on changed (`core/recost.py`), else a fresh one."""
         quotes = perps + spots
         target = self._switch.target(token) if self._switch_p.enabled else None
-        signature = token_signature(t, quotes, self.forecaster.recorded, target)
-        reused = self._costings.reuse(token, t.ts, signature, quotes)
+        recorded = self.forecaster.recorded
+        reused = self._costings.reuse_if_unchanged(token, t, quotes, recorded, target)
         if reused is not None:
             return reused
         costed = Costed(*self._evaluate_token(t, token, perps, spots))
-        self._costings.store(token, t.ts, signature, quotes, costed)
+        if storable(costed):  # the signature is built only for a costing that is kept
+            self._costings.store(token, t.ts, token_signature(t, quotes, recorded, target), quotes, costed)
+        else:
+            self._costings.forget(token)
         return costed
 
     def _evaluate_token(
@@ -229,90 +222,6 @@ class EdgeEngine:
     def _update_streaks(self, candidates: list[_Candidate]) -> None:
         self._streaks.update(c[0].key for c in candidates if c[0].reason in _PASSING)
 
-    # --- exits ----------------------------------------------------------------------------------------------
-    def _review_holds(
-        self, t: TickScratch, held: Sequence[HeldPair], by_key: dict[MarketKey, MarketQuote]
-    ) -> tuple[list[ExitAction], list[HoldReview]]:
-        exits: list[ExitAction] = []
-        reviews: list[HoldReview] = []
-        for pair in held:
-            try:
-                action, review = self._review_hold(t, pair, by_key)
-            except Exception:
-                logger.exception("hold_review reason=internal_error pair_id=%s", pair.pair_id)
-                t.skipped[SkipReason.INTERNAL_ERROR] += 1
-                continue
-            reviews.append(review)
-            if action is not None:
-                exits.append(action)
-        self._exit_monitor.retain(p.pair_id for p in held)
-        self._exit_costs.retain({p.pair_id for p in held})
-        return exits, reviews
-
-    def _review_hold(
-        self, t: TickScratch, pair: HeldPair, by_key: dict[MarketKey, MarketQuote]
-    ) -> tuple[ExitAction | None, HoldReview]:
-        """Expected-value hold rule (`holding`): exit only on a confidently negative forward carry, confirmed."""
-        p = self._p
-        long = by_key.get((pair.long_connector, pair.long_pair))
-        short = by_key.get((pair.short_connector, pair.short_pair))
-        value = self._forward_value(pair, long, short)
-        cost, note = None, ""
-        if long is None or short is None:
-            note = "a leg's market is not usable this tick"
-        elif t.bad_book(long) or t.bad_book(short):
-            note = "a leg's book failed validation"
-        else:
-            inputs, mids = (pair.amount_base, long.market.fees, short.market.fees), (long.mid, short.mid)
-            cost = self._exit_costs.get(pair.pair_id, t.ts, inputs, mids)
-            if cost is not None and (self._switch_p.enabled or _cost_decides(pair, value, p)):
-                cost = None  # an exit (or the switch gain, which reads it too) may hang on it: cost it on the books
-            if cost is None:
-                cost, note = self._exit_cost(t, pair, long, short)
-                self._exit_costs.put(pair.pair_id, t.ts, inputs, mids, cost)
-        forward_apr = None if value is None else value.upper_apr_pct
-        signal, floor_hit = None, False  # the monitor counts consecutive ticks that call for an exit
-        if value is not None and forward_apr is not None:
-            # an operator's positive exit_edge_apr_pct is an explicit floor: exit when even the optimistic
-            # forecast is below it; otherwise only the expected-value rule (`holding`) exits
-            floor_hit = p.exit_apr_pct > _ZERO and forward_apr < p.exit_apr_pct
-            negative = confidently_negative(value, cost, p.exit_z) and forward_apr < min(p.exit_apr_pct, _ZERO)
-            signal = Decimal(-1) if negative or floor_hit else Decimal(1)
-        below = self._exit_monitor.update(pair.pair_id, signal, _ZERO)
-        tp_hit, tp_value = take_profit_reached(pair, cost, p.take_profit_pct)
-        hours = held_hours(pair, t.ts)
-        exiting = value is not None and (
-            should_exit(value, cost, p.exit_z, below, p.exit_confirmations)
-            or (floor_hit and below >= p.exit_confirmations)
-        )
-        action = exit_decision(
-            pair,
-            hours,
-            below if exiting else 0,
-            tp_hit,
-            tp_value,
-            p.max_holding_hours,
-            p.exit_confirmations,
-            forward_apr,
-        )
-        return action, HoldReview(pair.pair_id, hours, forward_apr, below, cost, tp_value, note)
-
-    def _forward_value(
-        self, pair: HeldPair, long: MarketQuote | None, short: MarketQuote | None, hours: Decimal | None = None
-    ) -> ForwardValue | None:
-        """Forecast funding of the held pair over `hours` (default `exit_forward_hours`); None when a rate is
-        unknown."""
-        if short is None or short.rate_per_hour is None or long is None:
-            return None
-        if pair.long_kind == MarketKind.SPOT:
-            start, long_key = short.rate_per_hour, None
-        elif long.rate_per_hour is not None:
-            start, long_key = short.rate_per_hour - long.rate_per_hour, long.key
-        else:
-            return None
-        fc = self.forecaster.forward(long_key, short.key, start, self._p.exit_forward_hours if hours is None else hours)
-        return ForwardValue.of(fc, pair.amount_base * short.mark, self._p.exit_z)
-
     # --- switches -------------------------------------------------------------------------------------------
     def _switches(
         self,
@@ -334,26 +243,12 @@ class EdgeEngine:
         def forward_at(pair: HeldPair, hours: Decimal) -> ForwardValue | None:
             long = by_key.get((pair.long_connector, pair.long_pair))
             short = by_key.get((pair.short_connector, pair.short_pair))
-            return self._forward_value(pair, long, short, hours)
+            return forward_value(self.forecaster, self._p, pair, long, short, hours)
 
         costs = {h.pair_id: h.exit_cost_quote for h in holds}
         return self._switch.decide(
             t.ts, self._switch_p, held, costs, {x.pair_id for x in exits}, passing, results, notional_of, forward_at
         )
-
-    @staticmethod
-    def _exit_cost(t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote) -> tuple[Decimal | None, str]:
-        """Fees and slippage of closing both legs now on the current books; None with a note when unknown."""
-        if t.bad_book(long) or t.bad_book(short):
-            return None, "a leg's book failed validation"
-        try:
-            closing = exit_cost(t.leg(long), t.leg(short), pair.amount_base)
-        except BookDataError as e:
-            t.mark_bad_book(long if check_book(t.leg(long).book) else short, e.reason)
-            return None, f"a leg's book failed validation: {e}"
-        if isinstance(closing, Infeasible):
-            return None, closing.detail
-        return sum((c.fee_quote + c.slippage_quote for c in closing), Decimal(0)), ""
 
     # --- allocation -----------------------------------------------------------------------------------------
     def _allocate(
@@ -462,19 +357,6 @@ def _pairs(
                 out.append((long, short))
     out += [(s, p) for p in perps if p.rate_per_hour >= min_spread for s in spots]  # type: ignore[operator]
     return out
-
-
-def _cost_decides(pair: HeldPair, value: ForwardValue | None, p: EngineParams) -> bool:
-    """Whether a held pair's exit cost can decide an exit this tick (then it is costed on the live books, never
-    reused): the forecast carry is negative beyond its uncertainty (the hold rule compares it with the cost), or
-    funding + leg PnL has reached take-profit's line (take-profit fires when funding + PnL - cost >= the line, so
-    below the line no cost >= 0 can fire it, and at or above it the cost decides)."""
-    if value is not None and value.carry_quote + p.exit_z * value.sd_quote < _ZERO:
-        return True
-    funding, pnl = pair.funding_received_quote, pair.unrealized_pnl_quote
-    if funding is None or pnl is None:
-        return False
-    return funding + pnl >= p.take_profit_pct / 100 * pair.entry_notional_quote
 
 
 def _screened(token: str, long: MarketQuote, short: MarketQuote, bound: Decimal) -> ScreenedPair:

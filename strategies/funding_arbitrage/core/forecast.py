@@ -159,6 +159,7 @@ class FundingForecaster:
         self._pending: dict[tuple[str, str], tuple[int, Decimal]] = {}
         self._settled: dict[tuple[str, str], deque[Decimal]] = {}
         self._version: dict[tuple[str, str], int] = {}  # settlements recorded per market: memo keys
+        self.revision = 0  # settlements recorded over every market: grows whenever any market's parameters may change
         self._params: dict[tuple[object, ...], tuple[tuple[int, int], OUParams]] = {}
         self._cache: dict[tuple[object, ...], tuple[Forecast, Decimal]] = {}
         self._forward: dict[tuple[object, ...], Forecast] = {}
@@ -171,6 +172,7 @@ class FundingForecaster:
                 hist = self._settled[key] = deque(maxlen=self._max)
             hist.append(pending[1])
             self._version[key] = self._version.get(key, 0) + 1
+            self.revision += 1
         self._pending[key] = (next_funding_ts, rate_per_hour)
 
     def recorded(self, key: tuple[str, str]) -> int:

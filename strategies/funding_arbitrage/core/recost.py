@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .candidates import TickScratch
 from .edge import EdgeResult, ScreenedPair
@@ -51,6 +51,8 @@ EXIT_MAX_AGE_S = 3600.0  # a held pair's exit cost is re-read on the books at le
 
 _PASSING = (Reason.ACCEPTED, Reason.AWAITING_PERSISTENCE)
 _NEG_MARGIN = -CANDIDATE_MARGIN_PCT
+_new_result = tuple.__new__
+assert EdgeResult._fields[0] == "ts"  # `TokenCostings.reuse` restamps results by position
 
 
 class Costed(NamedTuple):
@@ -85,8 +87,21 @@ def _prices(quotes: Sequence[MarketQuote]) -> tuple[Decimal, ...]:
     return tuple(out)
 
 
-def _moved(now: tuple[Decimal, ...], then: tuple[Decimal, ...], frac: Decimal) -> bool:
-    return any(abs(a - b) > frac * b for a, b in zip(now, then, strict=True))
+def _quotes_moved(quotes: Sequence[MarketQuote], then: tuple[Decimal, ...], frac: Decimal) -> bool:
+    """Whether any market's mid or mark moved more than `frac` of its price then (`then`: `_prices` of the same
+    markets, in order); stops at the first that did."""
+    if len(then) != 2 * len(quotes):
+        raise ValueError(f"{len(quotes)} quotes against {len(then)} prices")
+    i = 0
+    for q in quotes:
+        b = then[i]
+        if abs(q.mid - b) > frac * b:
+            return True
+        b = then[i + 1]
+        if abs(q.mark - b) > frac * b:
+            return True
+        i += 2
+    return False
 
 
 class TokenCostings:
@@ -98,18 +113,34 @@ class TokenCostings:
     def clear(self) -> None:
         self._last.clear()
 
+    def forget(self, token: str) -> None:
+        self._last.pop(token, None)
+
     def reuse(
         self, token: str, ts: float, signature: tuple[Hashable, ...], quotes: Sequence[MarketQuote]
     ) -> Costed | None:
         """The stored costing rebuilt on this tick's quotes (results stamped `ts`), or None: cost afresh."""
         e = self._last.get(token)
-        if e is None or e.signature != signature or not 0 <= ts - e.ts < MAX_AGE_S:
+        if e is None or e.signature != signature:
             return None
-        if _moved(_prices(quotes), e.prices, CANDIDATE_MID_MOVE_FRAC):
+        return _rebuilt(e, ts, quotes)
+
+    def reuse_if_unchanged(
+        self,
+        token: str,
+        t: TickScratch,
+        quotes: Sequence[MarketQuote],
+        settlements: Callable[[MarketKey], int],
+        switch_target: Hashable,
+    ) -> Costed | None:
+        """`reuse(token, t.ts, token_signature(t, quotes, settlements, switch_target), quotes)` without building the
+        signature: the stored one is compared in place (`signature_matches`), the engine's path every tick."""
+        e = self._last.get(token)
+        if e is None or not 0 <= t.ts - e.ts < MAX_AGE_S:
             return None
-        by_key = {q.key: q for q in quotes}
-        found = [(r._replace(ts=ts), by_key[lk], by_key[sk]) for r, lk, sk in e.results]
-        return Costed(found, e.best_screened, e.n_screened)
+        if not signature_matches(e.signature, t, quotes, settlements, switch_target):
+            return None
+        return _rebuilt(e, t.ts, quotes)
 
     def store(
         self,
@@ -120,11 +151,28 @@ class TokenCostings:
         costed: Costed,
     ) -> None:
         """Keep a fresh costing if every candidate in it is a reusable refusal; otherwise forget the token's."""
-        if all(reusable_refusal(c[0]) for c in costed.found):
+        if storable(costed):
             results = tuple((r, lg.key, sh.key) for r, lg, sh in costed.found)
             self._last[token] = _Entry(ts, signature, _prices(quotes), results, *costed[1:])
         else:
             self._last.pop(token, None)
+
+
+def storable(costed: Costed) -> bool:
+    """Whether `TokenCostings.store` keeps this costing (every candidate a reusable refusal)."""
+    return all(reusable_refusal(c[0]) for c in costed.found)
+
+
+def _rebuilt(e: _Entry, ts: float, quotes: Sequence[MarketQuote]) -> Costed | None:
+    """The stored costing on this tick's quotes if it is young enough and no price moved too far, else None."""
+    if not 0 <= ts - e.ts < MAX_AGE_S:
+        return None
+    if _quotes_moved(quotes, e.prices, CANDIDATE_MID_MOVE_FRAC):
+        return None
+    by_key = {q.key: q for q in quotes}
+    # r._replace(ts=ts) without the Python-level NamedTuple machinery (`ts` is EdgeResult's first field)
+    found = [(_new_result(EdgeResult, (ts, *r[1:])), by_key[lk], by_key[sk]) for r, lk, sk in e.results]
+    return Costed(found, e.best_screened, e.n_screened)
 
 
 class _ExitEntry(NamedTuple):
@@ -132,6 +180,9 @@ class _ExitEntry(NamedTuple):
     inputs: tuple[Hashable, ...]  # amount and both legs' fees
     mids: tuple[Decimal, Decimal]
     cost_quote: Decimal
+    long_move: Decimal  # EXIT_MID_MOVE_FRAC * the long leg's mid then (computed once, at the costing)
+    short_move: Decimal  # the same for the short leg
+    mids_sum: Decimal  # both mids then, added
 
 
 class ExitCosts:
@@ -148,11 +199,11 @@ class ExitCosts:
         if e is None or e.inputs != inputs or not 0 <= ts - e.ts < EXIT_MAX_AGE_S:
             return None
         (long_then, short_then), (long_now, short_now) = e.mids, mids
-        if abs(long_now - long_then) > EXIT_MID_MOVE_FRAC * long_then:
+        if abs(long_now - long_then) > e.long_move:
             return None
-        if abs(short_now - short_then) > EXIT_MID_MOVE_FRAC * short_then:
+        if abs(short_now - short_then) > e.short_move:
             return None
-        return e.cost_quote * (long_now + short_now) / (long_then + short_then)
+        return e.cost_quote * (long_now + short_now) / e.mids_sum
 
     def put(
         self, pair_id: str, ts: float, inputs: tuple[Hashable, ...], mids: tuple[Decimal, Decimal], cost: Decimal | None
@@ -160,7 +211,16 @@ class ExitCosts:
         if cost is None:
             self._last.pop(pair_id, None)
         else:
-            self._last[pair_id] = _ExitEntry(ts, inputs, mids, cost)
+            long_then, short_then = mids
+            self._last[pair_id] = _ExitEntry(
+                ts,
+                inputs,
+                mids,
+                cost,
+                EXIT_MID_MOVE_FRAC * long_then,
+                EXIT_MID_MOVE_FRAC * short_then,
+                long_then + short_then,
+            )
 
     def retain(self, pair_ids: set[str]) -> None:
         for gone in [k for k in self._last if k not in pair_ids]:
@@ -174,19 +234,71 @@ def token_signature(
     its key, funding rate per hour and next settlement, fees, trading rules, settlements recorded by the forecaster,
     realised volatility, chosen leverage and (a spot long that borrows) the borrow rate; and the switch target."""
     out: list[Hashable] = [switch_target]
+    volatility, leverage, borrows = t.volatility, t.market_leverage, t.borrows
     for q in quotes:
-        m = q.market
+        m, key = q.market, q.key
+        funding = m.funding
         out.append(
             (
-                q.key,
+                key,
                 q.rate_per_hour,
-                None if m.funding is None else m.funding.next_funding_ts,
+                None if funding is None else funding.next_funding_ts,
                 m.fees,
                 m.rules,
-                settlements(q.key),
-                t.volatility(q.key),
-                t.market_leverage.get(q.key),
-                t.borrow_rate(q) if t.borrows(q) else None,
+                settlements(key),
+                volatility(key),
+                leverage.get(key),
+                t.borrow_rate(q) if borrows(q) else None,
             )
         )
     return tuple(out)
+
+
+def signature_matches(
+    signature: tuple[Hashable, ...],
+    t: TickScratch,
+    quotes: Sequence[MarketQuote],
+    settlements: Callable[[MarketKey], int],
+    switch_target: Hashable,
+) -> bool:
+    """`signature == token_signature(t, quotes, settlements, switch_target)` without building the new one: the same
+    element comparisons as tuple equality (identity, then ==), in the same order, stopping at the first difference."""
+    if len(signature) != len(quotes) + 1:
+        return False
+    old: Any = signature[0]
+    if not (old is switch_target or old == switch_target):
+        return False
+    volatility, leverage, borrows = t.volatility, t.market_leverage, t.borrows
+    for i, q in enumerate(quotes, 1):
+        old = signature[i]
+        if len(old) != 9:
+            return False
+        o_key, o_rate, o_next, o_fees, o_rules, o_settled, o_vol, o_lev, o_borrow = old
+        m, key = q.market, q.key
+        if not (o_key is key or o_key == key):
+            return False
+        new: Any = q.rate_per_hour
+        if not (o_rate is new or o_rate == new):
+            return False
+        new = None if m.funding is None else m.funding.next_funding_ts
+        if not (o_next is new or o_next == new):
+            return False
+        new = m.fees
+        if not (o_fees is new or o_fees == new):
+            return False
+        new = m.rules
+        if not (o_rules is new or o_rules == new):
+            return False
+        new = settlements(key)
+        if not (o_settled is new or o_settled == new):
+            return False
+        new = volatility(key)
+        if not (o_vol is new or o_vol == new):
+            return False
+        new = leverage.get(key)
+        if not (o_lev is new or o_lev == new):
+            return False
+        new = t.borrow_rate(q) if borrows(q) else None
+        if not (o_borrow is new or o_borrow == new):
+            return False
+    return True

@@ -295,7 +295,8 @@ class LegExecutor:
                     "order_state_unknown id=%s connector=%s (venue not ready)", order.client_order_id, order.connector
                 )
                 self.send(record, lc.OrderStateUnknown(ts, order.leg), ts)
-        for record in self._store.open_records():
+        records = self._store.open_records()
+        for record in records:
             orders = self.tracker.open_orders(record.pair_id)
             for order in orders:
                 if order.status is OrderStatus.UNKNOWN and ready.get(order.connector, False):
@@ -306,6 +307,9 @@ class LegExecutor:
             if record.is_open and (orders or not self._is_resting(record)):
                 self.send(record, lc.Tick(ts), ts)
                 self._note_resting(record)
+        if len(self._resting) > len(records):  # a pair that closed between two ticks (fills, events) rested last
+            open_ids = {r.pair_id for r in records}
+            self._resting = {k: v for k, v in self._resting.items() if k in open_ids}
         self._prev_tick_ts = ts
 
     def _is_resting(self, record: PairRecord) -> bool:

@@ -107,6 +107,7 @@ class Journal:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate(self._version() if existed else 0)
+            self._version_cursor = self._db.cursor()  # `commands_version` every tick: no cursor made each time
         except sqlite3.DatabaseError as e:
             self._db.close()
             raise JournalError(
@@ -166,8 +167,9 @@ class Journal:
 
     # --- meta ---------------------------------------------------------------------------------------
     def set_meta(self, key: str, value: str) -> None:
-        with self._tx():
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        """One statement: SQLite commits it on its own, atomically (no BEGIN / COMMIT round trips: the liveness
+        mark writes one every few minutes of strategy time)."""
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -345,7 +347,7 @@ class Journal:
     def commands_version(self) -> tuple[int, int]:
         """Changes to the commands as cheaply as SQLite tells them: its `data_version` (grows when another connection,
         e.g. `funding-arb ctl`, commits) and this connection's command writes. Unchanged: `pending_commands` is too."""
-        return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._command_writes
+        return int(self._version_cursor.execute("PRAGMA data_version").fetchone()[0]), self._command_writes
 
     def pending_commands(self) -> list[Command]:
         """Commands not yet finished (pending, or acting like a flatten that is not flat yet), oldest first."""

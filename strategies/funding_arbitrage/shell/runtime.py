@@ -41,6 +41,8 @@ from .state import Leg, PairRecord, PairState, PairStore, StateError, net_exposu
 
 log = logging.getLogger(__name__)
 MARKET_KINDS = {k.value: k for k in MarketKind}  # a leg's kind text -> MarketKind (no enum lookup per tick)
+_ZERO = Decimal(0)
+_UNSET: Any = object()  # not yet computed this tick (a mid may be None)
 PLACEHOLDER_VALUES = {
     "",
     "none",
@@ -139,14 +141,15 @@ class FundingArbRuntime:
         self.last_ts: Optional[float] = None
         self._markets: dict[tuple[str, str], Any] = {}
         self._mids: dict[tuple[str, str], Optional[Decimal]] = {}
-        self._spot_markets = [  # (spot connector, token, trading pair) whose base balance counts in equity
-            (name, token, settings.trading_pair(name, token))
+        self._spot_markets = [  # (spot connector, token, (connector, trading pair)) whose balance counts in equity
+            (name, token, (name, settings.trading_pair(name, token)))
             for name in settings.spot_connectors
             for token in settings.tokens
         ]
         self._hedge_verdict: Any = None  # the hedge monitor's last verdict (the same object: nothing changed)
         self._hedge_inputs: Any = None  # `_holdings_key` and lots the monitor last measured
         self._reconciled_clean: Any = None  # inputs of the last reconciliation that found venue and records agreeing
+        self._positions_key: tuple[Any, tuple[Any, ...]] = (None, ())  # (tick, its positions as `_holdings_key` reads)
         self._gauges_ts: Optional[float] = None
         self.unmanaged: dict[tuple[str, str], Decimal] = {}
         self._mismatch_since: dict[tuple[str, str], float] = {}  # venue position != record, since
@@ -236,8 +239,14 @@ class FundingArbRuntime:
     def _holdings_key(self, tick: TickSnapshot) -> tuple[Any, ...]:
         """What the venues' positions and the open pairs hold this tick: reconciliation and the hedge monitor redo
         their work only when it (or what else they read) changed."""
+        positions = self._positions_key
+        if positions[0] is not tick:  # the tick's positions are frozen: one tuple a tick for both callers
+            positions = self._positions_key = (
+                tick,
+                tuple([(p.connector, p.trading_pair, p.amount) for p in tick.positions]),
+            )
         return (
-            tuple([(p.connector, p.trading_pair, p.amount) for p in tick.positions]),
+            positions[1],
             tuple([(r.pair_id, r.state, r.long.filled_base, r.short.filled_base) for r in self.store.open_records()]),
         )
 
@@ -398,26 +407,24 @@ class FundingArbRuntime:
         """Every open pair (OPENING and UNWINDING too, at their target size) so exposure caps and the
         same-market conflict check count them; exits are acted on for HEDGED pairs only."""
         out = []
+        hedged, funding_total, legs_pnl = PairState.HEDGED, self.funding_total, self._legs_pnl
         for r in self.store.open_records():
-            amount = (
-                abs(r.long.filled_base)
-                if r.state is PairState.HEDGED
-                else max(abs(r.long.filled_base), r.long.target_base)
-            )
+            long, short = r.long, r.short
+            filled = abs(long.filled_base)
             out.append(
-                HeldPair(
-                    pair_id=r.pair_id,
-                    token=r.token,
-                    long_connector=r.long.connector,
-                    long_pair=r.long.trading_pair,
-                    long_kind=MARKET_KINDS[r.long.kind],
-                    short_connector=r.short.connector,
-                    short_pair=r.short.trading_pair,
-                    amount_base=amount,
-                    entry_ts=r.opened_ts,
-                    entry_notional_quote=r.long.cost_quote,
-                    funding_received_quote=self.funding_total(r),
-                    unrealized_pnl_quote=self._legs_pnl(r),
+                HeldPair(  # positional, in field order (the hot path: one per open pair per tick)
+                    r.pair_id,
+                    r.token,
+                    long.connector,
+                    long.trading_pair,
+                    MARKET_KINDS[long.kind],
+                    short.connector,
+                    short.trading_pair,
+                    filled if r.state is hedged else max(filled, long.target_base),
+                    r.opened_ts,
+                    long.cost_quote,
+                    funding_total(r),
+                    legs_pnl(r),
                 )
             )
         return out
@@ -429,22 +436,24 @@ class FundingArbRuntime:
 
     def _legs_pnl(self, r: PairRecord) -> Optional[Decimal]:
         """Mark-to-mid PnL of both legs; None when a price is unknown."""
-        total = Decimal(0)
-        for leg in r.legs():
+        total = _ZERO
+        for leg in (r.long, r.short):
             mid = self._mid(leg.connector, leg.trading_pair)
-            entry = leg.avg_entry_price
-            if mid is None or entry is None:
+            filled = leg.filled_base
+            if mid is None or not filled:  # no fill: no entry price (`Leg.avg_entry_price` is None)
                 return None
-            total += (mid - entry) * leg.filled_base
+            total += (mid - leg.cost_quote / abs(filled)) * filled
         return total
 
     def _mid(self, connector: str, pair: str) -> Optional[Decimal]:
+        """This tick's mid of a market (computed on first use; None without a book or a side)."""
         key = (connector, pair)
-        if key in self._mids:
-            return self._mids[key]
-        market = self._markets.get(key)
-        mid = self._mids[key] = market.book.mid if market is not None and market.book is not None else None
-        return mid
+        mid = self._mids.get(key, _UNSET)
+        if mid is _UNSET:
+            market = self._markets.get(key)
+            book = None if market is None else market.book
+            mid = self._mids[key] = None if book is None else book.mid
+        return mid  # type: ignore[no-any-return]
 
     def _update_risk(self, ts: float, tick: TickSnapshot) -> None:
         """Run the risk gate; reduce pairs near liquidation and unwind pairs that never got hedged."""
@@ -504,17 +513,22 @@ class FundingArbRuntime:
         """Every leg counted (`core.portfolio.account_equity`): quote balances, spot inventory at mid, perp
         unrealised PnL; None while a venue's balance or a held spot asset's mid is unknown."""
         base: dict[tuple[str, str], Decimal] = {}
+        mids: dict[tuple[str, str], Optional[Decimal]] = {}
         connectors = self.strategy.connectors
-        for name, token, pair in self._spot_markets:
+        for name, token, key in self._spot_markets:
             connector = connectors.get(name)
+            if connector is None:
+                return None
             try:
-                base[(name, pair)] = Decimal(connector.get_balance(token)) if connector is not None else None
+                amount = connector.get_balance(token)
+                if type(amount) is not Decimal:  # a Decimal is kept as it is (the same value and digits)
+                    amount = Decimal(amount)
             except Exception as e:  # an unreadable balance makes equity unknown, never 0
                 log.warning("connector=%s balance of %s unreadable: %r", name, token, e)
                 return None
-            if base[(name, pair)] is None:
-                return None
-        mids = {key: self._mid(*key) for key, amount in base.items() if amount != 0}  # zero holdings need no mid
+            base[key] = amount
+            if amount != 0:  # zero holdings need no mid
+                mids[key] = self._mid(*key)
         equity = account_equity(self.settings.all_connectors, tick.balances_quote, base, mids, tick.positions)
         if equity is not None and not equity.is_finite():  # a NaN balance or PnL: unknown, never compared
             return None
@@ -583,6 +597,8 @@ class FundingArbRuntime:
                 self._record_error(ts, "exit_exception", f"{record.pair_id}: {e!r}")
 
     def _apply_entries(self, ts: float, decision: Any) -> None:
+        if not decision.enters:  # most ticks: nothing to enter, no busy-token set to build
+            return
         busy_tokens = {r.token for r in self.store.open_records()}
         busy_tokens |= {self._token_of(pair) for (_, pair) in self.unmanaged}
         for action in decision.enters:

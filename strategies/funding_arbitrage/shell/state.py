@@ -49,6 +49,9 @@ VIEW = {
 }
 
 
+_CLOSED = PairState.CLOSED
+
+
 class StateError(RuntimeError):
     """The state file cannot be read or a transition is not allowed."""
 
@@ -170,7 +173,8 @@ class PairStore:
         self.tracker = OrderTracker(StateFileOrderStore(self))
 
     def open_records(self) -> list[PairRecord]:
-        return [r for r in self.records.values() if r.is_open]
+        """Every record not CLOSED (`PairRecord.is_open`, inlined: several calls a tick)."""
+        return [r for r in self.records.values() if r.state != _CLOSED]
 
     def by_order(self, order_id: str) -> Optional[tuple[PairRecord, str]]:
         """The pair and leg ("long" / "short") of a tracked order, or None."""

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from strategies.funding_arbitrage.core import decisions, recost
+from strategies.funding_arbitrage.core import decisions, recost, review
 from strategies.funding_arbitrage.core.decisions import EdgeEngine, Reason
 from strategies.funding_arbitrage.core.snapshots import TickSnapshot
 
@@ -142,7 +142,7 @@ def test_entries_and_verdicts_are_those_of_an_engine_that_always_re_costs(
     steps: list[tuple[str, int, int]],
 ) -> None:
     cached, fresh = refused_engine(persistence_observations=2), refused_engine(persistence_observations=2)
-    fresh._costings.reuse = lambda *a: None  # type: ignore[method-assign]
+    fresh._costings.reuse_if_unchanged = lambda *a: None  # type: ignore[method-assign]
     ts = T0
     for rate, bps, dt in steps:
         ts += dt
@@ -158,13 +158,13 @@ def test_entries_and_verdicts_are_those_of_an_engine_that_always_re_costs(
 def exit_costings(monkeypatch: pytest.MonkeyPatch) -> list[Decimal]:
     """The amount of every exit the engine costs on the books."""
     calls: list[Decimal] = []
-    real = decisions.exit_cost
+    real = review.exit_cost
 
     def counting(long: Any, short: Any, amount: Decimal) -> Any:
         calls.append(amount)
         return real(long, short, amount)
 
-    monkeypatch.setattr(decisions, "exit_cost", counting)
+    monkeypatch.setattr(review, "exit_cost", counting)
     return calls
 
 
@@ -229,3 +229,65 @@ def test_an_unknown_exit_cost_is_never_reused(exit_costings: list[Decimal]) -> N
 
     assert [d.holds[0].exit_cost_quote for d in decisions_] == [None, None, None]
     assert len(exit_costings) == 3
+
+
+# --- the in-place signature comparison ---------------------------------------------------------------------------
+def _quotes_and_scratch(
+    engine: EdgeEngine, short_rate: str, next_ts: float, fees: Any, rules: Any, vol: Decimal | None, lev: Any
+) -> tuple[list[Any], Any]:
+    from collections import Counter
+
+    from strategies.funding_arbitrage.core.candidates import TickScratch
+
+    t = tick(
+        T0,
+        perp(BINANCE, "0.0001", next_funding_ts=NEXT),
+        perp(BYBIT, short_rate, next_funding_ts=next_ts, fees=fees, rules=rules),
+    )
+    by_token, _ = engine._intake.intake(t, Counter())
+    scratch = TickScratch(T0, {}, engine._p, lambda key: vol, engine.forecaster)
+    scratch.market_leverage = lev
+    return by_token["BTC"][0], scratch
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(
+    st.tuples(
+        st.sampled_from(["0.001", "0.0011"]),
+        st.sampled_from([NEXT, NEXT + 8 * HOUR]),
+        st.booleans(),  # other fees
+        st.booleans(),  # other rules
+        st.sampled_from([None, D("0.5"), D("0.6")]),  # volatility
+        st.sampled_from([{}, {(BYBIT, "BTC-USDT"): D(2)}]),  # chosen leverage
+        st.integers(0, 1),  # settlements recorded
+        st.sampled_from([None, ("BTC", BINANCE, BYBIT)]),  # switch target
+        st.booleans(),  # one market fewer
+    ),
+    st.tuples(st.sampled_from(["0.001", "0.0011"]), st.sampled_from([NEXT, NEXT + 8 * HOUR]), st.booleans()),
+)
+def test_the_in_place_signature_check_is_tuple_equality(change: tuple[Any, ...], base: tuple[Any, ...]) -> None:
+    """`signature_matches(old, ...)` answers exactly `old == token_signature(...)`, whatever input differs."""
+    engine = EdgeEngine(settings())
+    rate, next_ts, other_fees, other_rules, vol, lev, settled, target, fewer = change
+    q0, t0 = _quotes_and_scratch(engine, base[0], base[1], FEES, RULES, None, {})
+    old = recost.token_signature(t0, q0, lambda key: 0, None)
+    fees = dataclasses.replace(FEES, taker_open=D("0.0009")) if other_fees else FEES
+    rules = dataclasses.replace(RULES, lot_size=D("0.01")) if other_rules else RULES
+    q1, t1 = _quotes_and_scratch(engine, rate, next_ts, fees, rules, vol, lev)
+    q1 = q1[:1] if fewer else q1
+
+    def recorded(key: Any) -> int:
+        return settled
+
+    assert recost.signature_matches(old, t1, q1, recorded, target) == (
+        old == recost.token_signature(t1, q1, recorded, target)
+    )
+
+
+def test_the_in_place_signature_check_matches_the_same_inputs_of_another_tick() -> None:
+    engine = EdgeEngine(settings())
+    q0, t0 = _quotes_and_scratch(engine, "0.001", NEXT, FEES, RULES, D("0.5"), {})
+    q1, t1 = _quotes_and_scratch(engine, "0.001", NEXT, FEES, RULES, D("0.5"), {})  # new objects, same values
+
+    assert recost.signature_matches(recost.token_signature(t0, q0, lambda k: 1, None), t1, q1, lambda k: 1, None)
+    assert not recost.signature_matches(recost.token_signature(t0, q0, lambda k: 1, None), t1, q1, lambda k: 2, None)

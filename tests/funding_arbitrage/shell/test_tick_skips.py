@@ -152,3 +152,19 @@ def test_calm_after_a_gap_is_measured_again_before_it_is_reused() -> None:
 
     assert healed.rebalance == () and m.update(120, _legs("0.010", "0.010")) is healed
     assert m.max_gap_pct > 0 and m.unhedged_seconds == 0  # counted on unhedged ticks only (the first has no dt)
+
+
+def test_a_resting_pair_closed_between_two_ticks_is_forgotten_by_the_resting_skip(tmp_path: Path) -> None:
+    ex, _, record = _hedged(tmp_path)
+    ex.hooks.venue_amount = lambda connector, pair: D("0.01") if connector == "binance_perpetual" else D("-0.01")
+    ex.tick(10, {})
+    assert set(ex._resting) == {record.pair_id}  # rested
+
+    ex.close_pair(record, 20, "max_holding")  # after the tick: no lifecycle tick sees it UNWINDING
+    ex.on_fill("o3", "t3", TradeType.SELL, D("60000"), D("0.01"), D("0"), 21)
+    ex.on_fill("o4", "t4", TradeType.BUY, D("60000"), D("0.01"), D("0"), 22)
+    assert record.state is PairState.CLOSED
+    assert record.pair_id in ex._resting  # the entry a closed pair left behind ...
+    ex.tick(70, {})
+
+    assert ex._resting == {}  # ... is dropped on the next tick
