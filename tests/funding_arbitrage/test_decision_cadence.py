@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from strategies.funding_arbitrage.shell.runtime import FundingArbRuntime
-
 from test_config_fields import RecordingShell, settings
+
+from strategies.funding_arbitrage.shell.runtime import FundingArbRuntime
 
 
 def _runtime(tmp_path: Path, interval: int, **overrides: Any) -> tuple[FundingArbRuntime, list[float]]:

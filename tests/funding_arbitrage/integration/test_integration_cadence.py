@@ -3,6 +3,7 @@ and the kill switch act on the ticks in between."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def test_decisions_follow_the_interval_and_the_kill_switch_acts_between_them(cro
             run.on_step.append(hook)
             await run.run_until(BTC_START + 2 * HOUR)
 
-            assert len(decided) >= 2 and all(b - a == INTERVAL_S for a, b in zip(decided, decided[1:]))
+            assert len(decided) >= 2 and all(b - a == INTERVAL_S for a, b in itertools.pairwise(decided))
             # the entry's legs were sent at a decision and hedged on later ticks, between decisions
             hedged_at = [ts for ts, state in states if state is PairState.HEDGED]
             assert hedged_at and not set(hedged_at) <= set(decided)
