@@ -9,36 +9,21 @@ Prints the top functions and writes the raw profile to <out>/replay.prof (read i
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import pstats
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 
-from strategies.funding_arbitrage.replay.runner import ReplayOptions, run_replay
-from strategies.funding_arbitrage.shell.home import project_root
+from replay_window import replay_options, window_parser
+
+from strategies.funding_arbitrage.replay.runner import run_replay
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--start", default="2025-07-01")
-    parser.add_argument("--days", type=float, default=7.0)
-    parser.add_argument("--tick", type=float, default=60.0)
-    parser.add_argument("--runs", default="funding_arbitrage")
+    parser = window_parser(days=7.0, tick_s=60.0, out="out/profile_replay")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="tottime")
-    parser.add_argument("--out", type=Path, default=Path("out/profile_replay"))
     args = parser.parse_args()
-    start = datetime.fromisoformat(args.start).replace(tzinfo=UTC).timestamp()
-    opts = ReplayOptions(
-        data_dir=project_root() / ".." / "shared" / "data" / "cross_venue_2025",
-        start_ts=start,
-        end_ts=start + args.days * 86400,
-        tick_s=args.tick,
-        out_dir=args.out / "report",
-        runs=tuple(args.runs.split(",")),
-    )
+    opts = replay_options(args, args.out / "report")
     profiler = cProfile.Profile(time.process_time)  # CPU time: the machine is shared, wall time is not ours
     t0, c0 = time.monotonic(), time.process_time()
     profiler.enable()

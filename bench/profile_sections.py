@@ -11,13 +11,12 @@ pure-Python code several times, so shares from it overstate the core and underst
 
 from __future__ import annotations
 
-import argparse
 import functools
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from replay_window import replay_options, window_parser
 
 TOTALS: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
@@ -71,30 +70,15 @@ def _install() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--start", default="2025-07-01")
-    parser.add_argument("--days", type=float, default=6.0)
-    parser.add_argument("--tick", type=float, default=300.0)
-    parser.add_argument("--runs", default="funding_arbitrage")
-    parser.add_argument("--out", type=Path, default=Path("out/profile_sections"))
-    args = parser.parse_args()
+    args = window_parser(days=6.0, tick_s=300.0, out="out/profile_sections").parse_args()
     c_start = time.process_time()
     from strategies.funding_arbitrage.cli.bytecode_cache import enable_bytecode_cache
 
     enable_bytecode_cache()  # as `funding-arb` does at start
-    from strategies.funding_arbitrage.replay.runner import ReplayOptions, run_replay
-    from strategies.funding_arbitrage.shell.home import project_root
+    from strategies.funding_arbitrage.replay.runner import run_replay
 
     _install()
-    start = datetime.fromisoformat(args.start).replace(tzinfo=UTC).timestamp()
-    opts = ReplayOptions(
-        data_dir=project_root() / ".." / "shared" / "data" / "cross_venue_2025",
-        start_ts=start,
-        end_ts=start + args.days * 86400,
-        tick_s=args.tick,
-        out_dir=args.out,
-        runs=tuple(args.runs.split(",")),
-    )
+    opts = replay_options(args, args.out)
     c0 = time.process_time()
     run_replay(opts)
     total = time.process_time() - c0

@@ -22,17 +22,29 @@ SIM_CONNECTORS = ["sim_binance_perpetual", "sim_bybit_perpetual", "sim_binance"]
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
-@pytest.fixture
-def sim_client(tmp_path):
+def _sim_home(tmp_path: Path) -> Path:
+    """A project home with the sample sim config and the script."""
     home = tmp_path / "home"
     (home / "conf" / "scripts").mkdir(parents=True)
     shutil.copy(ROOT / "conf" / "scripts" / SIM_CONF, home / "conf" / "scripts")
     (home / "scripts").symlink_to(ROOT / "scripts")
-    session = Tmux(
-        f"fasim{os.getpid()}",
-        f"{BIN / 'funding-arb'} cli --sim --speed 3600",
+    return home
+
+
+def _client(name: str, home: Path, speed: int, **tmux_kwargs) -> Tmux:
+    """`funding-arb cli --sim --speed <speed>` in tmux session `name`+pid, on `home`, logged in by itself."""
+    return Tmux(
+        f"{name}{os.getpid()}",
+        f"{BIN / 'funding-arb'} cli --sim --speed {speed}",
         {"FUNDING_ARB_HOME": str(home), "FUNDING_ARB_PASSWORD": "sim-client-password"},
+        **tmux_kwargs,
     )
+
+
+@pytest.fixture
+def sim_client(tmp_path):
+    home = _sim_home(tmp_path)
+    session = _client("fasim", home, 3600)
     yield session, home
     session.kill()
 
@@ -65,16 +77,8 @@ def _hedged_ids(text: str) -> set[str]:
 @pytest.fixture
 def slow_sim_client(tmp_path):
     """60x: a pair opened a few wall seconds ago is still open when `stop` follows (holding takes data hours)."""
-    home = tmp_path / "home"
-    (home / "conf" / "scripts").mkdir(parents=True)
-    shutil.copy(ROOT / "conf" / "scripts" / SIM_CONF, home / "conf" / "scripts")
-    (home / "scripts").symlink_to(ROOT / "scripts")
-    session = Tmux(
-        f"faresume{os.getpid()}",
-        f"{BIN / 'funding-arb'} cli --sim --speed 60",
-        {"FUNDING_ARB_HOME": str(home), "FUNDING_ARB_PASSWORD": "sim-client-password"},
-        rows=600,  # the whole `status` (positions, funding, candidates) stays on the screen
-    )
+    home = _sim_home(tmp_path)
+    session = _client("faresume", home, 60, rows=600)  # the whole `status` (positions, funding, candidates) on screen
     yield session, home
     session.kill()
 

@@ -85,8 +85,9 @@ def test_client_refuses_to_start_without_keys(tmp_path, tmux_session):
     client = tmux_session(home)
     client.wait_for(">>>")
     client.send("start --v2 conf_funding_arbitrage.yml")
-    screen = client.wait_for("Start aborted")
-    assert "Failed to start strategy funding_arbitrage: binance_perpetual" in screen
+    client.wait_for("Start aborted")
+    # the client prints the reason on its own line, which may reach the pane a moment after "Start aborted"
+    screen = client.wait_for("Failed to start strategy funding_arbitrage: binance_perpetual", timeout=30)
     assert "started successfully" not in screen
     log = "".join(p.read_text() for p in (home / "logs").glob("*.log"))
     assert "binance_perpetual: no API keys in the keystore; run `connect binance_perpetual`" in log

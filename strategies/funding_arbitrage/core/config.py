@@ -7,7 +7,7 @@ Hummingbot's own (`script_file_name`, `controllers_config`). Every field is cons
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +38,75 @@ GUARD_UPPER_BOUNDS: dict[str, int] = {  # upper bounds of execution guards (thei
     "hedge_rebalance_cooldown_s": 86400,
 }
 PROJECT_HOME_CONTEXT = "project_home"  # validation context key: paths must resolve under this directory
+
+
+def _positive(v: Decimal) -> bool:
+    return v.is_finite() and v > 0
+
+
+def _percent(v: Decimal) -> bool:
+    return v.is_finite() and 0 < v <= 100
+
+
+def _finite(v: Decimal) -> bool:
+    return v.is_finite()
+
+
+def _at_least_one(v: int) -> bool:
+    return v >= 1
+
+
+NUMBER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {  # field: (accepts, what the error says it must be)
+    **dict.fromkeys(
+        (
+            "total_capital_quote",
+            "order_amount_quote",
+            "max_token_exposure_quote",
+            "max_venue_exposure_quote",
+            "max_total_exposure_quote",
+            "holding_horizon_hours",
+            "max_break_even_hours",
+            "max_holding_hours",
+            "max_drawdown_quote",
+            "volatility_reference_pct",
+        ),
+        (_positive, "must be a positive number"),
+    ),
+    **dict.fromkeys(
+        ("max_book_depth_share_pct", "min_liquidation_distance_pct", "hedge_gap_tolerance_pct", "hedge_gap_halt_pct"),
+        (_percent, "must be in (0, 100]"),
+    ),
+    **dict.fromkeys(
+        ("min_net_edge_pct", "take_profit_pct", "exit_edge_apr_pct", "exit_basis_pct"),
+        (_finite, "must be a finite number"),
+    ),
+    **dict.fromkeys(
+        (
+            "persistence_observations",
+            "exit_confirmations",
+            "max_errors_per_window",
+            "error_window_s",
+            "stale_data_s",
+            "single_leg_timeout_s",
+            "metrics_export_interval_s",
+            "entry_maker_timeout_s",
+            "entry_cooldown_s",
+            "entry_cooldown_max_s",
+            "close_retry_backoff_s",
+            "close_retry_max_backoff_s",
+            "close_escalate_after",
+            "hedge_rebalance_cooldown_s",
+            "alert_repeat_s",
+        ),
+        (_at_least_one, "must be at least 1"),
+    ),
+    "entry_max_retries": (lambda v: 0 <= v <= 10, "must be in 0..10"),
+    "prometheus_port": (lambda v: v == 0 or 1024 <= v <= 65535, "must be 0 (off) or in 1024..65535"),
+}
+REQUIRED_FILES = {  # path fields that may not be empty: why
+    "state_file": "positions cannot be remembered without it",
+    "kill_switch_file": "the kill switch cannot be turned off",
+}
 
 
 def path_outside_home(value: str, home: Path | None) -> str | None:
@@ -126,7 +195,17 @@ class FundingArbSettings(BaseModel):
     # --- capital and sizing -------------------------------------------------------------------------
     total_capital_quote: Decimal = _f("Total capital across venues, in quote", default=Decimal("10000"), le=1000000000)
     order_amount_quote: Decimal = _f("Notional of one position per leg, in quote", default=Decimal("1000"))
-    max_token_exposure_quote: Decimal = _f("Max notional per token (per leg), in quote", default=Decimal("3000"))
+    # What it bounds (tests/funding_arbitrage/core/test_token_cap.py): order_amount_quote may not exceed it, each new
+    # pair is sized at most order_amount_quote (each leg's base amount x the pair's reference mid, the mean of its legs'
+    # mids, at entry), and a token holds one pair at a time. A held pair is never resized: price moves, fills away
+    # from the mid, or a pair entered under a larger setting and kept across a restart can be worth more than this;
+    # such a pair only keeps its token from other entries until it exits. The replay's benchmarks allocate at most this
+    # per token (replay/allocation.py).
+    max_token_exposure_quote: Decimal = _f(
+        "Max notional per token (per leg) of a new pair, at the mid at entry, in quote (order_amount_quote <= it; "
+        "a held pair is not resized when its value moves above it)",
+        default=Decimal("3000"),
+    )
     max_venue_exposure_quote: Decimal = _f("Max notional on one venue, in quote", default=Decimal("6000"))
     max_total_exposure_quote: Decimal = _f("Max notional per side across all tokens, in quote", default=Decimal("9000"))
     max_book_depth_share_pct: Decimal = _f(
@@ -375,75 +454,13 @@ class FundingArbSettings(BaseModel):
                 raise ValueError(f"tokens ({t!r}) must be upper-case alphanumeric symbols like BTC")
         return v
 
-    @field_validator(
-        "total_capital_quote",
-        "order_amount_quote",
-        "max_token_exposure_quote",
-        "max_venue_exposure_quote",
-        "max_total_exposure_quote",
-        "holding_horizon_hours",
-        "max_break_even_hours",
-        "max_holding_hours",
-        "max_drawdown_quote",
-        "volatility_reference_pct",
-    )
+    @field_validator(*NUMBER_RULES)
     @classmethod
-    def _positive(cls, v: Decimal, info: Any) -> Decimal:
-        if not v.is_finite() or v <= 0:
-            raise ValueError(f"{info.field_name} ({v}) must be a positive number")
-        return v
-
-    @field_validator(
-        "max_book_depth_share_pct", "min_liquidation_distance_pct", "hedge_gap_tolerance_pct", "hedge_gap_halt_pct"
-    )
-    @classmethod
-    def _percent_range(cls, v: Decimal, info: Any) -> Decimal:
-        if not v.is_finite() or not (0 < v <= 100):
-            raise ValueError(f"{info.field_name} ({v}) must be in (0, 100]")
-        return v
-
-    @field_validator("min_net_edge_pct", "take_profit_pct", "exit_edge_apr_pct", "exit_basis_pct")
-    @classmethod
-    def _finite(cls, v: Decimal, info: Any) -> Decimal:
-        if not v.is_finite():
-            raise ValueError(f"{info.field_name} ({v}) must be a finite number")
-        return v
-
-    @field_validator(
-        "persistence_observations",
-        "exit_confirmations",
-        "max_errors_per_window",
-        "error_window_s",
-        "stale_data_s",
-        "single_leg_timeout_s",
-        "metrics_export_interval_s",
-        "entry_maker_timeout_s",
-        "entry_cooldown_s",
-        "entry_cooldown_max_s",
-        "close_retry_backoff_s",
-        "close_retry_max_backoff_s",
-        "close_escalate_after",
-        "hedge_rebalance_cooldown_s",
-        "alert_repeat_s",
-    )
-    @classmethod
-    def _positive_int(cls, v: int, info: Any) -> int:
-        if v < 1:
-            raise ValueError(f"{info.field_name} ({v}) must be at least 1")
-        return v
-
-    @field_validator("entry_max_retries")
-    @classmethod
-    def _entry_retries(cls, v: int) -> int:
-        if not 0 <= v <= 10:
-            raise ValueError(f"entry_max_retries ({v}) must be in 0..10")
-        return v
-
-    @field_validator("prometheus_port")
-    @classmethod
-    def _port(cls, v: int) -> int:
-        if v != 0 and not (1024 <= v <= 65535):
-            raise ValueError(f"prometheus_port ({v}) must be 0 (off) or in 1024..65535")
+    def _number_in_range(cls, v: Any, info: ValidationInfo) -> Any:
+        """The rule of NUMBER_RULES for this field."""
+        accepts, rule = NUMBER_RULES[info.field_name or ""]
+        if not accepts(v):
+            raise ValueError(f"{info.field_name} ({v}) {rule}")
         return v
 
     @field_validator("prometheus_host")
@@ -468,11 +485,11 @@ class FundingArbSettings(BaseModel):
                 raise ValueError(f"borrow_rates_apr_pct.{asset} ({rate}) must be in [0, 1000]")
         return v
 
-    @field_validator("state_file")
+    @field_validator(*REQUIRED_FILES)
     @classmethod
-    def _state_file(cls, v: str) -> str:
+    def _names_a_file(cls, v: str, info: ValidationInfo) -> str:
         if not v.strip():
-            raise ValueError("state_file ('') must name a file: positions cannot be remembered without it")
+            raise ValueError(f"{info.field_name} ('') must name a file: {REQUIRED_FILES[info.field_name or '']}")
         return v
 
     @field_validator("state_file", "journal_file", "kill_switch_file", "metrics_export_path")
@@ -491,13 +508,6 @@ class FundingArbSettings(BaseModel):
         limit = GUARD_UPPER_BOUNDS[info.field_name or ""]
         if v > limit:
             raise ValueError(f"{info.field_name} ({v}) must be at most {limit}: higher turns the guard off")
-        return v
-
-    @field_validator("kill_switch_file")
-    @classmethod
-    def _kill_switch(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("kill_switch_file ('') must name a file: the kill switch cannot be turned off")
         return v
 
     @field_validator("*", mode="before")

@@ -19,8 +19,11 @@ bracket's maximum). Unknown volatility (too little history) gives 1x with status
 None, never 0). When even 1x is nearer than required the choice is 1x with status "floored".
 
 The guard (`guard_leg`) re-checks a held leg every tick against a threshold above the risk gate's own cut
-(`min_liquidation_distance_pct`): below it, lower the leverage (more margin, no trade) or, at 1x, reduce both legs
-of the pair so the rest is `target` away (threshold x (1 + hysteresis)), so one action does not flap.
+(`min_liquidation_distance_pct`): below it, lower the leverage (more margin, no trade, so the leg is `target` away:
+threshold x (1 + hysteresis), so one action does not flap) or, when no lower leverage can (at 1x, or the venue
+refused), close the pair. A partial cut does not help: the venue releases an isolated position's margin pro rata,
+so the rest liquidates at the same price (`margin.max_amount_for_distance`; only a lower maintenance bracket helps,
+and then the cut is sized by it).
 """
 
 from __future__ import annotations
@@ -213,7 +216,12 @@ class GuardAction:
 
     @property
     def reason(self) -> str:
-        what = f"leverage to {self.leverage}x" if self.action == ACTION_LOWER else f"reduce by {self.fraction:.4f}"
+        if self.action == ACTION_LOWER:
+            what = f"leverage to {self.leverage}x"
+        elif self.fraction is not None and self.fraction >= 1:
+            what = "close the pair (no lower leverage can restore it; a partial cut keeps the liquidation price)"
+        else:
+            what = f"reduce by {self.fraction:.4f} (the rest falls into a lower maintenance bracket)"
         return (
             f"liquidation {self.distance_pct:.2f}% away, below the volatility threshold {self.threshold_pct:.2f}%: "
             f"{what} (target {self.target_pct:.2f}%)"
@@ -225,7 +233,8 @@ def guard_leg(leg: HeldLeg, sigma_pct: Decimal | None, params: GuardParams) -> G
 
     Lowering leverage re-margins the position at entry notional / L (how the venue does it for isolated
     positions; it needs free margin, which the shell verifies). At 1x, or when no lower leverage would help, the
-    pair is reduced (`margin.reduce_fraction_for_distance`: the rest keeps its equity and is `target` away).
+    pair is reduced by `margin.reduce_fraction_for_distance` (the rest keeps its margin pro rata, as on the venue):
+    1, the whole pair, unless the rest falls into a lower maintenance bracket.
     """
     distance = leg.distance_pct()
     notional = abs(leg.amount) * leg.mark_price
@@ -241,6 +250,6 @@ def guard_leg(leg: HeldLeg, sigma_pct: Decimal | None, params: GuardParams) -> G
     if leg.leverage > 1:  # even 1x does not reach the target: take the margin it gives now, reduce after
         return GuardAction(ACTION_LOWER, distance, threshold, target, leverage=1)
     fraction = reduce_fraction_for_distance(
-        leg.amount, leg.equity_quote, leg.mark_price, target, leg.table, leg.lot_size_base
+        leg.amount, leg.entry_price, leg.margin_quote, leg.mark_price, target, leg.table, leg.lot_size_base
     )
     return GuardAction(ACTION_REDUCE, distance, threshold, target, fraction=fraction)

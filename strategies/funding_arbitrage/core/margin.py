@@ -292,33 +292,81 @@ def margin_ratio(maintenance_quote: Decimal | None, equity_quote: Decimal) -> De
     return maintenance_quote / equity_quote
 
 
-def max_amount_for_distance(
-    equity_quote: Decimal, mark_price: Decimal, min_distance_pct: Decimal, table: BracketTable, *, is_long: bool
-) -> Decimal:
-    """Largest |amount| (base) whose liquidation is at least `min_distance_pct` from mark, with this equity.
+def isolated_margin_quote(amount_base: Decimal, entry_price: Decimal, leverage: Decimal) -> Decimal:
+    """Margin (quote) an isolated position holds at `leverage`: |amount| × entry / leverage.
 
-    The position is re-based at mark (entry = mark, margin = current equity in quote): what remains when part
-    of it is closed and the margin stays with the rest. At the target P_t = mark × (1 − d) for a long,
-    mark × (1 + d) for a short, the equity left must still cover MM:
-        equity − q × mark × d >= q × P_t × MMR − cum   =>   q <= (equity + cum) / (mark × d + P_t × MMR)
-    per bracket (notional q × P_t); the left side falls as q grows, so one bracket is consistent.
-    Example (BTCUSDT tier 1): equity 600, mark 60 000, d = 15 %, long: P_t = 51 000,
-        q <= 600 / (9 000 + 204) = 0.065189 BTC.
+    This is what the venue holds at every size, not only at the largest: an isolated position's margin grows by
+    fill notional / leverage, is re-set to |amount| × entry / L when the leverage changes, and is released pro rata
+    when the position is reduced (Binance/Bybit isolated; the simulated perps, `sim/positions.py`). The entry price
+    does not change on a reduction, so |amount| × entry / L stays exact. Example: 0.1 BTC at 60 000, 10x -> 600.
+
+    Raises:
+        ValueError: leverage not positive.
     """
-    if equity_quote <= 0:
+    if leverage <= 0:
+        raise ValueError(f"leverage ({leverage}) must be positive")
+    return abs(amount_base) * entry_price / leverage
+
+
+def margin_after_reduction(margin_quote: Decimal, amount_before_base: Decimal, amount_after_base: Decimal) -> Decimal:
+    """The isolated margin (quote) left after reducing from `amount_before_base` to `amount_after_base`: released
+    pro rata (margin × |after| / |before|). Example: 600 on 0.1 BTC, cut to 0.065 -> 390.
+
+    Raises:
+        ValueError: the amounts are not a reduction of a non-zero position.
+    """
+    before, after = abs(amount_before_base), abs(amount_after_base)
+    if before == 0 or after > before:
+        raise ValueError(f"not a reduction: {amount_before_base} -> {amount_after_base}")
+    return margin_quote * after / before
+
+
+def max_amount_for_distance(
+    amount_signed: Decimal,
+    entry_price: Decimal,
+    margin_quote: Decimal,
+    mark_price: Decimal,
+    min_distance_pct: Decimal,
+    table: BracketTable,
+) -> Decimal:
+    """Largest |amount| (base, <= |amount_signed|) to keep so the rest liquidates >= `min_distance_pct` from mark.
+
+    What a venue does when part of an isolated position is closed: the rest keeps its entry price and margin per
+    unit (`margin_after_reduction`). Per unit kept, equity at the target price P_t (mark × (1 − d) for a long,
+    mark × (1 + d) for a short) is u = margin / |amount| + s × (P_t − entry), s = ±1, the same for any size; the
+    rest q is safe at P_t while q × u >= MM(q × P_t) = q × P_t × MMR − cum. MM per unit of notional grows with the
+    notional, so the safe sizes are [0, q*], and per bracket q* = cum / (P_t × MMR − u) (all q when u >=
+    P_t × MMR). Within the first bracket (cum 0) a cut never helps: the answer is all or nothing. It helps only
+    when the rest falls into a lower bracket (large positions).
+    Example (BTCUSDT tier 1): short 1 BTC at 60 000, 1x (margin 60 000), mark 110 000, d = 15 %: P_t = 126 500,
+        u = 60 000 − 66 500 < 0 -> 0 (nothing can be kept; close it).
+    """
+    q = abs(amount_signed)
+    if q == 0 or mark_price <= 0:
         return _ZERO
     d = min_distance_pct / _HUNDRED
-    target = mark_price * (1 - d) if is_long else mark_price * (1 + d)
+    target = mark_price * (1 - d) if amount_signed > 0 else mark_price * (1 + d)
+    if target <= 0:
+        return _ZERO
+    per_unit = margin_quote / q + (target - entry_price if amount_signed > 0 else entry_price - target)
+    best = _ZERO
     for b in table.tiers:
-        q = (equity_quote + b.cum_quote) / (mark_price * d + target * b.maint_margin_rate)
-        if b.contains(q * target) or b is table.tiers[-1]:
-            return q
-    raise AssertionError("unreachable: the last tier always answers")  # pragma: no cover
+        lo = b.min_notional_quote / target
+        hi = None if b is table.tiers[-1] else b.max_notional_quote / target
+        shortfall = target * b.maint_margin_rate - per_unit  # MM per unit minus equity per unit, before cum
+        if shortfall <= 0:
+            bound = q if hi is None else min(hi, q)
+        else:
+            bound = min(b.cum_quote / shortfall, q) if hi is None else min(b.cum_quote / shortfall, hi, q)
+        if bound >= lo and bound > best:
+            best = bound
+    return best
 
 
 def reduce_fraction_for_distance(
     amount_signed: Decimal,
-    equity_quote: Decimal,
+    entry_price: Decimal,
+    margin_quote: Decimal,
     mark_price: Decimal,
     min_distance_pct: Decimal,
     table: BracketTable,
@@ -326,12 +374,13 @@ def reduce_fraction_for_distance(
 ) -> Decimal:
     """Smallest fraction (0..1] of a position to close so the rest liquidates >= `min_distance_pct` from mark.
 
-    The rest keeps the equity (see `max_amount_for_distance`); its amount is floored to the lot and at least
-    one lot is closed. 1 = close everything (the equity cannot carry even one lot at that distance).
-    Example: long 0.1 BTC, equity 600, mark 60 000, 15 %, lot 0.001: keep 0.065, fraction 0.35.
+    The rest keeps its entry and its margin pro rata (`max_amount_for_distance`); its amount is floored to the lot
+    and at least one lot is closed. 1 = close everything: the usual answer, since within one bracket the rest
+    liquidates at the same price as the whole (only lower leverage, i.e. more margin, or closing helps).
+    Example: short 1 BTC at 60 000, 1x, mark 110 000, 15 % -> 1.
     """
     q = abs(amount_signed)
-    keep = min(max_amount_for_distance(equity_quote, mark_price, min_distance_pct, table, is_long=amount_signed > 0), q)
+    keep = max_amount_for_distance(amount_signed, entry_price, margin_quote, mark_price, min_distance_pct, table)
     if lot_size_base:
         keep = (keep / lot_size_base).to_integral_value(rounding=ROUND_FLOOR) * lot_size_base
     cut = q - keep

@@ -17,7 +17,7 @@ __all__ = ["CATALOG", "ERROR_KINDS", "TRADING_STATES", "MetricSpec", "spec"]
 
 TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")
 ERROR_KINDS = ("tick_exception", "order_place_failed", "order_failed", "single_leg_timeout")
-ENTRY_DENIALS = ("halted", "reducing", "unchecked", "unknown_venue", "stale")
+ENTRY_DENIALS = ("halted", "reducing", "unchecked", "unknown_venue", "stale", "leverage")
 CRITICAL_KINDS = ("close_failed", "hedge_gap", "leverage_reduction_failed", "orphan_position")
 MARGIN_SOURCES = ("venue", "estimated", "proxy:binance")
 TICK_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -84,7 +84,9 @@ CATALOG: tuple[MetricSpec, ...] = (
     _c(
         "leverage_reductions",
         ("reason",),
-        "Partial closes sent to move a pair away from liquidation.",
+        "Risk reductions sent for a pair too near liquidation: the whole pair closed (a partial cut of an isolated "
+        "position does not move its liquidation price), or a partial cut where the rest falls into a lower "
+        "maintenance bracket.",
         "reduction_reason",
     ),
     _c("fills", ("connector",), "Order fills received for the strategy's own orders, per connector.", "connector"),

@@ -3,7 +3,8 @@
 Trading state (NautilusTrader's `TradingState`):
   * ACTIVE   - entries allowed on venues whose data is fresh.
   * REDUCING - a pair is nearer to liquidation than `min_liquidation_distance_pct` and its `ReduceAction`
-               is pending; new entries are denied everywhere until every leg is back beyond the threshold.
+               (usually closing the whole pair: `check_positions`) is pending; new entries are denied everywhere
+               until every leg is back beyond the threshold or closed.
   * HALTED   - latched by an error burst, a drawdown of `max_drawdown_quote`, a daily loss of `max_daily_loss_pct`
                of the UTC day's starting equity, every venue going stale, or an operator kill / kill-switch file.
                A halt means: **no new entries, cancel working entry orders, keep hedged positions.** It
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import FundingArbSettings
+from .leverage import LEVERAGE_FIXED
 from .margin import (
     BracketTable,
     MarginBrackets,
@@ -64,9 +66,10 @@ class LegRisk:
     """One open leg as the shell sees it this tick: amount in base, signed (negative = short); quote prices.
 
     `mark_price` None (no data) or a non-positive entry price make the liquidation *unknown* (N/A and an
-    alert, never assumed safe). `wallet_margin_quote`: the leg's isolated margin; None = |amount| × entry /
-    leverage. `quote_asset` None = the connector's `quote_assets` entry in the settings. `lot_size_base`
-    makes reduce fractions land on whole lots; None = no rounding.
+    alert, never assumed safe). `wallet_margin_quote`: the leg's isolated margin at its current size (what the
+    venue holds: released pro rata by reductions); None = |amount| × entry / leverage (`isolated_margin_quote`).
+    `quote_asset` None = the connector's `quote_assets` entry in the settings. `lot_size_base` makes reduce
+    fractions land on whole lots; None = no rounding.
     """
 
     pair_id: str
@@ -126,7 +129,8 @@ class LegReport:
 
 @dataclass(frozen=True)
 class ReduceAction:
-    """Reduce BOTH legs of `pair_id` by `fraction` (0 < f <= 1) of their amounts, reduce-only.
+    """Reduce BOTH legs of `pair_id` by `fraction` (0 < f <= 1) of their amounts, reduce-only; 1 closes the whole
+    pair (both legs, hedged, through the lifecycle's close), the usual case: see `RiskGate.check_positions`.
 
     The shell rounds the at-risk leg's cut up to its lot and the partner's to the nearest lot.
     """
@@ -134,6 +138,10 @@ class ReduceAction:
     pair_id: str
     fraction: Decimal
     reason: str
+
+    @property
+    def closes_pair(self) -> bool:
+        return self.fraction >= 1
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,16 @@ def liquidation_reason(report: LegReport, min_distance_pct: Decimal) -> str | No
     )
 
 
+def _action_reason(fraction: Decimal, reason: str) -> str:
+    """The reason a `ReduceAction` carries: says whether the whole pair is closed or cut, and why."""
+    if fraction >= 1:
+        return (
+            f"{reason}: closing the whole pair (isolated margin is released pro rata, so a partial cut would leave "
+            "the rest's liquidation price where it is)"
+        )
+    return f"{reason}: cutting {fraction:.4f} of the pair (the rest falls into a lower maintenance bracket)"
+
+
 def single_leg_reason(ts: float, opened_ts: float, timeout_s: int) -> str | None:
     age = ts - opened_ts
     if age > timeout_s:
@@ -229,6 +247,8 @@ def single_leg_reason(ts: float, opened_ts: float, timeout_s: int) -> str | None
     return None
 
 
+_ONE = Decimal(1)
+CUT_MARGIN = Decimal("1.2")  # a partial cut leaves the rest this x min_liquidation_distance_pct away: no re-cut
 LIQ_MEMO_MAX = 10_000  # legs whose liquidation price is remembered before the memo starts over
 
 
@@ -271,6 +291,7 @@ class RiskGate:
         self._venues_sorted: tuple[str, ...] = ()  # the same, sorted
         # (pair id, connector) -> (amount, entry price, margin, table, liquidation price) of the leg's last check
         self._liq: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal, BracketTable, Decimal | None]] = {}
+        self._fresh: dict[str, str | None] = {}  # venue -> `fresh_leg_reason` (settings and tables are fixed)
 
     @property
     def state(self) -> TradingState:
@@ -504,11 +525,15 @@ class RiskGate:
         )
 
     def check_positions(self, ts: float, legs: Sequence[LegRisk]) -> list[ReduceAction]:
-        """Estimate each leg's liquidation; reduce pairs nearer than `min_liquidation_distance_pct`.
+        """Estimate each leg's liquidation; act on pairs nearer than `min_liquidation_distance_pct`.
 
-        A pair's fraction is the largest any of its legs needs (`margin.reduce_fraction_for_distance`: the
-        rest liquidates at least the threshold away). State is REDUCING while any is pending. Legs with an
-        unknown liquidation price get status "unknown" and an alert; they are not treated as safe.
+        A pair's fraction is the largest any of its legs needs (`margin.reduce_fraction_for_distance`, with the
+        margin released pro rata as the venue does: the rest liquidates at least `CUT_MARGIN` x the threshold
+        away). An isolated position's liquidation price does not move when part of it is closed (same entry, same
+        margin per unit), so the answer is 1, close the whole pair, unless the rest falls into a lower maintenance
+        bracket; more margin (lower leverage) is `leverage.guard_leg`'s, before this cut. State is REDUCING while
+        any is pending. Legs with an unknown liquidation price get status "unknown" and an alert; they are not
+        treated as safe.
         """
         min_pct = self.settings.min_liquidation_distance_pct
         reports, alerts = [], []
@@ -533,8 +558,9 @@ class RiskGate:
             if reason is None or table is None or leg.mark_price is None:
                 continue
             fraction = reduce_fraction_for_distance(
-                leg.amount, leg.equity_quote, leg.mark_price, min_pct, table, leg.lot_size_base
-            )
+                leg.amount, leg.entry_price, leg.margin_quote, leg.mark_price, min_pct * CUT_MARGIN, table,
+                leg.lot_size_base,
+            )  # fmt: skip
             if fraction > fractions.get(leg.pair_id, Decimal(0)):
                 fractions[leg.pair_id], reasons[leg.pair_id] = fraction, reason
             alerts.append(
@@ -542,7 +568,7 @@ class RiskGate:
             )
         self.leg_reports = tuple(reports)
         self._alerts["positions"] = alerts
-        actions = [ReduceAction(p, f, reasons[p]) for p, f in fractions.items() if f > 0]
+        actions = [ReduceAction(p, f, _action_reason(f, reasons[p])) for p, f in fractions.items() if f > 0]
         self._pending_reduce = {a.pair_id for a in actions}
         for a in actions:
             logger.warning("risk_reduce ts=%s pair=%s fraction=%.6f reason=%r", ts, a.pair_id, a.fraction, a.reason)
@@ -574,7 +600,7 @@ class RiskGate:
         """None if a new pair may be opened on `venues` now, else the denial reason.
 
         The text before the first ":" is a bounded code (halted, reducing, unchecked, stale,
-        unknown_venue, paused), fit for a metric label; the rest is for people.
+        unknown_venue, paused, leverage), fit for a metric label; the rest is for people.
         """
         if self.halt_reason is not None:
             return f"halted: {self.halt_reason}"
@@ -590,6 +616,40 @@ class RiskGate:
                 return f"unknown_venue: {v} was not in the last staleness check"
             if v in self.stale_venues:
                 return f"stale: {v}: {self.stale_venues[v]}"
+            too_near = self.fresh_leg_reason(v)
+            if too_near is not None:
+                return f"leverage: {too_near}"
+        return None
+
+    def fresh_leg_reason(self, venue: str) -> str | None:
+        """Why a new perp leg on `venue` would start within `CUT_MARGIN` x `min_liquidation_distance_pct` of its
+        liquidation (fixed leverage mode: the configured `leverage`, any configured token, a short of
+        `order_amount_quote`, the nearer side), or None. Such a leg would be closed whole at once or on the first
+        small move (a partial cut cannot help), then opened again: entries there are denied instead. Computed once
+        per venue."""
+        if venue not in self._fresh:
+            self._fresh[venue] = self._fresh_leg_check(venue)
+        return self._fresh[venue]
+
+    def _fresh_leg_check(self, venue: str) -> str | None:
+        s = self.settings
+        leverage = s.leverage.get(venue)
+        quote = s.quote_assets.get(venue)
+        if s.leverage_mode != LEVERAGE_FIXED or leverage is None or not quote or self._is_spot(venue):
+            return None
+        notional, min_pct = s.order_amount_quote, s.min_liquidation_distance_pct
+        for token in s.tokens:
+            table = self.brackets.resolve(venue, token, quote)
+            if table is None:
+                continue
+            liq = estimate_liquidation_price(-notional, _ONE, notional / leverage, table)  # at price 1: base = quote
+            assert liq is not None
+            distance = liquidation_distance_pct(_ONE, liq, is_long=False)
+            if distance < min_pct * CUT_MARGIN:
+                return (
+                    f"{venue} at {leverage}x puts a new {token} short {distance:.2f}% from liquidation, within "
+                    f"{CUT_MARGIN} x min_liquidation_distance_pct={min_pct} (lower `leverage`)"
+                )
         return None
 
     def alerts(self) -> list[RiskAlert]:

@@ -7,7 +7,7 @@ docs/performance.md "Third pass").
 Where: one file per data directory under `cache_root()/data` (`$FUNDING_ARB_CACHE_DIR`, else XDG, else
 `~/.cache/funding-arb`: the directory of the compiled-module cache), named by a hash of the directory's resolved
 path. The file starts with a header naming what it was made from: the format version, the directory, each data
-file's name, size and modification time (ns), and a hash of the parser's source (`sim/data.py`). Any difference,
+file's name, size and SHA-256 of its bytes, and a hash of the parser's source (`sim/data.py`). Any difference,
 and the files are parsed again and the cache rewritten. A cache file that cannot be read (truncated, corrupt, from
 another version of the classes) is reported in one warning and replaced: never an error. A directory that cannot
 be written leaves things as they were (parse every time). At most `KEEP_FILES` directories are cached (about 10 MB
@@ -46,11 +46,21 @@ def enabled() -> bool:
 
 
 def source_key(data_dir: Path) -> tuple[Any, ...]:
-    """What a parse of `data_dir` depends on: the directory, each data file's (name, size, mtime ns), the parser."""
+    """What a parse of `data_dir` depends on: the directory, each data file's (name, size, SHA-256 of its bytes),
+    the parser.
+
+    The content hash, not the modification time: a rewrite of the same size whose mtime was set back (`cp -p`,
+    `touch -r`, `os.utime`) is caught. It costs about 2 ms for `cross_venue_2025` (1.8 MB of gzip; measured),
+    against about 350 ms to read the cache and 1.5 s to parse."""
     files = [data_dir / name for name in (FUNDING_FILE, CANDLES_FILE)]
-    stats = tuple((f.name, s.st_size, s.st_mtime_ns) for f in files if f.is_file() for s in [f.stat()])
+    stats = tuple((f.name, f.stat().st_size, _sha256(f)) for f in files if f.is_file())
     parser = hashlib.sha256(Path(sim_data.__file__).read_bytes()).hexdigest()
     return (FORMAT, str(data_dir.resolve()), stats, parser)
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def cache_file(data_dir: Path) -> Path:

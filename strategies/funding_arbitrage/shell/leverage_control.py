@@ -8,7 +8,10 @@ nearer to liquidation). The engine sizes and ranks with these values (`EdgeEngin
 Every tick the guard looks at each hedged pair's perp legs: one nearer to liquidation than the volatility threshold
 (always above `min_liquidation_distance_pct`, the risk gate's cut) first gets a lower leverage (more margin, no
 trade); the change is verified on the next tick with `get_leverage` and, if the venue refused it, or the leg is
-already at 1x, BOTH legs of the pair are reduced together through the lifecycle (`LegExecutor.reduce_pair`).
+already at 1x, the WHOLE pair is closed, both legs hedged, through the lifecycle (`LegExecutor.reduce_pair` with
+fraction 1): the venue releases an isolated position's margin pro rata, so a partial cut would leave the rest's
+liquidation price where it is (a partial cut only when the rest falls into a lower maintenance bracket). A refusal
+(and its alert) lasts until the venue confirms a later change on that market.
 Each action is an event (`leverage_lowered`, `leverage_reduction` with reason `volatility`) and a journal
 transition (the reduction's reason). `leverage_mode: fixed` leaves everything as configured.
 """
@@ -31,6 +34,7 @@ from ..core.leverage import (
     guard_leg,
     leverage_cap,
 )
+from ..core.margin import isolated_margin_quote
 from ..core.venues import venue_spec
 from .state import PairState
 
@@ -71,9 +75,23 @@ class LeverageControl:
             for token in self.rt.settings.tokens:
                 market = (name, self.rt.settings.trading_pair(name, token))
                 if market in held:
-                    self.current[market] = self.rt.settings.leverage[name]
+                    self.current[market] = self._restored_leverage(market, self.rt.settings.leverage[name])
                 else:
                     self._set(market, 1)
+
+    def _restored_leverage(self, market: Market, configured: int) -> int:
+        """After a restart: the leverage a held market's legs were margined at, from the state file (`margin_quote`
+        = |amount| x entry / leverage, saved by the runtime when it changes), within [1, configured]; the
+        configured maximum when no leg records a margin (an older state file)."""
+        found = [
+            leg.cost_quote / leg.margin_quote
+            for r in self.rt.store.open_records()
+            for leg in r.legs()
+            if (leg.connector, leg.trading_pair) == market and leg.margin_quote > 0 and leg.cost_quote > 0
+        ]
+        if not found:
+            return configured
+        return max(1, min(configured, int(max(found).to_integral_value())))
 
     def leverage_of(self, connector: str, pair: str) -> Decimal:
         """The leverage to assume for a market's margin: fixed mode, the configured one; volatility mode, the higher
@@ -114,6 +132,8 @@ class LeverageControl:
                 elif choice.leverage != now:
                     log.info("leverage market=%s/%s %s->%s status=%s", *market, now, choice.leverage, choice.status)
                     self._set(market, choice.leverage)
+                    if market in self._refused:  # verified like a lowering: only a confirmed change clears it
+                        self._pending[market] = (choice.leverage, ts)
         self.rt.engine.market_leverage = {m: Decimal(v) for m, v in self.current.items()}
 
     def _choose(self, market: Market, token: str) -> Optional[LeverageChoice]:
@@ -150,7 +170,7 @@ class LeverageControl:
 
     # --- the guard on held legs -----------------------------------------------------------------------------
     def guard(self, ts: float) -> None:
-        """Lower leverage, or reduce both legs, of hedged pairs whose perp legs near the volatility threshold."""
+        """Lower leverage, or close the pair, of hedged pairs whose perp legs near the volatility threshold."""
         if not self.enabled:
             return
         self._confirm(ts)
@@ -201,7 +221,7 @@ class LeverageControl:
         if table is None or mark is None:
             return None  # the risk gate reports such a leg as unknown and alerts
         lev = self.leverage_of(*market)
-        margin = max(leg.margin_quote, abs(leg.filled_base) * leg.avg_entry_price / lev)
+        margin = isolated_margin_quote(leg.filled_base, leg.avg_entry_price, lev)  # as the venue holds it now
         lot = self.rt._markets.get(market)
         return HeldLeg(
             leg.filled_base, leg.avg_entry_price, mark, margin, int(lev), table, lot.rules.lot_size if lot else None
@@ -220,7 +240,9 @@ class LeverageControl:
 
     def _confirm(self, ts: float) -> None:
         """A lowered leverage the connector does not show by the next tick was refused (e.g. too little free
-        margin): alert, and reduce that market's pairs from now on."""
+        margin): alert, and close that market's pairs from now on (`_action`). The refusal (and its alert) lasts
+        until the venue confirms a later change on that market, held or not (`plan` asks again each re-check):
+        raised once, cleared once, never toggled by the pairs opening and closing in between."""
         for market, (wanted, asked_ts) in list(self._pending.items()):
             if ts <= asked_ts:
                 continue
@@ -240,6 +262,7 @@ class LeverageControl:
             self.rt.metrics.alert(
                 f"leverage_reduction_failed.{market[0]}.{market[1]}",
                 "critical",
-                f"{market[0]} {market[1]}: leverage {wanted}x not confirmed (venue shows {actual}); reducing instead",
+                f"{market[0]} {market[1]}: leverage {wanted}x not confirmed (venue shows {actual}); "
+                "closing its pairs instead",
                 ts,
             )

@@ -19,6 +19,7 @@ from ..core import lifecycle as lc
 from ..core.config import ConfigError, FundingArbSettings
 from ..core.decisions import EdgeEngine, HeldPair
 from ..core.hedge import HedgeMonitor, HeldLeg
+from ..core.margin import isolated_margin_quote
 from ..core.metrics import MetricsRegistry
 from ..core.portfolio import account_equity
 from ..core.risk import LegRisk, RiskGate, RiskReport
@@ -539,11 +540,12 @@ class FundingArbRuntime:
         return equity
 
     def _leg_risks(self, tick: TickSnapshot) -> list[LegRisk]:
-        """Perp legs for the liquidation check. No connector reports margin or liquidation price, so each leg
-        is estimated as margin = notional / configured leverage at the leg's largest size, against the maintenance
-        brackets. A reduction keeps that margin with the rest (the risk gate's `ReduceAction` fraction assumes so:
-        `margin.max_amount_for_distance`); recomputing it from the reduced size would reduce again every tick."""
-        out = []
+        """Perp legs for the liquidation check. No connector reports margin or liquidation price, so each leg's
+        isolated margin is modelled as the venue holds it: |amount| x entry / leverage at its CURRENT size
+        (`margin.isolated_margin_quote`; a reduction releases margin pro rata, so a partial cut leaves the
+        liquidation price where it was), against the maintenance brackets. `leg.margin_quote` keeps that figure in
+        the state file (saved when it changes), from which a restart recovers the leverage of held markets."""
+        out, changed = [], False
         for r in self.store.open_records():
             for leg in r.legs():
                 if leg.kind != "perp" or leg.filled_base == 0:
@@ -551,7 +553,8 @@ class FundingArbRuntime:
                 market = self._markets.get((leg.connector, leg.trading_pair))
                 leverage = self.leverage_ctl.leverage_of(leg.connector, leg.trading_pair)
                 entry = leg.avg_entry_price or Decimal(0)
-                leg.margin_quote = max(leg.margin_quote, abs(leg.filled_base) * entry / leverage)
+                margin = isolated_margin_quote(leg.filled_base, entry, leverage)
+                changed, leg.margin_quote = changed or margin != leg.margin_quote, margin
                 out.append(
                     LegRisk(
                         pair_id=r.pair_id,
@@ -565,6 +568,8 @@ class FundingArbRuntime:
                         lot_size_base=market.rules.lot_size if market is not None else None,
                     )
                 )
+        if changed:
+            self.store.save()
         return out
 
     def _mark(self, connector: str, pair: str) -> Optional[Decimal]:

@@ -7,7 +7,9 @@ trial is told. Ctrl-C cancels what is in flight and tells those trials FAIL/inte
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +36,15 @@ class RayStartError(RuntimeError):
     """Ray could not be started or joined; the message says where and why."""
 
 
-def start_ray(address: str | None, workers: int, attempts: int = 3) -> None:
-    """Join `address`, or start a local Ray with `workers` CPUs. Worker logs stay in Ray's log dir.
+def start_ray(address: str | None, workers: int, attempts: int = 4, pause_s: float = 10.0) -> None:
+    """Join `address`, or start a new local Ray with `workers` CPUs. Worker logs stay in Ray's log dir.
 
-    Ray gives its raylet a fixed 30 s to register; on a loaded machine that can pass, so a local start is tried
-    `attempts` times (each failure logged) before giving up.
+    A local start passes address "local": a cluster named by `RAY_ADDRESS` or left by `ray start` is never
+    joined by accident. Ray's raylet waits a fixed 15 s for its dashboard agent to start and aborts when it is
+    late (seen on this 2-core machine under load: "Timed out waiting for file .../metrics_agent_port_*" in
+    raylet.out); the processes that attempt started before the raylet (GCS, dashboard, monitors) are not stopped
+    by Ray and would load the next attempt, so they are stopped here, and a local start is tried `attempts` times,
+    `pause_s` apart (each failure logged), before giving up.
 
     Raises:
         RayStartError: after the last failed attempt, with Ray's reason.
@@ -46,18 +52,51 @@ def start_ray(address: str | None, workers: int, attempts: int = 3) -> None:
     import ray
 
     for attempt in range(1, attempts + 1):
+        before = _child_pids()
         try:
             if address:
                 ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
             else:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+                ray.init(
+                    address="local",
+                    num_cpus=workers,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.WARNING,
+                )
             return
         except Exception as e:  # Ray raises a bare Exception on a start timeout
             ray.shutdown()
             where = f"the Ray cluster at {address}" if address else f"a local Ray with {workers} CPUs"
+            stopped = 0 if address else _stop_new_children(before)
             if address or attempt == attempts:
                 raise RayStartError(f"could not start {where}: {e}") from e
-            log.warning("ray_start_failed attempt=%d of=%d reason=%s", attempt, attempts, e)
+            log.warning(
+                "ray_start_failed attempt=%d of=%d stopped_leftovers=%d reason=%s", attempt, attempts, stopped, e
+            )
+            time.sleep(pause_s)
+
+
+def _child_pids() -> set[int]:
+    import psutil
+
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def _stop_new_children(before: set[int], timeout_s: float = 10.0) -> int:
+    """Stop this process's child processes that are not in `before` (those a failed Ray start left); their count."""
+    import psutil
+
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    for p in left:
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+    _, alive = psutil.wait_procs(left, timeout=timeout_s)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(alive, timeout=timeout_s)
+    return len(left)
 
 
 def stop_ray() -> None:
@@ -65,6 +104,23 @@ def stop_ray() -> None:
 
     if ray.is_initialized():
         ray.shutdown()
+
+
+class StopRequest:
+    """SIGINT/SIGTERM recorded as a flag that the job loop reads between its steps.
+
+    A KeyboardInterrupt raised wherever the signal lands could stop the driver inside an Optuna write or a Ray
+    call (between an ask and its job being recorded, inside a tell); the flag is read only where the loop can
+    stop cleanly, at most about a second (`ray.wait`'s timeout) after the signal."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+
+    def requested(self) -> bool:
+        return self.signum is not None
 
 
 def run_jobs(
@@ -75,25 +131,30 @@ def run_jobs(
     finish_trial: Callable[[Job, Any], None],
     finish_oos: Callable[[Job, Any], None],
     needs_oos: Callable[[FoldStudy], bool],
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> None:
     """Drive every fold to its budget and its out-of-sample run, `workers` replays at a time.
 
     `submit_trial` asks a trial and submits it (None when the ask was settled without a replay, e.g. an invalid
-    combination told FAIL at once); `finish_*` receive the job and the worker's result.
+    combination told FAIL at once); `finish_*` receive the job and the worker's result. `stop_requested` is read
+    before each step (a StopRequest installed as the signal handler).
 
     Raises:
-        SweepInterrupted: on KeyboardInterrupt, after in-flight trials were told FAIL/interrupted.
+        SweepInterrupted: on a stop request or KeyboardInterrupt, after in-flight trials were told
+            FAIL/interrupted.
     """
     import ray
 
     pending: list[Job] = []
     try:
         while True:
+            if stop_requested():
+                raise KeyboardInterrupt
             _fill(folds, pending, workers, submit_trial, submit_oos, needs_oos)
             if not pending:
                 return
             ready, _ = ray.wait([j.ref for j in pending], num_returns=1, timeout=1.0)
-            for ref in ready:
+            for ref in ready:  # finished replays are booked even when a stop was asked meanwhile
                 job = next(j for j in pending if j.ref == ref)
                 result = _result(job)
                 pending.remove(job)

@@ -20,7 +20,7 @@ from ..core.forecast import CALIBRATION_CUT_TS
 from ..replay.results import RUN_NAMES
 from ..shell.home import project_root
 from ..sim.data import DataError, load_market_data
-from .execution import Job, RayStartError, SweepInterrupted, run_jobs, start_ray, stop_ray
+from .execution import Job, RayStartError, StopRequest, SweepInterrupted, run_jobs, start_ray, stop_ray
 from .folds import Fold, FoldError, build_folds, check_calibration_cut, check_folds, data_span, iso
 from .objective import ObjectiveWeights, carry_capture, score
 from .outputs import summary_json, write_outputs
@@ -202,13 +202,18 @@ def _execute(plan: SweepPlan, folds: list[FoldStudy]) -> int:
         return 0
     progress = Progress(todo, enabled=plan.opts.progress)
     runner = _Runner(plan, progress)
-    previous = signal.getsignal(signal.SIGTERM)
+    stop = StopRequest()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
             start_ray(plan.opts.address, plan.opts.workers)
         except RayStartError as e:
             raise SweepInputError(f"{e} (nothing was run; the study is unchanged)") from e
-        signal.signal(signal.SIGTERM, _raise_interrupt)  # after ray.init, which installs its own fatal handler
+        except KeyboardInterrupt:
+            raise SweepInterrupted("interrupted while Ray was starting; nothing was run") from None
+        for sig, handler in previous.items():  # after ray.init, which installs its own SIGTERM handler
+            if sig != signal.SIGINT or handler is not signal.SIG_IGN:  # a background job's SIGINT stays ignored
+                signal.signal(sig, stop)
         run_jobs(
             folds,
             plan.opts.workers,
@@ -217,16 +222,14 @@ def _execute(plan: SweepPlan, folds: list[FoldStudy]) -> int:
             runner.finish_trial,
             runner.finish_oos,
             _needs_oos,
+            stop.requested,
         )
     finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         progress.close()
         stop_ray()
     return progress.done
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def _fail_waiting(fs: FoldStudy) -> None:

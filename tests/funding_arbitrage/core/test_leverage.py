@@ -167,16 +167,15 @@ def test_guard_lowers_leverage_when_volatility_rises() -> None:
     assert leg.distance_pct(abs(leg.amount) * leg.entry_price / 3) < action.target_pct  # 3x would not do
 
 
-def test_guard_reduces_at_1x_and_the_rest_is_at_the_target() -> None:
+def test_guard_closes_the_pair_at_1x_since_a_cut_keeps_the_liquidation_price() -> None:
     leg = short_leg("110000", 1)  # price +83 %: ~8.5 % from liquidation at 1x
     action = guard_leg(leg, D("1"), PARAMS)
 
     assert action is not None and action.action == ACTION_REDUCE
-    assert action.fraction is not None and 0 < action.fraction < 1
+    assert action.fraction == 1 and "close the pair" in action.reason
     assert action.distance_pct < PARAMS.gate_pct < action.threshold_pct
-    kept = leg.amount * (1 - action.fraction)
-    rest = HeldLeg(kept, leg.mark_price, leg.mark_price, leg.equity_quote, 1, TABLE)  # re-based at mark
-    assert rest.distance_pct() >= action.target_pct
+    half = HeldLeg(leg.amount / 2, leg.entry_price, leg.mark_price, leg.margin_quote / 2, 1, TABLE)  # pro rata
+    assert half.distance_pct() == leg.distance_pct()  # what a partial cut would leave: just as near
 
 
 @settings(max_examples=150, deadline=None)

@@ -96,6 +96,30 @@ def carry_settings(state_file: Path, **overrides: Any) -> dict[str, Any]:
     return data
 
 
+def plain(value: Any) -> Any:
+    """Settings as YAML-safe values: Decimals as their exact text, in nested dicts and lists too."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_name: str, **overrides: Any) -> Path:
+    """A project home (`FUNDING_ARB_HOME`) holding one config, conf/scripts/`config_name`.yml: `perp_settings` with
+    its state file data/`config_name`_state.json, and `overrides` (paths relative to the home)."""
+    import yaml
+
+    root = tmp_path / "home"
+    (root / "conf" / "scripts").mkdir(parents=True)
+    data = perp_settings(Path(f"data/{config_name}_state.json"), **overrides)
+    (root / "conf" / "scripts" / f"{config_name}.yml").write_text(yaml.safe_dump(plain(data)))
+    monkeypatch.setenv("FUNDING_ARB_HOME", str(root))
+    return root
+
+
 class TransitionLog:
     """Every pair-state transition, in order, as (pair_id, old, new, ts): a spy on `PairRecord.transition`."""
 
@@ -214,8 +238,16 @@ class SimRun:
         open_records = [r for r in self.records if r.state is not PairState.CLOSED]
         tokens = [r.token for r in open_records]
         problems += [f"{t}: {tokens.count(t)} open pairs" for t in set(tokens) if tokens.count(t) > 1]
+        return problems + self.ledger_problems()
+
+    def ledger_problems(self) -> list[str]:
+        """The open records' perp legs (the journal) differing from the venue positions; the tracker's open orders
+        differing from the venues' open orders (empty: they agree)."""
+        problems = []
         recorded: dict[tuple[str, str], Decimal] = {}
-        for r in open_records:
+        for r in self.records:
+            if r.state is PairState.CLOSED:
+                continue
             for leg in r.legs():
                 if leg.kind == "perp":
                     key = (leg.connector, leg.trading_pair)

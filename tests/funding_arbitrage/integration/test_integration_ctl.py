@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from integration_helpers import BTC_START, perp_settings, run_async, sim_run
+from integration_helpers import BTC_START, config_home, run_async, sim_run
 
 from strategies.funding_arbitrage.cli.launcher import main
 from strategies.funding_arbitrage.shell.journal import Journal
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project home with one sim config whose journal is data/ctl_sim.journal.sqlite."""
-    root = tmp_path / "home"
-    (root / "conf" / "scripts").mkdir(parents=True)
-    data = perp_settings(
-        Path("data/ctl_sim_state.json"), journal_file="data/ctl_sim.journal.sqlite", kill_switch_file="data/ctl.kill"
+    return config_home(
+        tmp_path,
+        monkeypatch,
+        "ctl_sim",
+        journal_file="data/ctl_sim.journal.sqlite",
+        kill_switch_file="data/ctl.kill",
     )
-    (root / "conf" / "scripts" / "ctl_sim.yml").write_text(yaml.safe_dump(_plain(data)))
-    monkeypatch.setenv("FUNDING_ARB_HOME", str(root))
-    return root
 
 
 def test_ctl_queues_commands_in_the_configs_journal(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

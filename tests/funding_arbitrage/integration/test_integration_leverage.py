@@ -24,7 +24,6 @@ from integration_helpers import (
     TransitionLog,
     events_named,
     first_record,
-    lot,
     perp_settings,
     run_async,
     sim_run,
@@ -111,16 +110,20 @@ def test_rising_volatility_lowers_leverage_before_the_risk_gate_and_keeps_the_he
     run_async(body)
 
 
-def test_venue_refusing_lower_leverage_reduces_both_legs_before_the_risk_gate(
+def test_venue_refusing_lower_leverage_closes_the_whole_pair_once_before_the_risk_gate(
     cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A refused lowering leaves no way to restore the distance (a partial cut keeps the liquidation price: the venue
+    releases margin pro rata): the whole pair is closed, both legs, hedged, once; the alert is raised once and stays
+    raised while the venue keeps refusing (never toggled by later pairs opening and closing)."""
     transitions = TransitionLog(monkeypatch)
 
     async def body() -> None:
         with sim_run(cross_venue, vol_settings(tmp_path), coins=["BTC"], start_ts=BTC_START, hours=1) as run:
             states: list[TradingState] = []
             pair = await hedged_at_the_cap(run, states)
-            before_long, before_short = pair.long.filled_base, pair.short.filled_base
+            raised: list[str] = []  # every "raised" transition of an alert (a flapping alert is raised again)
+            run.runtime.metrics.add_alert_listener(lambda a, t: raised.append(a.name) if t == "raised" else None)
 
             async def refuse(trading_pair: str, leverage: int) -> tuple[bool, str]:
                 return False, "Margin is insufficient to change leverage"
@@ -130,37 +133,27 @@ def test_venue_refusing_lower_leverage_reduces_both_legs_before_the_risk_gate(
             seed_history(
                 run, run.env.now - 60, "0.006"
             )  # returns +/-1.2 %: 4 sigma(24h) ~ 23.5 % > the 5x legs' ~19.5 %
-            await run.run_until(
-                run.env.now + 20 * 60,
-                stop=lambda ts: (
-                    pair.state is PairState.HEDGED
-                    and 0 < pair.long.filled_base < before_long
-                    and not run.runtime.executor.has_pending(pair)
-                ),
-            )
-            await run.run_until(run.env.now + 3 * 60)  # and a few more ticks: no second reduction
-            step = max(lot(run, BYBIT, PAIR), lot(run, BINANCE, PAIR))
-            alerts = {a.name for a in run.runtime.metrics.alerts(active_only=True)}
+            await run.run_until(run.env.now + 20 * 60, stop=lambda ts: pair.state is PairState.CLOSED)
+            closed_ts = run.env.now
+            await run.run_until(run.env.now + 10 * 60)  # and more ticks: no second action on it, no alert toggling
+            failed = [a for a in run.runtime.metrics.alerts() if a.name.startswith("leverage_reduction_failed.")]
 
-            assert venue_leverage(run) == {BINANCE: 5, BYBIT: 5}
-            assert any(a.startswith("leverage_reduction_failed.") for a in alerts)
+            assert pair.state is PairState.CLOSED and venue_leverage(run) == {BINANCE: 5, BYBIT: 5}
             assert transitions.path(pair.pair_id) == [
                 PairState.OPENING,
                 PairState.HEDGED,
-                PairState.REDUCING,
-                PairState.HEDGED,
+                PairState.UNWINDING,
+                PairState.CLOSED,
             ]
-            assert 0 < pair.long.filled_base < before_long and before_short < pair.short.filled_base < 0
-            assert abs(pair.long.filled_base + pair.short.filled_base) <= step  # still neutral
-            assert run.positions() == {
-                (pair.long.connector, PAIR): pair.long.filled_base,
-                (pair.short.connector, PAIR): pair.short.filled_base,
-            }
-            assert run.runtime.metrics.value("leverage_reductions", reason="volatility") == 1
-            assert len(events_named(run, "leverage_reduction")) == 1
-            assert run.runtime.metrics.value("leverage_reductions", reason="liquidation_distance") in (None, 0)
-            assert TradingState.REDUCING not in states  # the risk gate never had to cut
+            assert pair.long.filled_base == 0 and pair.short.filled_base == 0
             closes = [e for e in run.fills_of(pair) if e.position == "CLOSE"]
             assert {run.leg_of(e.order_id).connector for e in closes} == {BYBIT, BINANCE}  # reduce-only, both legs
+            mine = [e for e in events_named(run, "leverage_reduction") if e.get("pair_id") == pair.pair_id]
+            assert len(mine) == 1 and "close the pair" in mine[0]["message"]
+            assert run.runtime.metrics.value("leverage_reductions", reason="liquidation_distance") in (None, 0)
+            assert TradingState.REDUCING not in states  # the risk gate never had to cut
+            assert failed and all(a.active and a.first_ts < closed_ts for a in failed)  # raised once, still raised
+            assert all(raised.count(a.name) == 1 for a in failed)
+            assert run.env.liquidations() == {BINANCE: [], BYBIT: []}
 
     run_async(body)

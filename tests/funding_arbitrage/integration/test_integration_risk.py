@@ -6,6 +6,7 @@ and BTC would enter ~11 h later (see integration_helpers for the data behind the
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from integration_helpers import (
     TransitionLog,
     events_named,
     first_record,
-    lot,
     perp_settings,
     run_async,
     sim_run,
@@ -96,60 +96,78 @@ def test_error_burst_halts_and_no_pair_is_opened_after(cross_venue: Any, tmp_pat
     run_async(body)
 
 
-def test_leg_near_liquidation_reduces_both_legs_and_restores_the_distance(
+def test_leg_near_liquidation_closes_the_whole_pair_once(
     cross_venue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 50x leaves ~1.5 % to liquidation; the strategy wants 5 %
+    """20x starts a leg ~4.6 % from liquidation; the strategy cuts at 3.8 %. Once BTC has moved ~0.8 % against a
+    leg, a partial cut cannot help (the venue releases margin pro rata: the rest liquidates at the same price), so
+    the gate closes the WHOLE pair, both legs reduce-only and hedged, once: one action, not one per tick."""
     transitions = TransitionLog(monkeypatch)
+    settings = perp_settings(
+        tmp_path / "s.json", leverage={BINANCE: 20, BYBIT: 20}, min_liquidation_distance_pct=D("3.8")
+    )
+
+    async def body() -> None:
+        with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=12) as run:
+            states = _states(run)
+            venue_distance: list[Decimal] = []
+            raised: list[str] = []  # every "raised" transition of an alert (a flapping alert is raised again)
+            run.runtime.metrics.add_alert_listener(lambda a, t: raised.append(a.name) if t == "raised" else None)
+
+            def closing(ts: float) -> bool:
+                r = run.records[0] if run.records else None
+                if r is not None and r.state is PairState.HEDGED:  # the venue's own estimate, before the close
+                    venue_distance[:] = [_venue_distance_pct(run, leg.connector) for leg in r.legs()]
+                return r is not None and r.state is PairState.CLOSED
+
+            await run.run_until(run.env.end_ts, stop=closing)
+            r = first_record(run)
+            await run.run_until(run.env.now + 10 * 60)  # more ticks: nothing more happens to it
+
+            assert r.state is PairState.CLOSED and transitions.path(r.pair_id) == [
+                PairState.OPENING,
+                PairState.HEDGED,
+                PairState.UNWINDING,
+                PairState.CLOSED,
+            ]
+            assert r.long.filled_base == 0 and r.short.filled_base == 0
+            assert min(venue_distance) < D("3.8") * D("1.01")  # the venue agreed it was near
+            mine = [e for e in events_named(run, "leverage_reduction") if e.get("pair_id") == r.pair_id]
+            assert len(mine) == 1 and "closing the whole pair" in mine[0]["message"]
+            assert run.runtime.metrics.value("leverage_reductions", reason="liquidation_distance") == len(
+                {e.get("pair_id") for e in events_named(run, "leverage_reduction")}
+            )  # one action per pair, never one per tick
+            for name in set(raised):  # raised at most once (then cleared with the pair), never toggled
+                if name.startswith(("leverage_reduction_failed.", "risk.liquidation_near.")) and r.pair_id in name:
+                    assert raised.count(name) == 1, name
+            assert TradingState.REDUCING in states
+            closes = [e for e in run.fills_of(r) if e.position == "CLOSE"]
+            assert {run.leg_of(e.order_id).connector for e in closes} == {BYBIT, BINANCE}  # reduce-only, both legs
+            assert run.env.liquidations() == {BINANCE: [], BYBIT: []}
+
+    run_async(body)
+
+
+def test_entries_are_denied_where_a_new_leg_would_start_near_liquidation(cross_venue: Any, tmp_path: Path) -> None:
+    """50x starts a leg ~1.6 % from liquidation, the strategy wants 5 %: it would be closed as soon as hedged and
+    opened again; no pair is opened, and the denials are counted."""
     settings = perp_settings(tmp_path / "s.json", leverage={BINANCE: 50, BYBIT: 50}, min_liquidation_distance_pct=D(5))
 
     async def body() -> None:
         with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=1) as run:
-            states = _states(run)
-            hedged: dict[str, Any] = {}
-            run.on_step.append(
-                lambda ts: (
-                    hedged.setdefault("legs", (first_record(run).long.filled_base, first_record(run).short.filled_base))
-                    if run.records and first_record(run).state is PairState.HEDGED
-                    else None
-                )
-            )
-
-            def reduced(ts: float) -> bool:
-                r = run.records[0] if run.records else None
-                return (
-                    r is not None
-                    and "legs" in hedged
-                    and 0 < r.long.filled_base < hedged["legs"][0]
-                    and not run.runtime.executor.has_pending(r)
-                )
-
-            await run.run_until(run.env.end_ts, stop=reduced)
-            await run.run_until(run.env.now + 60)  # one more tick: the gate re-estimates the reduced legs
-            r = first_record(run)
-            before_long, before_short = hedged["legs"]
-            step = max(lot(run, BYBIT, "BTC-USDT"), lot(run, BINANCE, "BTC-USDT"))
-
-            assert r.state is PairState.HEDGED and transitions.path(r.pair_id) == [
-                PairState.OPENING,
-                PairState.HEDGED,
-                PairState.REDUCING,
-                PairState.HEDGED,
-            ]
-            assert 0 < r.long.filled_base < before_long and before_short < r.short.filled_base < 0
-            assert abs(r.long.filled_base + r.short.filled_base) <= step
-            assert run.positions() == {
-                (BYBIT, "BTC-USDT"): r.long.filled_base,
-                (BINANCE, "BTC-USDT"): r.short.filled_base,
-            }
-            assert len(events_named(run, "leverage_reduction")) == 1  # one reduction, not stacked per tick
-            assert run.runtime.metrics.value("leverage_reductions", reason="liquidation_distance") == 1
-            assert TradingState.REDUCING in states and states[-1] is TradingState.ACTIVE
-            assert all(leg.distance_pct >= D(5) for leg in run.runtime.risk.leg_reports)
-            closes = [e for e in run.fills_of(r) if e.position == "CLOSE"]
-            assert {run.leg_of(e.order_id).connector for e in closes} == {BYBIT, BINANCE}  # reduce-only
+            await run.run_until(run.env.end_ts)
+            assert run.records == [] and run.positions() == {}
+            assert (run.runtime.metrics.value("entries_denied", reason="leverage") or 0) >= 1
 
     run_async(body)
+
+
+def _venue_distance_pct(run: Any, connector: str) -> Decimal:
+    """The sim venue's own liquidation estimate of its BTC position, as % of mark (its `margin_info`)."""
+    info = run.env.connectors[connector].margin_info("BTC-USDT")
+    liquidation, mark = info["liquidation_price"], run.runtime._mark(connector, "BTC-USDT")
+    assert liquidation is not None and mark is not None
+    return abs(liquidation - mark) / mark * 100
 
 
 def test_venue_liquidation_of_a_leg_is_noticed_and_the_surviving_leg_unwound(

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from integration_helpers import perp_settings
+from integration_helpers import config_home
 
 from strategies.funding_arbitrage.cli.launcher import main
 from strategies.funding_arbitrage.shell.journal import Journal
@@ -18,24 +16,9 @@ DAY1 = dt.datetime(2025, 3, 10, 0, tzinfo=dt.UTC).timestamp()
 DAY2 = DAY1 + 86400
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "home"
-    (root / "conf" / "scripts").mkdir(parents=True)
-    data = perp_settings(Path("data/sum_state.json"), journal_file="data/sum.journal.sqlite")
-    (root / "conf" / "scripts" / "sum.yml").write_text(yaml.safe_dump(_plain(data)))
-    monkeypatch.setenv("FUNDING_ARB_HOME", str(root))
-    return root
+    return config_home(tmp_path, monkeypatch, "sum", journal_file="data/sum.journal.sqlite")
 
 
 def test_summary_prints_one_line_per_day_with_funding_per_pair(home: Path, capsys: pytest.CaptureFixture) -> None:

@@ -10,7 +10,6 @@ binance earns far more than the switch costs.
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -74,8 +73,8 @@ class SwitchRun:
 def tick_problems(run: SimRun, ts: float) -> list[str]:
     """Two pairs of the token open at once; the token's net exposure (perp positions + spot inventory) beyond one
     lot while no pair is between its legs (OPENING or UNWINDING with orders working, within the single-leg
-    timeout); recorded perp legs different from the venues' positions; the tracker's open orders different from the
-    venues' open orders."""
+    timeout); the open records' perp legs or the tracker's open orders different from the venues'
+    (`SimRun.ledger_problems`)."""
     out = []
     open_records = [r for r in run.records if r.state is not PairState.CLOSED]
     if len(open_records) > 1:
@@ -87,19 +86,7 @@ def tick_problems(run: SimRun, ts: float) -> list[str]:
     one_lot = max(lot(run, c, PAIR) for c in (*PERPS, BYBIT_SPOT))
     if abs(net) > one_lot and not legging:
         out.append(f"{ts}: net {TOKEN} exposure {net} (perps {positions}, spot {spot_base})")
-    recorded: dict[tuple[str, str], Decimal] = {}
-    for r in run.records:
-        for leg in r.legs():
-            if leg.kind == "perp" and leg.filled_base != 0:
-                key = (leg.connector, leg.trading_pair)
-                recorded[key] = recorded.get(key, D(0)) + leg.filled_base
-    if recorded != positions:
-        out.append(f"{ts}: records {recorded} != venues {positions}")
-    tracked = {o.client_order_id for o in run.runtime.store.tracker.open_orders()}
-    venue_open = {o.client_order_id for c in run.env.connectors.values() for o in c.sim_open_orders()}
-    if tracked != venue_open:
-        out.append(f"{ts}: tracker {sorted(tracked)} != venues {sorted(venue_open)}")
-    return out
+    return out + [f"{ts}: {problem}" for problem in run.ledger_problems()]
 
 
 @pytest.fixture(scope="module")

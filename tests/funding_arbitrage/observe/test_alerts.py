@@ -132,19 +132,22 @@ def test_halt_is_delivered_to_the_webhook_once(cross_venue: Any, tmp_path: Path,
 def test_liquidation_risk_and_a_failed_leverage_reduction_are_delivered(
     cross_venue: Any, tmp_path: Path, receiver: Receiver
 ) -> None:
-    # 50x leaves ~1.5 % to liquidation, the strategy wants 5 %; every reduction order is rejected
+    # 20x starts ~4.6 % from liquidation, the strategy cuts at 3.8 % (a new leg is allowed: 4.6 >= 1.2 x 3.8); every
+    # reduction order is rejected, and BTC's next move brings a leg under the cut
     settings = perp_settings(
         tmp_path / "s.json",
-        leverage={BINANCE: 50, BYBIT: 50},
-        min_liquidation_distance_pct=D(5),
+        leverage={BINANCE: 20, BYBIT: 20},
+        min_liquidation_distance_pct=D("3.8"),
         max_errors_per_window=1000,
     )
 
     async def body() -> None:
-        with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=1) as run:
+        with sim_run(cross_venue, settings, coins=["BTC"], start_ts=BTC_START, hours=12) as run:
             await run.run_until_hedged(run.env.end_ts)
             _reject_all(run, BYBIT)
             _reject_all(run, BINANCE)
+            risk = run.runtime
+            await run.run_until(run.env.end_ts, stop=lambda ts: bool(risk.last_risk and risk.last_risk.reduce_actions))
             await run.run_until(run.env.now + 10 * 60)
             titles = _delivered(run, receiver)
 

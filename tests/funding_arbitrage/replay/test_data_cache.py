@@ -146,3 +146,25 @@ def test_only_the_most_recent_directories_are_kept(tmp_path: Path, parses: list[
     kept = sorted(p.name for p in data_cache.cache_dir().glob("*.pickle"))
     assert len(kept) == data_cache.KEEP_FILES
     assert data_cache.cache_file(dirs[-1]).name in kept and data_cache.cache_file(dirs[0]).name not in kept
+
+
+def test_a_same_size_rewrite_with_the_old_mtime_is_parsed_again(tmp_path: Path, parses: list[Path]) -> None:
+    """`cp -p` or `touch -r` over a data file: same size, same modification time, other content."""
+    data = _dataset(tmp_path / "data")
+    funding = data / "funding_rates.csv.gz"
+    before = funding.stat()
+    data_cache.load_cached_market_data(data)
+    for rate in (f"0.000{d}0" for d in range(2, 10)):  # a content whose gzip has the same size (deterministic)
+        _dataset(tmp_path / "scratch", FUNDING.replace("0.00010", rate))
+        if (tmp_path / "scratch" / funding.name).stat().st_size == before.st_size:
+            break
+    else:
+        pytest.fail("no same-size variant of the funding file")
+    funding.write_bytes((tmp_path / "scratch" / funding.name).read_bytes())
+    os.utime(funding, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = funding.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)  # what the old key compared
+    reloaded = data_cache.load_cached_market_data(data)
+    assert len(parses) == 2
+    assert reloaded.funding_series("binance", "BTC").rates[0] == Decimal(rate)
+    _same(reloaded, load_market_data(data))

@@ -17,8 +17,10 @@ from strategies.funding_arbitrage.core.margin import (
     MarginDataError,
     default_brackets_path,
     estimate_liquidation_price,
+    isolated_margin_quote,
     liquidation_distance_pct,
     locate_brackets,
+    margin_after_reduction,
     margin_ratio,
     max_amount_for_distance,
     reduce_fraction_for_distance,
@@ -191,11 +193,42 @@ def test_margin_ratio_unknown_and_past_liquidation() -> None:
     assert margin_ratio(D("24"), D("600")) == D("0.04")
 
 
-def test_max_amount_for_distance_worked_example(btc: BracketTable) -> None:
-    q = max_amount_for_distance(D("600"), D("60000"), D("15"), btc, is_long=True)
-    assert abs(q - D("600") / D("9204")) < D("1e-24")  # 0.065189...
-    fraction = reduce_fraction_for_distance(D("0.1"), D("600"), D("60000"), D("15"), btc, D("0.001"))
-    assert fraction == D("0.35")
+def test_a_cut_within_the_first_bracket_cannot_restore_the_distance(btc: BracketTable) -> None:
+    # short 1 BTC at 60 000, 1x (margin 60 000), mark 110 000: liquidation ~119 522, 8.66 % away. P_t = 126 500;
+    # per unit kept: margin 60 000 + (60 000 - 126 500) = -6 500 < MM 506: nothing can be kept.
+    assert max_amount_for_distance(D("-1"), D("60000"), D("60000"), D("110000"), D("15"), btc) == 0
+    assert reduce_fraction_for_distance(D("-1"), D("60000"), D("60000"), D("110000"), D("15"), btc, D("0.001")) == 1
+    # the same leg 9 % from mark is safe whole: nothing needs to go
+    assert max_amount_for_distance(D("-1"), D("60000"), D("60000"), D("100000"), D("15"), btc) == 1
+
+
+def test_a_cut_helps_only_down_into_a_lower_bracket(btc: BracketTable) -> None:
+    # long 100 BTC at 60 000 with 10x (margin 600 000), mark 60 000: notional 6M is in the 3M-12M bracket
+    # (MMR 1 %): 9.29 % from liquidation; kept in the first bracket (MMR 0.4 %) the rest would be 9.64 % away
+    amount, entry, margin, mark = D("100"), D("60000"), D("600000"), D("60000")
+    liq = estimate_liquidation_price(amount, entry, margin, btc)
+    assert liq is not None
+    whole = liquidation_distance_pct(mark, liq, is_long=True)
+    d = whole + D("0.2")  # ask a little more than the whole position has: a lower bracket gives it
+    assert max_amount_for_distance(amount, entry, margin, mark, D("9.7"), btc) == 0  # beyond the first bracket
+    keep = max_amount_for_distance(amount, entry, margin, mark, d, btc)
+    assert 0 < keep < amount
+    rest_margin = margin_after_reduction(margin, amount, keep)
+    rest_liq = estimate_liquidation_price(keep, entry, rest_margin, btc)
+    assert rest_liq is not None
+    assert liquidation_distance_pct(mark, rest_liq, is_long=True) >= d - D("1e-18")
+    more = keep * D("1.001")  # a little more kept falls short
+    more_liq = estimate_liquidation_price(more, entry, margin_after_reduction(margin, amount, more), btc)
+    assert more_liq is not None and liquidation_distance_pct(mark, more_liq, is_long=True) < d
+
+
+def test_isolated_margin_and_its_pro_rata_release() -> None:
+    assert isolated_margin_quote(D("-0.1"), D("60000"), D("10")) == D("600")
+    assert margin_after_reduction(D("600"), D("0.1"), D("0.065")) == D("390")
+    with pytest.raises(ValueError, match="leverage"):
+        isolated_margin_quote(D("1"), D("1"), D("0"))
+    with pytest.raises(ValueError, match="not a reduction"):
+        margin_after_reduction(D("600"), D("0.1"), D("0.2"))
 
 
 # --- properties ----------------------------------------------------------------------------------------
@@ -252,14 +285,14 @@ def test_liquidation_price_is_where_equity_meets_maintenance(
 @settings(max_examples=300, deadline=None)
 @given(
     symbol=st.sampled_from(TABLE_SYMBOLS),
-    notional=st.decimals(min_value=D("100"), max_value=D("20000000"), places=2),
+    notional=st.decimals(min_value=D("100"), max_value=D("50000000"), places=2),
     entry=st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2),
-    leverage=st.integers(min_value=3, max_value=125),
-    move_pct=st.decimals(min_value=D("-12"), max_value=D("12"), places=2),
+    leverage=st.integers(min_value=1, max_value=125),
+    move_pct=st.decimals(min_value=D("-60"), max_value=D("90"), places=2),
     is_long=st.booleans(),
     with_lot=st.booleans(),
 )
-def test_reduce_fraction_restores_the_distance_with_the_smallest_lot_aligned_cut(
+def test_reduce_fraction_restores_the_distance_with_margin_released_pro_rata(
     brackets: MarginBrackets,
     symbol: str,
     notional: D,
@@ -269,27 +302,30 @@ def test_reduce_fraction_restores_the_distance_with_the_smallest_lot_aligned_cut
     is_long: bool,
     with_lot: bool,
 ) -> None:
+    """The rest keeps its entry and its margin per unit (as the venue does); what is kept liquidates >= 15 %
+    away, one lot more kept would not, and within the first bracket (cum 0) only closing everything helps."""
     table = brackets.table(symbol)
     assert table is not None
     sign = 1 if is_long else -1
-    amount = notional / entry * sign
+    amount, margin = notional / entry * sign, notional / leverage
     mark = entry * (1 + move_pct / 100)
-    equity = notional / leverage + amount * (mark - entry)
-    liq = estimate_liquidation_price(amount, entry, notional / leverage, table)
+    liq = estimate_liquidation_price(amount, entry, margin, table)
     assert liq is not None
-    if equity <= 0 or liquidation_distance_pct(mark, liq, is_long=is_long) >= 15:
+    if liquidation_distance_pct(mark, liq, is_long=is_long) >= 15:
         return
     lot = D(1).scaleb(abs(amount).adjusted() - 3) if with_lot else None
 
     def distance(keep: D) -> D:
-        rest_liq = estimate_liquidation_price(keep * sign, mark, equity, table)
+        rest_liq = estimate_liquidation_price(keep * sign, entry, margin_after_reduction(margin, amount, keep), table)
         assert rest_liq is not None
         return liquidation_distance_pct(mark, rest_liq, is_long=is_long)
 
-    fraction = reduce_fraction_for_distance(amount, equity, mark, D("15"), table, lot)
+    fraction = reduce_fraction_for_distance(amount, entry, margin, mark, D("15"), table, lot)
     assert 0 < fraction <= 1
     keep = abs(amount) * (1 - fraction)
     if keep > 0:
         assert distance(keep) >= D("15") - D("1e-15")
     if lot is not None and keep + lot <= abs(amount):
         assert distance(keep + lot) < D("15")  # one lot less cut would not restore it
+    if table.bracket_for(abs(amount) * mark).tier == 1 and table.tiers[0].max_notional_quote > notional * 3:
+        assert fraction == 1  # the first bracket: a cut leaves the liquidation price where it is

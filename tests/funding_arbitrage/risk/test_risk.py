@@ -82,11 +82,11 @@ def short_btc(amount: str = "-1", mark: str = "60000", leverage: str = "3", conn
 
 
 def distance_after(leg: LegRisk, fraction: D, brackets: MarginBrackets) -> D:
-    """Recompute independently: the rest of the leg, re-based at mark, keeping the leg's equity."""
+    """Recompute independently: the rest of the leg keeps its entry and its margin pro rata (as the venue does)."""
     assert leg.mark_price is not None
     table = brackets.resolve(leg.connector, leg.token, "USDT")
     rest = leg.amount * (1 - fraction)
-    liq = estimate_liquidation_price(rest, leg.mark_price, leg.equity_quote, table)
+    liq = estimate_liquidation_price(rest, leg.entry_price, leg.margin_quote * (1 - fraction), table)
     assert liq is not None
     return liquidation_distance_pct(leg.mark_price, liq, is_long=leg.amount > 0)
 
@@ -241,21 +241,18 @@ def test_all_venues_stale_halts_until_resumed(gate: RiskGate) -> None:
 
 
 # --- liquidation distance ------------------------------------------------------------------------------
-def test_leg_near_liquidation_reduces_the_pair_by_a_fraction_that_restores_the_distance(
+def test_leg_near_liquidation_closes_the_whole_pair_since_a_cut_cannot_restore_the_distance(
     gate: RiskGate, brackets: MarginBrackets
 ) -> None:
     # long 1 BTC at 60 000 with 10x: liquidation 54 216.87, 9.64 % away (< 15 %)
     risky, partner = long_btc(), short_btc()
     actions = gate.check_positions(100, [risky, partner])
     assert len(actions) == 1 and actions[0].pair_id == "p1"
-    fraction = actions[0].fraction
-    assert 0 < fraction < 1 and fraction != D("0.5")
-    # the cut lands on the lot grid and restores the distance ...
-    rest = risky.amount * (1 - fraction)
-    assert rest == rest.quantize(LOT)
-    assert distance_after(risky, fraction, brackets) >= THRESHOLD
-    # ... and is the smallest such cut: one lot less falls short
-    assert distance_after(risky, fraction - LOT / abs(risky.amount), brackets) < THRESHOLD
+    assert actions[0].fraction == 1 and actions[0].closes_pair
+    assert "closing the whole pair" in actions[0].reason
+    # any partial cut leaves the rest exactly as near (margin released pro rata, same entry)
+    for cut in (D("0.1"), D("0.5"), D("0.9")):
+        assert distance_after(risky, cut, brackets).quantize(D("0.01")) == D("9.64")
     report = next(r for r in gate.leg_reports if r.connector == BIN)
     assert report.status == "near_liquidation" and report.distance_pct is not None
     assert report.distance_pct.quantize(D("0.01")) == D("9.64") and report.bracket_source == "binance"
@@ -264,26 +261,41 @@ def test_leg_near_liquidation_reduces_the_pair_by_a_fraction_that_restores_the_d
     assert gate.allow_entry(100, [BIN, OKX]) == "reducing: pairs ['p1'] are near liquidation"
 
 
-def test_reducing_clears_when_the_reduced_pair_is_back_beyond_the_threshold(
-    gate: RiskGate, brackets: MarginBrackets
-) -> None:
-    risky = long_btc()
-    fraction = gate.check_positions(100, [risky, short_btc()])[0].fraction
-    rest = risky.amount * (1 - fraction)
-    reduced = long_btc(amount=str(rest), wallet_margin_quote=risky.equity_quote)  # margin stays with the rest
-    assert gate.check_positions(110, [reduced, short_btc(amount=str(-rest))]) == []
+def test_a_partial_cut_is_not_shown_as_restoring_the_distance(gate: RiskGate) -> None:
+    """The old model kept the margin of the largest size with the rest; with the venue's pro-rata release the
+    cut leg (its margin now |amount| x entry / leverage) is as near as before, and the gate still closes the pair."""
+    gate.check_positions(100, [long_btc(), short_btc()])
+    cut = long_btc(amount="0.6", wallet_margin_quote=D("3600"))  # 0.6 x 60 000 / 10: what the venue keeps
+    actions = gate.check_positions(110, [cut, short_btc(amount="-0.6")])
+    assert [(a.pair_id, a.fraction) for a in actions] == [("p1", 1)]
+    assert gate.state is TradingState.REDUCING
+
+
+def test_reducing_clears_once_the_pair_is_closed(gate: RiskGate) -> None:
+    assert gate.check_positions(100, [long_btc(), short_btc()])
+    assert gate.check_positions(110, []) == []
     assert gate.state is TradingState.ACTIVE
 
 
-def test_price_move_against_a_short_on_a_proxy_venue_triggers_a_restoring_reduce(
-    gate: RiskGate, brackets: MarginBrackets
-) -> None:
+def test_price_move_against_a_short_on_a_proxy_venue_closes_the_pair(gate: RiskGate, brackets: MarginBrackets) -> None:
     short = short_btc(mark="66000", leverage="5")  # liquidation ~71 713, 8.7 % away
     actions = gate.check_positions(100, [long_btc(mark="66000", leverage="2"), short])
-    assert [a.pair_id for a in actions] == ["p1"]
-    assert distance_after(short, actions[0].fraction, brackets) >= THRESHOLD
+    assert [(a.pair_id, a.fraction) for a in actions] == [("p1", 1)]
     report = next(r for r in gate.leg_reports if r.connector == BYB)
     assert report.bracket_source == "proxy:binance"
+
+
+def test_a_large_leg_is_cut_into_a_lower_bracket_with_room_to_spare(brackets: MarginBrackets) -> None:
+    """Only a lower maintenance bracket makes a partial cut useful; it is sized to 1.2 x the threshold so the
+    next tick's small move does not cut again. 5 000 BTC (300M notional: MMR 10 %) at 10.5x: 4.8 % from
+    liquidation; kept in the first bracket (MMR 0.4 %) the rest would be 9.2 % away."""
+    gate = make_gate(brackets, min_liquidation_distance_pct=D("5"))
+    big = LegRisk("p1", BIN, "BTC", D("5000"), D("60000"), D("60000"), D("10.5"), lot_size_base=LOT)
+    actions = gate.check_positions(100, [big, short_btc(amount="-5000")])
+    assert len(actions) == 1 and 0 < actions[0].fraction < 1
+    assert "lower maintenance bracket" in actions[0].reason
+    assert distance_after(big, actions[0].fraction, brackets) >= D("6")
+    assert distance_after(big, actions[0].fraction - LOT / 5000, brackets) < D("6")  # the smallest such cut
 
 
 def test_equity_too_small_for_one_lot_closes_the_whole_pair(gate: RiskGate) -> None:

@@ -2,9 +2,15 @@
 
 Windows are 7 days of HYPE at 300 s ticks: the shortest windows in which the oracle's carry pays its round-trip
 costs (in 1-5 day windows it earns nothing, so carry capture, the objective, is undefined there).
+
+Each sweep runs in its own session with its output in files under tmp_path (a pipe nobody reads can fill and block
+the sweep), every wait is bounded, and whatever the sweep's session left running (Ray's processes) is killed at the
+end; a failure shows the sweep's stderr and stdout.
 """
 
+import contextlib
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -14,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import optuna
+import psutil
 from optuna.trial import TrialState
 
 from strategies.funding_arbitrage.core.config import check_settings, load_settings_dict
@@ -76,22 +83,77 @@ def _complete(trials: dict) -> dict:
     return {k: v for k, v in trials.items() if v[0] == TrialState.COMPLETE}
 
 
+def _sigint_default() -> None:
+    """In the sweep's process, before it starts: SIGINT acts as Ctrl-C even when the tests were started in the
+    background by a non-interactive shell, which starts them with SIGINT ignored; ignored is inherited, and a sweep
+    keeps an ignored SIGINT ignored (docs/sweep.md), so the Ctrl-C below would do nothing and the sweep would finish."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class _Sweep:
+    """One `funding-arb sweep` process in its own session, stdout and stderr in files named after `name`."""
+
+    def __init__(self, out: Path, name: str) -> None:
+        self.logs = out.parent / f"{name}.stdout", out.parent / f"{name}.stderr"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with self.logs[0].open("wb") as stdout, self.logs[1].open("wb") as stderr:
+            self.proc = subprocess.Popen(
+                [str(EXE), *ARGS, "--out", str(out)],
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+                preexec_fn=_sigint_default,
+            )
+
+    def output(self) -> str:
+        """The tail of stderr and stdout, for assertion messages."""
+        out, err = (f.read_text(errors="replace")[-3000:] if f.exists() else "" for f in self.logs)
+        return f"exit {self.proc.poll()}\n--- stderr:\n{err}\n--- stdout:\n{out}"
+
+    def wait(self, timeout_s: float) -> int:
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"sweep still running after {timeout_s} s\n{self.output()}") from None
+
+    def kill_session(self) -> None:
+        """Kill the sweep and every process of its session still alive (Ray's, if its shutdown did not finish)."""
+        sid = self.proc.pid
+        left = []
+        for p in psutil.process_iter():
+            try:
+                if os.getsid(p.pid) == sid:
+                    left.append(p)
+            except (OSError, psutil.Error):
+                continue
+        for p in left:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        psutil.wait_procs(left, timeout=30)
+        if self.proc.poll() is None:
+            self.proc.wait(timeout=30)
+
+
+def _run(out: Path, name: str) -> tuple[int, str]:
+    sweep = _Sweep(out, name)
+    try:
+        return sweep.wait(DEADLINE_S), sweep.output()
+    finally:
+        sweep.kill_session()
+
+
 def _interrupt_after_first_trial(out: Path) -> tuple[int, str]:
-    proc = subprocess.Popen(
-        [str(EXE), *ARGS, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )
+    sweep = _Sweep(out, "interrupted")
     start = time.monotonic()
     try:
         while not _any_trial_complete(out):
-            assert proc.poll() is None, proc.communicate()[1].decode()[-3000:]
-            assert time.monotonic() - start < DEADLINE_S, "no trial completed"
+            assert sweep.proc.poll() is None, sweep.output()
+            assert time.monotonic() - start < DEADLINE_S, f"no trial completed\n{sweep.output()}"
             time.sleep(0.1)  # interrupt promptly: the remaining trials and replays can take only seconds
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=300)
+        sweep.proc.send_signal(signal.SIGINT)
+        return sweep.wait(300), sweep.output()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    return proc.returncode, err.decode(errors="replace")[-3000:]
+        sweep.kill_session()
 
 
 def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
@@ -103,10 +165,8 @@ def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
     kept = _complete(stopped)
     assert kept
 
-    resumed = subprocess.run(
-        [str(EXE), *ARGS, "--out", str(out)], check=False, capture_output=True, text=True, timeout=DEADLINE_S
-    )
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    code, err = _run(out, "resumed")
+    assert code == 0, err
     final = _trials(out)
     assert {k: v for k, v in final.items() if k in kept} == kept  # finished trials survive, unchanged
     for fold in ("fold-1", "fold-2"):
@@ -142,8 +202,6 @@ def test_sweep_runs_on_local_ray_and_resumes_after_ctrl_c(tmp_path):
         k: _value(chosen[k]) for k in doc["chosen"]["settings"]
     }
 
-    again = subprocess.run(
-        [str(EXE), *ARGS, "--out", str(out)], check=False, capture_output=True, text=True, timeout=DEADLINE_S
-    )
-    assert again.returncode == 0, again.stderr[-3000:]
+    code, err = _run(out, "again")
+    assert code == 0, err
     assert _trials(out) == final  # a finished sweep runs nothing more
