@@ -326,6 +326,26 @@ def test_max_daily_loss_pct_decides_whether_a_4_percent_day_halts(tmp_path: Path
     assert state_after("3") is TradingState.HALTED
 
 
+@proves("decision_interval_s")
+def test_decision_interval_decides_on_which_ticks_the_engine_decides(tmp_path: Path) -> None:
+    def decided(interval: int) -> list[float]:
+        runtime = FundingArbRuntime(RecordingShell(), settings(tmp_path / str(interval), decision_interval_s=interval))
+        seen: list[float] = []
+        evaluate = runtime.engine.evaluate
+
+        def spy(tick: Any, held: Any = ()) -> Any:
+            seen.append(tick.ts)
+            return evaluate(tick, held)
+
+        runtime.engine.evaluate = spy  # type: ignore[method-assign]
+        for i in range(11):
+            runtime.on_tick(1000.0 + 60 * i)
+        return seen
+
+    assert decided(0) == [1000.0 + 60 * i for i in range(11)]
+    assert decided(300) == [1000.0, 1300.0, 1600.0]
+
+
 @proves("quote_pegs")
 def test_quote_pegs_decide_whether_a_usdt_leg_may_hedge_a_usdc_leg(tmp_path: Path) -> None:
     base = {**settings(tmp_path).model_dump(), "quote_assets": {BINANCE: "USDT", BYBIT: "USDC"}}

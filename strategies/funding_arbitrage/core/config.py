@@ -231,15 +231,27 @@ class FundingArbSettings(BaseModel):
     max_break_even_hours: Decimal = _f(
         "Maximum hours of funding needed to pay all costs", default=Decimal("48"), le=2160
     )
-    persistence_observations: int = _f("Consecutive ticks the entry edge must hold before entering", default=3, le=1000)
+    decision_interval_s: int = _f(
+        "Seconds of the strategy clock between the edge engine's decisions (entries, exits on expected value, "
+        "switches; 0: every tick). Fills, hedging, the risk gate, the leverage guard and operator controls act on "
+        "every tick",
+        default=0,
+        ge=0,
+        le=3600,
+    )
+    persistence_observations: int = _f(
+        "Consecutive decisions (ticks when decision_interval_s is 0) the entry edge must hold before entering",
+        default=3,
+        le=1000,
+    )
     exit_edge_apr_pct: Decimal = _f(
-        "Exit when the forward funding edge falls below this APR %, for exit_confirmations ticks",
+        "Exit when the forward funding edge falls below this APR %, for exit_confirmations decisions",
         default=Decimal("0"),
         ge=-1000,
         le=1000,
     )
     exit_confirmations: int = _f(
-        "Consecutive ticks below the exit threshold before exiting (hysteresis)", default=3, le=1000
+        "Consecutive decisions below the exit threshold before exiting (hysteresis)", default=3, le=1000
     )
     take_profit_pct: Decimal = _f(
         "Close when funding received + leg PnL - exit cost reaches this % of notional",

@@ -136,6 +136,7 @@ class FundingArbRuntime:
         self.observer = metrics_publish.TickObserver(self.metrics)
         self.prometheus: Optional[PrometheusServer] = None
         self.last_decision: Any = None
+        self.decided_ts: Optional[float] = None  # clock time of `last_decision` (decisions every decision_interval_s)
         self.last_tick: Optional[TickSnapshot] = None
         self.last_risk: Optional[RiskReport] = None
         self.last_ts: Optional[float] = None
@@ -396,12 +397,23 @@ class FundingArbRuntime:
             self.durability.save_risk(ts)
             self.durability.mark_alive(ts)
         self.leverage_ctl.plan(ts)
-        decision = self.engine.evaluate(tick, self._held())
-        self.last_decision = decision
-        self._apply_exits(ts, decision)
-        if self.recovery_report is not None and risk_ok:  # no entry before recovery, nor while risk is unknown
-            self._apply_entries(ts, decision)
-        self._publish(ts, tick, decision)
+        if self._decision_due(ts):
+            decision = self.engine.evaluate(tick, self._held())
+            self.last_decision, self.decided_ts = decision, ts
+            self._apply_exits(ts, decision)
+            if self.recovery_report is not None and risk_ok:  # no entry before recovery, nor while risk is unknown
+                self._apply_entries(ts, decision)
+        self._publish(ts, tick, self.last_decision)
+
+    def _decision_due(self, ts: float) -> bool:
+        """Whether the edge engine decides on this tick: every `decision_interval_s` of the strategy clock (every
+        tick when 0; always on the first tick, and when the clock went back). Between decisions nothing the engine
+        decides can be acted on, while fills, hedging, the risk gate and the leverage guard above run every tick.
+        A fixed cadence in clock time also keeps decisions (and the confirmation counts, which count decisions)
+        independent of how often the clock ticks."""
+        interval = self.settings.decision_interval_s
+        last = self.decided_ts
+        return interval <= 0 or last is None or ts - last >= interval or ts < last
 
     def _held(self) -> list[HeldPair]:
         """Every open pair (OPENING and UNWINDING too, at their target size) so exposure caps and the

@@ -191,8 +191,11 @@ def _candidates(rt: Any) -> list[str]:
     costed = [*d.candidates, *rt.engine.explain_screened(d.screened)]
     rows = [_explained_row(explain(r, _gates(rt, r))) for r in nearest(costed, NEAREST_ROWS)]
     s = rt.settings
+    decided = getattr(rt, "decided_ts", None)
+    age_s = None if decided is None or rt.last_ts is None else max(0.0, rt.last_ts - decided)
+    when = "this tick" if not age_s else f"at the last decision, {span(age_s)} ago"
     lines = [
-        f"Nearest candidates ({len(d.candidates)} costed this tick, {d.screened_out} below the cost floor; "
+        f"Nearest candidates ({len(d.candidates)} costed {when}, {d.screened_out} below the cost floor; "
         f"min net {_pct(s.min_net_edge_pct)}, horizon {span(float(s.holding_horizon_hours) * 3600)}; "
         "quote over the expected hold):",
         *_table(
