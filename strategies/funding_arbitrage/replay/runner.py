@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import importlib
 import logging
 import os
@@ -17,7 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -391,15 +392,41 @@ def _simulated_runs(
     """The strategy and baseline runs: in order in this process, or side by side with `opts.jobs` > 1."""
 
     def one(name: str, report: Callable[[str, float], None]) -> RunResult:
-        if name == "funding_arbitrage":
-            return asyncio.run(_run_strategy(opts, md, settings, state_dir, report))
-        return asyncio.run(_run_baseline(opts, md, settings, report))
+        with replay_gc():
+            if name == "funding_arbitrage":
+                return asyncio.run(_run_strategy(opts, md, settings, state_dir, report))
+            return asyncio.run(_run_baseline(opts, md, settings, report))
 
     if opts.jobs > 1 and len(names) > 1:
         if "funding_arbitrage" in names:
             _script_module()  # imported once, before the fork: the workers share it instead of importing it again
         return run_parallel(names, one, progress, opts.jobs)
     return {name: one(name, progress) for name in names}
+
+
+REPLAY_GC_THRESHOLD = (50_000, 20, 50)  # gc.set_threshold while a simulated run ticks (Python's default: 700, 10, 10)
+
+
+@contextlib.contextmanager
+def replay_gc() -> Iterator[None]:
+    """Cyclic garbage collection tuned for a simulated run, restored after it.
+
+    A run allocates many short-lived objects per tick (snapshots, Decimals) and creates few reference cycles, while
+    the parsed market data and the imported modules (millions of objects) sit in the oldest generation. With the
+    default thresholds the collector ran 720 times on a 3-day window (0.88 CPU s, measured with `gc.callbacks`),
+    re-scanning that data at each full pass. Here what exists before the run is frozen (never scanned again) and
+    the young generation is collected every 50 000 allocations: 11 collections, 0.27 s. Collection timing does not
+    change results (the replays compare byte-identical); cycles are still collected, so memory stays bounded.
+    """
+    before = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*REPLAY_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 _LOADED: dict[tuple[Any, ...], MarketData] = {}  # the last dataset loaded in this process (sweep trials reuse it)
