@@ -175,14 +175,10 @@ class HoldReviewer:
         short: MarketQuote | None,
     ) -> ForwardValue | None:
         """`forward_value` over `exit_forward_hours`, the forecast part reused while its inputs are the same."""
-        if short is None or short.rate_per_hour is None or long is None:
+        found = _forward_start(pair, long, short)
+        if found is None or short is None:
             return None
-        if pair.long_kind == MarketKind.SPOT:
-            start, long_key = short.rate_per_hour, None
-        elif long.rate_per_hour is not None:
-            start, long_key = short.rate_per_hour - long.rate_per_hour, long.key
-        else:
-            return None
+        start, long_key = found
         short_key, hours = short.key, p.exit_forward_hours
         inputs = (forecaster, long_key, short_key, start, hours, forecaster.revision, p.exit_z)
         memo = self._forward.get(pair.pair_id)
@@ -212,16 +208,26 @@ def forward_value(
 ) -> ForwardValue | None:
     """Forecast funding of the held pair over `hours` (default `exit_forward_hours`); None when a rate is
     unknown."""
+    found = _forward_start(pair, long, short)
+    if found is None or short is None:
+        return None
+    start, long_key = found
+    fc = forecaster.forward(long_key, short.key, start, p.exit_forward_hours if hours is None else hours)
+    return ForwardValue.of(fc, pair.amount_base * short.mark, p.exit_z)
+
+
+def _forward_start(
+    pair: HeldPair, long: MarketQuote | None, short: MarketQuote | None
+) -> tuple[Decimal, MarketKey | None] | None:
+    """The held pair's funding rate per hour now (short minus long; the short's alone for a spot long) and the
+    long leg's market key for the forecast (None for spot); None when a rate is unknown."""
     if short is None or short.rate_per_hour is None or long is None:
         return None
     if pair.long_kind == MarketKind.SPOT:
-        start, long_key = short.rate_per_hour, None
-    elif long.rate_per_hour is not None:
-        start, long_key = short.rate_per_hour - long.rate_per_hour, long.key
-    else:
+        return short.rate_per_hour, None
+    if long.rate_per_hour is None:
         return None
-    fc = forecaster.forward(long_key, short.key, start, p.exit_forward_hours if hours is None else hours)
-    return ForwardValue.of(fc, pair.amount_base * short.mark, p.exit_z)
+    return short.rate_per_hour - long.rate_per_hour, long.key
 
 
 def live_exit_cost(t: TickScratch, pair: HeldPair, long: MarketQuote, short: MarketQuote) -> tuple[Decimal | None, str]:
