@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Any, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 from hummingbot.core.data_type.common import OrderType, PositionAction, TradeType
 
@@ -48,6 +48,7 @@ class _Market:
         "funding",
         "funding_fp",
         "funding_obs",
+        "key",
         "kind",
         "leverage",
         "name",
@@ -63,6 +64,7 @@ class _Market:
     def __init__(self, settings: FundingArbSettings, name: str, token: str) -> None:
         self.name, self.token = name, token
         self.pair = settings.trading_pair(name, token)
+        self.key = (name, self.pair)  # (connector, trading pair), as partial snapshots name the markets they keep
         self.perp = is_perp_connector(name)
         self.kind = MarketKind.PERP if self.perp else MarketKind.SPOT
         self.quote = settings.quote_assets[name]
@@ -112,7 +114,17 @@ class SnapshotBuilder:
         m.rule, m.rule_raw = rule, raw
         return rules
 
-    def build(self, ts: float, connectors: Mapping[str, Any]) -> TickSnapshot:
+    def build(
+        self, ts: float, connectors: Mapping[str, Any], keep: Optional[Collection[tuple[str, str]]] = None
+    ) -> TickSnapshot:
+        """The tick's snapshot: every configured market (`keep` None), or a partial one (see `SnapshotScope` in
+        `snapshot_scope.py`): the markets in `keep` (connector, trading pair), every market holding a position, and
+        per connector the markets carrying its newest book and funding change (so the per-venue freshness the risk
+        gate reads is that of the full snapshot). Every other market is only looked at (`_probe`): what the builder
+        remembers of it (when its book and funding last changed) stays exactly what a full build leaves."""
+        positions = tuple(self._positions(connectors))
+        if keep is not None:
+            keep = {*keep, *((p.connector, p.trading_pair) for p in positions)}
         markets: list[MarketSnapshot] = []
         append = markets.append
         market = self._market
@@ -124,17 +136,85 @@ class SnapshotBuilder:
                 rules_by_pair = getattr(connector, "trading_rules", {})
             except Exception:  # each market reads it again, and counts its failure
                 rules_by_pair = None
-            for m in planned:
-                snap = market(ts, connector, rules_by_pair, m)
-                if snap is not None:
-                    append(snap)
+            if keep is None:
+                for m in planned:
+                    snap = market(ts, connector, rules_by_pair, m)
+                    if snap is not None:
+                        append(snap)
+            else:
+                markets.extend(self._partial(ts, connector, rules_by_pair, planned, keep))
         return TickSnapshot(
             ts=ts,
             markets=tuple(markets),
-            positions=tuple(self._positions(connectors)),
+            positions=positions,
             balances_quote=self._balances(connectors),
             ready={name: bool(getattr(c, "ready", False)) for name, c in connectors.items()},
         )
+
+    def _partial(
+        self, ts: float, connector: Any, rules_by_pair: Any, planned: tuple[_Market, ...], keep: Collection[Any]
+    ) -> list[MarketSnapshot]:
+        """One connector's markets of a partial snapshot, in plan order (see `build`)."""
+        snaps: list[Optional[MarketSnapshot]] = []  # per planned market: its snapshot; None if left out or unreadable
+        newest_book = newest_funding = None  # the newest stamps among the markets built
+        best_book: Any = None  # (stamp, index) of the newest among the markets left out (the first of equals)
+        best_funding: Any = None
+        for m in planned:
+            seen = None if m.key in keep else self._probe(ts, connector, rules_by_pair, m)
+            if seen is not None:
+                book_ts, funding_ts = seen
+                if book_ts is not None and (best_book is None or book_ts > best_book[0]):
+                    best_book = (book_ts, len(snaps))
+                if funding_ts is not None and (best_funding is None or funding_ts > best_funding[0]):
+                    best_funding = (funding_ts, len(snaps))
+                snaps.append(None)
+                continue
+            snap = self._market(ts, connector, rules_by_pair, m)
+            snaps.append(snap)
+            if snap is not None:
+                newest_book = _newer(newest_book, snap.book)
+                newest_funding = _newer(newest_funding, snap.funding)
+        # the connector's newest book and funding change must be in the snapshot (the risk gate's freshness)
+        if best_book is not None and (newest_book is None or best_book[0] > newest_book):
+            snap = snaps[best_book[1]] = self._market(ts, connector, rules_by_pair, planned[best_book[1]])
+            if snap is not None:
+                newest_funding = _newer(newest_funding, snap.funding)
+        if best_funding is not None and (newest_funding is None or best_funding[0] > newest_funding):
+            snaps[best_funding[1]] = self._market(ts, connector, rules_by_pair, planned[best_funding[1]])
+        return [snap for snap in snaps if snap is not None]
+
+    def _probe(
+        self, ts: float, connector: Any, rules_by_pair: Any, m: _Market
+    ) -> Optional[tuple[Optional[float], Optional[float]]]:
+        """Look at a market left out of a partial snapshot: note when its book and funding changed, exactly as
+        `_book` and `_funding` do, without building its snapshot; (book observed_ts, funding observed_ts), None for
+        a side not read (no book, no funding). None overall: the market must be built instead (a read failed or
+        needs counting, no trading rule, fees due for their refresh): the full path then does and counts it."""
+        try:
+            if rules_by_pair is None or rules_by_pair.get(m.pair) is None:
+                return None
+            if m.fees is None or ts - m.fees_ts >= FEE_REFRESH_S:
+                return None
+            book_ts: Optional[float] = None
+            try:
+                ob = connector.get_order_book(m.pair)
+            except (KeyError, ValueError):
+                ob = None
+            if ob is not None:
+                guard = (getattr(ob, "snapshot_uid", None), getattr(ob, "last_diff_uid", None))
+                last = m.book_fp
+                if last is None or last[2] != guard:  # a new book version: changed, whatever its touch
+                    m.book_obs = ts
+                    m.book_fp = (_UNREAD, _UNREAD, guard)
+                else:
+                    self._observe_touch(ts, m, *read_touch(ob), guard)
+                book_ts = m.book_obs
+            funding_ts: Optional[float] = None
+            if m.perp and self._observe_funding(ts, connector, m) is not None:
+                funding_ts = m.funding_obs
+        except Exception:  # the full path reads it again, and counts and logs the failure
+            return None
+        return book_ts, funding_ts
 
     def _count(self, reason: str) -> None:
         self.errors[reason] = self.errors.get(reason, 0) + 1
@@ -166,23 +246,38 @@ class SnapshotBuilder:
             return None
         guard = (getattr(ob, "snapshot_uid", None), getattr(ob, "last_diff_uid", None))  # the book's version
         bid, ask = read_touch(ob)
-        fingerprint = (bid, ask, guard)
-        if m.book_fp != fingerprint:
-            m.book_obs = ts
-        m.book_fp = fingerprint
+        self._observe_touch(ts, m, bid, ask, guard)
         return live_book(m.name, m.pair, m.book_obs, ob, guard, bid, ask)
 
-    def _funding(self, ts: float, connector: Any, m: _Market) -> Optional[FundingSnapshot]:
+    @staticmethod
+    def _observe_touch(ts: float, m: _Market, bid: Any, ask: Any, guard: tuple[Any, Any]) -> None:
+        """Note the book's touch and version: `book_obs` moves to `ts` when either changed since the last look.
+        After a look that read the version only (`_probe`: it had changed), an unchanged version counts as an
+        unchanged book (a book's version changes with its content: `snapshot_uid`, `last_diff_uid`)."""
+        last = m.book_fp
+        if last is None or last[2] != guard or (last[0] is not _UNREAD and (last[0], last[1]) != (bid, ask)):
+            m.book_obs = ts
+        m.book_fp = (bid, ask, guard)
+
+    def _observe_funding(self, ts: float, connector: Any, m: _Market) -> Any:
+        """The connector's funding info of the market (None: it has none), noting when it last changed (and
+        rolled): `funding_obs`."""
         try:
             info = connector.get_funding_info(m.pair)
         except KeyError:
             return None
         next_ts = int(info.next_funding_utc_timestamp)
-        rate, mark = info.rate, info.mark_price
-        fingerprint = (rate, next_ts, mark)
+        fingerprint = (info.rate, next_ts, info.mark_price)
         if m.funding_fp is None or (m.funding_fp != fingerprint and next_ts >= ts):  # changed (and rolled)
             m.funding_obs = ts
         m.funding_fp = fingerprint
+        return info
+
+    def _funding(self, ts: float, connector: Any, m: _Market) -> Optional[FundingSnapshot]:
+        info = self._observe_funding(ts, connector, m)
+        if info is None:
+            return None
+        rate, next_ts, mark = m.funding_fp
         index, observed, last = info.index_price, m.funding_obs, m.funding
         if (  # nothing the snapshot holds changed: the same (immutable) snapshot
             last is not None
@@ -233,6 +328,17 @@ class SnapshotBuilder:
                 self._count("balance_unreadable")
                 log.warning("connector=%s balance unreadable: %r", name, e)
         return out
+
+
+_UNREAD = object()  # a book fingerprint's touch not read (`_probe` saw a new book version)
+
+
+def _newer(stamp: Optional[float], data: Any) -> Optional[float]:
+    """The newer of `stamp` and the observed_ts of `data` (a book or funding snapshot, or None)."""
+    if data is None:
+        return stamp
+    seen: float = data.observed_ts
+    return seen if stamp is None or seen > stamp else stamp
 
 
 def _dec(x: Any) -> Decimal:

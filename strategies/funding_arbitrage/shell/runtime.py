@@ -24,7 +24,7 @@ from ..core.metrics import MetricsRegistry
 from ..core.portfolio import account_equity
 from ..core.risk import LegRisk, RiskGate, RiskReport
 from ..core.snapshots import MarketKind, TickSnapshot
-from . import metrics_publish, recovery
+from . import metrics_publish, recovery, snapshot_scope
 from . import status as status_view
 from .adapter import SnapshotBuilder
 from .alerts import AlertNotifier, alert_urls_from_env, hummingbot_notify
@@ -372,7 +372,7 @@ class FundingArbRuntime:
             return
         if not self._initialised:
             self._first_ready_tick(ts)
-        tick = self.snapshots.build(ts, self.strategy.connectors)
+        tick = self.snapshots.build(ts, self.strategy.connectors, snapshot_scope.markets_needed(self, ts))
         self.last_tick, self.last_ts = tick, ts
         self._markets = {(m.connector, m.trading_pair): m for m in tick.markets}  # one index per tick for lookups
         self._mids = {}  # this tick's mids, each computed on first use
