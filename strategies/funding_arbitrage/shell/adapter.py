@@ -363,8 +363,12 @@ def _fees(
     spot `get_fee` signatures differ)."""
     price = book.mid if book is not None and book.mid is not None else Decimal("1")
     rates = {}
+    perp = kind is MarketKind.PERP
     for maker in (False, True):
         for action in (PositionAction.OPEN, PositionAction.CLOSE):
+            if not perp and action is PositionAction.CLOSE:  # a spot fee has no position action: the same call
+                rates[(maker, action)] = rates[(maker, PositionAction.OPEN)]
+                continue
             kwargs: dict[str, Any] = dict(
                 base_currency=token,
                 quote_currency=quote,
@@ -374,7 +378,7 @@ def _fees(
                 price=price,
                 is_maker=maker,
             )
-            if kind is MarketKind.PERP:
+            if perp:
                 kwargs["position_action"] = action
             rates[(maker, action)] = Decimal(connector.get_fee(**kwargs).percent)
     spec = venue_spec(name)

@@ -134,6 +134,8 @@ class BookSynth:
         self.depths: tuple[Decimal, ...] = tuple(shape.band_depth_quote[: len(_OFFSETS)])
         self.offsets: tuple[Decimal, ...] = _OFFSETS[: len(self.depths)]
         self._memo: tuple[Decimal, list[Any], list[Any]] | None = None
+        # the last mid `_fast_touch` answered, and its answer (a function of the mid's value under the fast context)
+        self._touch_memo: tuple[Decimal, tuple[float, float, int, int] | None] | None = None
         self._tick_exp = 0
         self._fast = False  # rows() may take the inlined fast path
         self.exact_only = (
@@ -299,15 +301,19 @@ class BookSynth:
         ctx = getcontext()
         if not self._fast or ctx.prec != 28 or ctx.rounding != ROUND_HALF_EVEN:
             return None
+        last = self._touch_memo  # the same mid again (a book's sides read after its touch): the same answer
+        if last is not None and last[0] == mid:
+            return last[1]
         m = float(mid)
         scale = m * self._per_tick
-        if not _MIN_TICKS <= scale < _MAX_TICKS:
-            return None
-        margin = _ABS_MARGIN + _REL_MARGIN * scale
-        kb, ka = self._touch(mid, m, scale, margin)
-        if kb - m * self._deepest <= 1:
-            return None
-        return m, margin, kb, ka
+        touch: tuple[float, float, int, int] | None = None
+        if _MIN_TICKS <= scale < _MAX_TICKS:
+            margin = _ABS_MARGIN + _REL_MARGIN * scale
+            kb, ka = self._touch(mid, m, scale, margin)
+            if kb - m * self._deepest > 1:
+                touch = m, margin, kb, ka
+        self._touch_memo = (mid, touch)
+        return touch
 
     def top(self, mid: Decimal) -> tuple[float, float, float, float] | None:
         """(best bid price, its size, best ask price, its size) as floats, equal to the first rows `rows(mid, ...)`

@@ -87,7 +87,10 @@ class SimOrderBook(OrderBook):
         pending = self._pending
         if pending is None or pending[0] is None:
             return None
-        return self._top(pending)
+        top = pending[3]  # = self._top(pending), inlined: every book's touch is read every tick
+        if top is False:
+            top = pending[3] = pending[0].top(pending[1])
+        return top  # type: ignore[no-any-return]
 
     def _entries(self, bids: bool) -> Iterator[OrderBookRow]:
         pending = self._pending
