@@ -117,7 +117,7 @@ class SnapshotBuilder:
     def build(
         self, ts: float, connectors: Mapping[str, Any], keep: Optional[Collection[tuple[str, str]]] = None
     ) -> TickSnapshot:
-        """The tick's snapshot: every configured market (`keep` None), or a partial one (see `SnapshotScope` in
+        """The tick's snapshot: every configured market (`keep` None), or a partial one (see `markets_needed` in
         `snapshot_scope.py`): the markets in `keep` (connector, trading pair), every market holding a position, and
         per connector the markets carrying its newest book and funding change (so the per-venue freshness the risk
         gate reads is that of the full snapshot). Every other market is only looked at (`_probe`): what the builder
