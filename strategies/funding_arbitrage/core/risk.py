@@ -570,9 +570,7 @@ class RiskGate:
         self._alerts["positions"] = alerts
         actions = [ReduceAction(p, f, _action_reason(f, reasons[p])) for p, f in fractions.items() if f > 0]
         self._pending_reduce = {a.pair_id for a in actions}
-        for a in actions:
-            logger.warning("risk_reduce ts=%s pair=%s fraction=%.6f reason=%r", ts, a.pair_id, a.fraction, a.reason)
-        return actions
+        return actions  # asked every tick while it holds: the shell logs the one reduction it sends (`risk_reduce`)
 
     # --- single legs ------------------------------------------------------------------------------
     def check_single_leg(self, ts: float, open_legs_without_partner: Sequence[tuple[str, float]]) -> list[UnwindAction]:

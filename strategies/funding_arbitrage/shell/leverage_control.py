@@ -204,7 +204,6 @@ class LeverageControl:
                 ts, "leverage_reduction", f"{r.pair_id}: {reduce.reason}", pair_id=r.pair_id, token=r.token,
                 reason="volatility",
             )  # fmt: skip
-            log.warning("leverage_guard_reduce pair=%s %s", r.pair_id, reduce.reason)
             self.reductions += 1
             self.rt.executor.reduce_pair(r, ts, reduce.fraction, f"volatility guard: {reduce.reason}")
 

@@ -8,6 +8,7 @@ working more than `single_leg_timeout_s` after they could first have filled, is 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,38 @@ def test_a_whole_pair_close_in_progress_raises_no_failure_alert(
             assert any(n.startswith("risk.liquidation_near.") for n in raised)  # the gate did ask for the close
             assert [n for n in raised if n.startswith(FAILED)] == []
             assert run.runtime.observer._reduce_since == {}  # nothing left pending either
+
+    run_async(body)
+
+
+@pytest.mark.parametrize("tick_s", [60.0, 300.0])
+def test_one_close_is_one_reduction_and_one_risk_reduce_record(
+    cross_venue: Any, tmp_path: Path, tick_s: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The gate asks on every tick until the close has filled (two ticks here); one reduction is sent, and it is logged
+    once: the `risk_reduce` records equal the reductions counted and the pair's one UNWINDING transition."""
+    caplog.set_level(logging.INFO)
+
+    async def body() -> None:
+        with sim_run(
+            cross_venue, _settings(tmp_path), coins=["BTC"], start_ts=BTC_START, hours=12, tick_s=tick_s
+        ) as run:
+            asks: list[float] = []
+            run.on_step.append(lambda ts: asks.append(ts) if _asked(run) else None)
+            await run.run_until(run.env.end_ts, stop=lambda ts: bool(run.records) and not first_record(run).is_open)
+            await run.run_until(run.env.now + tick_s)
+            pair_id = first_record(run).pair_id
+
+            logged = [
+                rec
+                for rec in caplog.records
+                if str(rec.msg).startswith("risk_reduce") and pair_id in map(str, rec.args)
+            ]
+            assert len(asks) >= 2  # asked on consecutive ticks while the close was in flight ...
+            assert (
+                run.runtime.metrics.value("leverage_reductions", reason="liquidation_distance") == 1
+            )  # ... one action
+            assert len(logged) == 1  # ... one record
 
     run_async(body)
 
