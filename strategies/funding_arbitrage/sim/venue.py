@@ -397,9 +397,9 @@ class SimVenueMixin(SimOfflineMixin, ABC):
                 order_id, trading_pair, amount, trade_type, order_type, price, exception, **kwargs
             )
             return
-        log.warning(
-            "%s: %s %s order %s for %s %s rejected by the venue: %s",
-            self.name, trade_type.name, order_type.name, order_id, amount, trading_pair, exception,
+        log.warning(  # the reason names the venue
+            "order_rejected %s %s %s for %s %s: %s", order_id, trade_type.name, order_type.name, amount, trading_pair,
+            exception,
         )  # fmt: skip
         self._update_order_after_failure(order_id, trading_pair, exception)  # type: ignore[attr-defined]
 
