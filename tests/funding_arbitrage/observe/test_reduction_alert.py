@@ -9,6 +9,7 @@ working more than `single_leg_timeout_s` after they could first have filled, is 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,31 @@ from integration_helpers import (
     sim_run,
 )
 
+from strategies.funding_arbitrage.core import risk
+from strategies.funding_arbitrage.shell import execution
 from strategies.funding_arbitrage.shell.state import PairState
 from strategies.funding_arbitrage.sim.faults import FaultConfig, FaultInjector
 
 FAILED = "leverage_reduction_failed."
+
+
+@pytest.fixture
+def reduction_records() -> Iterator[list[logging.LogRecord]]:
+    """Every record of the risk gate's and the executor's loggers, by a handler of their own: in the whole suite an
+    earlier test installs the redacting filter on every handler (core/test_log_redaction.py), which turns the records
+    pytest's caplog sees into their redacted message without arguments."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    loggers = [logging.getLogger(m.__name__) for m in (risk, execution)]
+    saved = [(lg.disabled, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.disabled, lg.level = False, logging.DEBUG
+        lg.addHandler(handler)
+    yield records
+    for lg, (disabled, level) in zip(loggers, saved, strict=True):
+        lg.removeHandler(handler)
+        lg.disabled, lg.level = disabled, level
 
 
 def _settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
@@ -82,11 +104,10 @@ def test_a_whole_pair_close_in_progress_raises_no_failure_alert(
 
 @pytest.mark.parametrize("tick_s", [60.0, 300.0])
 def test_one_close_is_one_reduction_and_one_risk_reduce_record(
-    cross_venue: Any, tmp_path: Path, tick_s: float, caplog: pytest.LogCaptureFixture
+    cross_venue: Any, tmp_path: Path, tick_s: float, reduction_records: list[logging.LogRecord]
 ) -> None:
     """The gate asks on every tick until the close has filled (two ticks here); one reduction is sent, and it is logged
     once: the `risk_reduce` records equal the reductions counted and the pair's one UNWINDING transition."""
-    caplog.set_level(logging.INFO)
 
     async def body() -> None:
         with sim_run(
@@ -100,8 +121,8 @@ def test_one_close_is_one_reduction_and_one_risk_reduce_record(
 
             logged = [
                 rec
-                for rec in caplog.records
-                if str(rec.msg).startswith("risk_reduce") and pair_id in map(str, rec.args)
+                for rec in reduction_records
+                if rec.getMessage().startswith("risk_reduce") and f"pair={pair_id} " in rec.getMessage()
             ]
             assert len(asks) >= 2  # asked on consecutive ticks while the close was in flight ...
             assert (
