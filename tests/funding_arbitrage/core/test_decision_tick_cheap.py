@@ -1,0 +1,116 @@
+"""Decision ticks made cheap (docs/performance.md, "Fifth pass: decision ticks"): every shortcut gives what the plain
+code gives. Here: walks and depth scans that stop at the top read nothing deeper, with the loop's own figures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strategies.funding_arbitrage.core.orderbook import (
+    BookDataError,
+    Fill,
+    Level,
+    Side,
+    _checked,
+    depth_up_to,
+    walk,
+)
+
+D = Decimal
+
+
+def _loop_walk(levels: tuple[Level, ...], amount_base: Decimal, side: Side) -> Fill | None:
+    """`walk` before the top-first shortcut (the reference)."""
+    remaining, notional, prev = amount_base, D(0), None
+    descending = side is Side.SELL
+    for used, (price, size) in enumerate(levels, start=1):
+        _checked(price, size, prev, descending)
+        if size >= remaining:
+            notional += price * remaining
+            return Fill(side, amount_base, notional, notional / amount_base, used)
+        notional += price * size
+        remaining -= size
+        prev = price
+    return None
+
+
+def _loop_depth(levels: tuple[Level, ...], needed: Decimal, descending: bool) -> tuple[Decimal, bool]:
+    total, prev = D(0), None
+    for price, size in levels:
+        _checked(price, size, prev, descending)
+        total += size
+        if total >= needed:
+            return total, True
+        prev = price
+    return total, False
+
+
+class _TopOnly:
+    """A lazily read side (as the adapter's `BookLevels`): the top by index, deeper levels only by iterating,
+    which is counted."""
+
+    def __init__(self, levels: tuple[Level, ...]) -> None:
+        self.levels = levels
+        self.deep_reads = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.levels)
+
+    def __getitem__(self, i: int) -> Level:
+        return self.levels[i]
+
+    def __iter__(self) -> Iterator[Level]:
+        self.deep_reads += 1
+        return iter(self.levels)
+
+
+_decimals = st.decimals(min_value=D("0.0001"), max_value=D("1000"), places=4)
+
+
+@st.composite
+def _side(draw: st.DrawFn) -> tuple[tuple[Level, ...], bool]:
+    descending = draw(st.booleans())
+    prices = sorted(set(draw(st.lists(_decimals, min_size=0, max_size=6))), reverse=descending)
+    sizes = draw(st.lists(_decimals, min_size=len(prices), max_size=len(prices)))
+    return tuple(zip(prices, sizes, strict=True)), descending
+
+
+@settings(max_examples=400)
+@given(_side(), _decimals)
+def test_walk_and_depth_equal_the_level_loop_digit_for_digit(
+    side: tuple[tuple[Level, ...], bool], amt: Decimal
+) -> None:
+    amount = amt
+    levels, descending = side
+    order = Side.SELL if descending else Side.BUY
+    lazy = _TopOnly(levels)
+    got, want = walk(lazy, amount, order), _loop_walk(levels, amount, order)  # type: ignore[arg-type]
+    assert repr(got) == repr(want)
+    if levels and levels[0][1] >= amount:
+        assert lazy.deep_reads == 0  # filled at the top: nothing below it read
+    lazy = _TopOnly(levels)
+    got_depth = depth_up_to(lazy, amount, descending)  # type: ignore[arg-type]
+    assert repr(got_depth) == repr(_loop_depth(levels, amount, descending))
+    if levels and levels[0][1] >= amount:
+        assert lazy.deep_reads == 0
+
+
+def test_a_bad_top_still_raises_before_anything_deeper_is_read() -> None:
+    lazy = _TopOnly(((D("100"), D("-1")), (D("101"), D("1"))))
+    with pytest.raises(BookDataError):
+        walk(lazy, D("0.5"), Side.BUY)  # type: ignore[arg-type]
+    with pytest.raises(BookDataError):
+        depth_up_to(lazy, D("0.5"), False)  # type: ignore[arg-type]
+    assert lazy.deep_reads == 0
+
+
+def test_a_fill_beyond_the_top_walks_the_levels_as_before() -> None:
+    levels = ((D("100"), D("1")), (D("101"), D("2")))
+    lazy = _TopOnly(levels)
+    fill = walk(lazy, D("2"), Side.BUY)  # type: ignore[arg-type]
+    assert fill == Fill(Side.BUY, D("2"), D("201"), D("100.5"), 2)
+    assert lazy.deep_reads == 1
