@@ -3,6 +3,7 @@ code gives. Here: walks and depth scans that stop at the top read nothing deeper
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from strategies.funding_arbitrage.core.actions import HeldPair, held_pair
 from strategies.funding_arbitrage.core.orderbook import (
     BookDataError,
     Fill,
@@ -19,6 +21,8 @@ from strategies.funding_arbitrage.core.orderbook import (
     depth_up_to,
     walk,
 )
+from strategies.funding_arbitrage.core.risk import LegReport, LegRisk, _leg_report, leg_risk
+from strategies.funding_arbitrage.core.snapshots import MarketKind
 
 D = Decimal
 
@@ -114,3 +118,53 @@ def test_a_fill_beyond_the_top_walks_the_levels_as_before() -> None:
     fill = walk(lazy, D("2"), Side.BUY)  # type: ignore[arg-type]
     assert fill == Fill(Side.BUY, D("2"), D("201"), D("100.5"), 2)
     assert lazy.deep_reads == 1
+
+
+_maybe = st.none() | _decimals
+
+
+@given(
+    st.text(max_size=8),
+    st.sampled_from(list(MarketKind)),
+    _decimals,
+    st.floats(allow_nan=False, allow_infinity=False),
+    _decimals,
+    _maybe,
+    _maybe,
+)
+def test_held_pair_builder_equals_the_dataclass(
+    pid: str,
+    kind: MarketKind,
+    amount: Decimal,
+    ts: float,
+    notional: Decimal,
+    funding: Decimal | None,
+    pnl: Decimal | None,
+) -> None:
+    args = (pid, "ETH", "binance", "ETH-USDT", kind, "bybit_perpetual", "ETH-USDT", amount, ts, notional, funding, pnl)
+    fast, plain = held_pair(*args), HeldPair(*args)
+    assert fast == plain and hash(fast) == hash(plain) and repr(fast) == repr(plain)
+    assert dataclasses.astuple(fast) == args
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.amount_base = D(1)  # type: ignore[misc]
+
+
+@given(_decimals, _decimals, _maybe, _decimals, _maybe, st.none() | st.text(max_size=4), _maybe)
+def test_leg_risk_and_leg_report_builders_equal_the_dataclasses(
+    amount: Decimal,
+    entry: Decimal,
+    mark: Decimal | None,
+    leverage: Decimal,
+    wallet: Decimal | None,
+    quote: str | None,
+    lot: Decimal | None,
+) -> None:
+    fields = ("p-1", "bybit_perpetual", "ETH", -amount, entry, mark, leverage, wallet, quote, lot)
+    fast, plain = leg_risk(*fields), LegRisk(*fields)
+    assert fast == plain and hash(fast) == hash(plain) and repr(fast) == repr(plain)
+    assert fast.margin_quote == plain.margin_quote and fast.problem() == plain.problem()
+    report = ("p-1", "bybit_perpetual", "ETH", amount, mark, entry, wallet, lot, quote, "ok")
+    assert _leg_report(*report) == LegReport(*report) and repr(_leg_report(*report)) == repr(LegReport(*report))
+    assert _leg_report(*report, "n") == LegReport(*report, "n")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.amount = D(1)  # type: ignore[misc]
