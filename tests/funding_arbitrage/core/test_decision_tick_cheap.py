@@ -22,6 +22,7 @@ from strategies.funding_arbitrage.core.orderbook import (
     walk,
 )
 from strategies.funding_arbitrage.core.risk import LegReport, LegRisk, _leg_report, leg_risk
+from strategies.funding_arbitrage.core.sizing import VolatilityTracker
 from strategies.funding_arbitrage.core.snapshots import MarketKind
 
 D = Decimal
@@ -168,3 +169,40 @@ def test_leg_risk_and_leg_report_builders_equal_the_dataclasses(
     assert _leg_report(*report, "n") == LegReport(*report, "n")
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.amount = D(1)  # type: ignore[misc]
+
+
+_steps = st.lists(
+    st.tuples(
+        st.sampled_from([-7200.0, 600.0, 3000.0, 3240.0, 3600.0, 3601.5, 7200.0, 11000.0, 20000.0]),
+        st.decimals(min_value=D("0.5"), max_value=D("200"), places=6),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300)
+@given(_steps, st.integers(min_value=1, max_value=12), st.integers(min_value=2, max_value=5))
+def test_volatility_from_kept_returns_equals_recomputing_them(
+    steps: list[tuple[float, Decimal]], max_samples: int, min_returns: int
+) -> None:
+    vt = VolatilityTracker(max_samples=max_samples, min_returns=min_returns)
+    key, ts = ("binance_perpetual", "ETH-USDT"), 1_750_000_000.0
+    for step, price in steps:
+        ts += step
+        vt.observe(key, ts, price)
+        series = list(vt._series[key])
+        assert vt.hourly_vol_pct(key) == vt._compute(series)  # kept returns == the samples' returns, summed alike
+        for lookback_s in (0.0, 3600.0, 4 * 3600.0, 1e9):
+            want = vt._compute([s for s in series if s[0] >= series[-1][0] - lookback_s])
+            got = vt.hourly_vol_pct_over(key, lookback_s)
+            assert repr(got) == repr(want)
+
+
+def test_volatility_on_a_price_its_arithmetic_cannot_take_raises_when_read_as_before() -> None:
+    vt = VolatilityTracker(min_returns=2)
+    key = ("binance", "ETH-USDT")
+    vt.observe(key, 0.0, D(0))
+    vt.observe(key, 3600.0, D(1))
+    vt.observe(key, 7200.0, D(2))  # 1 / 0: not raised while observing
+    with pytest.raises(ArithmeticError):
+        vt.hourly_vol_pct(key)
