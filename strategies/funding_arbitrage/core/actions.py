@@ -26,6 +26,7 @@ __all__ = [
     "TickDecision",
     "held_pair",
     "take_profit_reached",
+    "tick_decision",
 ]
 
 _ZERO = Decimal(0)
@@ -146,6 +147,29 @@ class TickDecision:
     @property
     def accepted(self) -> tuple[EdgeResult, ...]:
         return tuple(c for c in self.candidates if c.reason is Reason.ACCEPTED)
+
+
+_DECISION_SETTERS = tuple(TickDecision.__dict__[name].__set__ for name in TickDecision.__slots__)
+assert tuple(TickDecision.__slots__) == tuple(TickDecision.__dataclass_fields__)
+
+
+def tick_decision(
+    ts: float,
+    candidates: tuple[EdgeResult, ...],
+    screened: tuple[ScreenedPair, ...],
+    enters: tuple[EnterAction, ...],
+    exits: tuple[ExitAction, ...],
+    holds: tuple[HoldReview, ...],
+    skipped: dict[SkipReason, int],
+    screened_out: int,
+) -> TickDecision:
+    """`TickDecision(...)`, equal in every field, without the frozen dataclass's `__init__` (one per tick)."""
+    decision = _new_object(TickDecision)
+    for setter, value in zip(
+        _DECISION_SETTERS, (ts, candidates, screened, enters, exits, holds, skipped, screened_out), strict=True
+    ):
+        setter(decision, value)
+    return decision
 
 
 class Streaks[K: Hashable]:

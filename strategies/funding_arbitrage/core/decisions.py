@@ -18,7 +18,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from .actions import EnterAction, ExitAction, HeldPair, HoldReview, Streaks, TickDecision
+from .actions import EnterAction, ExitAction, HeldPair, HoldReview, Streaks, TickDecision, tick_decision
 from .candidates import EngineParams, TickScratch, coarse_bound, evaluate_pair, min_pair_spread, pair_bound
 from .config import FundingArbSettings
 from .costs import BorrowProvider
@@ -132,7 +132,7 @@ class EdgeEngine:
         if self._switch_p.enabled:
             exits += self._switches(t, held, holds, exits, passing, results, by_key)
         self.tracker.record(results)
-        decision = TickDecision(
+        decision = tick_decision(  # = TickDecision(...) without its frozen __init__
             tick.ts,
             tuple(results),
             tuple(screened),

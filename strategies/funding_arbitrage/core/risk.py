@@ -720,6 +720,14 @@ class RiskGate:
         self.update_equity(ts, equity_quote)
         unwinds = self.check_single_leg(ts, unpaired_legs)
         halted = self.state is TradingState.HALTED
-        return RiskReport(
-            self.state, self.halt_reason, tuple(reduces), tuple(unwinds), halted, self.leg_reports, tuple(self.alerts())
+        report = _new_object(RiskReport)  # = RiskReport(...) without its frozen __init__ (one per tick)
+        report.__dict__.update(
+            state=self.state,
+            halt_reason=self.halt_reason,
+            reduce_actions=tuple(reduces),
+            unwind_actions=tuple(unwinds),
+            cancel_entry_orders=halted,
+            legs=self.leg_reports,
+            alerts=tuple(self.alerts()),
         )
+        return report

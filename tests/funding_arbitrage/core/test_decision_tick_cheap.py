@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strategies.funding_arbitrage.core.actions import HeldPair, held_pair
+from strategies.funding_arbitrage.core.actions import HeldPair, held_pair, tick_decision
+from strategies.funding_arbitrage.core.config import FundingArbSettings
+from strategies.funding_arbitrage.core.margin import MarginBrackets
 from strategies.funding_arbitrage.core.orderbook import (
     BookDataError,
     Fill,
@@ -21,7 +23,8 @@ from strategies.funding_arbitrage.core.orderbook import (
     depth_up_to,
     walk,
 )
-from strategies.funding_arbitrage.core.risk import LegReport, LegRisk, _leg_report, leg_risk
+from strategies.funding_arbitrage.core.reasons import SkipReason
+from strategies.funding_arbitrage.core.risk import LegReport, LegRisk, RiskGate, _leg_report, leg_risk
 from strategies.funding_arbitrage.core.sizing import VolatilityTracker
 from strategies.funding_arbitrage.core.snapshots import MarketKind
 
@@ -206,3 +209,13 @@ def test_volatility_on_a_price_its_arithmetic_cannot_take_raises_when_read_as_be
     vt.observe(key, 7200.0, D(2))  # 1 / 0: not raised while observing
     with pytest.raises(ArithmeticError):
         vt.hourly_vol_pct(key)
+
+
+def test_tick_decision_and_risk_report_builders_equal_the_dataclasses() -> None:
+    decision = tick_decision(1.0, (), (), (), (), (), {SkipReason.STALE_BOOK: 2}, 3)
+    assert decision == dataclasses.replace(decision) and repr(decision) == repr(dataclasses.replace(decision))
+    gate = RiskGate(FundingArbSettings(), MarginBrackets({}))
+    leg = leg_risk("p-1", "binance_perpetual", "BTC", D("-0.01"), D("60000"), D("61000"), D(1))
+    report = gate.evaluate(1.0, equity_quote=D(100), last_update_ts_by_venue={}, legs=[leg], unpaired_legs=[])
+    assert report == dataclasses.replace(report) and repr(report) == repr(dataclasses.replace(report))
+    assert report.legs[0] == dataclasses.replace(report.legs[0])
