@@ -260,8 +260,8 @@ class EdgeEngine:
     ) -> tuple[list[EdgeResult], list[EnterAction]]:
         """Best expected value per unit of capital tied first, one entry per token, within the exposure caps
         (counting held pairs and this tick's) and the funds free on each venue (`sizing.VenueFunds`)."""
-        if not candidates:
-            return [], []
+        if not any(c[0].reason is Reason.ACCEPTED for c in candidates):
+            return [c[0] for c in candidates], []  # nothing to place: the caps and funds below would change nothing
         p = self._p
         book = ExposureBook(p.token_cap, p.venue_cap, p.total_cap)
         funds = VenueFunds(balances_quote, p.leverage, FUNDS_BUFFER, t.market_leverage)
