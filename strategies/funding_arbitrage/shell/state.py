@@ -67,6 +67,7 @@ class Leg:
     fees_quote: Decimal = Decimal(0)
     target_base: Decimal = Decimal(0)  # absolute amount this leg should hold once hedged
     margin_quote: Decimal = Decimal(0)  # margin posted at the leg's largest size; stays with the rest when reduced
+    leverage: Optional[int] = None  # perp: the leverage it was opened / last confirmed at (None: spot, older file)
 
     @property
     def avg_entry_price(self) -> Optional[Decimal]:
@@ -135,6 +136,7 @@ def _leg_from(d: dict[str, Any]) -> Leg:
         Decimal(d["fees_quote"]),
         Decimal(d["target_base"]),
         Decimal(d.get("margin_quote", "0")),
+        int(d["leverage"]) if d.get("leverage") is not None else None,
     )
 
 
