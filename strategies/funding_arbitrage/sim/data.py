@@ -256,6 +256,30 @@ class CandleSeries:
                     points.append(price)
         return (min(points), max(points)) if points else None
 
+    # (lowest, highest) of each candle's open, high, low and close: the vertices its path runs between; built on
+    # first use by price_bounds (a class default for old pickles)
+    _vertex_bounds: tuple[tuple[Decimal, ...], tuple[Decimal, ...]] | None = None
+
+    def price_bounds(self, start_ts: float, end_ts: float, max_staleness_s: int) -> tuple[Decimal, Decimal] | None:
+        """(low, high) bounding every price `price_at` and `path_extremes` can give for a time in [start_ts, end_ts]
+        (to the last of Decimal's 28 digits); None when no candle can price that span. Cheap: a slice of the few
+        candles whose hour or stale close reaches the span, not the path itself.
+
+        Every such price is a candle's open, high, low or close, or lies between two of them on the path; the candles
+        concerned open no earlier than start_ts - 1 h - max_staleness_s (a close is held for at most
+        max_staleness_s) and no later than end_ts."""
+        bounds = self._vertex_bounds
+        if bounds is None:
+            bounds = self._vertex_bounds = (
+                tuple(min(c.open, c.high, c.low, c.close) for c in self.candles),
+                tuple(max(c.open, c.high, c.low, c.close) for c in self.candles),
+            )
+        first = bisect.bisect_left(self.open_times, start_ts - HOUR_S - max(max_staleness_s, 0) - 1)
+        stop = bisect.bisect_right(self.open_times, end_ts)
+        if first >= stop:
+            return None
+        return min(bounds[0][first:stop]), max(bounds[1][first:stop])
+
     def _candle_span(self, low: Any, high: Any) -> tuple[int, int]:
         """(bisect_right(open_times, low), bisect_right(open_times, high)), read off the candle cursor when `high`
         lies in its candle (the price at the span's end was just asked) and `low` in the hour before it."""
