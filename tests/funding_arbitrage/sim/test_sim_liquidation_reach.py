@@ -98,3 +98,25 @@ def test_brackets_whose_tiers_do_not_meet_are_never_assumed_monotone(perp: SimPe
 
     assert _monotone(brackets)
     assert not _monotone(broken) and not _monotone(starts_late)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    where=st.floats(min_value=0, max_value=1),
+    step_s=st.sampled_from([60, 300, 3600]),
+    ticks=st.integers(min_value=1, max_value=30),
+    staleness_s=st.sampled_from([0, 600, 7200]),
+)
+def test_price_bounds_hold_every_path_price_and_a_kept_answer_equals_a_fresh_one(
+    perp: SimPerpetualDerivative, where: float, step_s: int, ticks: int, staleness_s: int
+) -> None:
+    candles = perp.market(PAIR).candles
+    start = candles.first_ts - 2 * 3600 + round(where * (candles.end_ts - candles.first_ts + 4 * 3600))
+    for n in range(ticks):  # successive ticks: the kept answer is reused while its candles are the same
+        prev_ts, ts = float(start + n * step_s), float(start + (n + 1) * step_s)
+        bounds = candles.price_bounds(prev_ts, ts, staleness_s)
+        candles._last_bounds = None
+        assert candles.price_bounds(prev_ts, ts, staleness_s) == bounds
+        extremes = candles.path_extremes(prev_ts, ts, perp._price_path, staleness_s)
+        if extremes is not None:
+            assert bounds is not None and bounds[0] <= extremes[0] and extremes[1] <= bounds[1]
