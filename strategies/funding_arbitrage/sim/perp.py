@@ -39,11 +39,12 @@ from hummingbot.core.event.events import FundingPaymentCompletedEvent, MarketEve
 from ..core.venues import venue_spec
 from .book import walk
 from .brackets import MaintenanceBrackets, default_brackets_path, load_brackets
-from .data import DEFAULT_MAX_STALENESS_S, CandleSeries, FundingSeries, MarketData, Settlement
+from .data import DEFAULT_MAX_STALENESS_S, FundingSeries, MarketData, Settlement
 from .faults import NO_FAULTS, FaultConfig, FaultInjector
 from .markets import DEFAULT_MIN_NOTIONAL_QUOTE, build_markets, default_trading_rules
 from .matching import SimOrder
 from .positions import PositionBook, SimPosition
+from .reach import LiquidationReach
 from .registry import perpetual_trade_fee, register_connector_settings
 from .venue import OFFLINE, SimNetworkError, SimOrderBookDataSource, SimOrderRejected, SimVenueMixin
 
@@ -73,26 +74,6 @@ class SimLiquidation:
     maintenance_margin_quote: Decimal
     forfeited_quote: Decimal
     order_id: str
-
-
-_Limits = tuple[Decimal | None, Decimal | None]  # (every price must exceed, every price must stay under)
-_REACH_MARGIN = Decimal("1e-9")  # relative gap kept between a liquidation price and every price bound to skip a check
-
-
-def _monotone(brackets: MaintenanceBrackets) -> bool:
-    """Whether maintenance margin is continuous in notional, from 0, with every rate in [0, 1) (Binance's `cum`
-    makes its tiers meet: checked, not assumed). Then margin + amount x (P - entry) - maintenance(|amount| x P) has
-    slope amount x (1 - rate) > 0 for a long and -|amount| x (1 + rate) < 0 for a short: strictly monotone in P."""
-    tiers = brackets.brackets
-    if not tiers or tiers[0].min_notional != 0 or tiers[0].cum < 0:
-        return False
-    if any(not 0 <= b.maint_margin_rate < 1 for b in tiers):
-        return False
-    return all(
-        low.max_notional == high.min_notional
-        and high.min_notional * low.maint_margin_rate - low.cum == high.min_notional * high.maint_margin_rate - high.cum
-        for low, high in itertools.pairwise(tiers)
-    )
 
 
 class SimPerpOrderBookDataSource(SimOrderBookDataSource, PerpetualAPIOrderBookDataSource):
@@ -143,8 +124,7 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         self._liq_ids = itertools.count(1)
         self.liquidations: list[SimLiquidation] = []
         self.funding_payments: list[SimFundingPayment] = []
-        # id(position) -> (position, amount, entry, margin, its _liquidation_limits): valid while those are the same
-        self._liq_limits: dict[int, tuple[SimPosition, Decimal, Decimal, Decimal, _Limits]] = {}
+        self._reach = LiquidationReach()  # the liquidation check's fast path (reach.py)
         # pair -> (series, ts of the last tick, its first settlement after that ts or None): see _venue_events
         self._next_settlement: dict[str, tuple[FundingSeries, float, Settlement | None]] = {}
         self.register_settings()
@@ -375,69 +355,18 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
     def _check_liquidations(self, prev_ts: float, ts: float) -> None:
         for pos in list(self._book.positions.values()):
             state = self._markets[pos.trading_pair]
-            if self._out_of_reach(pos, state.candles, prev_ts, ts):
-                continue  # the path below cannot reach its liquidation price: it would find nothing
+            brackets = self._brackets[pos.trading_pair]
+            if self._reach.out_of_reach(pos, brackets, state.candles, prev_ts, ts, self._max_staleness_s):
+                continue  # no price of the tick reaches its liquidation price: the path below would find nothing
             extremes = state.candles.path_extremes(prev_ts, ts, self._price_path, self._max_staleness_s)
             if extremes is None:
                 continue
             low, high = extremes
-            brackets = self._brackets[pos.trading_pair]
             worst = low if pos.amount > 0 else high
             if brackets.is_liquidatable(pos.amount, pos.entry_price, pos.margin, worst):
                 price = brackets.liquidation_price(pos.amount, pos.entry_price, pos.margin)
                 fill = price if price is not None and low <= price <= high else (state.mid or worst)
                 self._liquidate(pos, price, fill)
-
-    def _out_of_reach(self, pos: SimPosition, candles: CandleSeries, prev_ts: float, ts: float) -> bool:
-        """True when no price of `candles` over [prev_ts, ts] can liquidate `pos` (so the path's extremes need not be
-        computed: `is_liquidatable` at them would be False). Margin + uPnL - maintenance is strictly monotone in the
-        mark where the brackets are continuous (`_monotone`): liquidatable only at or below the liquidation price for
-        a long, at or above it for a short. So it is out of reach when every price the candles can give
-        (`price_bounds`) stays above (long) or below (short) the liquidation price by a relative 1e-9, far beyond
-        Decimal rounding (1e-28); a long margined at its full notional (1x) is never liquidatable at a positive price.
-        """
-        if type(prev_ts) not in (int, float) or type(ts) not in (int, float):
-            return False
-        known = self._liq_limits.get(id(pos))
-        if (
-            known is not None
-            and known[0] is pos
-            and known[1] is pos.amount
-            and known[2] is pos.entry_price
-            and known[3] is pos.margin
-        ):
-            lowest_safe, highest_safe = known[4]
-        else:  # a new position, or changed (its fields are replaced, never mutated: Decimals)
-            lowest_safe, highest_safe = limits = self._liquidation_limits(pos)
-            if len(self._liq_limits) >= 256:
-                self._liq_limits.clear()
-            self._liq_limits[id(pos)] = (pos, pos.amount, pos.entry_price, pos.margin, limits)
-        if lowest_safe is None and highest_safe is None:
-            return False
-        bounds = candles.price_bounds(prev_ts, ts, self._max_staleness_s)
-        if bounds is None:
-            return False
-        if lowest_safe is not None:
-            return bounds[0] > lowest_safe
-        return bounds[1] < highest_safe  # type: ignore[operator]
-
-    def _liquidation_limits(self, pos: SimPosition) -> _Limits:
-        """(price every path price must exceed, price every path price must stay under) for `pos` to be out of
-        reach of liquidation; (None, None): never assume it (brackets not monotone, no liquidation price found)."""
-        brackets = self._brackets[pos.trading_pair]
-        if pos.amount == 0 or not _monotone(brackets):
-            return None, None
-        price = brackets.liquidation_price(pos.amount, pos.entry_price, pos.margin)
-        if pos.amount > 0:
-            if price is not None:
-                return price * (1 + _REACH_MARGIN), None
-            # no positive liquidation price: margin + uPnL - maintenance > 0 at every P > 0 when the margin covers the
-            # whole entry notional (it is >= amount x P x (1 - rate) > 0); kept above entry x 1e-9 so that rounding
-            # cannot matter either; otherwise do not assume anything
-            if pos.margin >= pos.amount * pos.entry_price:
-                return pos.entry_price * _REACH_MARGIN, None
-            return None, None
-        return (None, price * (1 - _REACH_MARGIN)) if price is not None else (None, None)
 
     def _liquidate(self, pos: SimPosition, liquidation_price: Decimal | None, fill: Decimal) -> None:
         n = next(self._liq_ids)

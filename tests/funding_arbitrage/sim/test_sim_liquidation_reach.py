@@ -1,4 +1,4 @@
-"""The liquidation check's fast path (`_out_of_reach`) only skips positions the full check would not liquidate.
+"""The liquidation check's fast path (`sim/reach.py`) only skips positions the full check would not liquidate.
 
 Property on the real data: for random positions (long and short, 1x to 125x, entered anywhere in the BTC series) and
 random windows, whenever the fast path says "out of reach", `is_liquidatable` at the path's extreme is False.
@@ -18,8 +18,9 @@ from sim_helpers import PAIR
 
 from strategies.funding_arbitrage.sim.brackets import MaintenanceBrackets
 from strategies.funding_arbitrage.sim.data import MarketData
-from strategies.funding_arbitrage.sim.perp import SimPerpetualDerivative, _monotone
+from strategies.funding_arbitrage.sim.perp import SimPerpetualDerivative
 from strategies.funding_arbitrage.sim.positions import SimPosition
+from strategies.funding_arbitrage.sim.reach import LiquidationReach, monotone
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,11 @@ def perp(market_data: MarketData) -> Iterator[SimPerpetualDerivative]:
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+
+
+def _reach(perp: SimPerpetualDerivative, pos: SimPosition, prev_ts: float, ts: float) -> bool:
+    candles = perp.market(PAIR).candles
+    return LiquidationReach().out_of_reach(pos, perp._brackets[PAIR], candles, prev_ts, ts, perp._max_staleness_s)
 
 
 def _full_check_liquidates(perp: SimPerpetualDerivative, pos: SimPosition, prev_ts: float, ts: float) -> bool:
@@ -70,7 +76,7 @@ def test_a_position_out_of_reach_is_never_liquidatable_on_the_path(
     signed = -amount if short else amount
     pos = SimPosition(PAIR, signed, entry, amount * entry / leverage * margin_scale, leverage)
 
-    if perp._out_of_reach(pos, candles, prev_ts, ts):
+    if _reach(perp, pos, prev_ts, ts):
         assert not _full_check_liquidates(perp, pos, prev_ts, ts)
 
 
@@ -87,17 +93,17 @@ def test_a_position_near_its_liquidation_price_is_checked(perp: SimPerpetualDeri
     liquidation = perp._brackets[PAIR].liquidation_price(pos.amount, pos.entry_price, pos.margin)
 
     assert liquidation is not None and low < liquidation < high
-    assert not perp._out_of_reach(pos, candles, ts - 300, ts)
+    assert not _reach(perp, pos, ts - 300, ts)
 
 
-def test_brackets_whose_tiers_do_not_meet_are_never_assumed_monotone(perp: SimPerpetualDerivative) -> None:
+def test_brackets_whose_tiers_do_not_meet_are_never_assumedmonotone(perp: SimPerpetualDerivative) -> None:
     brackets = perp._brackets[PAIR]
     first, second, *rest = brackets.brackets
     broken = MaintenanceBrackets(brackets.symbol, (first, replace(second, cum=second.cum + 1), *rest))
     starts_late = MaintenanceBrackets(brackets.symbol, (replace(first, min_notional=Decimal(1)), second, *rest))
 
-    assert _monotone(brackets)
-    assert not _monotone(broken) and not _monotone(starts_late)
+    assert monotone(brackets)
+    assert not monotone(broken) and not monotone(starts_late)
 
 
 @settings(max_examples=200, deadline=None)
