@@ -18,7 +18,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from .actions import EnterAction, ExitAction, HeldPair, HoldReview, Streaks, TickDecision
+from .actions import EnterAction, ExitAction, HeldPair, HoldReview, Streaks, TickDecision, tick_decision
 from .candidates import EngineParams, TickScratch, coarse_bound, evaluate_pair, min_pair_spread, pair_bound
 from .config import FundingArbSettings
 from .costs import BorrowProvider
@@ -132,7 +132,7 @@ class EdgeEngine:
         if self._switch_p.enabled:
             exits += self._switches(t, held, holds, exits, passing, results, by_key)
         self.tracker.record(results)
-        decision = TickDecision(
+        decision = tick_decision(  # = TickDecision(...) without its frozen __init__
             tick.ts,
             tuple(results),
             tuple(screened),
@@ -260,8 +260,8 @@ class EdgeEngine:
     ) -> tuple[list[EdgeResult], list[EnterAction]]:
         """Best expected value per unit of capital tied first, one entry per token, within the exposure caps
         (counting held pairs and this tick's) and the funds free on each venue (`sizing.VenueFunds`)."""
-        if not candidates:
-            return [], []
+        if not any(c[0].reason is Reason.ACCEPTED for c in candidates):
+            return [c[0] for c in candidates], []  # nothing to place: the caps and funds below would change nothing
         p = self._p
         book = ExposureBook(p.token_cap, p.venue_cap, p.total_cap)
         funds = VenueFunds(balances_quote, p.leverage, FUNDS_BUFFER, t.market_leverage)

@@ -113,6 +113,12 @@ def depth_up_to(levels: Levels, needed_base: Decimal, descending: bool) -> tuple
     Only the levels read are validated (BookDataError); when not reached the whole side was read and the
     depth is the side's total.
     """
+    if levels:  # the top alone, first: most needs end there, and a lazily read side then reads no deeper level
+        price, size = levels[0]
+        _checked(price, size, None, descending)
+        total = _ZERO + size
+        if total >= needed_base:
+            return total, True
     total = _ZERO
     prev: Decimal | None = None
     for price, size in levels:
@@ -156,10 +162,16 @@ def walk(levels: Levels, amount_base: Decimal, side: Side) -> Fill | None:
     """
     if amount_base <= _ZERO:
         raise ValueError(f"amount_base ({amount_base}) must be positive")
+    descending = side is Side.SELL
+    if levels:  # the top alone, first (the usual fill): a lazily read side then reads no deeper level
+        price, size = levels[0]
+        _checked(price, size, None, descending)
+        if size >= amount_base:
+            notional = _ZERO + price * amount_base  # the loop's first step, the same arithmetic
+            return Fill(side, amount_base, notional, notional / amount_base, 1)
     remaining = amount_base
     notional = _ZERO
     prev: Decimal | None = None
-    descending = side is Side.SELL
     for used, (price, size) in enumerate(levels, start=1):
         _checked(price, size, prev, descending)
         if size >= remaining:

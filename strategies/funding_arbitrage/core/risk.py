@@ -106,6 +106,31 @@ class LegRisk:
         return self.margin_quote + self.amount * (self.mark_price - self.entry_price)
 
 
+_new_object = object.__new__
+
+
+def leg_risk(
+    pair_id: str,
+    connector: str,
+    token: str,
+    amount: Decimal,
+    entry_price: Decimal,
+    mark_price: Decimal | None,
+    leverage: Decimal,
+    wallet_margin_quote: Decimal | None = None,
+    quote_asset: str | None = None,
+    lot_size_base: Decimal | None = None,
+) -> LegRisk:
+    """`LegRisk(...)`, equal in every field, built without the frozen dataclass's `__init__` (one
+    `object.__setattr__` per field, ~8 µs here): the shell builds one per open perp leg every tick."""
+    leg = _new_object(LegRisk)
+    d = leg.__dict__
+    d["pair_id"], d["connector"], d["token"], d["amount"] = pair_id, connector, token, amount
+    d["entry_price"], d["mark_price"], d["leverage"] = entry_price, mark_price, leverage
+    d["wallet_margin_quote"], d["quote_asset"], d["lot_size_base"] = wallet_margin_quote, quote_asset, lot_size_base
+    return leg
+
+
 @dataclass(frozen=True)
 class LegReport:
     """Liquidation view of one leg; prices in quote, distance in % of mark, margin ratio as a fraction.
@@ -125,6 +150,29 @@ class LegReport:
     bracket_source: str | None
     status: str
     note: str = ""
+
+
+def _leg_report(
+    pair_id: str,
+    connector: str,
+    token: str,
+    amount: Decimal,
+    mark_price: Decimal | None,
+    liquidation_price: Decimal | None,
+    distance_pct: Decimal | None,
+    margin_ratio: Decimal | None,
+    bracket_source: str | None,
+    status: str,
+    note: str = "",
+) -> LegReport:
+    """`LegReport(...)` without the frozen dataclass's `__init__` (as `leg_risk`): one per leg every tick."""
+    report = _new_object(LegReport)
+    d = report.__dict__
+    d["pair_id"], d["connector"], d["token"], d["amount"] = pair_id, connector, token, amount
+    d["mark_price"], d["liquidation_price"] = mark_price, liquidation_price
+    d["distance_pct"], d["margin_ratio"] = distance_pct, margin_ratio
+    d["bracket_source"], d["status"], d["note"] = bracket_source, status, note
+    return report
 
 
 @dataclass(frozen=True)
@@ -502,7 +550,7 @@ class RiskGate:
 
     def _report(self, leg: LegRisk, table: BracketTable | None) -> LegReport:
         def na(status: str, note: str) -> LegReport:
-            return LegReport(
+            return _leg_report(
                 leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price, None, None, None, None, status, note
             )
 
@@ -520,7 +568,7 @@ class RiskGate:
         equity = margin + amount * (mark - leg.entry_price)  # `LegRisk.equity_quote`, its margin computed once
         ratio = margin_ratio(table.maintenance_margin(abs(amount) * mark), equity)
         status = "ok" if dist >= self.settings.min_liquidation_distance_pct else "near_liquidation"
-        return LegReport(
+        return _leg_report(
             leg.pair_id, leg.connector, leg.token, leg.amount, leg.mark_price, liq, dist, ratio, table.source, status
         )
 
@@ -672,6 +720,14 @@ class RiskGate:
         self.update_equity(ts, equity_quote)
         unwinds = self.check_single_leg(ts, unpaired_legs)
         halted = self.state is TradingState.HALTED
-        return RiskReport(
-            self.state, self.halt_reason, tuple(reduces), tuple(unwinds), halted, self.leg_reports, tuple(self.alerts())
+        report = _new_object(RiskReport)  # = RiskReport(...) without its frozen __init__ (one per tick)
+        report.__dict__.update(
+            state=self.state,
+            halt_reason=self.halt_reason,
+            reduce_actions=tuple(reduces),
+            unwind_actions=tuple(unwinds),
+            cancel_entry_orders=halted,
+            legs=self.leg_reports,
+            alerts=tuple(self.alerts()),
         )
+        return report

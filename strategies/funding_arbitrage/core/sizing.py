@@ -37,6 +37,10 @@ def _hour_scale(dt: float) -> Decimal:
     return scale
 
 
+_GAP = object()  # no return between two samples further apart than max_gap_s
+_FAILED = object()  # a return whose arithmetic raised
+
+
 def floor_to_step(amount: Decimal, step: Decimal) -> Decimal:
     """Largest multiple of `step` not above `amount` (step > 0)."""
     return (amount / step).to_integral_value(rounding=ROUND_FLOOR) * step
@@ -177,6 +181,9 @@ class VolatilityTracker:
         self._min_returns = min_returns
         self._max_gap_s = max_gap_s
         self._series: dict[tuple[str, str], deque[tuple[float, Decimal]]] = {}
+        # the hourly return between each two consecutive samples of a series, computed once as the later one arrives
+        # (aligned: i-th = series[i] -> series[i + 1]; _GAP across a gap, _FAILED where the arithmetic raised)
+        self._returns: dict[tuple[str, str], deque[Decimal | object]] = {}
         self._cache: dict[tuple[str, str], Decimal | None] = {}
         self._cache_over: dict[tuple[tuple[str, str], float], tuple[float, Decimal | None]] = {}
 
@@ -197,14 +204,31 @@ class VolatilityTracker:
         series = self._series.get(key)
         if series is None:
             self._series[key] = deque([(ts, price)], maxlen=self._max_samples)
+            self._returns[key] = deque(maxlen=max(self._max_samples - 1, 0))
             return
         last_ts = series[-1][0]
+        returns = self._returns[key]
         if ts < last_ts:  # clock went backwards (a replay restarted): start over
             series.clear()
+            returns.clear()
         elif ts - last_ts < self._min_spacing_s:
             return
+        else:
+            returns.append(self._return(series[-1], ts, price))
         series.append((ts, price))
         self._cache.pop(key, None)
+
+    def _return(self, prev: tuple[float, Decimal], ts: float, price: Decimal) -> Decimal | object:
+        """The hourly return from sample `prev` to (ts, price), as `_compute` scales it; _GAP beyond `max_gap_s`,
+        _FAILED where the arithmetic raises (then `_compute` on the samples raises it where it always did)."""
+        t0, p0 = prev
+        dt = ts - t0
+        if dt > self._max_gap_s:
+            return _GAP
+        try:
+            return (price / p0 - _ONE) * _hour_scale(dt)
+        except Exception:  # e.g. a zero or non-numeric price: raised by `_compute` when the volatility is read
+            return _FAILED
 
     def samples(self, key: tuple[str, str]) -> int:
         series = self._series.get(key)
@@ -215,7 +239,7 @@ class VolatilityTracker:
         if key in self._cache:
             return self._cache[key]
         series = self._series.get(key)
-        vol = None if series is None else self._compute(series)
+        vol = None if series is None else self._vol_of(key, series, len(series))
         self._cache[key] = vol
         return vol
 
@@ -229,9 +253,19 @@ class VolatilityTracker:
         cached = self._cache_over.get((key, lookback_s))
         if cached is not None and cached[0] == last_ts:
             return cached[1]
-        vol = self._compute([s for s in series if s[0] >= last_ts - lookback_s])
+        since = last_ts - lookback_s
+        vol = self._vol_of(key, series, sum(1 for s in series if s[0] >= since))  # samples ascend: the last ones
         self._cache_over[(key, lookback_s)] = (last_ts, vol)
         return vol
+
+    def _vol_of(self, key: tuple[str, str], series: deque[tuple[float, Decimal]], n_last: int) -> Decimal | None:
+        """`_compute` of the last `n_last` samples of `key`'s series, from the returns kept for it (the same returns,
+        in the same order); `_compute` itself where a return could not be computed (it raises there, as always)."""
+        returns = list(self._returns[key])
+        if len(returns) != len(series) - 1 or any(r is _FAILED for r in returns):
+            return self._compute(list(series)[len(series) - n_last :] if n_last > 0 else [])
+        used = returns[len(returns) - (n_last - 1) :] if n_last > 1 else []
+        return self._stdev_pct([r for r in used if r is not _GAP])  # type: ignore[misc]
 
     def _compute(self, series: Sequence[tuple[float, Decimal]]) -> Decimal | None:
         returns: list[Decimal] = []
@@ -241,6 +275,10 @@ class VolatilityTracker:
                 continue
             scale = _hour_scale(dt)
             returns.append((p1 / p0 - _ONE) * scale)
+        return self._stdev_pct(returns)
+
+    def _stdev_pct(self, returns: list[Decimal]) -> Decimal | None:
+        """Sample standard deviation of hourly returns, in %; None with fewer than `min_returns`."""
         if len(returns) < self._min_returns:
             return None
         mean = sum(returns, _ZERO) / len(returns)
@@ -249,6 +287,7 @@ class VolatilityTracker:
 
     def forget(self, key: tuple[str, str]) -> None:
         self._series.pop(key, None)
+        self._returns.pop(key, None)
         self._cache.pop(key, None)
 
 

@@ -16,13 +16,14 @@ from typing import Any, Optional
 from hummingbot.core.data_type.common import PositionMode
 
 from ..core import lifecycle as lc
+from ..core.actions import held_pair
 from ..core.config import ConfigError, FundingArbSettings
 from ..core.decisions import EdgeEngine, HeldPair
 from ..core.hedge import HedgeMonitor, HeldLeg
 from ..core.margin import isolated_margin_quote
 from ..core.metrics import MetricsRegistry
 from ..core.portfolio import account_equity
-from ..core.risk import LegRisk, RiskGate, RiskReport
+from ..core.risk import LegRisk, RiskGate, RiskReport, leg_risk
 from ..core.snapshots import MarketKind, TickSnapshot
 from . import metrics_publish, recovery
 from . import status as status_view
@@ -424,7 +425,7 @@ class FundingArbRuntime:
             long, short = r.long, r.short
             filled = abs(long.filled_base)
             out.append(
-                HeldPair(  # positional, in field order (the hot path: one per open pair per tick)
+                held_pair(  # = HeldPair(...) without its frozen __init__ (the hot path: one per open pair per tick)
                     r.pair_id,
                     r.token,
                     long.connector,
@@ -563,7 +564,7 @@ class FundingArbRuntime:
                 margin = isolated_margin_quote(leg.filled_base, entry, leverage)
                 changed, leg.margin_quote = changed or margin != leg.margin_quote, margin
                 out.append(
-                    LegRisk(
+                    leg_risk(  # = LegRisk(...) without its frozen __init__ (one per open perp leg per tick)
                         pair_id=r.pair_id,
                         connector=leg.connector,
                         token=r.token,
