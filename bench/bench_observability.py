@@ -204,6 +204,7 @@ def settings(tmp: Path, coins: list[str], publish_s: int, spots: list[str]) -> d
         "min_net_edge_pct": Decimal("0.01"),
         "max_break_even_hours": Decimal(72),
         "persistence_observations": 2,
+        "decision_interval_s": 0,  # as measured in docs/performance.md: a decision every tick (the default is 300 s)
         "prometheus_port": 0,
         "metrics_export_path": str(tmp / "metrics.json"),
         "metrics_export_interval_s": publish_s,

@@ -8,6 +8,8 @@ import pytest
 import yaml
 
 from strategies.funding_arbitrage.cli.launcher import main
+from strategies.funding_arbitrage.core.config import HUMMINGBOT_KEYS, FundingArbSettings
+from strategies.funding_arbitrage.core.risk import RiskGate
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = yaml.safe_load((ROOT / "conf" / "scripts" / "conf_funding_arbitrage.yml").read_text())
@@ -108,6 +110,46 @@ def test_check_config_rejects_malformed_config_naming_the_field(tmp_path, capsys
 def test_check_config_accepts_the_sample(capsys):
     assert main(["check-config", "conf_funding_arbitrage.yml"]) == 0
     assert "OK" in capsys.readouterr().out
+
+
+def test_check_config_accepts_both_samples(capsys):
+    for name in ("conf_funding_arbitrage.yml", "conf_funding_arbitrage_sim.yml"):
+        assert main(["check-config", name]) == 0, capsys.readouterr().err
+
+
+# 20x opens a HYPE short 3.96 % from liquidation (Binance brackets, 630 quote; the nearest token); the cut is 3.8 %,
+# x 1.2 = 4.56 %
+NEAR_LIQUIDATION = dict(leverage={"binance_perpetual": 20, "bybit_perpetual": 1}, min_liquidation_distance_pct=3.8)
+
+
+def _run_time_denial(data: dict) -> str | None:
+    """What the risk gate answers at run time for an entry on binance_perpetual with these settings."""
+    settings = FundingArbSettings.model_validate({k: v for k, v in data.items() if k not in HUMMINGBOT_KEYS})
+    return RiskGate(settings).fresh_leg_reason("binance_perpetual")
+
+
+def test_check_config_refuses_a_fixed_leverage_that_opens_legs_within_the_cut(tmp_path, capsys):
+    rc = main(["check-config", str(_write(tmp_path, _with(**NEAR_LIQUIDATION)))])
+    err = capsys.readouterr().err
+    assert _run_time_denial(_with(**NEAR_LIQUIDATION)) is not None  # kept: entries there are denied at run time
+    assert rc == 2
+    [line] = [ln for ln in err.splitlines() if "leverage." in ln]  # one problem: bybit at 1x is far
+    assert "leverage.binance_perpetual (20)" in line  # the field and its value
+    assert "HYPE short" in line and "3.96%" in line  # the nearest token and its distance
+    assert "1.2 x min_liquidation_distance_pct (3.8) = 4.56%" in line  # the bound
+
+
+def test_check_config_judges_fixed_leverage_against_the_bound_not_the_cut_itself(tmp_path, capsys):
+    # 3.96 % is beyond a 3.2 % cut (x 1.2 = 3.84 %): accepted, as the run-time check accepts it
+    ok = _with(**{**NEAR_LIQUIDATION, "min_liquidation_distance_pct": 3.2})
+    assert main(["check-config", str(_write(tmp_path, ok))]) == 0, capsys.readouterr().err
+    assert _run_time_denial(ok) is None
+
+
+def test_check_config_leaves_volatility_mode_leverage_to_the_run(tmp_path, capsys):
+    # in volatility mode `leverage` is only the maximum; each market's leverage is chosen to keep the distance
+    data = _with(**NEAR_LIQUIDATION, leverage_mode="volatility")
+    assert main(["check-config", str(_write(tmp_path, data))]) == 0, capsys.readouterr().err
 
 
 def test_check_config_reports_every_problem_at_once(tmp_path, capsys):

@@ -64,6 +64,7 @@ def settings(tmp_path: Path, **overrides: Any) -> FundingArbSettings:
         "tokens": ["BTC"],
         "quote_assets": {BINANCE: "USDT", BYBIT: "USDT"},
         "leverage": {BINANCE: 3, BYBIT: 3},
+        "decision_interval_s": 0,  # a decision every tick (the model's default is 300 s)
         "prometheus_port": 0,
         "metrics_export_path": "",
         "state_file": str(tmp_path / "state" / "state.json"),

@@ -7,13 +7,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
 from test_config_fields import RecordingShell, settings
 
+from strategies.funding_arbitrage.core.config import FundingArbSettings
 from strategies.funding_arbitrage.shell.runtime import FundingArbRuntime
 
+SAMPLE = Path(__file__).resolve().parents[2] / "conf" / "scripts" / "conf_funding_arbitrage.yml"
 
-def _runtime(tmp_path: Path, interval: int, **overrides: Any) -> tuple[FundingArbRuntime, list[float]]:
-    runtime = FundingArbRuntime(RecordingShell(), settings(tmp_path, decision_interval_s=interval, **overrides))
+
+def _runtime(tmp_path: Path, interval: int | None, **overrides: Any) -> tuple[FundingArbRuntime, list[float]]:
+    """A runtime deciding every `interval` s (None: the field left out, as a hand-written config may)."""
+    if interval is None:
+        s = FundingArbSettings(**settings(tmp_path, **overrides).model_dump(exclude={"decision_interval_s"}))
+    else:
+        s = settings(tmp_path, decision_interval_s=interval, **overrides)
+    runtime = FundingArbRuntime(RecordingShell(), s)
     seen: list[float] = []
     evaluate = runtime.engine.evaluate
 
@@ -34,6 +43,16 @@ def test_between_decisions_the_last_decision_is_kept_with_its_time(tmp_path: Pat
     assert decided == [1000.0] and runtime.decided_ts == 1000.0 and first.ts == 1000.0
     runtime.on_tick(1300.0)  # 300 s after the last decision: due
     assert decided == [1000.0, 1300.0] and runtime.last_decision.ts == 1300.0
+
+
+def test_a_config_without_the_field_decides_on_the_sample_cadence(tmp_path: Path) -> None:
+    sample = yaml.safe_load(SAMPLE.read_text())
+    runtime, decided = _runtime(tmp_path, None)
+    for ts in (1000.0, 1060.0, 1240.0, 1300.0):
+        runtime.on_tick(ts)
+
+    assert runtime.settings.decision_interval_s == sample["decision_interval_s"] == 300
+    assert decided == [1000.0, 1300.0]  # not every tick
 
 
 def test_a_clock_that_went_back_decides_at_once(tmp_path: Path) -> None:

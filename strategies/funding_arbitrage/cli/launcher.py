@@ -20,6 +20,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, PASSWORD_ENV
 
@@ -46,6 +47,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"{path}: {e}", file=sys.stderr)
         return EXIT_CONFIG
+    if settings is not None:
+        problems = _leverage_problems(settings, root)
+        settings = None if problems else settings
     if settings is None:
         print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
         for p in problems:
@@ -53,6 +57,21 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     print(f"{path}: OK ({len(settings.tokens)} tokens on {', '.join(settings.all_connectors)})")
     return EXIT_OK
+
+
+def _leverage_problems(settings: Any, root: Path) -> list[str]:
+    """Fixed leverage that would open legs within the risk gate's cut (`core.leverage.fixed_leverage_problems`),
+    judged on the maintenance brackets the run will load (a missing or malformed table is itself a problem: the run
+    stops on it)."""
+    from ..core.leverage import fixed_leverage_problems
+    from ..core.margin import MarginBrackets, MarginDataError, locate_brackets
+    from ..core.risk import CUT_MARGIN
+
+    try:
+        brackets = MarginBrackets.load(locate_brackets(root))
+    except MarginDataError as e:
+        return [f"maintenance brackets (needed for the liquidation checks): {e}"]
+    return fixed_leverage_problems(settings, brackets, CUT_MARGIN)
 
 
 def _check_sim(args: argparse.Namespace, conf_path: Path) -> str | None:

@@ -233,9 +233,9 @@ class FundingArbSettings(BaseModel):
     )
     decision_interval_s: int = _f(
         "Seconds of the strategy clock between the edge engine's decisions (entries, exits on expected value, "
-        "switches; 0: every tick). Fills, hedging, the risk gate, the leverage guard and operator controls act on "
-        "every tick",
-        default=0,
+        "switches; 0: every tick; 300 by default, as in the sample config). Fills, hedging, the risk gate, the "
+        "leverage guard and operator controls act on every tick",
+        default=300,
         ge=0,
         le=3600,
     )

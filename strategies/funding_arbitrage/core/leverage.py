@@ -28,10 +28,18 @@ and then the cut is sized by it).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from .margin import BracketTable, estimate_liquidation_price, liquidation_distance_pct, reduce_fraction_for_distance
+from .config import FundingArbSettings
+from .margin import (
+    BracketTable,
+    MarginBrackets,
+    estimate_liquidation_price,
+    liquidation_distance_pct,
+    reduce_fraction_for_distance,
+)
 
 LEVERAGE_FIXED = "fixed"
 LEVERAGE_VOLATILITY = "volatility"
@@ -149,6 +157,55 @@ def _closed_form(
     if inv <= 0:
         return 10**6
     return int((_ONE / inv).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def fresh_short_too_near(
+    leverage: int, notional_quote: Decimal, bound_pct: Decimal, tables: Iterable[tuple[str, BracketTable | None]]
+) -> tuple[str, Decimal] | None:
+    """The (token, distance %) whose new short of `notional_quote`, opened at the mark with isolated margin
+    notional / `leverage` (no fee), would start nearest its liquidation, if nearer than `bound_pct` % of the mark;
+    None when no token would (tokens without a table are skipped: their distance is unknown). A short is the nearer
+    side.
+
+    Example: BTCUSDT tier 1 (MMR 0.004), 20x: (1 + d) x 0.004 = 0.05 - d -> d = 4.58 %; within a bound of 4.56 %? no.
+    """
+    nearest: tuple[str, Decimal] | None = None
+    for token, table in tables:
+        if table is None:
+            continue
+        liq = estimate_liquidation_price(-notional_quote, _ONE, notional_quote / leverage, table)  # price 1: base=quote
+        assert liq is not None
+        distance = liquidation_distance_pct(_ONE, liq, is_long=False)
+        if distance < bound_pct and (nearest is None or distance < nearest[1]):
+            nearest = token, distance
+    return nearest
+
+
+def fixed_leverage_problems(settings: FundingArbSettings, brackets: MarginBrackets, cut_margin: Decimal) -> list[str]:
+    """`leverage_mode: fixed`: one problem per perp venue whose configured `leverage` would open a short of
+    `order_amount_quote` within `cut_margin` x `min_liquidation_distance_pct` of its liquidation on some token (the
+    risk gate denies entries there at run time, `RiskGate.fresh_leg_reason`: such a leg would be closed whole at once
+    or on the first small move, then opened again). Empty in volatility mode (the leverage is chosen per market)."""
+    if settings.leverage_mode != LEVERAGE_FIXED:
+        return []
+    min_pct = settings.min_liquidation_distance_pct
+    bound = min_pct * cut_margin
+    out = []
+    for venue in settings.perp_connectors:
+        leverage, quote = settings.leverage.get(venue), settings.quote_assets.get(venue)
+        if leverage is None or not quote:
+            continue  # reported by the field checks
+        tables = ((token, brackets.resolve(venue, token, quote)) for token in settings.tokens)
+        found = fresh_short_too_near(leverage, settings.order_amount_quote, bound, tables)
+        if found is not None:
+            token, distance = found
+            out.append(
+                f"leverage.{venue} ({leverage}): a new {token} short of order_amount_quote "
+                f"({settings.order_amount_quote}) at {leverage}x starts {distance:.2f}% from liquidation, within "
+                f"{cut_margin} x min_liquidation_distance_pct ({min_pct}) = {bound:.2f}%; entries on {venue} would "
+                "all be denied (lower the leverage, or min_liquidation_distance_pct)"
+            )
+    return out
 
 
 def fixed_choice(leverage: int) -> LeverageChoice:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import FundingArbSettings
-from .leverage import LEVERAGE_FIXED
+from .leverage import LEVERAGE_FIXED, fresh_short_too_near
 from .margin import (
     BracketTable,
     MarginBrackets,
@@ -618,9 +618,7 @@ class RiskGate:
         self._alerts["positions"] = alerts
         actions = [ReduceAction(p, f, _action_reason(f, reasons[p])) for p, f in fractions.items() if f > 0]
         self._pending_reduce = {a.pair_id for a in actions}
-        for a in actions:
-            logger.warning("risk_reduce ts=%s pair=%s fraction=%.6f reason=%r", ts, a.pair_id, a.fraction, a.reason)
-        return actions
+        return actions  # asked every tick while it holds: the shell logs the one reduction it sends (`risk_reduce`)
 
     # --- single legs ------------------------------------------------------------------------------
     def check_single_leg(self, ts: float, open_legs_without_partner: Sequence[tuple[str, float]]) -> list[UnwindAction]:
@@ -685,20 +683,16 @@ class RiskGate:
         quote = s.quote_assets.get(venue)
         if s.leverage_mode != LEVERAGE_FIXED or leverage is None or not quote or self._is_spot(venue):
             return None
-        notional, min_pct = s.order_amount_quote, s.min_liquidation_distance_pct
-        for token in s.tokens:
-            table = self.brackets.resolve(venue, token, quote)
-            if table is None:
-                continue
-            liq = estimate_liquidation_price(-notional, _ONE, notional / leverage, table)  # at price 1: base = quote
-            assert liq is not None
-            distance = liquidation_distance_pct(_ONE, liq, is_long=False)
-            if distance < min_pct * CUT_MARGIN:
-                return (
-                    f"{venue} at {leverage}x puts a new {token} short {distance:.2f}% from liquidation, within "
-                    f"{CUT_MARGIN} x min_liquidation_distance_pct={min_pct} (lower `leverage`)"
-                )
-        return None
+        min_pct = s.min_liquidation_distance_pct
+        tables = ((token, self.brackets.resolve(venue, token, quote)) for token in s.tokens)
+        found = fresh_short_too_near(leverage, s.order_amount_quote, min_pct * CUT_MARGIN, tables)
+        if found is None:  # (`funding-arb check-config` reports the same as a config error: fixed_leverage_problems)
+            return None
+        token, distance = found
+        return (
+            f"{venue} at {leverage}x puts a new {token} short {distance:.2f}% from liquidation, within "
+            f"{CUT_MARGIN} x min_liquidation_distance_pct={min_pct} (lower `leverage`)"
+        )
 
     def alerts(self) -> list[RiskAlert]:
         """Active risk alerts (named `risk.…`): `MetricsRegistry.sync_alerts(ts, gate.alerts(), "risk.")`."""

@@ -104,6 +104,9 @@ class LegExecutor:
         self.send(record, lc.CloseRequested(ts, CLOSE_REASONS.get(reason, lc.CloseReason.OPERATOR)), ts)
 
     def reduce_pair(self, record: PairRecord, ts: float, fraction: Decimal, reason: str) -> None:
+        """Reduce both legs by `fraction` (1: close the pair), hedged; one `risk_reduce` log line per reduction sent
+        (the risk gate asks every tick while a leg is near liquidation; its callers send one at a time)."""
+        log.warning("risk_reduce ts=%s pair=%s fraction=%.6f reason=%r", ts, record.pair_id, fraction, reason)
         self.send(record, lc.ReduceRequested(ts, fraction, lc.CloseReason.RISK_REDUCTION), ts, reason)
 
     def position_mismatch(self, record: PairRecord, ts: float, long_base: Decimal, short_base: Decimal) -> None:

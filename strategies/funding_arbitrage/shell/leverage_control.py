@@ -80,18 +80,30 @@ class LeverageControl:
                     self._set(market, 1)
 
     def _restored_leverage(self, market: Market, configured: int) -> int:
-        """After a restart: the leverage a held market's legs were margined at, from the state file (`margin_quote`
-        = |amount| x entry / leverage, saved by the runtime when it changes), within [1, configured]; the
-        configured maximum when no leg records a margin (an older state file)."""
-        found = [
-            leg.cost_quote / leg.margin_quote
-            for r in self.rt.store.open_records()
-            for leg in r.legs()
-            if (leg.connector, leg.trading_pair) == market and leg.margin_quote > 0 and leg.cost_quote > 0
-        ]
+        """After a restart: the leverage a held market's legs were margined at, within [1, configured] (the highest
+        if they differ: the nearer liquidation). Each leg's own `leverage` (saved when it is opened and when a
+        lowering is confirmed, so a cut's fill cannot make it stale); for a leg without one (a state file older
+        than that field) cost / `margin_quote`, as saved by the runtime when the margin changes; the configured
+        maximum when neither is known."""
+        found: list[Decimal] = []
+        for r in self.rt.store.open_records():
+            for leg in r.legs():
+                if (leg.connector, leg.trading_pair) != market:
+                    continue
+                if leg.leverage is not None:
+                    found.append(Decimal(leg.leverage))
+                elif leg.margin_quote > 0 and leg.cost_quote > 0:
+                    found.append(leg.cost_quote / leg.margin_quote)
         if not found:
             return configured
         return max(1, min(configured, int(max(found).to_integral_value())))
+
+    def stamp(self, record: Any) -> None:
+        """A new pair: each perp leg records the leverage its market is at (`leverage_of`: the higher of what the
+        venue shows and what was last asked) before its entry orders go out; persisted with the record."""
+        for leg in record.legs():
+            if leg.kind == "perp":
+                leg.leverage = int(self.leverage_of(leg.connector, leg.trading_pair))
 
     def leverage_of(self, connector: str, pair: str) -> Decimal:
         """The leverage to assume for a market's margin: fixed mode, the configured one; volatility mode, the higher
@@ -204,7 +216,6 @@ class LeverageControl:
                 ts, "leverage_reduction", f"{r.pair_id}: {reduce.reason}", pair_id=r.pair_id, token=r.token,
                 reason="volatility",
             )  # fmt: skip
-            log.warning("leverage_guard_reduce pair=%s %s", r.pair_id, reduce.reason)
             self.reductions += 1
             self.rt.executor.reduce_pair(r, ts, reduce.fraction, f"volatility guard: {reduce.reason}")
 
@@ -238,6 +249,20 @@ class LeverageControl:
         )  # fmt: skip
         log.warning("leverage_lowered pair=%s market=%s/%s %s", r.pair_id, *market, reason)
 
+    def _note_legs(self, market: Market, leverage: int) -> None:
+        """The venue confirmed `leverage` on a market: its held legs are margined at it from now on (saved at once,
+        so a restart recovers it even if a cut fills before the runtime's next margin save)."""
+        legs = [
+            leg
+            for r in self.rt.store.open_records()
+            for leg in r.legs()
+            if (leg.connector, leg.trading_pair) == market and leg.leverage != leverage
+        ]
+        for leg in legs:
+            leg.leverage = leverage
+        if legs:
+            self.rt.store.save()
+
     def _confirm(self, ts: float) -> None:
         """A lowered leverage the connector does not show by the next tick was refused (e.g. too little free
         margin): alert, and close that market's pairs from now on (`_action`). The refusal (and its alert) lasts
@@ -253,6 +278,7 @@ class LeverageControl:
             except Exception:
                 actual = None
             if actual is not None and actual <= wanted:
+                self._note_legs(market, actual)
                 if market in self._refused:
                     self._refused.discard(market)
                     self.rt.metrics.clear_alert(f"leverage_reduction_failed.{market[0]}.{market[1]}", ts)

@@ -239,6 +239,30 @@ def book_funding(m: Any, trading_pair: str, amount_quote: Decimal) -> None:
     m.add(name, abs(amount_quote), quote=quote_of(trading_pair))
 
 
+def reduction_failure(rt: Any, pair_id: str, ts: float, deliverable_ts: Optional[float]) -> Optional[str]:
+    """Why the reduction of a pair the risk gate still asks to reduce has failed, or None while it is in progress.
+
+    A reduction sent on tick t0 (`runtime._update_risk`) cannot have its fills before the next tick t1 (a venue
+    fills on its own tick, after the strategy's; the executor's order timeout counts the same way), so on t0 and on
+    t1 with its orders still working it is in progress at any tick length. It has failed when:
+    - no reduction order of the pair is working after t0: it was rejected (the lifecycle retries after a backoff),
+      or it was done and the pair is still near liquidation; or
+    - its orders are still working more than `single_leg_timeout_s` after t1 (the executor's order timeout fires
+      at the same bound and re-sends them)."""
+    if deliverable_ts is None:
+        return None  # t0: the reduction was just asked for (and sent, if the pair could take one)
+    record = rt.store.records.get(pair_id)
+    if record is None or not rt.executor.has_pending(record):
+        return "no reduction order is working (rejected, or done without restoring the distance)"
+    late_s = ts - deliverable_ts
+    if late_s > rt.settings.single_leg_timeout_s:
+        return (
+            f"its orders are still working {late_s:.0f}s after they could first have filled "
+            f"(single_leg_timeout_s={rt.settings.single_leg_timeout_s})"
+        )
+    return None
+
+
 class TickObserver:
     """Per-tick hooks: tick duration and heartbeat, halt events, and the critical alerts derived from the pair
     book (failed close, hedge gap, reduction that did not help, orphan position found at start)."""
@@ -246,7 +270,8 @@ class TickObserver:
     def __init__(self, metrics: Any) -> None:
         self.metrics = metrics
         self._halt_reason: Optional[str] = None
-        self._reduce_since: dict[str, float] = {}  # pair_id -> first tick its reduction was asked for
+        # pair_id -> (first tick its reduction was asked for, the next tick: the first that can have its fills)
+        self._reduce_since: dict[str, tuple[float, Optional[float]]] = {}
         self._started = False
         self._adapter_seen: dict[str, int] = {}
         self._orphans: set[tuple[str, str]] = set()
@@ -349,11 +374,14 @@ class TickObserver:
         active: dict[str, str] = {}
         # failed closes and hedge gaps are alerted by the lifecycle (pair.<id>) and the hedge monitor (runtime)
         asked = {a.pair_id for a in report.reduce_actions} if report is not None else set()
-        self._reduce_since = {p: self._reduce_since.get(p, ts) for p in asked}
-        for pair_id, since in self._reduce_since.items():
-            if ts - since > rt.settings.single_leg_timeout_s:
+        self._reduce_since = {p: self._reduce_since.get(p, (ts, None)) for p in asked}
+        for pair_id, (since, deliverable) in list(self._reduce_since.items()):
+            if ts > since and deliverable is None:  # the first tick that can have delivered its fills
+                self._reduce_since[pair_id] = (since, deliverable := ts)
+            why = reduction_failure(rt, pair_id, ts, deliverable)
+            if why is not None:
                 active[f"leverage_reduction_failed.{pair_id}"] = (
-                    f"{pair_id}: still near liquidation {ts - since:.0f}s after its reduction was asked for"
+                    f"{pair_id}: still near liquidation {ts - since:.0f}s after its reduction was asked for: {why}"
                 )
         if not self._started:  # positions on the venues that no record explains, at start: orphans
             self._orphans = set(rt.unmanaged)

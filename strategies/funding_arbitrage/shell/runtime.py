@@ -653,6 +653,7 @@ class FundingArbRuntime:
             if params is None:
                 log.info("entry_skipped token=%s reason=market rules unknown", action.token)
                 continue
+            self.leverage_ctl.stamp(record)  # the leverage each perp leg opens at, persisted with the record
             self.metrics.inc("entries", token=action.token)
             self.metrics.event(
                 ts,

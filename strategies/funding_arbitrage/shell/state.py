@@ -68,6 +68,7 @@ class Leg:
     fees_quote: Decimal = Decimal(0)
     target_base: Decimal = Decimal(0)  # absolute amount this leg should hold once hedged
     margin_quote: Decimal = Decimal(0)  # margin posted at the leg's largest size; stays with the rest when reduced
+    leverage: Optional[int] = None  # perp: the leverage it was opened / last confirmed at (None: spot, older file)
 
     @property
     def avg_entry_price(self) -> Optional[Decimal]:

@@ -377,6 +377,32 @@ class SimVenueMixin(SimOfflineMixin, ABC):
         self._sync_reject(kwargs)
         return super().sell(trading_pair, amount, order_type, price, **kwargs)  # type: ignore[misc, no-any-return]
 
+    def _on_order_failure(
+        self,
+        order_id: str,
+        trading_pair: str,
+        amount: Decimal,
+        trade_type: TradeType,
+        order_type: OrderType,
+        price: Decimal | None,
+        exception: Exception,
+        **kwargs: Any,
+    ) -> None:
+        """A refusal by the venue (`SimOrderRejected`: margin, reduce-only, balance, no market data, an injected
+        reject) fails the order with the venue's reason, as an exchange's error response is an answer: one warning
+        with the reason, no traceback, no "Check API key and network connection" application warning (Hummingbot's
+        text for a request that could not be sent). Other errors (`SimNetworkError`) keep Hummingbot's handling."""
+        if not isinstance(exception, SimOrderRejected):
+            super()._on_order_failure(  # type: ignore[misc]
+                order_id, trading_pair, amount, trade_type, order_type, price, exception, **kwargs
+            )
+            return
+        log.warning(  # the reason names the venue
+            "order_rejected %s %s %s for %s %s: %s", order_id, trade_type.name, order_type.name, amount, trading_pair,
+            exception,
+        )  # fmt: skip
+        self._update_order_after_failure(order_id, trading_pair, exception)  # type: ignore[attr-defined]
+
     def _sync_reject(self, kwargs: dict[str, Any]) -> None:
         """Injected synchronous refusal: raised before any order id exists (see faults.sync_reject)."""
         action = kwargs.get("position_action", PositionAction.NIL)

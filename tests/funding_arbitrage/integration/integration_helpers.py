@@ -72,6 +72,7 @@ def perp_settings(state_file: Path, tokens: Sequence[str] = ("BTC",), **override
         "min_net_edge_pct": D("0.01"),
         "max_break_even_hours": D(72),
         "persistence_observations": 2,
+        "decision_interval_s": 0,  # these tests drive the machinery tick by tick (the model's default is 300 s)
         "prometheus_port": 0,
         "metrics_export_path": "",
         "state_file": str(state_file),
