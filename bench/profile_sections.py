@@ -60,6 +60,9 @@ def _install() -> None:
     _timed(runtime.FundingArbRuntime, "on_fill", "strategy: fill events")
     _timed(runtime.FundingArbRuntime, "on_funding", "strategy: funding events")
     _timed(state.PairStore, "save", "strategy: state file saves")
+    from strategies.funding_arbitrage.shell.journal_store import JournaledPairStore
+
+    _timed(JournaledPairStore, "save", "strategy: state saves (journal + state file)")  # the replay's store
     from strategies.funding_arbitrage.replay.baseline_strategy import BaselineStrategy
     from strategies.funding_arbitrage.replay.ledger import RunLedger
     from strategies.funding_arbitrage.sim.harness import SimEnvironment

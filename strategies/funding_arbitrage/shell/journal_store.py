@@ -9,14 +9,12 @@ Its order tracker persists through `JournalOrderStore`: each order change is one
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import asdict
 from pathlib import Path
 
 from ..core.orders import OrderTracker, TrackedOrder
-from .journal import Journal, encode
-from .state import PairRecord, PairStore, StateError, _record_from
+from .journal import Journal
+from .state import PairRecord, PairStore, StateError, _record_from, record_text
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +81,7 @@ class JournaledPairStore(PairStore):
         self.records = {r.pair_id: r for r in records}
         self.orders = {o.client_order_id: o for o in orders}
         self._seq = int(self.journal.get_meta("pair_seq") or 0)
-        self._saved = {r.pair_id: _doc_text(r) for r in records}
+        self._saved = {r.pair_id: record_text(r) for r in records}
         self.tracker = OrderTracker(JournalOrderStore(self))
         return records
 
@@ -93,17 +91,15 @@ class JournaledPairStore(PairStore):
         return pair_id
 
     def save(self) -> None:
-        """Write changed records to the journal in one transaction, then the JSON export."""
-        changed = [(r, text) for r in self.records.values() if self._saved.get(r.pair_id) != (text := _doc_text(r))]
+        """Write changed records to the journal in one transaction, then the JSON export. Each record is encoded
+        once: the same document finds the change, goes to the journal and becomes the export's line."""
+        texts = self.pair_texts()
+        saved = self._saved
+        changed = [(r, texts[pair_id]) for pair_id, r in self.records.items() if saved.get(pair_id) != texts[pair_id]]
         if changed:
-            self.journal.put_pairs(
-                (r.pair_id, r.state.value, r.token, r.updated_ts, json.loads(text), r.close_reason)
-                for r, text in changed
+            self.journal.put_pair_docs(
+                (r.pair_id, r.state.value, r.token, r.updated_ts, text, r.close_reason) for r, text in changed
             )
             for r, text in changed:
-                self._saved[r.pair_id] = text
-        super().save()
-
-
-def _doc_text(record: PairRecord) -> str:
-    return json.dumps(asdict(record), default=encode, sort_keys=True)
+                saved[r.pair_id] = text
+        self._write(texts)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -27,6 +27,7 @@ from typing import Any, Iterable, Optional
 from ..core import lifecycle as lc
 from ..core.lifecycle import LifecycleState
 from ..core.orders import OrderStatus, OrderTracker, TrackedOrder
+from .state_codec import RecordDecoder, array_text, doc_text
 
 
 class PairState(str, Enum):  # noqa: UP042 - same str-Enum idiom as snapshots.MarketKind
@@ -117,48 +118,33 @@ class PairRecord:
             self.closed_ts = ts
 
 
-def _encode(obj: Any) -> Any:
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, Enum):
-        return obj.value
-    raise TypeError(f"cannot encode {type(obj).__name__}")
-
-
-def _leg_from(d: dict[str, Any]) -> Leg:
-    return Leg(
-        d["connector"],
-        d["trading_pair"],
-        d["kind"],
-        d["side"],
-        Decimal(d["filled_base"]),
-        Decimal(d["cost_quote"]),
-        Decimal(d["fees_quote"]),
-        Decimal(d["target_base"]),
-        Decimal(d.get("margin_quote", "0")),
-        int(d["leverage"]) if d.get("leverage") is not None else None,
-    )
-
-
 V1_STATES = {"FAILED": "UNWINDING", "IMBALANCED": "REDUCING"}  # version-1 files: states that no longer rest
 
 
+def _pair_state(value: Any) -> PairState:
+    return PairState(V1_STATES.get(value, value))
+
+
+# Fields every file version holds: missing, the file is corrupt. Any other field missing (a file written before the
+# field existed) loads as its dataclass default. Both directions are generic over the fields (state_codec.py).
+_LEG_REQUIRED = frozenset(
+    {"connector", "trading_pair", "kind", "side", "filled_base", "cost_quote", "fees_quote", "target_base"}
+)
+_RECORD_REQUIRED = frozenset(
+    {"pair_id", "token", "long", "short", "state", "opened_ts", "updated_ts", "funding_received_quote"}
+)
+_decode_leg = RecordDecoder(Leg, _LEG_REQUIRED, {PairState: _pair_state})
+_decode_record = RecordDecoder(PairRecord, _RECORD_REQUIRED, {PairState: _pair_state, Leg: _decode_leg})
+
+
 def _record_from(d: dict[str, Any]) -> PairRecord:
-    return PairRecord(
-        pair_id=d["pair_id"],
-        token=d["token"],
-        long=_leg_from(d["long"]),
-        short=_leg_from(d["short"]),
-        state=PairState(V1_STATES.get(d["state"], d["state"])),
-        opened_ts=float(d["opened_ts"]),
-        updated_ts=float(d["updated_ts"]),
-        funding_received_quote=Decimal(d["funding_received_quote"]),
-        close_reason=d.get("close_reason"),
-        closed_ts=d.get("closed_ts"),
-        book=dict(d.get("book", {})),
-        entry_edge_pct=Decimal(d["entry_edge_pct"]) if d.get("entry_edge_pct") is not None else None,
-        first_fill_ts=d.get("first_fill_ts"),
-    )
+    """A record from its document. Raises KeyError, ValueError or TypeError naming the field."""
+    return _decode_record(d)  # type: ignore[no-any-return]
+
+
+def record_text(record: PairRecord) -> str:
+    """The record as one compact JSON line, keys sorted (every dataclass field; the journal's document format)."""
+    return doc_text(record)
 
 
 class PairStore:
@@ -172,6 +158,7 @@ class PairStore:
         self.records: dict[str, PairRecord] = {}
         self.orders: dict[str, TrackedOrder] = {}  # what StateFileOrderStore keeps; OrderTracker is the reader
         self._seq = 0
+        self._order_texts: dict[str, tuple[TrackedOrder, str]] = {}  # client order id -> (order, its line)
         self.tracker = OrderTracker(StateFileOrderStore(self))
 
     def open_records(self) -> list[PairRecord]:
@@ -205,11 +192,14 @@ class PairStore:
                 del self.orders[oid]
 
     def load(self) -> list[PairRecord]:
-        """Read the file if it exists. Raises StateError naming the file when it is corrupt."""
+        """Read the file if it exists (this version's one-record-per-line layout or the older indented one: both are
+        plain JSON). Raises StateError naming the file when it is corrupt."""
         if self.path is None or not self.path.exists():
             return []
         try:
             data = json.loads(self.path.read_text())
+            if not isinstance(data, dict):
+                raise TypeError(f"expected a JSON object, found {type(data).__name__}")
             if data.get("version") not in (1, self.VERSION):  # 1: no orders section; recovery asks the venues
                 raise StateError(
                     f"{self.path}: unsupported state version {data.get('version')!r} "
@@ -229,15 +219,36 @@ class PairStore:
         return records
 
     def save(self) -> None:
+        """Write the file atomically (temp file, fsync, rename): every record and order, one per line."""
         if self.path is None:
             return
-        payload = {
-            "version": self.VERSION,
-            "seq": self._seq,
-            "pairs": [asdict(r) for r in sorted(self.records.values(), key=lambda r: r.pair_id)],
-            "orders": [o.to_dict() for o in sorted(self.orders.values(), key=lambda o: o.client_order_id)],
-        }
-        atomic_write_text(self.path, json.dumps(payload, default=_encode, indent=1, sort_keys=True))
+        self._write(self.pair_texts())
+
+    def pair_texts(self) -> dict[str, str]:
+        """pair_id -> the record's document (`record_text`), for every record."""
+        return {pair_id: doc_text(r) for pair_id, r in self.records.items()}
+
+    def _write(self, pair_texts: dict[str, str]) -> None:
+        """The file from the records' documents: valid JSON, keys sorted, one record or order per line."""
+        if self.path is None:
+            return
+        pairs = [pair_texts[pair_id] for pair_id in sorted(pair_texts)]
+        text = (
+            f'{{"orders":{array_text(self._order_lines())},\n"pairs":{array_text(pairs)},\n'
+            f'"seq":{int(self._seq)},\n"version":{self.VERSION}}}\n'
+        )
+        atomic_write_text(self.path, text)
+
+    def _order_lines(self) -> list[str]:
+        """Each order's document line, by client order id; an order (frozen) is encoded once per version of it."""
+        known = self._order_texts
+        lines: dict[str, tuple[TrackedOrder, str]] = {}
+        for oid in sorted(self.orders):
+            order = self.orders[oid]
+            hit = known.get(oid)
+            lines[oid] = hit if hit is not None and hit[0] is order else (order, doc_text(order.to_dict()))
+        self._order_texts = lines
+        return [text for _, text in lines.values()]
 
 
 def encode_book(book: lc.PairBook) -> dict[str, Any]:

@@ -256,6 +256,41 @@ class CandleSeries:
                     points.append(price)
         return (min(points), max(points)) if points else None
 
+    # the last price_bounds answer and where it holds: (q_after, q_upto, end_from, end_before, low, high) for
+    # q_after < start_ts - 1 h - staleness - 1 <= q_upto and end_from <= end_ts < end_before (the two bisections'
+    # results unchanged): ticks within an hour ask about the same candles (a class default for old pickles)
+    _last_bounds: tuple[float, float, float, float, Decimal, Decimal] | None = None
+
+    def price_bounds(self, start_ts: float, end_ts: float, max_staleness_s: int) -> tuple[Decimal, Decimal] | None:
+        """(low, high) bounding every price `price_at` and `path_extremes` can give for a time in [start_ts, end_ts]
+        (to the last of Decimal's 28 digits); None when no candle can price that span. Cheap: the lowest and highest
+        open / high / low / close of the few candles whose hour or stale close reaches the span, not the path.
+
+        Every such price is a candle's open, high, low or close, or lies between two of them on the path; the candles
+        concerned open no earlier than start_ts - 1 h - max_staleness_s (a close is held for at most
+        max_staleness_s) and no later than end_ts."""
+        earliest = start_ts - HOUR_S - max(max_staleness_s, 0) - 1
+        last = self._last_bounds
+        if last is not None and last[0] < earliest <= last[1] and last[2] <= end_ts < last[3]:
+            return last[4], last[5]
+        times = self.open_times
+        first = bisect.bisect_left(times, earliest)
+        stop = bisect.bisect_right(times, end_ts)
+        if first >= stop:
+            return None
+        window = self.candles[first:stop]
+        low = min(min(c.open, c.high, c.low, c.close) for c in window)
+        high = max(max(c.open, c.high, c.low, c.close) for c in window)
+        self._last_bounds = (
+            times[first - 1] if first > 0 else -math.inf,
+            times[first],
+            times[stop - 1],
+            times[stop] if stop < len(times) else math.inf,
+            low,
+            high,
+        )
+        return low, high
+
     def _candle_span(self, low: Any, high: Any) -> tuple[int, int]:
         """(bisect_right(open_times, low), bisect_right(open_times, high)), read off the candle cursor when `high`
         lies in its candle (the price at the span's end was just asked) and `low` in the hour before it."""

@@ -44,6 +44,7 @@ from .faults import NO_FAULTS, FaultConfig, FaultInjector
 from .markets import DEFAULT_MIN_NOTIONAL_QUOTE, build_markets, default_trading_rules
 from .matching import SimOrder
 from .positions import PositionBook, SimPosition
+from .reach import LiquidationReach
 from .registry import perpetual_trade_fee, register_connector_settings
 from .venue import OFFLINE, SimNetworkError, SimOrderBookDataSource, SimOrderRejected, SimVenueMixin
 
@@ -123,6 +124,7 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
         self._liq_ids = itertools.count(1)
         self.liquidations: list[SimLiquidation] = []
         self.funding_payments: list[SimFundingPayment] = []
+        self._reach = LiquidationReach()  # the liquidation check's fast path (reach.py)
         # pair -> (series, ts of the last tick, its first settlement after that ts or None): see _venue_events
         self._next_settlement: dict[str, tuple[FundingSeries, float, Settlement | None]] = {}
         self.register_settings()
@@ -353,11 +355,13 @@ class SimPerpetualDerivative(SimVenueMixin, PerpetualDerivativePyBase):
     def _check_liquidations(self, prev_ts: float, ts: float) -> None:
         for pos in list(self._book.positions.values()):
             state = self._markets[pos.trading_pair]
+            brackets = self._brackets[pos.trading_pair]
+            if self._reach.out_of_reach(pos, brackets, state.candles, prev_ts, ts, self._max_staleness_s):
+                continue  # no price of the tick reaches its liquidation price: the path below would find nothing
             extremes = state.candles.path_extremes(prev_ts, ts, self._price_path, self._max_staleness_s)
             if extremes is None:
                 continue
             low, high = extremes
-            brackets = self._brackets[pos.trading_pair]
             worst = low if pos.amount > 0 else high
             if brackets.is_liquidatable(pos.amount, pos.entry_price, pos.margin, worst):
                 price = brackets.liquidation_price(pos.amount, pos.entry_price, pos.margin)

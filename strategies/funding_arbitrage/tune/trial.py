@@ -74,7 +74,9 @@ def run_trial(spec: TrialSpec) -> TrialOutcome:
     sweep marks that trial failed and goes on); nothing is retried silently."""
     from ..replay.runner import ReplayOptions, run_replay
 
-    logging.getLogger("strategies").setLevel(logging.ERROR)  # a worker's log is not read; trial figures are
+    quiet = logging.getLogger("strategies")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # a worker's log is not read; trial figures are (restored after the trial)
     wall0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="sweep_trial_"))
     try:
@@ -101,3 +103,4 @@ def run_trial(spec: TrialSpec) -> TrialOutcome:
         return TrialOutcome(spec.label, runs=runs, wall_s=time.monotonic() - wall0)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        quiet.setLevel(level)  # a trial run in the caller's process (a test) must not mute its log
