@@ -20,11 +20,11 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from .journal_schema import MIGRATIONS
+from .state_codec import doc_text
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +63,10 @@ class FundingPayment:
     pair_ids: tuple[str, ...]
 
 
-def encode(obj: Any) -> Any:
-    """JSON default for documents: Decimal as text, enums by value, sets as sorted lists."""
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj)
-    raise TypeError(f"cannot store {type(obj).__name__} in the journal")
-
-
 def _dumps(doc: Any) -> str:
-    return json.dumps(doc, default=encode, sort_keys=True, separators=(",", ":"))
+    """A journal document: compact JSON, keys sorted, Decimal as text, enums by value, sets as sorted lists (the
+    state codec's encoding, so a pair's document is the same bytes in the journal and in the state file)."""
+    return doc_text(doc)
 
 
 class Journal:

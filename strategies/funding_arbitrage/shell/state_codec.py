@@ -7,8 +7,8 @@ first load with `TypeError` naming it (the round-trip test generates every field
 Encoding uses the C JSON encoder (`json.dumps` without `indent`; an `indent` forces the pure-Python encoder, ~10x
 slower): a dataclass becomes {field: value} through the encoder's `default` hook, a Decimal its text (exact), an enum
 its value, a set a sorted list. `doc_text(record)` is one compact line with sorted keys: the same bytes as
-`json.dumps(dataclasses.asdict(record), default=journal.encode, sort_keys=True, separators=(",", ":"))`, the
-journal's document format, so the journal stores what it stored before.
+`json.dumps(dataclasses.asdict(record), sort_keys=True, separators=(",", ":"))` with those conversions. The journal
+writes every document with `doc_text` (`journal._dumps`), so a pair's document is the same in both places.
 """
 
 from __future__ import annotations
